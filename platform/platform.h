@@ -1,0 +1,233 @@
+/*
+ * platform.h - the contract between the nanorelay core (src/) and an OS.
+ *
+ * The core calls the operating system only through these functions. A shim
+ * implements them once per platform: platform/linux (glibc, also used for
+ * BusyBox builds), platform/rtos (lwIP sockets + flash HAL), and tests/sim
+ * (scripted sockets, settable clock, NOR flash emulator) for unit tests.
+ *
+ * Rules every call follows:
+ *  - Nothing here blocks, except nr_plat_poll() up to its timeout and the
+ *    storage calls (which are bounded in size by their callers).
+ *  - Return values: 0 success, a negative NR_E... code on failure, or a
+ *    positive count where documented. Foreign codes (errno, lwIP err_t) are
+ *    translated inside the shim; the shim logs the original where useful.
+ *  - Sockets are plain small integers (POSIX fds; lwIP socket numbers).
+ *
+ * lwIP mapping (for platform/rtos; LWIP_SOCKET=1, LWIP_COMPAT_SOCKETS=0):
+ *  listen      lwip_socket + lwip_setsockopt(SO_REUSEADDR) + lwip_bind +
+ *              lwip_listen, then lwip_fcntl(F_SETFL, O_NONBLOCK)
+ *  accept      lwip_accept (non-blocking socket: EWOULDBLOCK -> NR_EAGAIN)
+ *  connect     lwip_connect on a non-blocking socket (EINPROGRESS -> 0);
+ *              completion via lwip_getsockopt(SO_ERROR) when writable
+ *  read/write  lwip_recv / lwip_send with MSG_DONTWAIT
+ *  close       lwip_close
+ *  addresses   lwip_getpeername / lwip_getsockname
+ *  poll        lwip_poll (or lwip_select when LWIP_SOCKET_POLL is off)
+ *  clocks      sys_now() for monotonic ms; an SNTP-set RTC for wall time
+ *  entropy     the HAL's TRNG; no TRNG means NR_EIO, never weak bytes
+ *  storage     the flash HAL's read/program/erase callbacks (nr_bdev below)
+ *  log         the RTOS console or a ring buffer
+ *  local sockets, daemon, privileges, signals: not provided (NR_ENOTSUP)
+ */
+#ifndef NR_PLATFORM_H
+#define NR_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- error codes shared by core and shims -------------------------------- */
+enum nr_err {
+	NR_OK = 0,
+	NR_EAGAIN = -1,     /* would block; try again when ready */
+	NR_EIO = -2,        /* I/O error (storage, socket); not retried blindly */
+	NR_ENOMEM = -3,     /* out of memory or out of pool slots */
+	NR_EINVAL = -4,     /* bad argument or malformed input */
+	NR_EFULL = -5,      /* queue / buffer full (SMTP: 452 4.3.1) */
+	NR_ETOOBIG = -6,    /* larger than a configured limit (552 5.3.4) */
+	NR_ECLOSED = -7,    /* peer closed the connection (EOF) */
+	NR_ERESET = -8,     /* connection reset / broken pipe */
+	NR_ETIMEDOUT = -9,  /* a deadline passed */
+	NR_ENOTFOUND = -10, /* no such name, file, id */
+	NR_ECONNREFUSED = -11,
+	NR_EADDRINUSE = -12,
+	NR_EPERM = -13,    /* permission denied */
+	NR_ECORRUPT = -14, /* stored data fails its checks */
+	NR_ENOSPC = -15,   /* device out of space */
+	NR_EPROTO = -16,   /* protocol violation by the peer */
+	NR_ETLS = -17,     /* TLS handshake or record failure */
+	NR_EDNS = -18,     /* resolver failure other than not-found */
+	NR_EBUSY = -19,    /* resource in use */
+	NR_ESTATE = -20,   /* call not valid in this state */
+	NR_EAUTH = -21,    /* authentication failed */
+	NR_ENOTSUP = -22,  /* not supported on this platform/build */
+	NR_ECERT = -23,    /* certificate verification failed */
+	NR_ECLOCK = -24,   /* no valid wall clock (TLS cannot verify) */
+	NR_EUNREACH = -25, /* network/host unreachable */
+};
+
+/* A short constant English text for an NR_E... code ("unknown error" else). */
+const char *nr_strerror(int err);
+
+/* ---- addresses ------------------------------------------------------------ */
+enum { NR_AF_NONE = 0, NR_AF_INET4 = 4, NR_AF_INET6 = 6, NR_AF_LOCAL = 1 };
+
+struct nr_addr {
+	uint8_t family;    /* NR_AF_INET4 | NR_AF_INET6 | NR_AF_LOCAL */
+	uint16_t port;     /* host byte order */
+	uint8_t ip[16];    /* v4 in ip[0..3]; v6 in network byte order */
+	uint32_t scope_id; /* v6 link-local scope; 0 otherwise */
+};
+
+/* ---- sockets ---------------------------------------------------------------- */
+typedef int nr_sock_t;
+#define NR_SOCK_INVALID (-1)
+
+/* Open a non-blocking TCP listener on addr (v6 listeners are v6-only).
+ * NR_EADDRINUSE, NR_EPERM (privileged port), NR_EINVAL. */
+int nr_plat_tcp_listen(const struct nr_addr *addr, int backlog, nr_sock_t *out);
+
+/* Accept one pending connection as a non-blocking socket. NR_EAGAIN when
+ * none is pending. peer may be NULL. IPv4-mapped v6 peers are reported as
+ * NR_AF_INET4. */
+int nr_plat_tcp_accept(nr_sock_t listener, nr_sock_t *out, struct nr_addr *peer);
+
+/* Start a non-blocking connect. Returns 0 with *out set when started (or
+ * already connected); the caller waits for NR_POLL_OUT then calls
+ * nr_plat_tcp_connect_result(). */
+int nr_plat_tcp_connect(const struct nr_addr *addr, nr_sock_t *out);
+
+/* Outcome of a finished connect: 0, NR_ECONNREFUSED, NR_ETIMEDOUT,
+ * NR_EUNREACH, NR_EIO. */
+int nr_plat_tcp_connect_result(nr_sock_t s);
+
+/* Read up to len bytes: >0 bytes read, NR_ECLOSED at EOF, NR_EAGAIN,
+ * NR_ERESET, NR_EIO. Never returns 0 for len > 0. */
+long nr_plat_sock_read(nr_sock_t s, void *buf, size_t len);
+
+/* Write up to len bytes: >0 bytes written, NR_EAGAIN, NR_ERESET, NR_EIO.
+ * Never raises SIGPIPE. */
+long nr_plat_sock_write(nr_sock_t s, const void *buf, size_t len);
+
+/* Close; NR_SOCK_INVALID is ignored. */
+void nr_plat_sock_close(nr_sock_t s);
+
+int nr_plat_sock_peer_addr(nr_sock_t s, struct nr_addr *out);
+int nr_plat_sock_local_addr(nr_sock_t s, struct nr_addr *out);
+
+/* Local (AF_UNIX-style) stream sockets for the control socket and sendmail
+ * submission. listen removes a stale socket file first and sets mode 0660
+ * (0666 when world is non-zero). connect is blocking-free like tcp_connect.
+ * RTOS: NR_ENOTSUP. */
+int nr_plat_local_listen(const char *path, int world, nr_sock_t *out);
+int nr_plat_local_connect(const char *path, nr_sock_t *out);
+/* Credentials of a local peer: uid, or NR_ENOTSUP. */
+int nr_plat_local_peer_uid(nr_sock_t s, long *uid);
+
+/* ---- readiness ---------------------------------------------------------------- */
+enum { NR_POLL_IN = 1, NR_POLL_OUT = 2, NR_POLL_ERR = 4, NR_POLL_HUP = 8 };
+
+struct nr_pollfd {
+	nr_sock_t sock;
+	uint8_t want;  /* NR_POLL_IN | NR_POLL_OUT */
+	uint8_t ready; /* set by nr_plat_poll: any of NR_POLL_* */
+};
+
+/* Wait until a socket is ready or timeout_ms passes (-1: forever, 0: check).
+ * Returns the number of ready entries, 0 on timeout or when a signal arrived
+ * (see nr_plat_signals_take), negative on error. */
+int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms);
+
+/* ---- clocks and entropy ----------------------------------------------------------- */
+/* Monotonic milliseconds since an arbitrary origin; never goes back. */
+uint64_t nr_plat_now_ms(void);
+
+/* Wall clock in seconds since 1970-01-01 UTC. A platform that knows the
+ * clock has not been set (RTOS before SNTP) returns NR_ECLOCK. */
+int nr_plat_wall_time(int64_t *out);
+
+/* Fill buf with len cryptographically strong random bytes, or fail with
+ * NR_EIO. Never returns weak bytes. */
+int nr_plat_entropy(void *buf, size_t len);
+
+/* ---- storage devices ----------------------------------------------------------- */
+/*
+ * A storage device has NOR-flash semantics, which every backend honours or
+ * exceeds: a sector must be erased (all bytes 0xFF) before it is programmed;
+ * program can only turn bits from 1 to 0 (so clearing more bits in an
+ * already programmed word is allowed); reads return what was programmed.
+ * prog() may be buffered until sync(); sync() returns only when everything
+ * programmed or erased before it is durable. A failed sync is final for the
+ * data it covered: callers must not retry it and then trust the data.
+ *
+ * Offsets are absolute bytes within the device. prog offsets and lengths are
+ * multiples of prog_size; erase takes a sector index.
+ */
+struct nr_bdev {
+	void *ctx;             /* the backend's own state */
+	uint32_t sector_size;  /* erase unit in bytes */
+	uint32_t sector_count; /* number of sectors */
+	uint32_t prog_size;    /* program granularity (1, 4, 8, 16 ...) */
+	const char *name;      /* "ram", "file", "mtd", "flash", "sim" */
+	int persistent;        /* 1 when contents survive a power cut */
+
+	int (*read)(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t len);
+	int (*prog)(struct nr_bdev *bd, uint32_t off, const void *buf, uint32_t len);
+	int (*erase)(struct nr_bdev *bd, uint32_t sector);
+	int (*sync)(struct nr_bdev *bd);
+	void (*close)(struct nr_bdev *bd);
+};
+
+/*
+ * Open a persistent device from a queue spec, as in the config file:
+ *   "file:/var/spool/nanorelay/queue" with size bytes (created and
+ *      preallocated when missing; an existing file of another size is
+ *      NR_EINVAL), synced with fdatasync;
+ *   "mtd:/dev/mtd5" (size 0: the whole partition).
+ * The RAM backend is portable and lives in src/store/.
+ */
+int nr_plat_bdev_open(const char *spec, uint64_t size, uint32_t sector_size, struct nr_bdev *out);
+
+/* ---- files (configuration, secrets, state_dir) ------------------------------------- */
+/* Read a whole small file into a malloc'ed, NUL-terminated buffer.
+ * NR_ENOTFOUND, NR_EPERM, NR_ETOOBIG (over max), NR_EIO. */
+int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len);
+
+/* Atomically replace path with data (write temp, sync, rename) using mode
+ * (e.g. 0600). */
+int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned mode);
+
+/* 1 when path is readable by group or others, 0 when private, negative on
+ * error. Used to warn about secret files. */
+int nr_plat_file_is_exposed(const char *path);
+
+/* ---- log sink -------------------------------------------------------------------- */
+enum nr_log_level { NR_LOG_ERR = 3, NR_LOG_WARN = 4, NR_LOG_INFO = 6, NR_LOG_DEBUG = 7 };
+enum nr_log_sink { NR_LOG_SINK_STDERR = 0, NR_LOG_SINK_SYSLOG = 1 };
+
+/* Select the sink; syslog uses facility mail and the given ident. */
+void nr_plat_log_open(enum nr_log_sink sink, const char *ident);
+/* Emit one already-formatted line (no trailing newline). */
+void nr_plat_log_write(enum nr_log_level level, const char *line);
+
+/* ---- process (POSIX shims only; RTOS returns NR_ENOTSUP) ----------------------------- */
+enum { NR_SIG_TERM = 1, NR_SIG_HUP = 2, NR_SIG_USR1 = 4 };
+
+/* Install handlers for SIGTERM, SIGINT (as TERM), SIGHUP, SIGUSR1; ignore
+ * SIGPIPE. A signal interrupts nr_plat_poll. */
+int nr_plat_signals_install(void);
+/* Return and clear the NR_SIG_* bits received since the last call. */
+unsigned nr_plat_signals_take(void);
+
+/* Switch to the named user (and its primary group, dropping supplementary
+ * groups). NR_ENOTFOUND for an unknown user, NR_EPERM when not allowed. */
+int nr_plat_drop_privileges(const char *user);
+
+/* Make path (and parents) a directory owned by user (NULL: current) with
+ * mode. */
+int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner);
+
+/* Process id, for Message-ID uniqueness and logs. */
+long nr_plat_pid(void);
+
+#endif /* NR_PLATFORM_H */

@@ -1,0 +1,136 @@
+/*
+ * conf.h - the runtime configuration (/etc/nanorelay.conf).
+ *
+ * One setting per line, `key value...`; `#` starts a comment; options on a
+ * line are name=value; sizes take K/M/G, durations s/m/h/d. Every error is
+ * reported as "FILE:LINE: what was expected" and the caller exits 78
+ * (EX_CONFIG). The key names are a user interface: see DESIGN.md and
+ * configs/nanorelay.conf, which documents every key.
+ *
+ * A struct nr_conf owns all its strings; nr_conf_free releases them (safe
+ * after nr_conf_init and twice). Parsing never touches the network.
+ */
+#ifndef NR_CONF_CONF_H
+#define NR_CONF_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/build.h"
+#include "platform.h"
+
+enum nr_tls_mode { NR_TLS_NONE = 0, NR_TLS_STARTTLS = 1, NR_TLS_IMPLICIT = 2 };
+enum nr_auth_policy { NR_AUTH_OFF = 0, NR_AUTH_OPTIONAL = 1, NR_AUTH_REQUIRED = 2 };
+enum nr_bare_lf { NR_BARE_LF_NORMALIZE = 0, NR_BARE_LF_REJECT = 1 };
+enum nr_queue_kind { NR_QUEUE_RAM = 0, NR_QUEUE_FILE = 1, NR_QUEUE_MTD = 2, NR_QUEUE_FLASH = 3 };
+enum nr_no_daemon { NR_NO_DAEMON_DIRECT = 0, NR_NO_DAEMON_FAIL = 1 };
+
+/* An address block: family, prefix bits and the network address. */
+struct nr_cidr {
+	struct nr_addr net; /* port unused */
+	uint8_t prefix;     /* 0..32 or 0..128 */
+};
+
+struct nr_conf_listen {
+	struct nr_addr addr;
+	enum nr_tls_mode tls;
+	enum nr_auth_policy auth;   /* default: optional */
+	struct nr_cidr *plain_auth; /* networks allowed AUTH without TLS */
+	size_t plain_auth_count;
+	struct nr_cidr *legacy_tls; /* networks allowed TLS 1.0/1.1 */
+	size_t legacy_tls_count;
+	int line; /* where it was configured */
+};
+
+struct nr_conf_smarthost {
+	char *host; /* name or literal address */
+	uint16_t port;
+	enum nr_tls_mode tls;
+	int insecure;        /* insecure=yes: required for tls=none */
+	char *user;          /* NULL: no AUTH */
+	char *password_file; /* read at connect time, never logged */
+	char *oauth_token_file;
+	char *auth_mech; /* NULL: best offered; else PLAIN|LOGIN|CRAM-MD5|XOAUTH2 */
+	int line;
+};
+
+struct nr_conf_alias {
+	char *from; /* "root", "*@nas.lan", "user@dom" */
+	char *to;
+};
+
+struct nr_conf {
+	char *path; /* the file this came from */
+
+	struct nr_conf_listen *listen;
+	size_t listen_count;
+	struct nr_cidr *allow;
+	size_t allow_count;
+	char *hostname;
+	char *lan_cert;
+	char *lan_key;
+	char *users;
+	uint64_t max_message_size; /* bytes; default 25M */
+	unsigned max_recipients;   /* default 100, at most CONFIG_NR_MAX_RECIPIENTS */
+	unsigned max_sessions;     /* default CONFIG_NR_MAX_SESSIONS */
+	unsigned max_sessions_per_client;
+	uint64_t max_header_size;          /* default 64K */
+	unsigned max_errors;               /* hard error limit per session, default 10 */
+	unsigned max_received;             /* loop detection: Received: headers, default 30 */
+	uint64_t min_data_rate;            /* bytes/s averaged over DATA; default 1K */
+	uint64_t command_timeout_ms;       /* default 5m */
+	uint64_t tls_handshake_timeout_ms; /* default 30s */
+	enum nr_bare_lf bare_lf;
+
+	enum nr_queue_kind queue_kind;
+	char *queue_path;    /* file/mtd path; NULL for ram */
+	uint64_t queue_size; /* bytes */
+	char *state_dir;
+
+	struct nr_conf_smarthost *smarthost;
+	size_t smarthost_count;
+	char *ca_file;
+	char *sender;
+	int from_rewrite;
+	struct nr_conf_alias *alias;
+	size_t alias_count;
+	char *admin;
+	uint64_t retry_min_ms;     /* default 1m */
+	uint64_t retry_max_ms;     /* default 1h */
+	uint64_t max_age_ms;       /* default 5d */
+	struct nr_addr dns_server; /* family NR_AF_NONE: system resolver */
+
+	enum nr_log_sink log_sink;
+	enum nr_log_level log_level;
+	char *user;           /* drop privileges to this user */
+	char *control_socket; /* default <state_dir>/control */
+	enum nr_no_daemon sendmail_no_daemon;
+};
+
+void nr_conf_init(struct nr_conf *c); /* all defaults */
+void nr_conf_free(struct nr_conf *c);
+
+/*
+ * Parse text (len bytes, need not be NUL-terminated) as if read from path.
+ * On error returns NR_EINVAL and writes "path:line: message" into err
+ * (err_size bytes, always terminated); *c is then left freed-and-inited.
+ * Warnings (e.g. a secret file readable by others) go to the log.
+ */
+int nr_conf_parse(struct nr_conf *c, const char *path, const char *text, size_t len, char *err,
+		  size_t err_size) NR_MUST_CHECK;
+
+/* Read path through the platform and parse it. Unreadable file:
+ * "path: cannot read: reason". */
+int nr_conf_load(struct nr_conf *c, const char *path, char *err, size_t err_size) NR_MUST_CHECK;
+
+/* Helpers shared with other modules (the same syntax as the file). */
+int nr_conf_parse_size(const char *s, uint64_t *out);        /* 25M, 512K, 1G, 100 */
+int nr_conf_parse_duration(const char *s, uint64_t *out_ms); /* 30s 5m 1h 5d, bare = seconds */
+/* "1.2.3.4:25", "[::1]:587", "0.0.0.0:25"; default_port when omitted (0: required). */
+int nr_conf_parse_hostport(const char *s, struct nr_addr *out, uint16_t default_port);
+int nr_conf_parse_cidr(const char *s, struct nr_cidr *out);
+int nr_cidr_contains(const struct nr_cidr *c, const struct nr_addr *a);
+/* Text form of an address: "1.2.3.4" or "::1" (no port) into dst. */
+const char *nr_addr_ntop(const struct nr_addr *a, char *dst, size_t size);
+
+#endif /* NR_CONF_CONF_H */

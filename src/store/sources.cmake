@@ -1,0 +1,3 @@
+if(CONFIG_NR_STORE_RAM)
+  list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/store_ram.c)
+endif()

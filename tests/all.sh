@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Build and run every test: the README's test command and what CI runs.
+#   static checks (OS headers under src/, clang-format)
+#   build/        normal build: unit + integration tests
+#   build-asan/   ASan+UBSan build: unit + integration tests
+#   build-fuzz/   clang libFuzzer targets, each run for FUZZ_SECONDS (default 60)
+# Environment: FUZZ_SECONDS, JOBS (default: nproc), NR_SKIP_FUZZ=1, NR_SKIP_ASAN=1.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+tests/deps.sh || { echo "deps: failed to install packages"; exit 1; }
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+passed=0
+failed=0
+step() { # name, command...
+	local name=$1
+	shift
+	echo "=== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "=== $name: ok"
+	else
+		failed=$((failed + 1))
+		echo "=== $name: FAILED"
+	fi
+}
+
+os_headers() {
+	local hits
+	hits=$(grep -rnE '#include *<(sys/|unistd\.h|netinet/|arpa/|fcntl\.h|netdb\.h|poll\.h|syslog\.h|pthread\.h|signal\.h)' src || true)
+	[ -z "$hits" ] || { echo "OS headers under src/ (use platform/platform.h):"; echo "$hits"; return 1; }
+}
+
+format_check() {
+	git ls-files '*.c' '*.h' | grep -v '^tests/fuzz/corpus/' | xargs -r clang-format --dry-run -Werror
+}
+
+build_and_test() { # dir, cmake args...
+	local dir=$1
+	shift
+	cmake -S "$top" -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+	cmake --build "$dir" -j "$JOBS" || return 1
+	(cd "$dir" && ctest --output-on-failure -j "$JOBS")
+}
+
+fuzz_all() {
+	local dir=build-fuzz rc=0 f name corpus
+	CC=clang cmake -S "$top" -B "$dir" -G Ninja -DNR_FUZZ=ON -DNR_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		>"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+	cmake --build "$dir" -j "$JOBS" || return 1
+	for f in "$dir"/tests/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		name=$(basename "$f")
+		corpus="$dir/corpus-$name"
+		mkdir -p "$corpus"
+		[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
+		echo "--- $name for ${FUZZ_SECONDS}s"
+		if ! "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 "$corpus" >"$dir/$name.log" 2>&1; then
+			tail -50 "$dir/$name.log"
+			rc=1
+		else
+			grep -E '^(Done|#[0-9]+ *DONE)' "$dir/$name.log" | tail -1
+		fi
+	done
+	return $rc
+}
+
+step "os-headers" os_headers
+step "clang-format" format_check
+step "build+test" build_and_test build
+if [ "${NR_SKIP_ASAN:-0}" != 1 ]; then
+	step "asan+ubsan build+test" build_and_test build-asan -DNR_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+fi
+if [ "${NR_SKIP_FUZZ:-0}" != 1 ]; then
+	step "fuzz" fuzz_all
+fi
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,6 @@
+/* placeholder until the simulator lands */
+int nr_sim_placeholder(void);
+int nr_sim_placeholder(void)
+{
+	return 0;
+}
