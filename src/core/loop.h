@@ -51,7 +51,9 @@ struct nr_hook {
 int nr_loop_new(struct nr_loop **out, size_t max_ios, size_t max_timers) NR_MUST_CHECK;
 void nr_loop_free(struct nr_loop *loop);
 
-/* Register io (sock, want, fn, arg already set). NR_ENOMEM when full. */
+/* Register io (sock, want, fn, arg already set; slot -1 or left over from
+ * an earlier registration). Registering a registered io does nothing.
+ * NR_ENOMEM when full. */
 int nr_loop_add(struct nr_loop *loop, struct nr_io *io) NR_MUST_CHECK;
 /* Change what io waits for. */
 void nr_loop_want(struct nr_loop *loop, struct nr_io *io, unsigned want);

@@ -1,0 +1,93 @@
+/*
+ * pool.c - fixed pools of equal-sized objects (see pool.h).
+ *
+ * One allocation at init holds every slot. A free slot stores the pointer
+ * to the next free slot in its first bytes, so the free list costs no extra
+ * memory. Slots are rounded up so each one is suitably aligned.
+ */
+#include "core/pool.h"
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform.h"
+
+static size_t slot_size(const struct nr_pool *p)
+{
+	size_t align = _Alignof(max_align_t);
+	size_t sz = p->obj_size < sizeof(void *) ? sizeof(void *) : p->obj_size;
+
+	return (sz + align - 1) / align * align;
+}
+
+int nr_pool_init(struct nr_pool *p, const char *name, size_t obj_size, size_t count)
+{
+	size_t i, slot;
+
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	p->obj_size = obj_size;
+	slot = slot_size(p);
+	if (count == 0 || count > SIZE_MAX / slot)
+		return NR_EINVAL;
+	p->mem = malloc(slot * count);
+	if (!p->mem)
+		return NR_ENOMEM;
+	p->count = count;
+	/* Thread the free list front to back so objects come out in order. */
+	for (i = count; i-- > 0;) {
+		void **s = (void **)(void *)(p->mem + i * slot);
+		*s = p->free_list;
+		p->free_list = s;
+	}
+	return 0;
+}
+
+void nr_pool_destroy(struct nr_pool *p)
+{
+	free(p->mem);
+	p->mem = NULL;
+	p->free_list = NULL;
+	p->count = 0;
+	p->used = 0;
+}
+
+void *nr_pool_get(struct nr_pool *p)
+{
+	void **s = p->free_list;
+
+	if (!s)
+		return NULL;
+	p->free_list = *s;
+	memset(s, 0, slot_size(p));
+	p->used++;
+	if (p->used > p->high_water)
+		p->high_water = p->used;
+	return s;
+}
+
+void nr_pool_put(struct nr_pool *p, void *obj)
+{
+	size_t off, slot = slot_size(p);
+
+	if (!obj)
+		return;
+	/* An object from elsewhere, or a pointer into the middle of a slot, is
+	 * a bug of ours: stop in debug builds, ignore it in release builds. */
+	if ((uintptr_t)obj < (uintptr_t)p->mem) {
+		assert(!"nr_pool_put: object not from this pool");
+		return;
+	}
+	off = (size_t)((uintptr_t)obj - (uintptr_t)p->mem);
+	if (off >= slot * p->count || off % slot != 0) {
+		assert(!"nr_pool_put: object not from this pool");
+		return;
+	}
+	assert(p->used > 0);
+	*(void **)obj = p->free_list;
+	p->free_list = obj;
+	p->used--;
+}
