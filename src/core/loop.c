@@ -33,8 +33,10 @@ struct nr_loop {
 	size_t max_timers;
 	size_t ntimers;
 
-	struct nr_hook *hooks; /* queued hooks, in queue order */
+	struct nr_hook *hooks; /* queued for the next turn end, in order */
 	struct nr_hook **hooks_tail;
+	struct nr_hook *running; /* the batch being run now */
+	struct nr_hook **running_tail;
 
 	uint64_t now;
 	int stopping;
@@ -60,6 +62,7 @@ int nr_loop_new(struct nr_loop **out, size_t max_ios, size_t max_timers)
 	if (!l->ios || !l->gen || !l->pfds || !l->pslot || !l->pgen || !l->heap)
 		goto out;
 	l->hooks_tail = &l->hooks;
+	l->running_tail = &l->running;
 	l->now = nr_plat_now_ms();
 	*out = l;
 	l = NULL;
@@ -231,21 +234,55 @@ void nr_loop_at_turn_end(struct nr_loop *loop, struct nr_hook *hook)
 	loop->hooks_tail = &hook->next;
 }
 
-/* Run the hooks queued so far; hooks queued meanwhile wait for next turn. */
+/* Unlink hook from the list at *head; 1 when it was there. */
+static int hook_unlink(struct nr_hook **head, struct nr_hook ***tail, struct nr_hook *hook)
+{
+	struct nr_hook **pp;
+
+	for (pp = head; *pp; pp = &(*pp)->next) {
+		if (*pp != hook)
+			continue;
+		*pp = hook->next;
+		if (*tail == &hook->next)
+			*tail = pp;
+		return 1;
+	}
+	return 0;
+}
+
+void nr_loop_hook_cancel(struct nr_loop *loop, struct nr_hook *hook)
+{
+	if (!hook->queued)
+		return;
+	/* It is either waiting for a turn end or in the batch now running. */
+	if (!hook_unlink(&loop->hooks, &loop->hooks_tail, hook))
+		hook_unlink(&loop->running, &loop->running_tail, hook);
+	hook->next = NULL;
+	hook->queued = 0;
+}
+
+/*
+ * Run the hooks queued so far; hooks queued meanwhile wait for the next
+ * turn. The batch stays reachable from the loop (running) so a hook can
+ * cancel another one of the same batch before it runs.
+ */
 static int run_hooks(struct nr_loop *l)
 {
-	struct nr_hook *h = l->hooks;
 	int ran = 0;
 
+	l->running = l->hooks;
+	l->running_tail = l->hooks ? l->hooks_tail : &l->running;
 	l->hooks = NULL;
 	l->hooks_tail = &l->hooks;
-	while (h) {
-		struct nr_hook *next = h->next;
+	while (l->running) {
+		struct nr_hook *h = l->running;
+		l->running = h->next;
+		if (!l->running)
+			l->running_tail = &l->running;
 		h->next = NULL;
 		h->queued = 0;
 		h->fn(l, h->arg);
 		ran++;
-		h = next;
 	}
 	return ran;
 }
@@ -352,7 +389,6 @@ int nr_loop_run(struct nr_loop *loop)
 {
 	int rc;
 
-	loop->stopping = 0;
 	while (!loop->stopping) {
 		rc = nr_loop_turn(loop, -1);
 		if (rc < 0)

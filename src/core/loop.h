@@ -76,6 +76,9 @@ static inline int nr_timer_armed(const struct nr_timer *t)
  * an already queued hook does nothing. */
 void nr_loop_at_turn_end(struct nr_loop *loop, struct nr_hook *hook);
 
+/* Take hook off the queue if it is queued (before freeing its owner). */
+void nr_loop_hook_cancel(struct nr_loop *loop, struct nr_hook *hook);
+
 /* The loop's cached monotonic time, refreshed each turn. */
 uint64_t nr_loop_now(const struct nr_loop *loop);
 

@@ -384,6 +384,39 @@ TEST(hooks_run_once_per_turn_after_timers)
 	nr_loop_free(loop);
 }
 
+/* A hook may cancel another hook of the same batch before it runs. */
+static struct nr_hook hook_c, hook_d;
+static void hook_cancel_d(struct nr_loop *loop, void *arg)
+{
+	(void)arg;
+	mark('C');
+	nr_loop_hook_cancel(loop, &hook_d);
+}
+
+TEST(hook_cancel_inside_batch_and_before_turn)
+{
+	struct nr_loop *loop;
+
+	setup();
+	ASSERT_EQ(nr_loop_new(&loop, 1, 1), 0);
+	hook_c = (struct nr_hook){.fn = hook_cancel_d};
+	hook_d = (struct nr_hook){.fn = hook_cb, .arg = "D"};
+	nr_loop_at_turn_end(loop, &hook_c);
+	nr_loop_at_turn_end(loop, &hook_d);
+	EXPECT_EQ(nr_loop_turn(loop, 0), 1);
+	EXPECT_STREQ(trace, "C");
+	EXPECT_EQ(hook_d.queued, 0);
+	/* Cancel before the turn; queue again afterwards: runs once. */
+	nr_loop_at_turn_end(loop, &hook_d);
+	nr_loop_hook_cancel(loop, &hook_d);
+	nr_loop_hook_cancel(loop, &hook_d);
+	EXPECT_EQ(nr_loop_turn(loop, 0), 0);
+	nr_loop_at_turn_end(loop, &hook_d);
+	EXPECT_EQ(nr_loop_turn(loop, 0), 1);
+	EXPECT_STREQ(trace, "CD");
+	nr_loop_free(loop);
+}
+
 static void timer_stop(struct nr_loop *loop, void *arg)
 {
 	(void)arg;
@@ -429,6 +462,7 @@ int main(void)
 	RUN(io_slot_reused_inside_callback_is_not_dispatched);
 	RUN(parked_io_is_not_polled);
 	RUN(hooks_run_once_per_turn_after_timers);
+	RUN(hook_cancel_inside_batch_and_before_turn);
 	RUN(run_until_stop);
 	RUN(poll_error_is_returned);
 	return TEST_REPORT();
