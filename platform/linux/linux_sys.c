@@ -1,0 +1,351 @@
+/*
+ * linux_sys.c - clocks, entropy, files, signals and privileges on Linux.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "linux_internal.h"
+
+/* A wall clock before this (2020-01-01) has not been set: a router that
+ * booted without RTC and has no NTP answer yet thinks it is 1970. */
+#define WALL_CLOCK_VALID_AFTER 1577836800
+
+/* ---- clocks and entropy ---------------------------------------------------------- */
+uint64_t nr_plat_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int nr_plat_wall_time(int64_t *out)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return NR_ECLOCK;
+	*out = (int64_t)ts.tv_sec;
+	return ts.tv_sec < WALL_CLOCK_VALID_AFTER ? NR_ECLOCK : 0;
+}
+
+/*
+ * getrandom() without flags waits only until the kernel pool is seeded
+ * (once, early at boot) and then never blocks.
+ */
+int nr_plat_entropy(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	size_t done = 0;
+	int tries = 0;
+
+	while (done < len && tries++ < 64) {
+		ssize_t n = getrandom(p + done, len - done, 0);
+		if (n > 0)
+			done += (size_t)n;
+		else if (n < 0 && errno != EINTR)
+			return NR_EIO;
+	}
+	return done == len ? 0 : NR_EIO;
+}
+
+/* ---- files ---------------------------------------------------------------------- */
+static int file_errno(int e)
+{
+	if (e == ENOENT || e == ENOTDIR)
+		return NR_ENOTFOUND;
+	if (e == EACCES || e == EPERM)
+		return NR_EPERM;
+	return NR_EIO;
+}
+
+int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len)
+{
+	struct stat st;
+	char *data = NULL;
+	size_t got = 0;
+	int fd, ret;
+
+	*out = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return file_errno(errno);
+	ret = NR_EIO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	ret = NR_ETOOBIG;
+	if ((uint64_t)st.st_size > max)
+		goto out;
+	ret = NR_ENOMEM;
+	data = malloc(max + 1);
+	if (!data)
+		goto out;
+	/* Read to EOF (the file may change size); one byte past max is
+	 * enough to know it is too big. */
+	for (;;) {
+		ssize_t n = read(fd, data + got, max + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = file_errno(errno);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > max) {
+			ret = NR_ETOOBIG;
+			goto out;
+		}
+	}
+	data[got] = '\0';
+	*out = data;
+	*len = got;
+	data = NULL;
+	ret = 0;
+out:
+	free(data);
+	close(fd);
+	return ret;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return errno == ENOSPC ? NR_ENOSPC : NR_EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* fsync the directory holding path, so a rename into it is durable. */
+static int sync_parent(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, ret = 0;
+
+	if (!slash) {
+		strcpy(dir, ".");
+	} else {
+		size_t n = slash == path ? 1 : (size_t)(slash - path);
+		if (n >= sizeof(dir))
+			return NR_EINVAL;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return file_errno(errno);
+	if (fsync(fd) != 0)
+		ret = NR_EIO;
+	close(fd);
+	return ret;
+}
+
+/* Write a temporary file next to path, sync it, rename it over path. A
+ * crash leaves either the old or the new content, never a mix. */
+int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned mode)
+{
+	char tmp[4096];
+	int fd, ret;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
+		return NR_EINVAL;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+	if (fd < 0)
+		return file_errno(errno);
+	ret = write_all(fd, data, len);
+	/* The umask may have narrowed mode; set exactly what was asked. */
+	if (!ret && fchmod(fd, (mode_t)mode) != 0)
+		ret = file_errno(errno);
+	if (!ret && fsync(fd) != 0)
+		ret = NR_EIO;
+	if (close(fd) != 0 && !ret)
+		ret = NR_EIO;
+	if (!ret && rename(tmp, path) != 0)
+		ret = file_errno(errno);
+	if (ret) {
+		unlink(tmp);
+		return ret;
+	}
+	return sync_parent(path);
+}
+
+int nr_plat_file_is_exposed(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return file_errno(errno);
+	return (st.st_mode & (S_IRGRP | S_IROTH)) ? 1 : 0;
+}
+
+/* ---- signals: flags plus a self-pipe that wakes nr_plat_poll ------------------------------ */
+static volatile sig_atomic_t sig_bits;
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int signo)
+{
+	int saved = errno;
+	unsigned bit = signo == SIGHUP ? NR_SIG_HUP : signo == SIGUSR1 ? NR_SIG_USR1 : NR_SIG_TERM;
+	char c = 1;
+
+	sig_bits |= (sig_atomic_t)bit;
+	if (sig_pipe[1] >= 0 && write(sig_pipe[1], &c, 1) < 0) {
+		/* pipe full: a wake-up is already pending */
+	}
+	errno = saved;
+}
+
+int nr_plat_signals_install(void)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+	struct sigaction sa;
+	size_t i;
+
+	if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+		return nr_linux_errno(errno);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = 0; /* no SA_RESTART: poll returns with EINTR */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], &sa, NULL) != 0)
+			return nr_linux_errno(errno);
+	}
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		return nr_linux_errno(errno);
+	return 0;
+}
+
+unsigned nr_plat_signals_take(void)
+{
+	sigset_t all, old;
+	unsigned bits;
+
+	/* Read and clear without losing a signal in between. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	bits = (unsigned)sig_bits;
+	sig_bits = 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return bits;
+}
+
+int nr_linux_signal_fd(void)
+{
+	return sig_pipe[0];
+}
+
+void nr_linux_signal_drain(void)
+{
+	char buf[64];
+	int i;
+
+	for (i = 0; i < 16 && read(sig_pipe[0], buf, sizeof(buf)) > 0; i++)
+		;
+}
+
+/* ---- privileges and directories ---------------------------------------------------------- */
+static int lookup_user(const char *name, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw)
+		return errno ? NR_EIO : NR_ENOTFOUND;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+int nr_plat_drop_privileges(const char *user)
+{
+	uid_t uid;
+	gid_t gid;
+	int ret = lookup_user(user, &uid, &gid);
+
+	if (ret)
+		return ret;
+	if (getuid() == uid && geteuid() == uid)
+		return 0; /* already that user */
+	if (initgroups(user, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+		return errno == EPERM ? NR_EPERM : NR_EIO;
+	/* Verify it stuck: real and effective ids, and no way back to root. */
+	if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
+		return NR_EPERM;
+	if (uid != 0 && setuid(0) == 0)
+		return NR_EPERM;
+	return 0;
+}
+
+static int mkdir_one(const char *path, unsigned mode)
+{
+	struct stat st;
+
+	if (mkdir(path, (mode_t)mode) == 0)
+		return 0;
+	if (errno == EEXIST && stat(path, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : NR_EINVAL;
+	return file_errno(errno);
+}
+
+int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner)
+{
+	char buf[4096];
+	size_t i, n = strlen(path);
+	uid_t uid;
+	gid_t gid;
+	int ret;
+
+	if (n == 0 || n >= sizeof(buf))
+		return NR_EINVAL;
+	memcpy(buf, path, n + 1);
+	for (i = 1; i < n; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		ret = mkdir_one(buf, mode);
+		buf[i] = '/';
+		if (ret)
+			return ret;
+	}
+	ret = mkdir_one(buf, mode);
+	if (ret)
+		return ret;
+	/* The leaf gets exactly the mode and owner asked for. */
+	if (chmod(path, (mode_t)mode) != 0)
+		return file_errno(errno);
+	if (!owner)
+		return 0;
+	ret = lookup_user(owner, &uid, &gid);
+	if (ret)
+		return ret;
+	return chown(path, uid, gid) == 0 ? 0 : file_errno(errno);
+}
+
+long nr_plat_pid(void)
+{
+	return (long)getpid();
+}
