@@ -287,7 +287,8 @@ static int unix_addr(const char *path, struct sockaddr_un *sun)
 /*
  * A socket file left by a crashed daemon is removed; one with a live
  * listener behind it is NR_EADDRINUSE (a second daemon must not steal
- * the control socket). Anything that is not a socket is left alone.
+ * the control socket). Anything that is not a socket is left alone. The
+ * probe is a connect: a live daemon sees one client that closes at once.
  */
 static int remove_stale(const char *path, const struct sockaddr_un *sun)
 {
