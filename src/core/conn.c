@@ -372,14 +372,17 @@ void nr_conn_flush(struct nr_conn *c)
 	update_want(c);
 }
 
+/*
+ * Resuming (also when not paused) re-offers buffered input through a kick:
+ * an owner that consumed input outside on_input calls it to get reading
+ * going again, and input that arrived before a pause is not stranded.
+ */
 void nr_conn_pause_input(struct nr_conn *c, int paused)
 {
-	if (c->closed || c->paused == !!paused)
+	if (c->closed)
 		return;
-	c->paused = !!paused;
+	c->paused = paused != 0;
 	if (!paused) {
-		/* Input that arrived before the pause, or bytes inside the
-		 * transport, would otherwise wait for the next packet. */
 		c->need_input = nr_buf_len(&c->in) > 0;
 		kick(c);
 	}
