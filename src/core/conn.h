@@ -58,14 +58,17 @@ void nr_conn_free(struct nr_conn *c);
 
 /* Switch transport (e.g. after STARTTLS). Bytes left in the input buffer
  * are discarded (STARTTLS is a hard boundary, CVE-2011-0411 class); the
- * previous transport is destroyed. */
+ * previous transport is destroyed. Output still buffered goes out through
+ * the new transport: switch from on_drained (after the 220 went out). */
 void nr_conn_set_transport(struct nr_conn *c, const struct nr_transport_ops *ops, void *tctx);
 
 struct nr_buf *nr_conn_in(struct nr_conn *c);
 struct nr_buf *nr_conn_out(struct nr_conn *c);
 /* Start writing what is in the output buffer (call after adding to it). */
 void nr_conn_flush(struct nr_conn *c);
-/* Stop or resume reading input (e.g. while a commit is in flight). */
+/* Stop or resume reading input (e.g. while a commit is in flight).
+ * Resuming hands input already buffered to on_input again (from the loop,
+ * not from inside this call). */
 void nr_conn_pause_input(struct nr_conn *c, int paused);
 /* Close after the output buffer has drained (on_close then reports
  * NR_ECLOSED). */
