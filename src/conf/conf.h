@@ -57,6 +57,7 @@ struct nr_conf_smarthost {
 struct nr_conf_alias {
 	char *from; /* "root", "*@nas.lan", "user@dom" */
 	char *to;
+	int line;
 };
 
 struct nr_conf {
@@ -70,7 +71,7 @@ struct nr_conf {
 	char *lan_cert;
 	char *lan_key;
 	char *users;
-	uint64_t max_message_size; /* bytes; default 25M */
+	uint64_t max_message_size; /* bytes; default 25M, or the queue size if smaller */
 	unsigned max_recipients;   /* default 100, at most CONFIG_NR_MAX_RECIPIENTS */
 	unsigned max_sessions;     /* default CONFIG_NR_MAX_SESSIONS */
 	unsigned max_sessions_per_client;
