@@ -1,28 +1,12 @@
 /*
- * conf_stubs.c - TEMPORARY stand-ins for nr_log and the file calls of the
- * simulator until core/log.c and tests/sim land on main; delete then.
+ * conf_stub_file.c - TEMPORARY stand-ins for the simulator's file calls,
+ * built only while tests/sim has no sim_*.c besides the placeholder.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "core/log.h"
 #include "platform.h"
-
-char nr_test_last_log[1024];
-int nr_test_log_count;
-
-void nr_log(enum nr_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)level;
-	va_start(ap, fmt);
-	vsnprintf(nr_test_last_log, sizeof(nr_test_last_log), fmt, ap);
-	va_end(ap);
-	nr_test_log_count++;
-}
 
 int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len)
 {
