@@ -57,6 +57,7 @@ struct nr_conf_smarthost {
 struct nr_conf_alias {
 	char *from; /* "root", "*@nas.lan", "user@dom" */
 	char *to;
+	int line;
 };
 
 struct nr_conf {
@@ -70,7 +71,7 @@ struct nr_conf {
 	char *lan_cert;
 	char *lan_key;
 	char *users;
-	uint64_t max_message_size; /* bytes; default 25M */
+	uint64_t max_message_size; /* bytes; default 25M, or the queue size if smaller */
 	unsigned max_recipients;   /* default 100, at most CONFIG_NR_MAX_RECIPIENTS */
 	unsigned max_sessions;     /* default CONFIG_NR_MAX_SESSIONS */
 	unsigned max_sessions_per_client;
@@ -107,23 +108,35 @@ struct nr_conf {
 	enum nr_no_daemon sendmail_no_daemon;
 };
 
-void nr_conf_init(struct nr_conf *c); /* all defaults */
+/* All defaults. Allocates nothing (defaults are static, read-only storage),
+ * so an inited struct needs no free, though freeing it is fine. */
+void nr_conf_init(struct nr_conf *c);
 void nr_conf_free(struct nr_conf *c);
 
 /*
  * Parse text (len bytes, need not be NUL-terminated) as if read from path.
- * On error returns NR_EINVAL and writes "path:line: message" into err
- * (err_size bytes, always terminated); *c is then left freed-and-inited.
- * Warnings (e.g. a secret file readable by others) go to the log.
+ * *c is output only: whatever it held is overwritten, not freed (free a
+ * loaded configuration first; parse into a second struct to reload).
+ * On error returns NR_EINVAL (NR_ENOMEM when memory ran out) and writes
+ * "path:line: message" into err (err_size bytes, always terminated; err may
+ * be NULL); *c is then left freed-and-inited. Warnings (e.g. a secret file
+ * readable by others, a missing oauth_token_file) go to the log. Checks
+ * files with nr_plat_file_is_exposed(); a missing password_file is an error.
  */
 int nr_conf_parse(struct nr_conf *c, const char *path, const char *text, size_t len, char *err,
 		  size_t err_size) NR_MUST_CHECK;
 
-/* Read path through the platform and parse it. Unreadable file:
- * "path: cannot read: reason". */
+/* Read path (at most 1 MiB) through the platform and parse it. Unreadable
+ * file: the platform's code (NR_ENOTFOUND, NR_EPERM, NR_ETOOBIG, NR_EIO) and
+ * "path: cannot read: reason". The caller exits 78 (EX_CONFIG) on any error. */
 int nr_conf_load(struct nr_conf *c, const char *path, char *err, size_t err_size) NR_MUST_CHECK;
 
-/* Helpers shared with other modules (the same syntax as the file). */
+/* Helpers shared with other modules (the same syntax as the file): 0 or
+ * NR_EINVAL; overflow is NR_EINVAL, never a wrapped value. IPv4 is a strict
+ * dotted quad, IPv6 needs [brackets] when a port follows, a CIDR with host
+ * bits set is refused, and an IPv4-mapped block (::ffff:a.b.c.d/N, N >= 96)
+ * is stored as the IPv4 block. nr_cidr_contains: 1 or 0; a v4 peer matches
+ * a v6 block only inside ::ffff:0:0/96; a mapped v6 peer matches v4 blocks. */
 int nr_conf_parse_size(const char *s, uint64_t *out);        /* 25M, 512K, 1G, 100 */
 int nr_conf_parse_duration(const char *s, uint64_t *out_ms); /* 30s 5m 1h 5d, bare = seconds */
 /* "1.2.3.4:25", "[::1]:587", "0.0.0.0:25"; default_port when omitted (0: required). */

@@ -1,0 +1,937 @@
+/*
+ * conf_keys.c - one handler per configuration key, and the table that names
+ * them. Each handler checks its values completely and says what it expected;
+ * checks that span several keys are in conf_parse.c (finish).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "conf/conf_int.h"
+#include "core/log.h"
+
+/* ---- small value helpers --------------------------------------------------------- */
+
+static int lower(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+}
+
+static int str_ieq(const char *a, const char *b)
+{
+	while (*a != '\0' && lower((unsigned char)*a) == lower((unsigned char)*b)) {
+		a++;
+		b++;
+	}
+	return *a == '\0' && *b == '\0';
+}
+
+static int is_alnum(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+/* A DNS name: labels of letters, digits and inner hyphens, 1-63 each, at
+ * most 253 in all (RFC 1035 2.3.1, relaxed by RFC 1123 to leading digits). */
+static int valid_domain(const char *s, size_t len)
+{
+	size_t i, label = 0;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (i = 0; i < len; i++) {
+		int ch = (unsigned char)s[i];
+		if (ch == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!is_alnum(ch) && !(ch == '-' && label > 0))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0 && s[len - 1] != '-';
+}
+
+/* RFC 5322 dot-atom text: the local part of an address, ASCII only. */
+static int valid_local_part(const char *s, size_t len)
+{
+	static const char specials[] = "!#$%&'*+-/=?^_`{|}~";
+	size_t i;
+
+	if (len == 0 || len > 64 || s[0] == '.' || s[len - 1] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		int ch = (unsigned char)s[i];
+		if (ch == '.' && s[i - 1] == '.')
+			return 0;
+		if (!is_alnum(ch) && ch != '.' && strchr(specials, ch) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+static int valid_mailbox(const char *s)
+{
+	const char *at = strrchr(s, '@');
+
+	if (at == NULL || strlen(s) > 254)
+		return 0;
+	return valid_local_part(s, (size_t)(at - s)) && valid_domain(at + 1, strlen(at + 1));
+}
+
+static int valid_user_name(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > 32 || s[0] == '-')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
+			return 0;
+	}
+	return 1;
+}
+
+/* "25M" style text for a limit in a message: the largest exact unit. */
+
+static const char *duration_text(char *buf, size_t size, uint64_t ms)
+{
+	static const struct {
+		uint64_t ms;
+		char unit;
+	} units[] = {{86400000, 'd'}, {3600000, 'h'}, {60000, 'm'}, {1000, 's'}};
+	size_t i;
+
+	for (i = 0; i < NR_ARRAY_LEN(units); i++) {
+		if (ms >= units[i].ms && ms % units[i].ms == 0) {
+			snprintf(buf, size, "%llu%c", (unsigned long long)(ms / units[i].ms),
+				 units[i].unit);
+			return buf;
+		}
+	}
+	snprintf(buf, size, "%llums", (unsigned long long)ms);
+	return buf;
+}
+
+static int get_size(struct nr_conf_parser *p, const char *v, const char *example, uint64_t min,
+		    uint64_t max, uint64_t *out)
+{
+	char a[24], b[24];
+	uint64_t x;
+
+	if (nr_conf_parse_size(v, &x) != 0)
+		return nr_conf_fail(p, "expected a size like %s, got %s", example,
+				    nr_conf_quote(p, v));
+	if (x < min || x > max)
+		return nr_conf_fail(p, "expected a size from %s to %s, got %s",
+				    nr_conf_size_text(a, sizeof(a), min),
+				    nr_conf_size_text(b, sizeof(b), max), nr_conf_quote(p, v));
+	*out = x;
+	return 0;
+}
+
+static int get_duration(struct nr_conf_parser *p, const char *v, const char *example, uint64_t min,
+			uint64_t max, uint64_t *out)
+{
+	char a[24], b[24];
+	uint64_t x;
+
+	if (nr_conf_parse_duration(v, &x) != 0)
+		return nr_conf_fail(
+		    p, "expected a duration like %s (s, m, h, d; bare number: seconds), got %s",
+		    example, nr_conf_quote(p, v));
+	if (x < min || x > max)
+		return nr_conf_fail(p, "expected a duration from %s to %s, got %s",
+				    duration_text(a, sizeof(a), min),
+				    duration_text(b, sizeof(b), max), nr_conf_quote(p, v));
+	*out = x;
+	return 0;
+}
+
+static int get_number(struct nr_conf_parser *p, const char *v, unsigned min, unsigned max,
+		      const char *ceiling, unsigned *out)
+{
+	uint64_t x;
+	enum nr_conf_why why = nr_conf_uint_parse(v, strlen(v), UINT64_MAX, &x);
+
+	if (why == NR_CONF_WHY_OK && x >= min && x <= max) {
+		*out = (unsigned)x;
+		return 0;
+	}
+	if (ceiling != NULL)
+		return nr_conf_fail(p, "expected a number from %u to %u (%s), got %s", min, max,
+				    ceiling, nr_conf_quote(p, v));
+	return nr_conf_fail(p, "expected a number from %u to %u, got %s", min, max,
+			    nr_conf_quote(p, v));
+}
+
+/* Index of v in the NULL-terminated words, or a message listing them. */
+static int get_word(struct nr_conf_parser *p, const char *v, const char *const *words,
+		    const char *expect, int *out)
+{
+	int i;
+
+	for (i = 0; words[i] != NULL; i++) {
+		if (strcmp(v, words[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return nr_conf_fail(p, "expected %s, got %s", expect, nr_conf_quote(p, v));
+}
+
+static const char *opt_get(const struct nr_conf_line *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->nopts; i++) {
+		if (strcmp(l->opt[i].name, name) == 0)
+			return l->opt[i].value;
+	}
+	return NULL;
+}
+
+static int why_fail(struct nr_conf_parser *p, enum nr_conf_why why, const char *v,
+		    const char *expect)
+{
+	switch (why) {
+	case NR_CONF_WHY_NO_IPV6:
+		return nr_conf_fail(p, "IPv6 is not in this build (CONFIG_NR_IPV6), got %s",
+				    nr_conf_quote(p, v));
+	case NR_CONF_WHY_BRACKETS:
+		return nr_conf_fail(
+		    p, "an IPv6 address with a port needs brackets, like [::1]:25, got %s",
+		    nr_conf_quote(p, v));
+	case NR_CONF_WHY_HOSTBITS:
+		return nr_conf_fail(
+		    p, "%s has bits set beyond its prefix length; write the network address",
+		    nr_conf_quote(p, v));
+	default:
+		return nr_conf_fail(p, "expected %s, got %s", expect, nr_conf_quote(p, v));
+	}
+}
+
+static int get_cidr(struct nr_conf_parser *p, const char *v, struct nr_cidr *out)
+{
+	enum nr_conf_why why = nr_conf_cidr_parse(v, out);
+
+	if (why == NR_CONF_WHY_OK)
+		return 0;
+	return why_fail(p, why, v, "a network like 192.168.1.0/24, fd00::/8 or an address");
+}
+
+/* A comma-separated CIDR list (listen's plain_auth= and legacy_tls=). */
+static int get_cidr_list(struct nr_conf_parser *p, const char *v, struct nr_cidr **out,
+			 size_t *count)
+{
+	char item[128];
+	const char *s = v;
+	size_t n = 1, i = 0;
+	struct nr_cidr *list;
+	int rc;
+
+	for (; *s != '\0'; s++)
+		n += *s == ',';
+	list = calloc(n, sizeof(*list));
+	if (list == NULL)
+		return nr_conf_oom(p);
+	s = v;
+	while (i < n) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		if (len == 0 || len >= sizeof(item)) {
+			free(list);
+			return nr_conf_fail(p,
+					    "expected networks separated by commas, like "
+					    "192.168.1.0/24,10.0.0.5, got %s",
+					    nr_conf_quote(p, v));
+		}
+		memcpy(item, s, len);
+		item[len] = '\0';
+		rc = get_cidr(p, item, &list[i++]);
+		if (rc != 0) {
+			free(list);
+			return rc;
+		}
+		s += len + 1;
+	}
+	free(*out);
+	*out = list;
+	*count = n;
+	return 0;
+}
+
+static int check_file(struct nr_conf_parser *p, const char *what, const char *path,
+		      int missing_is_error)
+{
+	int rc = nr_plat_file_is_exposed(path);
+
+	if (rc == 1)
+		nr_conf_warn_at(p, "%s %s is readable by group or others; chmod 600 it", what,
+				path);
+	else if (rc < 0 && missing_is_error)
+		return nr_conf_fail(p, "%s %s: cannot read: %s", what, path, nr_strerror(rc));
+	else if (rc < 0)
+		nr_conf_warn_at(p, "%s %s: cannot read: %s", what, path, nr_strerror(rc));
+	return 0;
+}
+
+/* ---- the keys ---------------------------------------------------------------------- */
+
+static const char *const tls_words[] = {"none", "starttls", "implicit", NULL};
+static const char *const auth_words[] = {"off", "optional", "required", NULL};
+
+static int k_listen(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	struct nr_conf *c = p->c;
+	struct nr_conf_listen ls, *grown;
+	enum nr_conf_why why;
+	const char *v;
+	int word, rc = 0;
+	size_t i;
+
+	if (!p->listen_set) {
+		c->listen = NULL;
+		c->listen_count = 0;
+		p->listen_set = 1;
+	}
+	memset(&ls, 0, sizeof(ls));
+	ls.line = p->line;
+	ls.auth = NR_AUTH_OPTIONAL;
+	why = nr_conf_hostport_parse(l->arg[0], &ls.addr, 25);
+	if (why != NR_CONF_WHY_OK)
+		return why_fail(p, why, l->arg[0],
+				"an address and port like 0.0.0.0:25 or [::]:587");
+	if ((v = opt_get(l, "tls")) != NULL) {
+		p->sub = "tls";
+		if ((rc = get_word(p, v, tls_words, "none, starttls or implicit", &word)) != 0)
+			goto out;
+		ls.tls = (enum nr_tls_mode)word;
+		if (ls.tls != NR_TLS_NONE && !NR_ENABLED(CONFIG_NR_LAN_TLS)) {
+			rc = nr_conf_fail(
+			    p, "TLS on listeners is not in this build (CONFIG_NR_LAN_TLS)");
+			goto out;
+		}
+	}
+	if ((v = opt_get(l, "auth")) != NULL) {
+		p->sub = "auth";
+		if ((rc = get_word(p, v, auth_words, "required, optional or off", &word)) != 0)
+			goto out;
+		ls.auth = (enum nr_auth_policy)word;
+	}
+	p->sub = NULL;
+	if ((v = opt_get(l, "plain_auth")) != NULL) {
+		p->sub = "plain_auth";
+		if ((rc = get_cidr_list(p, v, &ls.plain_auth, &ls.plain_auth_count)) != 0)
+			goto out;
+		if (ls.auth == NR_AUTH_OFF) {
+			rc = nr_conf_fail(p, "has no effect with auth=off");
+			goto out;
+		}
+	}
+	if ((v = opt_get(l, "legacy_tls")) != NULL) {
+		p->sub = "legacy_tls";
+		if ((rc = get_cidr_list(p, v, &ls.legacy_tls, &ls.legacy_tls_count)) != 0)
+			goto out;
+		if (ls.tls == NR_TLS_NONE) {
+			rc = nr_conf_fail(p, "needs tls=starttls or tls=implicit on this listener");
+			goto out;
+		}
+	}
+	p->sub = NULL;
+	if (ls.auth == NR_AUTH_REQUIRED && ls.tls == NR_TLS_NONE && ls.plain_auth_count == 0) {
+		rc = nr_conf_fail(
+		    p, "auth=required without TLS locks everyone out; add tls=starttls or "
+		       "plain_auth=NETWORKS");
+		goto out;
+	}
+	for (i = 0; i < c->listen_count; i++) {
+		if (c->listen[i].addr.family == ls.addr.family &&
+		    c->listen[i].addr.port == ls.addr.port &&
+		    memcmp(c->listen[i].addr.ip, ls.addr.ip, 16) == 0) {
+			rc = nr_conf_fail(p, "%s is already a listener on line %d",
+					  nr_conf_quote(p, l->arg[0]), c->listen[i].line);
+			goto out;
+		}
+	}
+	if (c->listen_count >= CONFIG_NR_MAX_LISTENERS) {
+		rc = nr_conf_fail(p, "too many listeners (at most %d, CONFIG_NR_MAX_LISTENERS)",
+				  CONFIG_NR_MAX_LISTENERS);
+		goto out;
+	}
+	grown = realloc(c->listen, (c->listen_count + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		rc = nr_conf_oom(p);
+		goto out;
+	}
+	c->listen = grown;
+	c->listen[c->listen_count++] = ls;
+	return 0;
+out:
+	free(ls.plain_auth);
+	free(ls.legacy_tls);
+	return rc;
+}
+
+static int k_allow(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	struct nr_conf *c = p->c;
+	struct nr_cidr *grown;
+	size_t i;
+	int rc;
+
+	if (!p->allow_set) {
+		c->allow = NULL;
+		c->allow_count = 0;
+		p->allow_set = 1;
+	}
+	if (c->allow_count + l->nargs > CONFIG_NR_MAX_ALLOW)
+		return nr_conf_fail(p, "too many networks (at most %d in all, CONFIG_NR_MAX_ALLOW)",
+				    CONFIG_NR_MAX_ALLOW);
+	grown = realloc(c->allow, (c->allow_count + l->nargs) * sizeof(*grown));
+	if (grown == NULL)
+		return nr_conf_oom(p);
+	c->allow = grown;
+	for (i = 0; i < l->nargs; i++) {
+		if ((rc = get_cidr(p, l->arg[i], &c->allow[c->allow_count])) != 0)
+			return rc;
+		c->allow_count++;
+	}
+	return 0;
+}
+
+static int k_hostname(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	if (!valid_domain(l->arg[0], strlen(l->arg[0])))
+		return nr_conf_fail(p, "expected a host name like nas.lan, got %s",
+				    nr_conf_quote(p, l->arg[0]));
+	return nr_conf_set_str(p, &p->c->hostname, l->arg[0]);
+}
+
+static int k_lan_cert(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_set_str(p, &p->c->lan_cert, l->arg[0]);
+}
+
+static int k_lan_key(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	/* a missing key is generated later, so only exposure is worth a word */
+	if (nr_plat_file_is_exposed(l->arg[0]) == 1)
+		nr_conf_warn_at(p, "lan_key %s is readable by group or others; chmod 600 it",
+				l->arg[0]);
+	return nr_conf_set_str(p, &p->c->lan_key, l->arg[0]);
+}
+
+static int k_users(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	int rc = nr_plat_file_is_exposed(l->arg[0]);
+
+	if (rc == 1)
+		nr_conf_warn_at(p, "users %s is readable by group or others; chmod 600 it",
+				l->arg[0]);
+	else if (rc < 0)
+		nr_conf_warn_at(p,
+				"users %s: cannot read: %s (add users with: nanorelay passwd NAME)",
+				l->arg[0], nr_strerror(rc));
+	return nr_conf_set_str(p, &p->c->users, l->arg[0]);
+}
+
+static int k_max_message_size(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_size(p, l->arg[0], "25M", 1024, 2048ull * 1024 * 1024, &p->c->max_message_size);
+}
+
+static int k_max_recipients(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_number(p, l->arg[0], 100, CONFIG_NR_MAX_RECIPIENTS,
+			  "limit CONFIG_NR_MAX_RECIPIENTS of this build", &p->c->max_recipients);
+}
+
+static int k_max_sessions(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_number(p, l->arg[0], 1, CONFIG_NR_MAX_SESSIONS,
+			  "limit CONFIG_NR_MAX_SESSIONS of this build", &p->c->max_sessions);
+}
+
+static int k_max_sessions_per_client(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_number(p, l->arg[0], 1, CONFIG_NR_MAX_SESSIONS_PER_CLIENT,
+			  "limit CONFIG_NR_MAX_SESSIONS_PER_CLIENT of this build",
+			  &p->c->max_sessions_per_client);
+}
+
+static int k_max_header_size(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_size(p, l->arg[0], "64K", 1024, 1024 * 1024, &p->c->max_header_size);
+}
+
+static int k_max_errors(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_errors);
+}
+
+static int k_max_received(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_received);
+}
+
+static int k_min_data_rate(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_size(p, l->arg[0], "1K", 0, 1024ull * 1024 * 1024, &p->c->min_data_rate);
+}
+
+static int k_command_timeout(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_duration(p, l->arg[0], "5m", 1000, 3600 * 1000, &p->c->command_timeout_ms);
+}
+
+static int k_tls_handshake_timeout(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_duration(p, l->arg[0], "30s", 1000, 600 * 1000, &p->c->tls_handshake_timeout_ms);
+}
+
+static int k_bare_lf(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	static const char *const words[] = {"normalize", "reject", NULL};
+	int word, rc = get_word(p, l->arg[0], words, "normalize or reject", &word);
+
+	if (rc == 0)
+		p->c->bare_lf = (enum nr_bare_lf)word;
+	return rc;
+}
+
+static int k_queue(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	struct nr_conf *c = p->c;
+	const char *v = l->arg[0], *size = opt_get(l, "size");
+	const char *path = NULL, *option = NULL;
+	enum nr_queue_kind kind;
+	int compiled;
+	uint64_t bytes;
+	int rc;
+
+	if (strncmp(v, "file:", 5) == 0 && v[5] != '\0') {
+		kind = NR_QUEUE_FILE;
+		path = v + 5;
+		bytes = 16u * 1024 * 1024;
+		compiled = NR_ENABLED(CONFIG_NR_STORE_FILE);
+		option = "CONFIG_NR_STORE_FILE";
+	} else if (strncmp(v, "mtd:", 4) == 0 && v[4] != '\0') {
+		kind = NR_QUEUE_MTD;
+		path = v + 4;
+		bytes = 0; /* the whole partition */
+		compiled = NR_ENABLED(CONFIG_NR_STORE_MTD);
+		option = "CONFIG_NR_STORE_MTD";
+	} else if (strcmp(v, "ram") == 0) {
+		kind = NR_QUEUE_RAM;
+		bytes = 2u * 1024 * 1024;
+		compiled = NR_ENABLED(CONFIG_NR_STORE_RAM);
+		option = "CONFIG_NR_STORE_RAM";
+	} else if (strcmp(v, "flash") == 0) {
+		kind = NR_QUEUE_FLASH;
+		bytes = 0; /* the whole region the HAL offers */
+		compiled = NR_ENABLED(CONFIG_NR_STORE_FLASH);
+		option = "CONFIG_NR_STORE_FLASH";
+	} else {
+		return nr_conf_fail(p, "expected file:PATH, ram, mtd:DEVICE or flash, got %s",
+				    nr_conf_quote(p, v));
+	}
+	if (!compiled)
+		return nr_conf_fail(p, "this backend is not in this build (%s), got %s", option,
+				    nr_conf_quote(p, v));
+	if (size != NULL) {
+		p->sub = "size";
+		rc = get_size(p, size, "16M", 64 * 1024, 2048ull * 1024 * 1024, &bytes);
+		p->sub = NULL;
+		if (rc != 0)
+			return rc;
+	}
+	nr_conf_free_str(&c->queue_path);
+	if (path != NULL && (rc = nr_conf_set_str(p, &c->queue_path, path)) != 0)
+		return rc;
+	c->queue_kind = kind;
+	c->queue_size = bytes;
+	return 0;
+}
+
+static int k_state_dir(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_set_str(p, &p->c->state_dir, l->arg[0]);
+}
+
+static const char *const mech_words[] = {"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", NULL};
+
+static int mech_compiled(int word)
+{
+	switch (word) {
+	case 0:
+		return NR_ENABLED(CONFIG_NR_AUTH_PLAIN);
+	case 1:
+		return NR_ENABLED(CONFIG_NR_AUTH_LOGIN);
+	case 2:
+		return NR_ENABLED(CONFIG_NR_AUTH_CRAM_MD5);
+	default:
+		return NR_ENABLED(CONFIG_NR_XOAUTH2);
+	}
+}
+
+/* HOST[:PORT]: a DNS name, an IPv4 address, or an IPv6 address in brackets. */
+static int smarthost_target(struct nr_conf_parser *p, const char *v, char *host, size_t host_size,
+			    uint16_t *port)
+{
+	const char *orig = v, *hend, *colon;
+	struct nr_addr a;
+	uint64_t x;
+
+	if (v[0] == '[') {
+		hend = strchr(v, ']');
+		if (hend == NULL || nr_conf_ip_parse(v + 1, (size_t)(hend - v - 1), &a) != 0 ||
+		    a.family != NR_AF_INET6)
+			goto bad;
+		colon = hend[1] == ':' ? hend + 1 : NULL;
+		if (hend[1] != '\0' && colon == NULL)
+			goto bad;
+		v++;
+	} else {
+		colon = strchr(v, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			return why_fail(p, NR_CONF_WHY_BRACKETS, v, "");
+		hend = colon != NULL ? colon : v + strlen(v);
+		if (!valid_domain(v, (size_t)(hend - v)))
+			goto bad;
+	}
+	if ((size_t)(hend - v) >= host_size)
+		goto bad;
+	memcpy(host, v, (size_t)(hend - v));
+	host[hend - v] = '\0';
+	*port = 0;
+	if (colon != NULL) {
+		if (nr_conf_uint_parse(colon + 1, strlen(colon + 1), 65535, &x) != 0 || x == 0)
+			goto bad;
+		*port = (uint16_t)x;
+	}
+	return 0;
+bad:
+	return nr_conf_fail(
+	    p,
+	    "expected HOST or HOST:PORT like smtp.gmail.com:465 or [2001:db8::1]:587, "
+	    "got %s",
+	    nr_conf_quote(p, orig));
+}
+
+static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	struct nr_conf *c = p->c;
+	struct nr_conf_smarthost sh, *grown;
+	char host[256];
+	const char *tls = opt_get(l, "tls"), *user = opt_get(l, "user");
+	const char *pass = opt_get(l, "password_file"), *token = opt_get(l, "oauth_token_file");
+	const char *mech = opt_get(l, "auth"), *insecure = opt_get(l, "insecure");
+	int word = -1, rc;
+	size_t i;
+
+	memset(&sh, 0, sizeof(sh));
+	sh.line = p->line;
+	if ((rc = smarthost_target(p, l->arg[0], host, sizeof(host), &sh.port)) != 0)
+		return rc;
+	/* Port 465 is implicit TLS by convention (RFC 8314); anything else
+	 * starts in clear and must upgrade. */
+	sh.tls = sh.port == 465 ? NR_TLS_IMPLICIT : NR_TLS_STARTTLS;
+	if (tls != NULL) {
+		p->sub = "tls";
+		if ((rc = get_word(p, tls, tls_words, "starttls, implicit or none", &word)) != 0)
+			return rc;
+		p->sub = NULL;
+		sh.tls = (enum nr_tls_mode)word;
+	}
+	if (sh.tls != NR_TLS_NONE && !NR_ENABLED(CONFIG_NR_TLS))
+		return nr_conf_fail(p, "TLS is not in this build (CONFIG_NR_TLS); only tls=none "
+				       "insecure=yes is possible");
+	if (insecure != NULL) {
+		if (strcmp(insecure, "yes") != 0) {
+			p->sub = "insecure";
+			return nr_conf_fail(p, "expected yes, got %s", nr_conf_quote(p, insecure));
+		}
+		if (sh.tls != NR_TLS_NONE)
+			return nr_conf_fail(
+			    p, "insecure=yes is only for tls=none; certificates are always "
+			       "verified");
+		sh.insecure = 1;
+	}
+	if (sh.tls == NR_TLS_NONE && !sh.insecure)
+		return nr_conf_fail(
+		    p, "tls=none sends mail and passwords in clear; add insecure=yes to "
+		       "mean it (tests and labs only)");
+	if (sh.port == 0)
+		sh.port = sh.tls == NR_TLS_IMPLICIT ? 465 : sh.tls == NR_TLS_STARTTLS ? 587 : 25;
+	if (user == NULL && (pass != NULL || token != NULL || mech != NULL))
+		return nr_conf_fail(p, "%s needs user=",
+				    pass != NULL    ? "password_file="
+				    : token != NULL ? "oauth_token_file="
+						    : "auth=");
+	if (user != NULL && pass == NULL && token == NULL)
+		return nr_conf_fail(p, "user= needs password_file= or oauth_token_file=");
+	if (pass != NULL && token != NULL)
+		return nr_conf_fail(p, "give password_file= or oauth_token_file=, not both");
+	if (token != NULL && !NR_ENABLED(CONFIG_NR_XOAUTH2))
+		return nr_conf_fail(p,
+				    "oauth_token_file= needs XOAUTH2, which is not in this build "
+				    "(CONFIG_NR_XOAUTH2)");
+	if (mech != NULL) {
+		int j;
+		p->sub = "auth";
+		for (j = 0; mech_words[j] != NULL && !str_ieq(mech, mech_words[j]); j++)
+			;
+		if (mech_words[j] == NULL)
+			return nr_conf_fail(p, "expected PLAIN, LOGIN, CRAM-MD5 or XOAUTH2, got %s",
+					    nr_conf_quote(p, mech));
+		if (!mech_compiled(j))
+			return nr_conf_fail(p, "%s is not in this build", mech_words[j]);
+		if ((j == 3) != (token != NULL))
+			return nr_conf_fail(p, "%s",
+					    j == 3 ? "XOAUTH2 needs oauth_token_file="
+						   : "a password mechanism needs password_file=");
+		p->sub = NULL;
+		word = j;
+	}
+	for (i = 0; i < c->smarthost_count; i++) {
+		if (str_ieq(c->smarthost[i].host, host) && c->smarthost[i].port == sh.port)
+			return nr_conf_fail(p, "%s:%u is already a smarthost on line %d", host,
+					    (unsigned)sh.port, c->smarthost[i].line);
+	}
+	if (c->smarthost_count >= CONFIG_NR_MAX_SMARTHOSTS)
+		return nr_conf_fail(p, "too many smarthosts (at most %d, CONFIG_NR_MAX_SMARTHOSTS)",
+				    CONFIG_NR_MAX_SMARTHOSTS);
+	if (pass != NULL && (rc = check_file(p, "password_file", pass, 1)) != 0)
+		return rc;
+	/* A token file is often written by a refresh helper after we start. */
+	if (token != NULL && (rc = check_file(p, "oauth_token_file", token, 0)) != 0)
+		return rc;
+
+	sh.host = nr_conf_dup_str(host);
+	sh.user = user != NULL ? nr_conf_dup_str(user) : NULL;
+	sh.password_file = pass != NULL ? nr_conf_dup_str(pass) : NULL;
+	sh.oauth_token_file = token != NULL ? nr_conf_dup_str(token) : NULL;
+	sh.auth_mech = mech != NULL ? nr_conf_dup_str(mech_words[word]) : NULL;
+	grown = realloc(c->smarthost, (c->smarthost_count + 1) * sizeof(*grown));
+	if (grown == NULL || sh.host == NULL || (user != NULL && sh.user == NULL) ||
+	    (pass != NULL && sh.password_file == NULL) ||
+	    (token != NULL && sh.oauth_token_file == NULL) ||
+	    (mech != NULL && sh.auth_mech == NULL)) {
+		if (grown != NULL)
+			c->smarthost = grown;
+		free(sh.host);
+		free(sh.user);
+		free(sh.password_file);
+		free(sh.oauth_token_file);
+		free(sh.auth_mech);
+		return nr_conf_oom(p);
+	}
+	c->smarthost = grown;
+	c->smarthost[c->smarthost_count++] = sh;
+	return 0;
+}
+
+static int k_ca_file(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_set_str(p, &p->c->ca_file, l->arg[0]);
+}
+
+static int k_sender(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	if (!valid_mailbox(l->arg[0]))
+		return nr_conf_fail(p, "expected an address like me@gmail.com, got %s",
+				    nr_conf_quote(p, l->arg[0]));
+	return nr_conf_set_str(p, &p->c->sender, l->arg[0]);
+}
+
+static int k_from_rewrite(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	static const char *const words[] = {"off", "on", NULL};
+
+	return get_word(p, l->arg[0], words, "on or off", &p->c->from_rewrite);
+}
+
+static int k_alias(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	struct nr_conf *c = p->c;
+	const char *from = l->arg[0], *to = l->arg[1], *at = strrchr(from, '@');
+	struct nr_conf_alias a, *grown;
+	size_t i;
+	int ok;
+
+	if (at == NULL)
+		ok = valid_local_part(from, strlen(from));
+	else
+		ok = ((at - from == 1 && from[0] == '*') ||
+		      valid_local_part(from, (size_t)(at - from))) &&
+		     valid_domain(at + 1, strlen(at + 1));
+	if (!ok)
+		return nr_conf_fail(p,
+				    "expected a name like root, *@nas.lan or user@nas.lan, got %s",
+				    nr_conf_quote(p, from));
+	if (!valid_mailbox(to))
+		return nr_conf_fail(p, "expected a target address like admin@example.com, got %s",
+				    nr_conf_quote(p, to));
+	for (i = 0; i < c->alias_count; i++) {
+		if (str_ieq(c->alias[i].from, from))
+			return nr_conf_fail(p, "%s is already an alias on line %d",
+					    nr_conf_quote(p, from), c->alias[i].line);
+	}
+	if (c->alias_count >= CONFIG_NR_MAX_ALIASES)
+		return nr_conf_fail(p, "too many aliases (at most %d, CONFIG_NR_MAX_ALIASES)",
+				    CONFIG_NR_MAX_ALIASES);
+	a.from = nr_conf_dup_str(from);
+	a.to = nr_conf_dup_str(to);
+	a.line = p->line;
+	grown = realloc(c->alias, (c->alias_count + 1) * sizeof(*grown));
+	if (grown == NULL || a.from == NULL || a.to == NULL) {
+		if (grown != NULL)
+			c->alias = grown;
+		free(a.from);
+		free(a.to);
+		return nr_conf_oom(p);
+	}
+	c->alias = grown;
+	c->alias[c->alias_count++] = a;
+	return 0;
+}
+
+static int k_admin(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	if (!valid_mailbox(l->arg[0]))
+		return nr_conf_fail(p, "expected an address like admin@example.com, got %s",
+				    nr_conf_quote(p, l->arg[0]));
+	return nr_conf_set_str(p, &p->c->admin, l->arg[0]);
+}
+
+static int k_retry(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	uint64_t lo, hi;
+	int rc;
+
+	if ((rc = get_duration(p, l->arg[0], "1m", 1000, 86400 * 1000, &lo)) != 0)
+		return rc;
+	if ((rc = get_duration(p, l->arg[1], "1h", 1000, 86400 * 1000, &hi)) != 0)
+		return rc;
+	if (lo > hi)
+		return nr_conf_fail(p,
+				    "the first retry (%s) is longer than the longest interval (%s)",
+				    l->arg[0], l->arg[1]);
+	p->c->retry_min_ms = lo;
+	p->c->retry_max_ms = hi;
+	return 0;
+}
+
+static int k_dns_server(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	enum nr_conf_why why = nr_conf_hostport_parse(l->arg[0], &p->c->dns_server, 53);
+
+	if (why == NR_CONF_WHY_OK)
+		return 0;
+	p->c->dns_server.family = NR_AF_NONE;
+	return why_fail(p, why, l->arg[0], "an address like 192.168.1.1, 127.0.0.1:5353 or [::1]");
+}
+
+static int k_max_age(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_duration(p, l->arg[0], "5d", 60 * 1000, 365ull * 86400 * 1000,
+			    &p->c->max_age_ms);
+}
+
+static int k_log(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	static const char *const sinks[] = {"stderr", "syslog", NULL};
+	static const char *const levels[] = {"warn", "info", "debug", NULL};
+	static const enum nr_log_level level_values[] = {NR_LOG_WARN, NR_LOG_INFO, NR_LOG_DEBUG};
+	const char *level = opt_get(l, "level");
+	int sink, word, rc;
+
+	if ((rc = get_word(p, l->arg[0], sinks, "syslog or stderr", &sink)) != 0)
+		return rc;
+	if (level != NULL) {
+		p->sub = "level";
+		if ((rc = get_word(p, level, levels, "debug, info or warn", &word)) != 0)
+			return rc;
+		p->sub = NULL;
+		p->c->log_level = level_values[word];
+	}
+	p->c->log_sink = (enum nr_log_sink)sink;
+	return 0;
+}
+
+static int k_user(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	if (!valid_user_name(l->arg[0]))
+		return nr_conf_fail(p, "expected a user name like nobody, got %s",
+				    nr_conf_quote(p, l->arg[0]));
+	return nr_conf_set_str(p, &p->c->user, l->arg[0]);
+}
+
+static int k_control_socket(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	if (strlen(l->arg[0]) > NR_CONF_SOCKET_PATH_MAX)
+		return nr_conf_fail(p, "a socket path may have at most %d bytes, got %s",
+				    NR_CONF_SOCKET_PATH_MAX, nr_conf_quote(p, l->arg[0]));
+	return nr_conf_set_str(p, &p->c->control_socket, l->arg[0]);
+}
+
+static int k_sendmail_no_daemon(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	static const char *const words[] = {"direct", "fail", NULL};
+	int word, rc = get_word(p, l->arg[0], words, "direct or fail", &word);
+
+	if (rc == 0)
+		p->c->sendmail_no_daemon = (enum nr_no_daemon)word;
+	return rc;
+}
+
+static const char *const listen_opts[] = {"tls", "auth", "plain_auth", "legacy_tls", NULL};
+static const char *const queue_opts[] = {"size", NULL};
+static const char *const smarthost_opts[] = {
+    "tls", "user", "password_file", "oauth_token_file", "auth", "insecure", NULL};
+static const char *const log_opts[] = {"level", NULL};
+
+#define PATH_USAGE "a file name"
+const struct nr_conf_key nr_conf_keys[] = {
+    {"listen", k_listen, 1, 1, listen_opts, 1, "ADDRESS:PORT, like 0.0.0.0:25"},
+    {"allow", k_allow, 1, 0, NULL, 1, "networks, like 192.168.1.0/24 fd00::/8"},
+    {"hostname", k_hostname, 1, 1, NULL, 0, "a host name"},
+    {"lan_cert", k_lan_cert, 1, 1, NULL, 0, PATH_USAGE},
+    {"lan_key", k_lan_key, 1, 1, NULL, 0, PATH_USAGE},
+    {"users", k_users, 1, 1, NULL, 0, PATH_USAGE},
+    {"max_message_size", k_max_message_size, 1, 1, NULL, 0, "a size like 25M"},
+    {"max_recipients", k_max_recipients, 1, 1, NULL, 0, "a number"},
+    {"max_sessions", k_max_sessions, 1, 1, NULL, 0, "a number"},
+    {"max_sessions_per_client", k_max_sessions_per_client, 1, 1, NULL, 0, "a number"},
+    {"max_header_size", k_max_header_size, 1, 1, NULL, 0, "a size like 64K"},
+    {"max_errors", k_max_errors, 1, 1, NULL, 0, "a number"},
+    {"max_received", k_max_received, 1, 1, NULL, 0, "a number"},
+    {"min_data_rate", k_min_data_rate, 1, 1, NULL, 0, "bytes per second like 1K"},
+    {"command_timeout", k_command_timeout, 1, 1, NULL, 0, "a duration like 5m"},
+    {"tls_handshake_timeout", k_tls_handshake_timeout, 1, 1, NULL, 0, "a duration like 30s"},
+    {"bare_lf", k_bare_lf, 1, 1, NULL, 0, "normalize or reject"},
+    {"queue", k_queue, 1, 1, queue_opts, 0, "file:PATH, ram, mtd:DEVICE or flash"},
+    {"state_dir", k_state_dir, 1, 1, NULL, 0, "a directory"},
+    {"smarthost", k_smarthost, 1, 1, smarthost_opts, 1, "HOST[:PORT]"},
+    {"ca_file", k_ca_file, 1, 1, NULL, 0, PATH_USAGE},
+    {"sender", k_sender, 1, 1, NULL, 0, "an address"},
+    {"from_rewrite", k_from_rewrite, 1, 1, NULL, 0, "on or off"},
+    {"alias", k_alias, 2, 2, NULL, 1, "NAME ADDRESS, like root admin@example.com"},
+    {"admin", k_admin, 1, 1, NULL, 0, "an address"},
+    {"retry", k_retry, 2, 2, NULL, 0, "FIRST LONGEST, like 1m 1h"},
+    {"dns_server", k_dns_server, 1, 1, NULL, 0, "ADDRESS[:PORT]"},
+    {"max_age", k_max_age, 1, 1, NULL, 0, "a duration like 5d"},
+    {"log", k_log, 1, 1, log_opts, 0, "syslog or stderr"},
+    {"user", k_user, 1, 1, NULL, 0, "a user name"},
+    {"control_socket", k_control_socket, 1, 1, NULL, 0, PATH_USAGE},
+    {"sendmail_no_daemon", k_sendmail_no_daemon, 1, 1, NULL, 0, "direct or fail"},
+};
+
+typedef char conf_keys_fit[NR_ARRAY_LEN(nr_conf_keys) <= NR_CONF_KEYS_MAX ? 1 : -1];
+
+const size_t nr_conf_key_count = NR_ARRAY_LEN(nr_conf_keys);
