@@ -114,9 +114,15 @@ static int sim_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint32_t 
 	if (op_is_cut(f)) {
 		if (f->cut_mode == NR_SIM_CUT_CLEAN)
 			return NR_EIO;
+		/* a prefix lands, one byte partly, and (a device may program a
+		 * page out of order) odd bytes beyond it */
 		n = len ? rng_next(f) % len : 0;
 		if (n < len)
 			f->data[off + n] &= (uint8_t)(src[n] | rng_next(f));
+		for (i = n + 1; (f->rng & 4) && i < len; i++) {
+			if ((rng_next(f) & 7) != 0)
+				f->data[off + i] &= src[i];
+		}
 	}
 	for (i = 0; i < n; i++)
 		f->data[off + i] &= src[i];
