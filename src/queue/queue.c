@@ -802,6 +802,8 @@ struct rinst {
 	uint64_t o_len;
 	struct qent c;
 	uint8_t c_bad;
+	uint32_t bad_last, bad_first, bad_nrec, bad_state, bad_at; /* bad LAST: end offset */
+	uint64_t bad_len;
 };
 
 struct rtab {
@@ -898,6 +900,18 @@ static int scan_sector(struct nr_queue *q, uint32_t s, const uint8_t *buf, struc
 				r->o_len += slen;
 				if (!good)
 					r->open_bad = 1;
+				if ((h.kind & F_LAST) && !good) {
+					/* torn commit (last record of the head) or
+					 * rot after commit: decided after the scan */
+					r->open = 0;
+					r->bad_last =
+					    at + align_up(q, REC_HDR + h.len) + h.state_len;
+					r->bad_first = r->o_first;
+					r->bad_nrec = r->o_nrec;
+					r->bad_len = r->o_len;
+					r->bad_state = at + align_up(q, REC_HDR + h.len);
+					r->bad_at = at;
+				}
 				if ((h.kind & F_LAST) && good) {
 					const uint8_t *tr = pay + h.len - TRAILER;
 					const uint8_t *st =
@@ -1030,6 +1044,20 @@ static int recover(struct nr_queue *q)
 	for (i = 0; i < t.cap; i++) {
 		struct rinst *r = &t.v[i];
 		struct qent *e;
+		if (r->used && r->bad_last && !r->committed &&
+		    r->bad_last != head * q->S + q->head_off) {
+			/* a damaged commit mark that is not the torn end of the
+			 * log: the message was committed, then rotted */
+			memset(&r->c, 0, sizeof(r->c));
+			r->c.id = r->id;
+			r->c.first = r->bad_first;
+			r->c.last = r->bad_at;
+			r->c.state_off = r->bad_state;
+			r->c.nrec = r->bad_nrec;
+			r->c.state = NR_MSG_PENDING;
+			r->committed = 1;
+			r->c_bad = 1;
+		}
 		if (!r->used || !r->committed || r->c.state == NR_MSG_DONE)
 			continue;
 		if (q->nents >= q->max_ents)
@@ -1140,7 +1168,7 @@ void nr_queue_close(struct nr_queue *q)
 
 static uint64_t ring_capacity(const struct nr_queue *q)
 {
-	return (uint64_t)(q->C - 3) * (q->S - q->data_start);
+	return (uint64_t)(q->C - 2) * (q->S - q->data_start);
 }
 
 static uint64_t ring_used(const struct nr_queue *q)
@@ -1282,7 +1310,7 @@ static void commit_failed(struct nr_queue *q, nr_qid_t id)
 		return;
 	/* Best effort: a commit that was not acknowledged must not surface
 	 * later should its bytes reach the device anyway. */
-	(void)state_clear(q, e, 0, ST_DEAD);
+	(void)state_clear(q, e, 0, ST_DONE);
 	release_refs(q, e);
 	ent_remove(q, e);
 }
