@@ -111,6 +111,15 @@ typedef void (*nr_qcommit_fn)(void *arg, int result, nr_qid_t id);
  * NR_ENOMEM, NR_ESTATE after a failed append): nothing was committed and
  * done is not called. */
 int nr_queue_commit(struct nr_qwriter *w, nr_qcommit_fn done, void *arg) NR_MUST_CHECK;
+/* Run the group commit now: one sync covering every commit requested so far,
+ * then each done callback (NR_EIO for all of them when the sync failed).
+ * The loop's turn-end hook calls this; loop-less drivers in manual mode
+ * call it themselves. Also syncs pending state marks. */
+void nr_queue_flush(struct nr_queue *q);
+/* Without a loop, commits sync before returning; with manual flush on, they
+ * wait for nr_queue_flush() instead (an RTOS task's own turn end). */
+void nr_queue_set_manual_flush(struct nr_queue *q, int on);
+
 /* Drop an unfinished message; the writer is consumed. NULL is ignored. */
 void nr_queue_abort(struct nr_qwriter *w);
 
