@@ -1509,7 +1509,8 @@ static int compact(struct nr_queue *q)
 		bytes += e->env_len + e->body_size + REC_HDR * e->nrec + TRAILER + e->state_len;
 		count++;
 	}
-	if (count == 0 || bytes > (q->S - q->data_start) / 2)
+	/* the copy may use the head's rest and the one reserve sector */
+	if (count == 0 || bytes + q->P * (count + 1) > head_space(q) + (q->S - q->data_start))
 		return NR_EFULL;
 	q->compacting = 1;
 	for (i = 0; i < q->nents && ret == 0; i++) {
