@@ -106,8 +106,20 @@ int nr_queue_append(struct nr_qwriter *w, const void *data, size_t len) NR_MUST_
  * (or before nr_queue_commit returns when the queue has no loop). */
 typedef void (*nr_qcommit_fn)(void *arg, int result, nr_qid_t id);
 
-/* Seal the message and request durability. The writer is consumed. */
+/* Seal the message and request durability. The writer is consumed. 0: done
+ * will be called exactly once with the outcome; negative (NR_EFULL, NR_EIO,
+ * NR_ENOMEM, NR_ESTATE after a failed append): nothing was committed and
+ * done is not called. */
 int nr_queue_commit(struct nr_qwriter *w, nr_qcommit_fn done, void *arg) NR_MUST_CHECK;
+/* Run the group commit now: one sync covering every commit requested so far,
+ * then each done callback (NR_EIO for all of them when the sync failed).
+ * The loop's turn-end hook calls this; loop-less drivers in manual mode
+ * call it themselves. Also syncs pending state marks. */
+void nr_queue_flush(struct nr_queue *q);
+/* Without a loop, commits sync before returning; with manual flush on, they
+ * wait for nr_queue_flush() instead (an RTOS task's own turn end). */
+void nr_queue_set_manual_flush(struct nr_queue *q, int on);
+
 /* Drop an unfinished message; the writer is consumed. NULL is ignored. */
 void nr_queue_abort(struct nr_qwriter *w);
 
@@ -124,6 +136,8 @@ int nr_queue_info(struct nr_queue *q, nr_qid_t id, struct nr_qinfo *out) NR_MUST
 const char *nr_queue_sender(struct nr_queue *q, nr_qid_t id);
 const char *nr_queue_rcpt(struct nr_queue *q, nr_qid_t id, size_t i, enum nr_rcpt_state *state);
 const char *nr_queue_client(struct nr_queue *q, nr_qid_t id);
+/* Authenticated identity given at begin, or NULL. */
+const char *nr_queue_auth_id(struct nr_queue *q, nr_qid_t id);
 
 /* Mark a message in flight (excluded from next_due) or not. */
 void nr_queue_set_inflight(struct nr_queue *q, nr_qid_t id, int inflight);

@@ -1,3 +1,107 @@
-/* placeholder until the RAM backend lands */
-int nr_store_ram_placeholder(void);
-int nr_store_ram_placeholder(void) { return 0; }
+/* store_ram.c - the volatile RAM backend (see store.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+
+struct ram_dev {
+	uint8_t *data;
+	uint64_t size;
+};
+
+static int ram_check(struct nr_bdev *bd, uint32_t off, uint32_t len)
+{
+	struct ram_dev *r = bd->ctx;
+
+	return (uint64_t)off + len > r->size ? NR_EINVAL : 0;
+}
+
+static int ram_read(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t len)
+{
+	struct ram_dev *r = bd->ctx;
+	int ret = ram_check(bd, off, len);
+
+	if (ret == 0)
+		memcpy(buf, r->data + off, len);
+	return ret;
+}
+
+static int ram_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint32_t len)
+{
+	struct ram_dev *r = bd->ctx;
+	const uint8_t *src = buf;
+	int ret = ram_check(bd, off, len);
+	uint32_t i;
+
+	if (ret)
+		return ret;
+	for (i = 0; i < len; i++)
+		r->data[off + i] &= src[i];
+	return 0;
+}
+
+static int ram_erase(struct nr_bdev *bd, uint32_t sector)
+{
+	struct ram_dev *r = bd->ctx;
+
+	if (sector >= bd->sector_count)
+		return NR_EINVAL;
+	memset(r->data + (size_t)sector * bd->sector_size, 0xFF, bd->sector_size);
+	return 0;
+}
+
+static int ram_sync(struct nr_bdev *bd)
+{
+	(void)bd;
+	return 0;
+}
+
+static void ram_close(struct nr_bdev *bd)
+{
+	struct ram_dev *r = bd->ctx;
+
+	if (r) {
+		free(r->data);
+		free(r);
+	}
+	bd->ctx = NULL;
+}
+
+int nr_store_ram_open(struct nr_bdev *out, uint64_t size, uint32_t sector_size)
+{
+	int ret = NR_EINVAL;
+	struct ram_dev *r = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (sector_size < 512 || (sector_size & (sector_size - 1)) || size == 0 ||
+	    size % sector_size || size / sector_size > UINT32_MAX || size > (uint64_t)SIZE_MAX ||
+	    size > UINT32_MAX)
+		goto out;
+	ret = NR_ENOMEM;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		goto out;
+	r->data = malloc((size_t)size);
+	if (!r->data)
+		goto out;
+	memset(r->data, 0xFF, (size_t)size);
+	r->size = size;
+	out->ctx = r;
+	out->sector_size = sector_size;
+	out->sector_count = (uint32_t)(size / sector_size);
+	out->prog_size = 1;
+	out->name = "ram";
+	out->persistent = 0;
+	out->read = ram_read;
+	out->prog = ram_prog;
+	out->erase = ram_erase;
+	out->sync = ram_sync;
+	out->close = ram_close;
+	r = NULL;
+	ret = 0;
+out:
+	if (r)
+		free(r->data);
+	free(r);
+	return ret;
+}

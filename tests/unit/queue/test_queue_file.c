@@ -1,0 +1,244 @@
+/* test_queue_file.c - the queue on the Linux file backend: round trip, and
+ * a child killed with SIGKILL at random points while it commits (200
+ * rounds), each followed by recovery and the oracle. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qtest.h"
+#include "test.h"
+
+#define QSIZE (1024 * 1024)
+#define QSECTOR 16384
+#define ROUNDS 200
+#define MAXN 20000
+
+static char path[256];
+
+static int open_q(struct nr_bdev *bd, struct nr_queue **q)
+{
+	int ret = nr_plat_bdev_open(path, QSIZE, QSECTOR, bd);
+
+	if (ret)
+		return ret;
+	ret = nr_queue_open(q, bd, NULL);
+	if (ret)
+		bd->close(bd);
+	return ret;
+}
+
+static void close_q(struct nr_bdev *bd, struct nr_queue *q)
+{
+	nr_queue_close(q);
+	bd->close(bd);
+}
+
+static size_t len_of(uint32_t n)
+{
+	return 100 + (n * 7919u) % 30000;
+}
+
+TEST(file_roundtrip)
+{
+	struct nr_bdev bd;
+	struct nr_queue *q = NULL;
+	struct nr_qstats st;
+	nr_qid_t id[3];
+	uint32_t n;
+
+	unlink(path + 5);
+	ASSERT_EQ(open_q(&bd, &q), 0);
+	for (n = 0; n < 3; n++)
+		ASSERT_EQ(qt_enqueue(q, n, len_of(n), 2, 1000, &id[n]), 0);
+	close_q(&bd, q);
+	ASSERT_EQ(open_q(&bd, &q), 0);
+	for (n = 0; n < 3; n++)
+		EXPECT_EQ(qt_check(q, id[n], n, len_of(n), 2), 0);
+	nr_queue_stats(q, &st);
+	EXPECT_STREQ(st.backend, "file");
+	EXPECT_EQ(st.persistent, 1);
+	close_q(&bd, q);
+	/* another size is refused, never reinterpreted */
+	EXPECT_EQ(nr_plat_bdev_open(path, QSIZE * 2, QSECTOR, &bd), NR_EINVAL);
+	EXPECT_EQ(nr_plat_bdev_open("mtd:/dev/mtd0", 0, QSECTOR, &bd), NR_ENOTSUP);
+}
+
+struct report {
+	uint32_t n;
+	uint32_t done; /* 1: mark done returned for n */
+	nr_qid_t id;
+};
+
+static void child(int fd, uint32_t n0)
+{
+	struct nr_bdev bd;
+	struct nr_queue *q = NULL;
+	struct report r;
+	nr_qid_t ids[64];
+	uint32_t n;
+
+	if (open_q(&bd, &q))
+		_exit(2);
+	for (n = n0; n < n0 + 64; n++) {
+		if (qt_enqueue(q, n, len_of(n), 1 + n % 3, 4096, &ids[n - n0]))
+			_exit(3);
+		r.n = n;
+		r.done = 0;
+		r.id = ids[n - n0];
+		if (write(fd, &r, sizeof(r)) != sizeof(r))
+			_exit(4);
+		if (n >= n0 + 2 && (n & 1)) {
+			r.n = n - 2;
+			r.done = 3; /* marking: either outcome is fine */
+			r.id = ids[n - 2 - n0];
+			if (write(fd, &r, sizeof(r)) != sizeof(r))
+				_exit(4);
+			if (nr_queue_mark_done(q, ids[n - 2 - n0]))
+				_exit(5);
+			r.n = n - 2;
+			r.done = 1;
+			r.id = ids[n - 2 - n0];
+			if (write(fd, &r, sizeof(r)) != sizeof(r))
+				_exit(4);
+		}
+	}
+	_exit(0);
+}
+
+static nr_qid_t model_id[MAXN];
+static uint8_t model_st[MAXN]; /* 1 acked, 2 done, 3 being marked done */
+
+static int check_entry(void *arg, const struct nr_qinfo *info)
+{
+	uint32_t *bad = arg;
+	uint32_t n;
+
+	for (n = 0; n < MAXN; n++) {
+		if (model_st[n] && model_id[n] == info->id)
+			return 0;
+	}
+	/* the commit in progress at the kill: its bytes must be exact */
+	(*bad)++;
+	return 0;
+}
+
+struct collect {
+	nr_qid_t ids[256];
+	size_t n;
+};
+
+static int collect_cb(void *arg, const struct nr_qinfo *info)
+{
+	struct collect *c = arg;
+
+	if (c->n < 256 && info->state == NR_MSG_PENDING)
+		c->ids[c->n++] = info->id;
+	return 0;
+}
+
+TEST(sigkill_rounds)
+{
+	uint32_t n0 = 0, round, n, unknown_total = 0;
+	unsigned seed =
+	    getenv("NR_SEED") ? (unsigned)atoi(getenv("NR_SEED")) : (unsigned)time(NULL);
+	int failures = 0;
+
+	printf("sigkill seed %u\n", seed);
+	srand(seed);
+	unlink(path + 5);
+	for (round = 0; round < ROUNDS && failures < 3; round++) {
+		int fds[2], status;
+		pid_t pid;
+		struct report r;
+		struct nr_bdev bd;
+		struct nr_queue *q = NULL;
+		struct collect c = {{0}, 0};
+		uint32_t want = (uint32_t)rand() % 12, got = 0, bad = 0;
+		size_t i;
+
+		ASSERT_EQ(pipe(fds), 0);
+		pid = fork();
+		ASSERT_TRUE(pid >= 0);
+		if (pid == 0) {
+			close(fds[0]);
+			child(fds[1], n0);
+		}
+		close(fds[1]);
+		while (got < want && read(fds[0], &r, sizeof(r)) == sizeof(r)) {
+			if (r.n < MAXN) {
+				model_id[r.n] = r.id;
+				model_st[r.n] = r.done == 3 ? 3 : r.done ? 2 : 1;
+			}
+			got++;
+		}
+		if (rand() & 1)
+			usleep((useconds_t)(rand() % 3000));
+		kill(pid, SIGKILL);
+		/* reports written before the kill still count */
+		while (read(fds[0], &r, sizeof(r)) == sizeof(r)) {
+			if (r.n < MAXN) {
+				model_id[r.n] = r.id;
+				model_st[r.n] = r.done == 3 ? 3 : r.done ? 2 : 1;
+			}
+		}
+		close(fds[0]);
+		waitpid(pid, &status, 0);
+		if (open_q(&bd, &q)) {
+			NR_TEST_FAIL_("round %u: recovery failed", round);
+			failures++;
+			continue;
+		}
+		for (n = n0; n < n0 + 64 && n < MAXN; n++) {
+			struct nr_qinfo info;
+			int rc = model_st[n] == 1
+				     ? qt_check(q, model_id[n], n, len_of(n), 1 + n % 3)
+				     : 0;
+			if (rc) {
+				printf("rc %d id %llu\n", rc, (unsigned long long)model_id[n]);
+				NR_TEST_FAIL_("round %u: acknowledged message %u lost or differs",
+					      round, n);
+				failures++;
+			}
+			if (model_st[n] == 2 && nr_queue_info(q, model_id[n], &info) == 0 &&
+			    info.state == NR_MSG_PENDING) {
+				NR_TEST_FAIL_("round %u: done message %u is back", round, n);
+				failures++;
+			}
+		}
+		(void)nr_queue_foreach(q, check_entry, &bad);
+		if (bad > 1) {
+			NR_TEST_FAIL_("round %u: %u unknown messages surfaced", round, bad);
+			failures++;
+		}
+		unknown_total += bad;
+		/* deliver everything so the ring keeps turning */
+		(void)nr_queue_foreach(q, collect_cb, &c);
+		for (i = 0; i < c.n; i++) {
+			if (nr_queue_mark_done(q, c.ids[i])) {
+				NR_TEST_FAIL_("round %u: mark done failed", round);
+				failures++;
+			}
+		}
+		close_q(&bd, q);
+		for (n = n0; n < n0 + 64 && n < MAXN; n++)
+			model_st[n] = model_st[n] ? 2 : 0;
+		n0 += 64;
+	}
+	printf("%u rounds; %u commits in flight at the kill surfaced after recovery\n", round,
+	       unknown_total);
+}
+
+int main(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	snprintf(path, sizeof(path), "file:%s/nr_queue_test.%ld", dir ? dir : "/tmp",
+		 (long)getpid());
+	RUN(file_roundtrip);
+	RUN(sigkill_rounds);
+	unlink(path + 5);
+	return TEST_REPORT();
+}
