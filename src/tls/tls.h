@@ -51,6 +51,11 @@ void nr_tls_free(struct nr_tls *t);
  * NR_ECLOCK (client: the wall clock is not set), NR_ECLOSED. */
 int nr_tls_handshake(struct nr_tls *t) NR_MUST_CHECK;
 
+/* Read/write drive the handshake first when it is not done yet (same codes
+ * as nr_tls_handshake). read: >0 bytes, NR_EAGAIN, NR_ECLOSED (close_notify
+ * or EOF), NR_ETLS, NR_ERESET, NR_EIO. write: >0 bytes taken (at most one
+ * record); after NR_EAGAIN call again with at least as many bytes from the
+ * same start (mbedTLS already encrypted them). Errors are sticky. */
 long nr_tls_read(struct nr_tls *t, void *buf, size_t len);
 long nr_tls_write(struct nr_tls *t, const void *buf, size_t len);
 /* Plaintext bytes already decrypted and buffered inside the library: the
@@ -63,6 +68,10 @@ void nr_tls_close_notify(struct nr_tls *t);
 /* For logs and test-upstream. Strings belong to the session. */
 const char *nr_tls_version(const struct nr_tls *t); /* "TLSv1.2" */
 const char *nr_tls_ciphersuite(const struct nr_tls *t);
+/* 1 when this client handshake resumed a session saved in the context by
+ * an earlier connection to the same hostname (the context keeps the last
+ * session of a few hostnames), else 0. */
+int nr_tls_resumed(const struct nr_tls *t);
 /* Why verification failed, in plain words ("certificate has expired",
  * "name does not match smtp.example.com", ...) into dst. */
 const char *nr_tls_verify_text(const struct nr_tls *t, char *dst, size_t size);
