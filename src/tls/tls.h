@@ -70,7 +70,8 @@ const char *nr_tls_version(const struct nr_tls *t); /* "TLSv1.2" */
 const char *nr_tls_ciphersuite(const struct nr_tls *t);
 /* 1 when this client handshake resumed a session saved in the context by
  * an earlier connection to the same hostname (the context keeps the last
- * session of a few hostnames), else 0. */
+ * session of a few hostnames), else 0. Resumption itself works for TLS 1.2
+ * and 1.3; this report covers TLS 1.2 only (1.3 always says 0). */
 int nr_tls_resumed(const struct nr_tls *t);
 /* Why verification failed, in plain words ("certificate has expired",
  * "name does not match smtp.example.com", ...) into dst. */

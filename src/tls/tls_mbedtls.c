@@ -34,6 +34,14 @@
 #define NR_MBEDTLS3 0
 #endif
 
+/* The TLS 1.2 master secret of a session: compared to tell a resumed
+ * handshake (3.x has no public getter for it). */
+#if NR_MBEDTLS3
+#define NR_SESSION_MASTER(s) ((s)->MBEDTLS_PRIVATE(master))
+#else
+#define NR_SESSION_MASTER(s) ((s)->master)
+#endif
+
 #if defined(MBEDTLS_SSL_TICKET_C) && defined(MBEDTLS_SSL_SESSION_TICKETS)
 #define NR_TLS_TICKETS 1
 #else
@@ -734,18 +742,31 @@ int nr_tls_client_new(struct nr_tls **out, struct nr_tls_ctx *ctx, nr_sock_t soc
 	s = saved_find(ctx, hostname);
 	if (s && mbedtls_ssl_set_session(&t->ssl, &s->session) == 0) {
 		t->resume_offered = 1;
-#if !NR_MBEDTLS3
-		memcpy(t->offer_master, s->session.master, sizeof(t->offer_master));
-#endif
+		memcpy(t->offer_master, NR_SESSION_MASTER(&s->session), sizeof(t->offer_master));
 	}
 	*out = t;
 	return 0;
 }
 
+static int is_tls13(const struct nr_tls *t)
+{
+#if NR_MBEDTLS3
+	return mbedtls_ssl_get_version_number(&t->ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
+#else
+	(void)t;
+	return 0;
+#endif
+}
+
+static void save_session(struct nr_tls *t);
+
 void nr_tls_free(struct nr_tls *t)
 {
 	if (!t)
 		return;
+	/* A TLS 1.3 ticket arrives after the handshake: keep it now. */
+	if (!t->is_server && t->handshake_done && !t->fatal && is_tls13(t))
+		save_session(t);
 	mbedtls_ssl_free(&t->ssl);
 	mbedtls_platform_zeroize(t, sizeof(*t));
 	free(t);
@@ -772,6 +793,10 @@ static void save_session(struct nr_tls *t)
 	s->used = mbedtls_ssl_get_session(&t->ssl, &s->session) == 0;
 	s->stamp = ++ctx->stamp;
 	memcpy(s->host, t->host, sizeof(s->host));
+	/* TLS 1.2 resumption keeps the master secret of the offered session. */
+	if (s->used && t->resume_offered && !is_tls13(t))
+		t->resumed = memcmp(NR_SESSION_MASTER(&s->session), t->offer_master,
+				    sizeof(t->offer_master)) == 0;
 }
 
 /* Translate an mbedTLS failure; NR_EAGAIN keeps the session usable. */
@@ -831,19 +856,8 @@ static int handshake_step(struct nr_tls *t)
 		return fail(t, ret, "handshake");
 	t->handshake_done = 1;
 	t->wants = 0;
-	if (!t->is_server) {
-#if NR_MBEDTLS3
-		t->resumed = mbedtls_ssl_session_reused(&t->ssl);
-#else
-		{
-			const mbedtls_ssl_session *now_s = mbedtls_ssl_get_session_pointer(&t->ssl);
-			t->resumed =
-			    t->resume_offered && now_s &&
-			    memcmp(now_s->master, t->offer_master, sizeof(t->offer_master)) == 0;
-		}
-#endif
+	if (!t->is_server && !is_tls13(t))
 		save_session(t);
-	}
 	nr_debug("tls: %s %s %s%s", t->is_server ? "server" : t->host, nr_tls_version(t),
 		 nr_tls_ciphersuite(t), t->resumed ? " (resumed)" : "");
 	return 0;
@@ -872,11 +886,8 @@ long nr_tls_read(struct nr_tls *t, void *buf, size_t len)
 		}
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
 		/* TLS 1.3 ticket after the handshake: keep it for resumption. */
-		if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
-			if (!t->is_server)
-				save_session(t);
+		if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
 			continue;
-		}
 #endif
 		return fail(t, ret, "read");
 	}
