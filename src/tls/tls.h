@@ -34,7 +34,10 @@ int nr_tls_server_ctx_new(struct nr_tls_ctx **out, const char *cert_path, const 
 			  const char *generate_dir, const char *hostname) NR_MUST_CHECK;
 
 /* Client context verifying against ca_file (NULL: the system bundle
- * /etc/ssl/certs/ca-certificates.crt). */
+ * /etc/ssl/certs/ca-certificates.crt; the whole Debian bundle costs ~460 KB
+ * of heap, so routers should point at just the CAs they need). NR_ENOTFOUND,
+ * NR_EINVAL (no certificate in the file), NR_EIO (no entropy: the RNG fails
+ * closed), NR_ENOMEM. */
 int nr_tls_client_ctx_new(struct nr_tls_ctx **out, const char *ca_file) NR_MUST_CHECK;
 void nr_tls_ctx_free(struct nr_tls_ctx *ctx);
 
@@ -73,8 +76,14 @@ const char *nr_tls_ciphersuite(const struct nr_tls *t);
  * session of a few hostnames), else 0. Resumption itself works for TLS 1.2
  * and 1.3; this report covers TLS 1.2 only (1.3 always says 0). */
 int nr_tls_resumed(const struct nr_tls *t);
-/* Why verification failed, in plain words ("certificate has expired",
- * "name does not match smtp.example.com", ...) into dst. */
+/* Why verification failed, in plain words, into dst (returns dst); several
+ * reasons are joined with "; ". Texts: "certificate has expired",
+ * "certificate is not yet valid", "hostname does not match HOST",
+ * "issuer not trusted (self-signed or unknown CA)", "chain incomplete
+ * (issuer DN not sent by the server and not trusted)", "certificate has been
+ * revoked", "certificate is not for TLS servers", "weak signature
+ * algorithm", "unacceptable key type or size", "wall clock not set (cannot
+ * check certificate dates)" (NR_ECLOCK); "ok" when nothing failed. */
 const char *nr_tls_verify_text(const struct nr_tls *t, char *dst, size_t size);
 /* Peer certificate subject, issuer and expiry ("2027-01-31") into dsts. */
 int nr_tls_peer_cert(const struct nr_tls *t, char *subject, size_t ssize, char *issuer,
