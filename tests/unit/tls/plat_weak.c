@@ -52,9 +52,17 @@ WEAK int nr_plat_wall_time(int64_t *out)
 	return 0;
 }
 
+/* Test hooks, effective only while this stub is the one linked in. */
+int nr_test_entropy_calls;
+int nr_test_entropy_fail;
+
 WEAK int nr_plat_entropy(void *buf, size_t len)
 {
 	unsigned char *p = buf;
+
+	nr_test_entropy_calls++;
+	if (nr_test_entropy_fail)
+		return NR_EIO;
 	while (len) {
 		ssize_t n = getrandom(p, len, 0);
 		if (n < 0) {

@@ -683,6 +683,30 @@ TEST(unset_clock_defers)
 	EXPECT_EQ(run(argv), 0);
 }
 
+/* ---- the RNG fails closed --------------------------------------------------------- */
+
+extern int nr_test_entropy_calls;
+extern int nr_test_entropy_fail;
+
+TEST(no_entropy_no_context)
+{
+	struct nr_tls_ctx *ctx = NULL;
+	int before = nr_test_entropy_calls;
+
+	ASSERT_EQ(nr_tls_client_ctx_new(&ctx, path_in("ca.crt")), 0);
+	nr_tls_ctx_free(ctx);
+	if (nr_test_entropy_calls == before) {
+		printf("no_entropy_no_context: real platform entropy linked, skipped\n");
+		return;
+	}
+	nr_test_entropy_fail = 1;
+	EXPECT_EQ(nr_tls_client_ctx_new(&ctx, path_in("ca.crt")), NR_EIO);
+	EXPECT_TRUE(ctx == NULL);
+	EXPECT_EQ(nr_tls_server_ctx_new(&ctx, path_in("good.crt"), path_in("good.key"), NULL, HOST),
+		  NR_EIO);
+	nr_test_entropy_fail = 0;
+}
+
 /* ---- hash helpers ------------------------------------------------------------------- */
 
 static void unhex(uint8_t *out, const char *hex)
@@ -753,6 +777,7 @@ int main(int argc, char **argv)
 	RUN(server_against_openssl_s_client);
 	RUN(client_against_openssl_s_server);
 	RUN(unset_clock_defers);
+	RUN(no_entropy_no_context);
 
 	int rc = TEST_REPORT();
 	if (rc == 0) {
