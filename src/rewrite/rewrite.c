@@ -468,6 +468,9 @@ static void take_char(struct nr_rewrite_hdr *h, char c)
 		if (c == ':') {
 			classify(h, 1);
 			h->state = ST_BODY;
+		} else if (is_wsp(c) && h->name_len > 0 && is_wsp(h->name[h->name_len - 1])) {
+			/* Collapse WSP before the colon, so "From      :" cannot
+			 * outgrow the name buffer and slip past the rewrite. */
 		} else if (h->name_len < sizeof(h->name)) {
 			h->name[h->name_len++] = c;
 		} else {

@@ -3,11 +3,21 @@
  * Oracle: feeding the input in one piece and in chunks (sizes taken from the
  * first byte) yields the same replies and the same final error; every reply
  * respects its bounds. */
-#include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "smtpc/reply.h"
+
+/* Not CHECK(): fuzz builds may define NDEBUG. */
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
 
 #define MAX_REPLIES 4096
 
@@ -24,15 +34,15 @@ static struct outcome whole, chunked;
 
 static void check_reply(const struct nr_smtpc_reply *r)
 {
-	assert(r != NULL);
-	assert(r->code >= 200 && r->code <= 599);
-	assert(r->lines >= 1 && r->lines <= CONFIG_NR_MAX_REPLY_LINES);
-	assert(r->text_len < sizeof(r->text));
-	assert(r->text[r->text_len] == '\0');
-	assert(strlen(r->text) == r->text_len);
-	assert(r->enh_class == 0 || r->enh_class == r->code / 100);
+	CHECK(r != NULL);
+	CHECK(r->code >= 200 && r->code <= 599);
+	CHECK(r->lines >= 1 && r->lines <= CONFIG_NR_MAX_REPLY_LINES);
+	CHECK(r->text_len < sizeof(r->text));
+	CHECK(r->text[r->text_len] == '\0');
+	CHECK(strlen(r->text) == r->text_len);
+	CHECK(r->enh_class == 0 || r->enh_class == r->code / 100);
 	for (size_t i = 0; i < r->text_len; i++)
-		assert((unsigned char)r->text[i] >= 0x20 || r->text[i] == '\t');
+		CHECK((unsigned char)r->text[i] >= 0x20 || r->text[i] == '\t');
 }
 
 static void run(const uint8_t *data, size_t size, size_t chunk, struct outcome *o)
@@ -49,9 +59,9 @@ static void run(const uint8_t *data, size_t size, size_t chunk, struct outcome *
 		if (len > size - off)
 			len = size - off;
 		ret = nr_smtpc_reply_feed(&asm_, data + off, len, &used);
-		assert(used <= len);
+		CHECK(used <= len);
 		if (ret < 0) {
-			assert(ret == NR_EPROTO || ret == NR_ETOOBIG);
+			CHECK(ret == NR_EPROTO || ret == NR_ETOOBIG);
 			o->error = ret;
 			return;
 		}
@@ -60,7 +70,7 @@ static void run(const uint8_t *data, size_t size, size_t chunk, struct outcome *
 			const struct nr_smtpc_reply *r = nr_smtpc_reply_get(&asm_);
 
 			check_reply(r);
-			assert(nr_smtpc_reply_pending(&asm_) == 0);
+			CHECK(nr_smtpc_reply_pending(&asm_) == 0);
 			if (o->n < MAX_REPLIES) {
 				o->codes[o->n] = r->code;
 				o->lines[o->n] = r->lines;
@@ -68,8 +78,8 @@ static void run(const uint8_t *data, size_t size, size_t chunk, struct outcome *
 			}
 			o->n++;
 		} else {
-			assert(ret == 0 && used == len);
-			assert(nr_smtpc_reply_get(&asm_) == NULL);
+			CHECK(ret == 0 && used == len);
+			CHECK(nr_smtpc_reply_get(&asm_) == NULL);
 		}
 	}
 }
@@ -87,11 +97,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	run(data, size, 0, &whole);
 	run(data, size, chunk, &chunked);
-	assert(whole.n == chunked.n);
-	assert(whole.error == chunked.error);
+	CHECK(whole.n == chunked.n);
+	CHECK(whole.error == chunked.error);
 	n = whole.n < MAX_REPLIES ? whole.n : MAX_REPLIES;
-	assert(memcmp(whole.codes, chunked.codes, n * sizeof(int)) == 0);
-	assert(memcmp(whole.lines, chunked.lines, n * sizeof(unsigned)) == 0);
-	assert(memcmp(whole.caps, chunked.caps, n * sizeof(uint32_t)) == 0);
+	CHECK(memcmp(whole.codes, chunked.codes, n * sizeof(int)) == 0);
+	CHECK(memcmp(whole.lines, chunked.lines, n * sizeof(unsigned)) == 0);
+	CHECK(memcmp(whole.caps, chunked.caps, n * sizeof(uint32_t)) == 0);
 	return 0;
 }

@@ -270,6 +270,15 @@ TEST(no_injection_through_from)
 			 "Reply-To: Evil Bcc: victim@x <e@nas.lan>\r\n"
 			 "\r\n"),
 		  1);
+	/* Obsolete WSP before the colon, however long, is still a From. */
+	EXPECT_EQ(filter(1,
+			 "From\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r:"
+			 " a@nas.lan\r\n\r\n",
+			 NULL,
+			 "From: \"a@nas.lan via nanorelay\" <me@gmail.com>\r\n"
+			 "Reply-To: a@nas.lan\r\n"
+			 "\r\n"),
+		  1);
 	/* A second From is dropped, with its continuation. */
 	EXPECT_EQ(filter(1, "From: a@nas.lan\r\nFrom: b@nas.lan\r\n c\r\nX: y\r\n\r\n", NULL,
 			 "From: \"a@nas.lan via nanorelay\" <me@gmail.com>\r\n"
