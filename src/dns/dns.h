@@ -18,6 +18,10 @@
  * Every failure is temporary for the caller: a DNS failure for the
  * smarthost defers the queue, it never bounces a message.
  *
+ * Loop capacity: a resolver uses one nr_timer plus one per lookup in flight
+ * (CONFIG_NR_DNS_MAX_QUERIES), and one nr_io per socket c-ares opens (one
+ * UDP socket per server, TCP for truncated answers; at most 8).
+ *
  * Backends: dns_cares.c (CONFIG_NR_DNS_CARES, c-ares 1.18 .. 1.34) and
  * dns_none.c (literal addresses only; names give NR_ENOTSUP).
  */
