@@ -279,6 +279,7 @@ static size_t unfold_value(const struct nr_rewrite_hdr *h, char *v, size_t size)
 }
 
 /* The display text of a From value: its display name, else its address.
+ * v and t may be the same buffer.
  * *quoted tells whether it came from a quoted-string. */
 static size_t display_of(char *v, size_t n, char *t, size_t size, int *quoted)
 {
@@ -329,12 +330,13 @@ static size_t display_of(char *v, size_t n, char *t, size_t size, int *quoted)
 
 static void emit_new_from(struct nr_rewrite_hdr *h)
 {
-	char v[NR_REWRITE_FIELD_MAX], t[NR_REWRITE_FIELD_MAX];
+	char t[NR_REWRITE_FIELD_MAX + 1];
 	size_t n, k, i;
 	int quoted, phrase;
 
-	n = unfold_value(h, v, sizeof(v));
-	k = display_of(v, n, t, sizeof(t), &quoted);
+	/* display_of works in place: it never writes ahead of what it reads. */
+	n = unfold_value(h, t, sizeof(t));
+	k = display_of(t, n, t, sizeof(t), &quoted);
 	if (k > NR_REWRITE_DISPLAY_MAX) {
 		k = NR_REWRITE_DISPLAY_MAX;
 		while (k > 0 && ((unsigned char)t[k] & 0xc0) == 0x80)

@@ -42,7 +42,7 @@
 #define NR_REWRITE_ADDR_MAX 254
 #define NR_REWRITE_MAX_DEPTH 8
 /* A From field is buffered up to this size; a longer one passes unchanged. */
-#define NR_REWRITE_FIELD_MAX 2048
+#define NR_REWRITE_FIELD_MAX 1024
 /* Display text taken from the original From, in octets. */
 #define NR_REWRITE_DISPLAY_MAX 200
 
