@@ -1,0 +1,522 @@
+/*
+ * dns_cares.c - the c-ares adapter: the only file that includes ares.h.
+ *
+ * c-ares runs inside our loop (PLATFORM-NOTES, c-ares): ARES_OPT_SOCK_STATE_CB
+ * tells us which sockets to watch (each becomes an nr_io), ares_timeout()
+ * arms one nr_timer, and ready sockets or the timer call back into c-ares
+ * (ares_process_fds on 1.34+, ares_process_fd before). Lookups use
+ * ares_getaddrinfo (A and AAAA together, TTLs per address). Builds against
+ * c-ares 1.18 and 1.34.
+ */
+#include "dns/dns_priv.h"
+
+#include <ares.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+/* 1.34.0: ares_process_fds() replaces the deprecated ares_process_fd(). */
+#define NR_CARES_HAS_PROCESS_FDS (ARES_VERSION >= 0x012200)
+/* A channel has a UDP socket per server plus TCP for truncated answers. */
+#define NR_DNS_MAX_SOCKS 8
+
+enum nr_dns_query_state {
+	NR_DNSQ_FREE = 0,  /* slot unused */
+	NR_DNSQ_IMMEDIATE, /* literal or cache hit, answered by a 0 ms timer */
+	NR_DNSQ_RESOLVING, /* c-ares lookup in flight, user waiting */
+	NR_DNSQ_ABANDONED, /* c-ares lookup in flight, user gone (cancel/timeout) */
+};
+
+struct nr_dns_query {
+	struct nr_dns *dns;
+	enum nr_dns_query_state state;
+	nr_dns_fn fn;
+	void *arg;
+	struct nr_timer timer; /* immediate answer, or the lookup deadline */
+	int status;            /* outcome for NR_DNSQ_IMMEDIATE */
+	struct nr_dns_result result;
+	char key[NR_DNS_NAME_MAX + 1];
+};
+
+struct nr_dns_sock {
+	int used;
+	struct nr_io io;
+	struct nr_dns *dns;
+};
+
+struct nr_dns {
+	struct nr_loop *loop;
+	ares_channel channel;
+	struct nr_dns_opts opts;
+	struct nr_timer ares_timer;
+	struct nr_dns_sock socks[NR_DNS_MAX_SOCKS];
+	struct nr_dns_query queries[CONFIG_NR_DNS_MAX_QUERIES];
+	struct nr_dns_cache cache;
+	struct nr_dns_stats stats;
+	int freeing;
+	int in_resolve; /* inside nr_dns_resolve: answers must wait a turn */
+};
+
+static int status_to_err(int status)
+{
+	switch (status) {
+	case ARES_SUCCESS:
+		return 0;
+	case ARES_ENOTFOUND:
+	case ARES_ENODATA:
+	case ARES_ENONAME:
+		return NR_ENOTFOUND;
+	case ARES_ETIMEOUT:
+		return NR_ETIMEDOUT;
+	case ARES_ENOMEM:
+		return NR_ENOMEM;
+	default:
+		return NR_EDNS;
+	}
+}
+
+/* Ask c-ares when it next needs a call without socket activity. */
+static void rearm_ares_timer(struct nr_dns *dns)
+{
+	struct timeval tv, *tvp;
+	uint64_t ms;
+
+	if (dns->freeing)
+		return;
+	tvp = ares_timeout(dns->channel, NULL, &tv);
+	if (!tvp) {
+		nr_timer_cancel(dns->loop, &dns->ares_timer);
+		return;
+	}
+	ms = (uint64_t)tvp->tv_sec * 1000 + (uint64_t)(tvp->tv_usec + 999) / 1000;
+	if (nr_timer_arm(dns->loop, &dns->ares_timer, ms) != 0)
+		nr_err("dns: cannot arm resolver timer");
+}
+
+static void process(struct nr_dns *dns, nr_sock_t fd, unsigned events)
+{
+#if NR_CARES_HAS_PROCESS_FDS
+	ares_fd_events_t ev;
+
+	ev.fd = fd;
+	ev.events = 0;
+	if (events & (NR_POLL_IN | NR_POLL_ERR | NR_POLL_HUP))
+		ev.events |= ARES_FD_EVENT_READ;
+	if (events & NR_POLL_OUT)
+		ev.events |= ARES_FD_EVENT_WRITE;
+	if (fd == NR_SOCK_INVALID)
+		(void)ares_process_fds(dns->channel, NULL, 0, ARES_PROCESS_FLAG_NONE);
+	else
+		(void)ares_process_fds(dns->channel, &ev, 1, ARES_PROCESS_FLAG_NONE);
+#else
+	ares_socket_t rfd = ARES_SOCKET_BAD, wfd = ARES_SOCKET_BAD;
+
+	if (fd != NR_SOCK_INVALID && (events & (NR_POLL_IN | NR_POLL_ERR | NR_POLL_HUP)))
+		rfd = fd;
+	if (fd != NR_SOCK_INVALID && (events & NR_POLL_OUT))
+		wfd = fd;
+	ares_process_fd(dns->channel, rfd, wfd);
+#endif
+	rearm_ares_timer(dns);
+}
+
+static void on_sock_ready(struct nr_loop *loop, void *arg, unsigned events)
+{
+	struct nr_dns_sock *s = arg;
+
+	process(s->dns, s->io.sock, events);
+}
+
+static void on_ares_timer(struct nr_loop *loop, void *arg)
+{
+	process(arg, NR_SOCK_INVALID, 0);
+}
+
+/* ARES_OPT_SOCK_STATE_CB: c-ares opened, changed or closed a socket. */
+static void on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct nr_dns *dns = data;
+	struct nr_dns_sock *s = NULL, *free_slot = NULL;
+	unsigned want = (readable ? NR_POLL_IN : 0u) | (writable ? NR_POLL_OUT : 0u);
+	size_t i;
+
+	for (i = 0; i < NR_DNS_MAX_SOCKS; i++) {
+		if (dns->socks[i].used && dns->socks[i].io.sock == (nr_sock_t)fd)
+			s = &dns->socks[i];
+		else if (!dns->socks[i].used && !free_slot)
+			free_slot = &dns->socks[i];
+	}
+	if (s && want == 0) {
+		nr_loop_del(dns->loop, &s->io);
+		s->used = 0;
+		return;
+	}
+	if (s) {
+		nr_loop_want(dns->loop, &s->io, want);
+		return;
+	}
+	if (want == 0 || dns->freeing)
+		return;
+	if (!free_slot) {
+		/* c-ares then times the query out: deferred, never lost. */
+		nr_err("dns: more than %d resolver sockets", NR_DNS_MAX_SOCKS);
+		return;
+	}
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->dns = dns;
+	free_slot->io.sock = (nr_sock_t)fd;
+	free_slot->io.want = want;
+	free_slot->io.fn = on_sock_ready;
+	free_slot->io.arg = free_slot;
+	free_slot->io.slot = -1;
+	if (nr_loop_add(dns->loop, &free_slot->io) != 0) {
+		nr_err("dns: event loop full, resolver socket not watched");
+		return;
+	}
+	free_slot->used = 1;
+}
+
+static void query_release(struct nr_dns_query *q)
+{
+	nr_timer_cancel(q->dns->loop, &q->timer);
+	q->state = NR_DNSQ_FREE;
+	q->fn = NULL;
+	q->arg = NULL;
+}
+
+/* Hand the outcome to the user and free the slot first, so the callback may
+ * start a new lookup in it. */
+static void query_finish(struct nr_dns_query *q, int status)
+{
+	nr_dns_fn fn = q->fn;
+	void *arg = q->arg;
+	struct nr_dns_result res = q->result;
+	struct nr_dns *dns = q->dns;
+
+	query_release(q);
+	if (status != 0)
+		dns->stats.failures++;
+	fn(arg, status, status == 0 ? &res : NULL);
+}
+
+/* Immediate answers (literal, cache) and the overall lookup deadline. */
+static void on_query_timer(struct nr_loop *loop, void *arg)
+{
+	struct nr_dns_query *q = arg;
+
+	if (q->state == NR_DNSQ_IMMEDIATE) {
+		query_finish(q, q->status);
+		return;
+	}
+	if (q->state == NR_DNSQ_RESOLVING) {
+		/* c-ares keeps the slot until it gives up itself. */
+		nr_warn("dns: lookup of %s timed out", q->key);
+		q->state = NR_DNSQ_ABANDONED;
+		q->dns->stats.failures++;
+		q->fn(q->arg, NR_ETIMEDOUT, NULL);
+	}
+}
+
+static size_t collect(struct nr_dns_query *q, const struct ares_addrinfo *ai, uint32_t *ttl)
+{
+	const struct ares_addrinfo_node *n;
+	struct nr_dns_result *r = &q->result;
+	uint32_t min_ttl = UINT32_MAX;
+
+	r->count = 0;
+	for (n = ai ? ai->nodes : NULL; n && r->count < CONFIG_NR_DNS_MAX_ADDRS; n = n->ai_next) {
+		struct nr_addr *a = &r->addrs[r->count];
+
+		memset(a, 0, sizeof(*a));
+		if (n->ai_family == AF_INET && n->ai_addrlen >= sizeof(struct sockaddr_in)) {
+			const struct sockaddr_in *sin = (const void *)n->ai_addr;
+
+			a->family = NR_AF_INET4;
+			memcpy(a->ip, &sin->sin_addr, 4);
+		} else if (n->ai_family == AF_INET6 &&
+			   n->ai_addrlen >= sizeof(struct sockaddr_in6)) {
+			const struct sockaddr_in6 *sin6 = (const void *)n->ai_addr;
+
+			a->family = NR_AF_INET6;
+			memcpy(a->ip, &sin6->sin6_addr, 16);
+			a->scope_id = sin6->sin6_scope_id;
+		} else {
+			continue;
+		}
+		if (n->ai_ttl >= 0 && (uint32_t)n->ai_ttl < min_ttl)
+			min_ttl = (uint32_t)n->ai_ttl;
+		r->count++;
+	}
+	r->count = nr_dns_sort(r->addrs, r->count, q->dns->opts.order);
+	*ttl = min_ttl == UINT32_MAX ? 0 : min_ttl;
+	return r->count;
+}
+
+static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+{
+	struct nr_dns_query *q = arg;
+	struct nr_dns *dns = q->dns;
+	uint32_t ttl = 0;
+	int err = status_to_err(status);
+
+	if (status == ARES_EDESTRUCTION || dns->freeing) {
+		ares_freeaddrinfo(ai);
+		q->state = NR_DNSQ_FREE;
+		return;
+	}
+	if (err == 0 && collect(q, ai, &ttl) == 0)
+		err = NR_ENOTFOUND;
+	ares_freeaddrinfo(ai);
+	if (err == 0) {
+		if (ttl > dns->opts.max_ttl_s)
+			ttl = dns->opts.max_ttl_s;
+		q->result.ttl_s = ttl;
+		q->result.from_cache = 0;
+		/* Even an abandoned lookup fills the cache for the next one. */
+		nr_dns_cache_put(&dns->cache, q->key, nr_loop_now(dns->loop), q->result.addrs,
+				 q->result.count, ttl);
+	} else {
+		nr_info("dns: lookup of %s failed: %s", q->key, ares_strerror(status));
+	}
+	if (q->state == NR_DNSQ_ABANDONED) {
+		query_release(q);
+		return;
+	}
+	if (dns->in_resolve) {
+		/* Answered synchronously (/etc/hosts, "localhost"): the caller
+		 * gets it on the next turn, as promised. */
+		q->status = err;
+		q->state = NR_DNSQ_IMMEDIATE;
+		if (nr_timer_arm(dns->loop, &q->timer, 0) == 0)
+			return;
+		err = NR_ENOMEM;
+	}
+	query_finish(q, err);
+}
+
+static struct nr_dns_query *query_alloc(struct nr_dns *dns)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NR_DNS_MAX_QUERIES; i++) {
+		struct nr_dns_query *q = &dns->queries[i];
+
+		if (q->state == NR_DNSQ_FREE) {
+			memset(q, 0, sizeof(*q));
+			q->dns = dns;
+			nr_timer_init(&q->timer, on_query_timer, q);
+			return q;
+		}
+	}
+	return NULL;
+}
+
+int nr_dns_resolve(struct nr_dns *dns, const char *name, nr_dns_fn fn, void *arg,
+		   struct nr_dns_query **out)
+{
+	struct ares_addrinfo_hints hints;
+	struct nr_dns_query *q;
+	struct nr_addr lit;
+	int ret = NR_EINVAL;
+
+	if (out)
+		*out = NULL;
+	if (!name || !fn)
+		goto out;
+	q = query_alloc(dns);
+	if (!q) {
+		ret = NR_ENOMEM;
+		goto out;
+	}
+	if (nr_dns_parse_literal(name, &lit) == 0) {
+		q->result.count = nr_dns_sort(&lit, 1, dns->opts.order);
+		if (q->result.count == 0)
+			goto out; /* IPv6 literal without CONFIG_NR_IPV6 */
+		q->result.addrs[0] = lit;
+		q->state = NR_DNSQ_IMMEDIATE;
+	} else if (nr_dns_check_name(name) != 0) {
+		goto out;
+	} else {
+		nr_dns_cache_key(q->key, name);
+		if (nr_dns_cache_get(&dns->cache, q->key, nr_loop_now(dns->loop), &q->result)) {
+			dns->stats.cache_hits++;
+			q->state = NR_DNSQ_IMMEDIATE;
+		}
+	}
+	q->fn = fn;
+	q->arg = arg;
+	if (q->state == NR_DNSQ_IMMEDIATE) {
+		/* Never call back from inside resolve: the caller is mid-setup. */
+		ret = nr_timer_arm(dns->loop, &q->timer, 0);
+		if (ret != 0)
+			goto fail;
+	} else {
+		ret = nr_timer_arm(dns->loop, &q->timer, dns->opts.timeout_ms);
+		if (ret != 0)
+			goto fail;
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = NR_ENABLED(CONFIG_NR_IPV6) ? AF_UNSPEC : AF_INET;
+		hints.ai_flags = ARES_AI_NOSORT; /* we order them ourselves */
+		q->state = NR_DNSQ_RESOLVING;
+		dns->stats.queries++;
+		/* May call on_addrinfo at once (e.g. /etc/hosts); then q is done. */
+		dns->in_resolve = 1;
+		ares_getaddrinfo(dns->channel, q->key, NULL, &hints, on_addrinfo, q);
+		dns->in_resolve = 0;
+		rearm_ares_timer(dns);
+	}
+	dns->stats.lookups++;
+	if (out && q->state != NR_DNSQ_FREE)
+		*out = q;
+	return 0;
+fail:
+	query_release(q);
+out:
+	return ret;
+}
+
+void nr_dns_cancel(struct nr_dns *dns, struct nr_dns_query *q)
+{
+	if (!q)
+		return;
+	if (q->state == NR_DNSQ_IMMEDIATE) {
+		query_release(q);
+	} else if (q->state == NR_DNSQ_RESOLVING) {
+		/* c-ares has no per-query cancel: let it finish into the cache. */
+		nr_timer_cancel(dns->loop, &q->timer);
+		q->state = NR_DNSQ_ABANDONED;
+	}
+}
+
+void nr_dns_cache_flush(struct nr_dns *dns)
+{
+	nr_dns_cache_clear(&dns->cache);
+}
+
+void nr_dns_get_stats(const struct nr_dns *dns, struct nr_dns_stats *out)
+{
+	*out = dns->stats;
+}
+
+static int set_server(struct nr_dns *dns, const struct nr_addr *server)
+{
+	char ip[64], csv[80];
+	int family = server->family == NR_AF_INET6 ? AF_INET6 : AF_INET;
+	unsigned port = server->port ? server->port : 53;
+	int status;
+
+	if (server->family != NR_AF_INET4 && server->family != NR_AF_INET6)
+		return NR_EINVAL;
+	if (!ares_inet_ntop(family, server->ip, ip, sizeof(ip)))
+		return NR_EINVAL;
+	if (server->family == NR_AF_INET6)
+		snprintf(csv, sizeof(csv), "[%s]:%u", ip, port);
+	else
+		snprintf(csv, sizeof(csv), "%s:%u", ip, port);
+	status = ares_set_servers_ports_csv(dns->channel, csv);
+	if (status != ARES_SUCCESS) {
+		nr_err("dns: cannot use server %s: %s", csv, ares_strerror(status));
+		return NR_EDNS;
+	}
+	return 0;
+}
+
+int nr_dns_new_opts(struct nr_dns **out, struct nr_loop *loop, const struct nr_dns_opts *opts)
+{
+	struct ares_options ao;
+	struct nr_dns *dns;
+	int optmask, status, ret = NR_ENOMEM;
+	char lookups[] = "b";
+
+	*out = NULL;
+	dns = calloc(1, sizeof(*dns));
+	if (!dns)
+		goto out;
+	dns->loop = loop;
+	dns->opts.timeout_ms = 5000;
+	dns->opts.max_ttl_s = 3600;
+	dns->opts.order = NR_DNS_ORDER_INTERLEAVE;
+	if (opts) {
+		if (opts->timeout_ms)
+			dns->opts.timeout_ms = opts->timeout_ms;
+		dns->opts.max_ttl_s = opts->max_ttl_s;
+		dns->opts.order = opts->order;
+		dns->opts.server = NULL;
+	}
+	nr_timer_init(&dns->ares_timer, on_ares_timer, dns);
+
+	status = ares_library_init(ARES_LIB_INIT_ALL);
+	if (status != ARES_SUCCESS) {
+		ret = NR_EDNS;
+		goto fail_free;
+	}
+	memset(&ao, 0, sizeof(ao));
+	ao.sock_state_cb = on_sock_state;
+	ao.sock_state_cb_data = dns;
+	/* c-ares doubles the per-try timeout each round: 2 tries of t and 2t
+	 * fit the lookup deadline, which our own timer enforces anyway. */
+	ao.timeout = (int)(dns->opts.timeout_ms / 3 ? dns->opts.timeout_ms / 3 : 1);
+	ao.tries = 2;
+	optmask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+	if (opts && opts->server && opts->server->family != NR_AF_NONE) {
+		/* An explicit server: DNS only, no /etc/hosts. */
+		ao.lookups = lookups;
+		optmask |= ARES_OPT_LOOKUPS;
+	}
+	status = ares_init_options(&dns->channel, &ao, optmask);
+	if (status != ARES_SUCCESS) {
+		nr_err("dns: resolver init failed: %s", ares_strerror(status));
+		ret = status == ARES_ENOMEM ? NR_ENOMEM : NR_EDNS;
+		goto fail_lib;
+	}
+	if (opts && opts->server && opts->server->family != NR_AF_NONE) {
+		ret = set_server(dns, opts->server);
+		if (ret != 0)
+			goto fail_channel;
+	}
+	*out = dns;
+	return 0;
+fail_channel:
+	ares_destroy(dns->channel);
+fail_lib:
+	ares_library_cleanup();
+fail_free:
+	free(dns);
+out:
+	return ret;
+}
+
+int nr_dns_new(struct nr_dns **out, struct nr_loop *loop, const struct nr_addr *server)
+{
+	struct nr_dns_opts opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.server = server;
+	opts.max_ttl_s = 3600;
+	opts.order = NR_DNS_ORDER_INTERLEAVE;
+	return nr_dns_new_opts(out, loop, &opts);
+}
+
+void nr_dns_free(struct nr_dns *dns)
+{
+	size_t i;
+
+	if (!dns)
+		return;
+	dns->freeing = 1;
+	for (i = 0; i < CONFIG_NR_DNS_MAX_QUERIES; i++) {
+		if (dns->queries[i].state != NR_DNSQ_FREE)
+			query_release(&dns->queries[i]);
+	}
+	/* Pending lookups end with ARES_EDESTRUCTION; callbacks are skipped. */
+	ares_destroy(dns->channel);
+	for (i = 0; i < NR_DNS_MAX_SOCKS; i++) {
+		if (dns->socks[i].used)
+			nr_loop_del(dns->loop, &dns->socks[i].io);
+	}
+	nr_timer_cancel(dns->loop, &dns->ares_timer);
+	ares_library_cleanup();
+	free(dns);
+}

@@ -1,0 +1,259 @@
+/* dns_util.c - literal addresses, name checks, ordering and the cache. */
+#include "dns/dns_priv.h"
+
+#include <string.h>
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Dotted quad from s[0..len); leading zeros are refused (octal confusion). */
+static int parse_v4(const char *s, size_t len, uint8_t out[4])
+{
+	size_t i = 0;
+	int part;
+
+	for (part = 0; part < 4; part++) {
+		unsigned v = 0;
+		size_t start = i;
+
+		while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
+			v = v * 10 + (unsigned)(s[i] - '0');
+			i++;
+		}
+		if (i == start || v > 255 || (i - start > 1 && s[start] == '0'))
+			return NR_EINVAL;
+		out[part] = (uint8_t)v;
+		if (part < 3) {
+			if (i >= len || s[i] != '.')
+				return NR_EINVAL;
+			i++;
+		}
+	}
+	return i == len ? 0 : NR_EINVAL;
+}
+
+/* RFC 4291 2.2: x:x:x:x:x:x:x:x, "::" once, a dotted quad as the last 32
+ * bits. */
+static int parse_v6(const char *s, size_t len, uint8_t out[16])
+{
+	uint8_t words[16];
+	size_t i = 0, n = 0;
+	long gap = -1;
+
+	if (len >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = 0;
+		i = 2;
+	} else if (len >= 1 && s[0] == ':') {
+		return NR_EINVAL;
+	}
+	while (i < len) {
+		size_t start = i;
+		unsigned v = 0;
+
+		while (i < len && hex_val(s[i]) >= 0 && i - start < 4) {
+			v = (v << 4) | (unsigned)hex_val(s[i]);
+			i++;
+		}
+		if (i < len && s[i] == '.') {
+			/* Embedded IPv4 in the last 32 bits. */
+			if (n > 12 || parse_v4(s + start, len - start, words + n) != 0)
+				return NR_EINVAL;
+			n += 4;
+			i = len;
+			break;
+		}
+		if (i == start || n > 14)
+			return NR_EINVAL;
+		words[n++] = (uint8_t)(v >> 8);
+		words[n++] = (uint8_t)v;
+		if (i == len)
+			break;
+		if (s[i] != ':')
+			return NR_EINVAL;
+		i++;
+		if (i < len && s[i] == ':') {
+			if (gap >= 0)
+				return NR_EINVAL;
+			gap = (long)n;
+			i++;
+			if (i == len)
+				break;
+		} else if (i == len) {
+			return NR_EINVAL; /* trailing single ':' */
+		}
+	}
+	if (gap < 0) {
+		if (n != 16)
+			return NR_EINVAL;
+		memcpy(out, words, 16);
+		return 0;
+	}
+	if (n > 14)
+		return NR_EINVAL;
+	memset(out, 0, 16);
+	memcpy(out, words, (size_t)gap);
+	memcpy(out + 16 - (n - (size_t)gap), words + gap, n - (size_t)gap);
+	return 0;
+}
+
+int nr_dns_parse_literal(const char *s, struct nr_addr *out)
+{
+	size_t len = strlen(s);
+	struct nr_addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+		s++;
+		len -= 2;
+		if (parse_v6(s, len, a.ip) != 0)
+			return NR_EINVAL;
+		a.family = NR_AF_INET6;
+	} else if (parse_v4(s, len, a.ip) == 0) {
+		a.family = NR_AF_INET4;
+	} else if (parse_v6(s, len, a.ip) == 0) {
+		a.family = NR_AF_INET6;
+	} else {
+		return NR_EINVAL;
+	}
+	*out = a;
+	return 0;
+}
+
+int nr_dns_check_name(const char *name)
+{
+	size_t len = strlen(name), label = 0, i;
+
+	if (len == 0 || len > NR_DNS_NAME_MAX + 1 ||
+	    (len == NR_DNS_NAME_MAX + 1 && name[len - 1] != '.'))
+		return NR_EINVAL;
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return NR_EINVAL;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return NR_EINVAL;
+		if (++label > 63)
+			return NR_EINVAL;
+	}
+	return 0;
+}
+
+size_t nr_dns_sort(struct nr_addr *addrs, size_t n, enum nr_dns_order order)
+{
+	struct nr_addr v4[CONFIG_NR_DNS_MAX_ADDRS], v6[CONFIG_NR_DNS_MAX_ADDRS];
+	size_t n4 = 0, n6 = 0, i4 = 0, i6 = 0, out = 0, i;
+
+	if (n > CONFIG_NR_DNS_MAX_ADDRS)
+		n = CONFIG_NR_DNS_MAX_ADDRS;
+	for (i = 0; i < n; i++) {
+		if (addrs[i].family == NR_AF_INET4)
+			v4[n4++] = addrs[i];
+		else if (addrs[i].family == NR_AF_INET6 && NR_ENABLED(CONFIG_NR_IPV6))
+			v6[n6++] = addrs[i];
+	}
+	while (i4 < n4 || i6 < n6) {
+		int take6;
+
+		if (i6 == n6)
+			take6 = 0;
+		else if (i4 == n4)
+			take6 = 1;
+		else if (order == NR_DNS_ORDER_V6_FIRST)
+			take6 = 1;
+		else if (order == NR_DNS_ORDER_V4_FIRST)
+			take6 = 0;
+		else
+			take6 = i6 <= i4;
+		addrs[out++] = take6 ? v6[i6++] : v4[i4++];
+	}
+	return out;
+}
+
+void nr_dns_cache_key(char *key, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i < NR_DNS_NAME_MAX; i++) {
+		char c = name[i];
+
+		key[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	if (i > 0 && key[i - 1] == '.')
+		i--;
+	key[i] = '\0';
+}
+
+int nr_dns_cache_get(struct nr_dns_cache *c, const char *key, uint64_t now_ms,
+		     struct nr_dns_result *out)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NR_DNS_CACHE_ENTRIES; i++) {
+		struct nr_dns_cache_entry *e = &c->entries[i];
+
+		if (!e->used || strcmp(e->name, key) != 0)
+			continue;
+		if (e->expires_ms <= now_ms) {
+			e->used = 0;
+			return 0;
+		}
+		memset(out, 0, sizeof(*out));
+		out->count = e->count;
+		memcpy(out->addrs, e->addrs, e->count * sizeof(e->addrs[0]));
+		out->ttl_s = (uint32_t)((e->expires_ms - now_ms) / 1000);
+		out->from_cache = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void nr_dns_cache_put(struct nr_dns_cache *c, const char *key, uint64_t now_ms,
+		      const struct nr_addr *addrs, size_t n, uint32_t ttl_s)
+{
+	struct nr_dns_cache_entry *slot = NULL;
+	size_t i;
+
+	if (ttl_s == 0 || n == 0 || CONFIG_NR_DNS_CACHE_ENTRIES == 0)
+		return;
+	for (i = 0; i < CONFIG_NR_DNS_CACHE_ENTRIES; i++) {
+		struct nr_dns_cache_entry *e = &c->entries[i];
+
+		if (e->used && strcmp(e->name, key) == 0) {
+			slot = e;
+			break;
+		}
+		if (!e->used || e->expires_ms <= now_ms) {
+			if (!slot || slot->used)
+				slot = e;
+		} else if (!slot || (slot->used && e->expires_ms < slot->expires_ms)) {
+			slot = e;
+		}
+	}
+	if (n > CONFIG_NR_DNS_MAX_ADDRS)
+		n = CONFIG_NR_DNS_MAX_ADDRS;
+	slot->used = 1;
+	slot->expires_ms = now_ms + (uint64_t)ttl_s * 1000;
+	slot->count = n;
+	memcpy(slot->addrs, addrs, n * sizeof(addrs[0]));
+	strncpy(slot->name, key, sizeof(slot->name) - 1);
+	slot->name[sizeof(slot->name) - 1] = '\0';
+}
+
+void nr_dns_cache_clear(struct nr_dns_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+}

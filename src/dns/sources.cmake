@@ -1,0 +1,19 @@
+# src/dns: the resolver. dns_util.c is pure (literals, names, order, cache);
+# the backend is dns_cares.c (the only file that includes ares.h) or
+# dns_none.c (literal addresses only) when CONFIG_NR_DNS_CARES is off.
+list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/dns_util.c)
+if(CONFIG_NR_DNS_CARES)
+  list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/dns_cares.c)
+  list(APPEND NR_CORE_INCLUDES ${CARES_INCLUDE_DIRS})
+  # ares.h uses fd_set and struct timeval, which strict ISO C mode hides.
+  # No CARES_NO_DEPRECATED: with c-ares 1.34 a deprecated call fails -Werror.
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/dns_cares.c PROPERTIES
+                              COMPILE_DEFINITIONS "_DEFAULT_SOURCE")
+  if(CARES_LINK_LIBRARIES)
+    list(APPEND NR_CORE_LIBS ${CARES_LINK_LIBRARIES})
+  else()
+    list(APPEND NR_CORE_LIBS ${CARES_LIBRARIES})
+  endif()
+else()
+  list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/dns_none.c)
+endif()

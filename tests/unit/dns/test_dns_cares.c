@@ -1,0 +1,462 @@
+/*
+ * test_dns_cares.c - the c-ares adapter inside the real loop, against a
+ * dnsmasq this test starts on 127.0.0.1:<free port> (and stops):
+ * A+AAAA, NXDOMAIN, SERVFAIL, timeout, cache, TTL expiry, cancel, literals.
+ * Skips (exit 77 would hide failures, so it fails) when dnsmasq is missing.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/loop.h"
+#include "dns/dns.h"
+#include "test.h"
+
+extern char **environ;
+
+static struct nr_loop *loop;
+static pid_t dnsmasq_pid = -1;
+static uint16_t dns_port, silent_port, servfail_port;
+static int silent_fd = -1, servfail_fd = -1;
+static struct nr_io servfail_io;
+static char pidfile[64];
+
+struct outcome {
+	int calls;
+	int status;
+	struct nr_dns_result res;
+};
+
+static void on_done(void *arg, int status, const struct nr_dns_result *res)
+{
+	struct outcome *o = arg;
+
+	o->calls++;
+	o->status = status;
+	if (res)
+		o->res = *res;
+	else
+		memset(&o->res, 0, sizeof(o->res));
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Run the loop until o got its callback or ms passed. */
+static void run_until(struct outcome *o, uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while ((!o || o->calls == 0) && now_ms() < end)
+		(void)nr_loop_turn(loop, 20);
+}
+
+/* A free UDP port on 127.0.0.1; keep_fd: leave the socket bound (silent). */
+static uint16_t free_udp_port(int *keep_fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
+		perror("udp port");
+		exit(1);
+	}
+	if (keep_fd)
+		*keep_fd = fd;
+	else
+		close(fd);
+	return ntohs(sin.sin_port);
+}
+
+/* A DNS server inside our own loop that answers every query SERVFAIL
+ * (RFC 1035 4.1.1: QR=1, RCODE=2, the question echoed). */
+static void on_servfail_query(struct nr_loop *l, void *arg, unsigned events)
+{
+	unsigned char pkt[512];
+	struct sockaddr_in from;
+	socklen_t flen = sizeof(from);
+	ssize_t n =
+	    recvfrom(servfail_fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+
+	if (n < 12)
+		return;
+	pkt[2] = (unsigned char)(0x80 | (pkt[2] & 0x79)); /* QR, keep opcode and RD */
+	pkt[3] = 0x82;                                    /* RA, RCODE 2 */
+	memset(pkt + 6, 0, 6);                            /* no answers */
+	(void)sendto(servfail_fd, pkt, (size_t)n, 0, (struct sockaddr *)&from, flen);
+}
+
+static struct nr_addr loopback(uint16_t port)
+{
+	struct nr_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.family = NR_AF_INET4;
+	a.ip[0] = 127;
+	a.ip[3] = 1;
+	a.port = port;
+	return a;
+}
+
+static int start_dnsmasq(void)
+{
+	char port[32], pid[96];
+	char *argv[] = {"dnsmasq",
+			"--no-daemon",
+			"-C",
+			"/dev/null",
+			port,
+			"--listen-address=127.0.0.1",
+			"--bind-interfaces",
+			"--no-resolv",
+			"--no-hosts",
+			"--user=root",
+			"--local-ttl=300",
+			"--local=/test/",
+			"--host-record=smarthost.test,127.0.0.1,::1",
+			"--host-record=v4only.test,192.0.2.7",
+			"--host-record=short.test,192.0.2.8,1",
+			pid,
+			"--log-facility=/dev/null",
+			NULL};
+	const char *paths[] = {"/usr/sbin/dnsmasq", "/sbin/dnsmasq", "/usr/bin/dnsmasq"};
+	size_t i;
+
+	dns_port = free_udp_port(NULL);
+	snprintf(port, sizeof(port), "--port=%u", dns_port);
+	snprintf(pidfile, sizeof(pidfile), "/tmp/nr-test-dnsmasq-%d.pid", (int)getpid());
+	snprintf(pid, sizeof(pid), "--pid-file=%s", pidfile);
+	for (i = 0; i < NR_ARRAY_LEN(paths); i++) {
+		if (access(paths[i], X_OK) == 0 &&
+		    posix_spawn(&dnsmasq_pid, paths[i], NULL, NULL, argv, environ) == 0)
+			break;
+	}
+	if (i == NR_ARRAY_LEN(paths)) {
+		fprintf(stderr, "dnsmasq not found: tests/deps.sh installs dnsmasq-base\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void stop_dnsmasq(void)
+{
+	if (dnsmasq_pid > 0) {
+		kill(dnsmasq_pid, SIGTERM);
+		waitpid(dnsmasq_pid, NULL, 0);
+		dnsmasq_pid = -1;
+		unlink(pidfile);
+	}
+}
+
+/* Wait (at most 5 s) until dnsmasq answers. */
+static int wait_ready(void)
+{
+	struct nr_addr server = loopback(dns_port);
+	struct nr_dns_opts opts = {&server, 300, 0, NR_DNS_ORDER_INTERLEAVE};
+	uint64_t end = now_ms() + 5000;
+
+	while (now_ms() < end) {
+		struct nr_dns *dns;
+		struct outcome o = {0};
+
+		if (nr_dns_new_opts(&dns, loop, &opts) != 0)
+			return -1;
+		if (nr_dns_resolve(dns, "v4only.test", on_done, &o, NULL) == 0)
+			run_until(&o, 1000);
+		nr_dns_free(dns);
+		if (o.calls == 1 && o.status == 0)
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+static struct nr_dns *new_resolver(uint16_t port, uint64_t timeout_ms)
+{
+	struct nr_addr server = loopback(port);
+	struct nr_dns_opts opts = {&server, timeout_ms, 3600, NR_DNS_ORDER_INTERLEAVE};
+	struct nr_dns *dns = NULL;
+
+	if (nr_dns_new_opts(&dns, loop, &opts) != 0)
+		return NULL;
+	return dns;
+}
+
+TEST(a_and_aaaa_both_returned_interleaved)
+{
+	struct nr_dns *dns = new_resolver(dns_port, 2000);
+	struct outcome o = {0};
+	static const uint8_t v6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+	ASSERT_TRUE(dns != NULL);
+	ASSERT_EQ(nr_dns_resolve(dns, "SmartHost.test.", on_done, &o, NULL), 0);
+	EXPECT_EQ(o.calls, 0); /* never from inside resolve */
+	run_until(&o, 3000);
+	ASSERT_EQ(o.calls, 1);
+	ASSERT_EQ(o.status, 0);
+	EXPECT_EQ(o.res.from_cache, 0);
+	EXPECT_TRUE(o.res.ttl_s > 200 && o.res.ttl_s <= 300);
+	ASSERT_EQ(o.res.count, NR_ENABLED(CONFIG_NR_IPV6) ? 2 : 1);
+	if (NR_ENABLED(CONFIG_NR_IPV6)) {
+		EXPECT_EQ(o.res.addrs[0].family, NR_AF_INET6);
+		EXPECT_MEMEQ(o.res.addrs[0].ip, v6, 16);
+		EXPECT_EQ(o.res.addrs[1].family, NR_AF_INET4);
+		EXPECT_MEMEQ(o.res.addrs[1].ip, "\x7f\x00\x00\x01", 4);
+	}
+	nr_dns_free(dns);
+}
+
+TEST(nxdomain_is_not_found)
+{
+	struct nr_dns *dns = new_resolver(dns_port, 2000);
+	struct outcome o = {0};
+	struct nr_dns_stats st;
+
+	ASSERT_TRUE(dns != NULL);
+	ASSERT_EQ(nr_dns_resolve(dns, "nope.test", on_done, &o, NULL), 0);
+	run_until(&o, 3000);
+	ASSERT_EQ(o.calls, 1);
+	EXPECT_EQ(o.status, NR_ENOTFOUND);
+	/* Failures are not cached: a second lookup asks again. */
+	o.calls = 0;
+	ASSERT_EQ(nr_dns_resolve(dns, "nope.test", on_done, &o, NULL), 0);
+	run_until(&o, 3000);
+	EXPECT_EQ(o.status, NR_ENOTFOUND);
+	nr_dns_get_stats(dns, &st);
+	EXPECT_EQ(st.queries, 2);
+	EXPECT_EQ(st.failures, 2);
+	nr_dns_free(dns);
+}
+
+TEST(servfail_and_refused_are_dns_errors)
+{
+	struct nr_dns *dns = new_resolver(servfail_port, 3000);
+	struct outcome o = {0};
+	uint64_t t0 = now_ms();
+
+	ASSERT_TRUE(dns != NULL);
+	ASSERT_EQ(nr_dns_resolve(dns, "smarthost.test", on_done, &o, NULL), 0);
+	run_until(&o, 5000);
+	ASSERT_EQ(o.calls, 1);
+	EXPECT_EQ(o.status, NR_EDNS);
+	EXPECT_TRUE(now_ms() - t0 < 2000); /* an answer, not a timeout */
+	nr_dns_free(dns);
+
+	/* dnsmasq without upstream servers refuses names it does not own. */
+	dns = new_resolver(dns_port, 3000);
+	ASSERT_TRUE(dns != NULL);
+	o.calls = 0;
+	ASSERT_EQ(nr_dns_resolve(dns, "smtp.example.com", on_done, &o, NULL), 0);
+	run_until(&o, 5000);
+	ASSERT_EQ(o.calls, 1);
+	EXPECT_EQ(o.status, NR_EDNS);
+	nr_dns_free(dns);
+}
+
+TEST(silent_server_times_out)
+{
+	struct nr_dns *dns = new_resolver(silent_port, 600);
+	struct outcome o = {0};
+	uint64_t t0 = now_ms(), dt;
+
+	ASSERT_TRUE(dns != NULL);
+	ASSERT_EQ(nr_dns_resolve(dns, "smarthost.test", on_done, &o, NULL), 0);
+	run_until(&o, 5000);
+	dt = now_ms() - t0;
+	ASSERT_EQ(o.calls, 1);
+	EXPECT_EQ(o.status, NR_ETIMEDOUT);
+	EXPECT_TRUE(dt >= 400 && dt < 1500);
+	/* Nothing else arrives later for the same lookup. */
+	run_until(NULL, 1000);
+	EXPECT_EQ(o.calls, 1);
+	nr_dns_free(dns);
+}
+
+TEST(cache_hit_without_second_query)
+{
+	struct nr_dns *dns = new_resolver(dns_port, 2000);
+	struct outcome o = {0};
+	struct nr_dns_stats st;
+
+	ASSERT_TRUE(dns != NULL);
+	ASSERT_EQ(nr_dns_resolve(dns, "smarthost.test", on_done, &o, NULL), 0);
+	run_until(&o, 3000);
+	ASSERT_EQ(o.status, 0);
+	o.calls = 0;
+	ASSERT_EQ(nr_dns_resolve(dns, "SMARTHOST.TEST", on_done, &o, NULL), 0);
+	EXPECT_EQ(o.calls, 0);
+	run_until(&o, 3000);
+	ASSERT_EQ(o.calls, 1);
+	EXPECT_EQ(o.status, 0);
+	EXPECT_EQ(o.res.from_cache, 1);
+	EXPECT_EQ(o.res.count, NR_ENABLED(CONFIG_NR_IPV6) ? 2 : 1);
+	nr_dns_get_stats(dns, &st);
+	EXPECT_EQ(st.queries, 1);
+	EXPECT_EQ(st.cache_hits, 1);
+
+	/* TTL 1: expired after a second, so asked again. */
+	o.calls = 0;
+	ASSERT_EQ(nr_dns_resolve(dns, "short.test", on_done, &o, NULL), 0);
+	run_until(&o, 3000);
+	ASSERT_EQ(o.status, 0);
+	EXPECT_EQ(o.res.ttl_s, 1);
+	run_until(NULL, 1200); /* loop time moves on */
+	o.calls = 0;
+	ASSERT_EQ(nr_dns_resolve(dns, "short.test", on_done, &o, NULL), 0);
+	run_until(&o, 3000);
+	EXPECT_EQ(o.status, 0);
+	EXPECT_EQ(o.res.from_cache, 0);
+	nr_dns_get_stats(dns, &st);
+	EXPECT_EQ(st.queries, 3);
+
+	/* Flushed: asked again. */
+	nr_dns_cache_flush(dns);
+	o.calls = 0;
+	ASSERT_EQ(nr_dns_resolve(dns, "smarthost.test", on_done, &o, NULL), 0);
+	run_until(&o, 3000);
+	EXPECT_EQ(o.res.from_cache, 0);
+	nr_dns_free(dns);
+}
+
+TEST(cancel_means_no_callback)
+{
+	struct nr_dns *dns = new_resolver(silent_port, 500);
+	struct outcome o[CONFIG_NR_DNS_MAX_QUERIES + 1];
+	struct nr_dns_query *q = NULL;
+	int i;
+
+	memset(o, 0, sizeof(o));
+	ASSERT_TRUE(dns != NULL);
+	/* In flight at a silent server, then cancelled. */
+	ASSERT_EQ(nr_dns_resolve(dns, "smarthost.test", on_done, &o[0], &q), 0);
+	ASSERT_TRUE(q != NULL);
+	run_until(NULL, 100);
+	nr_dns_cancel(dns, q);
+	/* A literal, cancelled before the loop answers it. */
+	ASSERT_EQ(nr_dns_resolve(dns, "192.0.2.1", on_done, &o[1], &q), 0);
+	nr_dns_cancel(dns, q);
+	run_until(NULL, 2000);
+	EXPECT_EQ(o[0].calls, 0);
+	EXPECT_EQ(o[1].calls, 0);
+	/* Slots came back: the pool is full-sized again. */
+	for (i = 0; i < CONFIG_NR_DNS_MAX_QUERIES; i++)
+		EXPECT_EQ(nr_dns_resolve(dns, "192.0.2.2", on_done, &o[i], NULL), 0);
+	EXPECT_EQ(nr_dns_resolve(dns, "192.0.2.3", on_done, &o[CONFIG_NR_DNS_MAX_QUERIES], NULL),
+		  NR_ENOMEM);
+	run_until(NULL, 200);
+	for (i = 0; i < CONFIG_NR_DNS_MAX_QUERIES; i++)
+		EXPECT_EQ(o[i].calls, 1);
+	EXPECT_EQ(o[CONFIG_NR_DNS_MAX_QUERIES].calls, 0);
+	/* Freeing with a lookup in flight calls nothing back. */
+	memset(o, 0, sizeof(o));
+	ASSERT_EQ(nr_dns_resolve(dns, "other.test", on_done, &o[0], NULL), 0);
+	run_until(NULL, 50);
+	nr_dns_free(dns);
+	run_until(NULL, 200);
+	EXPECT_EQ(o[0].calls, 0);
+}
+
+TEST(literals_without_query)
+{
+	struct nr_dns *dns = new_resolver(silent_port, 500);
+	struct outcome o = {0};
+	struct nr_dns_stats st;
+
+	ASSERT_TRUE(dns != NULL);
+	ASSERT_EQ(nr_dns_resolve(dns, "192.0.2.1", on_done, &o, NULL), 0);
+	EXPECT_EQ(o.calls, 0);
+	run_until(&o, 1000);
+	ASSERT_EQ(o.calls, 1);
+	EXPECT_EQ(o.status, 0);
+	EXPECT_EQ(o.res.count, 1);
+	EXPECT_MEMEQ(o.res.addrs[0].ip, "\xc0\x00\x02\x01", 4);
+	o.calls = 0;
+	ASSERT_EQ(nr_dns_resolve(dns, "[::1]", on_done, &o, NULL), 0);
+	run_until(&o, 1000);
+	EXPECT_EQ(o.status, NR_ENABLED(CONFIG_NR_IPV6) ? 0 : NR_EINVAL);
+	EXPECT_EQ(nr_dns_resolve(dns, "bad name", on_done, &o, NULL), NR_EINVAL);
+	EXPECT_EQ(nr_dns_resolve(dns, "a\r\n.test", on_done, &o, NULL), NR_EINVAL);
+	nr_dns_get_stats(dns, &st);
+	EXPECT_EQ(st.queries, 0);
+	nr_dns_free(dns);
+}
+
+TEST(server_gone_after_answer_served_from_cache)
+{
+	struct nr_dns *dns = new_resolver(dns_port, 1000);
+	struct outcome o = {0};
+
+	ASSERT_TRUE(dns != NULL);
+	ASSERT_EQ(nr_dns_resolve(dns, "v4only.test", on_done, &o, NULL), 0);
+	run_until(&o, 3000);
+	ASSERT_EQ(o.status, 0);
+	stop_dnsmasq();
+	o.calls = 0;
+	ASSERT_EQ(nr_dns_resolve(dns, "v4only.test", on_done, &o, NULL), 0);
+	run_until(&o, 3000);
+	EXPECT_EQ(o.status, 0);
+	EXPECT_EQ(o.res.from_cache, 1);
+	EXPECT_MEMEQ(o.res.addrs[0].ip, "\xc0\x00\x02\x07", 4);
+	/* Not cached and the server is gone: an error, not a hang. */
+	o.calls = 0;
+	ASSERT_EQ(nr_dns_resolve(dns, "smarthost.test", on_done, &o, NULL), 0);
+	run_until(&o, 3000);
+	EXPECT_EQ(o.calls, 1);
+	EXPECT_TRUE(o.status == NR_EDNS || o.status == NR_ETIMEDOUT);
+	nr_dns_free(dns);
+}
+
+int main(void)
+{
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (nr_loop_new(&loop, 32, 64) != 0)
+		return 1;
+	silent_port = free_udp_port(&silent_fd);
+	servfail_port = free_udp_port(&servfail_fd);
+	servfail_io.sock = servfail_fd;
+	servfail_io.want = NR_POLL_IN;
+	servfail_io.fn = on_servfail_query;
+	servfail_io.slot = -1;
+	if (nr_loop_add(loop, &servfail_io) != 0)
+		return 1;
+	if (start_dnsmasq() != 0)
+		return 1;
+	if (wait_ready() != 0) {
+		fprintf(stderr, "dnsmasq did not answer on port %u\n", dns_port);
+		stop_dnsmasq();
+		return 1;
+	}
+	RUN(a_and_aaaa_both_returned_interleaved);
+	RUN(nxdomain_is_not_found);
+	RUN(servfail_and_refused_are_dns_errors);
+	RUN(silent_server_times_out);
+	RUN(cache_hit_without_second_query);
+	RUN(cancel_means_no_callback);
+	RUN(literals_without_query);
+	RUN(server_gone_after_answer_served_from_cache);
+	stop_dnsmasq();
+	close(silent_fd);
+	nr_loop_del(loop, &servfail_io);
+	close(servfail_fd);
+	nr_loop_free(loop);
+	failed = TEST_REPORT();
+	return failed;
+}
