@@ -8,17 +8,20 @@
 void nr_acl_normalise(const struct nr_addr *in, uint8_t *family, uint8_t ip[16])
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	uint8_t src[16];
+	uint8_t fam = in->family;
 
+	memcpy(src, in->ip, 16); /* in and the outputs may overlap */
 	memset(ip, 0, 16);
-	*family = in->family;
-	if (in->family == NR_AF_INET6 && memcmp(in->ip, mapped, 12) == 0) {
-		*family = NR_AF_INET4;
-		memcpy(ip, in->ip + 12, 4);
-	} else if (in->family == NR_AF_INET4) {
-		memcpy(ip, in->ip, 4);
-	} else if (in->family == NR_AF_INET6) {
-		memcpy(ip, in->ip, 16);
+	if (fam == NR_AF_INET6 && memcmp(src, mapped, 12) == 0) {
+		fam = NR_AF_INET4;
+		memcpy(ip, src + 12, 4);
+	} else if (fam == NR_AF_INET4) {
+		memcpy(ip, src, 4);
+	} else if (fam == NR_AF_INET6) {
+		memcpy(ip, src, 16);
 	}
+	*family = fam;
 }
 
 int nr_acl_init(struct nr_acl *acl, size_t cap, unsigned max_total, unsigned max_per_client)

@@ -155,9 +155,9 @@ static enum nr_path_result parse_path(struct cur *c, char *addr, int allow_null)
 		if (peek(c) != '>')
 			return peek(c) == ':' || peek(c) == ',' ? NR_PATH_ROUTE : NR_PATH_BADADDR;
 		c->i++;
-	} else if (peek(c) >= 0 && peek(c) != ' ') {
-		return NR_PATH_BADADDR;
 	}
+	if (peek(c) >= 0 && peek(c) != ' ')
+		return NR_PATH_BADADDR;
 	if (mlen + 2 > NR_PATH_MAX)
 		return NR_PATH_TOOLONG;
 	memcpy(addr, c->s + start, mlen);

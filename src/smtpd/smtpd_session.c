@@ -499,9 +499,9 @@ static void commit_done(void *arg, int result, nr_qid_t id)
 	}
 	reset_transaction(s);
 	enter_state(s, SS_HELO);
+	/* Resuming re-offers buffered pipelined input from the loop. */
 	nr_conn_pause_input(s->conn, 0);
 	nr_conn_flush(s->conn);
-	process_input(s);
 }
 
 /* The end-of-data line arrived: refuse or commit. */
@@ -538,18 +538,20 @@ static void finish_data(struct smtpd_session *s)
 	}
 	struct nr_qwriter *w = s->writer;
 	s->writer = NULL;
+	/* Waiting state first: a queue may call commit_done before
+	 * nr_queue_commit returns (no loop, or nothing to sync). */
+	s->committing = 1;
+	enter_state(s, SS_COMMIT);
+	nr_conn_pause_input(s->conn, 1);
 	int ret = nr_queue_commit(w, commit_done, s);
 	if (ret < 0) {
+		s->committing = 0;
 		reset_transaction(s);
 		reply(s, ret == NR_EFULL ? 452 : 451, ret == NR_EFULL ? "4.3.1" : "4.3.0",
 		      "Error: queue file write error");
 		enter_state(s, SS_HELO);
-		return;
+		nr_conn_pause_input(s->conn, 0);
 	}
-	s->committing = 1;
-	enter_state(s, SS_COMMIT);
-	nr_conn_pause_input(s->conn, 1);
-	/* A queue without a loop calls commit_done before returning. */
 }
 
 static int check_none(struct smtpd_session *s, const char *args, size_t len)
