@@ -1,36 +1,38 @@
-/*
- * base64.c - RFC 4648 section 4 base64.
- */
-#include "proto/base64.h"
+/* base64.c - strict base64 (RFC 4648 4) for AUTH exchanges. */
+#include <stdint.h>
 
 #include "platform.h"
+#include "proto/base64.h"
 
-static const char nr_b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-long nr_base64_encode(char *dst, size_t size, const void *src, size_t len)
+long nr_base64_encode(const void *src, size_t len, char *dst, size_t dst_size)
 {
-	const unsigned char *in = src;
-	size_t o = 0;
+	const uint8_t *s = src;
+	size_t need = (len + 2) / 3 * 4 + 1;
 
-	if (len > ((size_t)-1 - 1) / 4 * 3 - 2 || size < NR_BASE64_ENCODED_SIZE(len))
-		return NR_ETOOBIG;
+	if (dst_size == 0)
+		return NR_EFULL;
+	dst[0] = '\0';
+	if (len > (SIZE_MAX - 1) / 4 * 3 - 2 || need > dst_size)
+		return NR_EFULL;
+	size_t o = 0;
 	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16;
+		uint32_t v = (uint32_t)s[i] << 16;
 		if (i + 1 < len)
-			v |= (unsigned)in[i + 1] << 8;
+			v |= (uint32_t)s[i + 1] << 8;
 		if (i + 2 < len)
-			v |= in[i + 2];
-		dst[o++] = nr_b64_alphabet[(v >> 18) & 63];
-		dst[o++] = nr_b64_alphabet[(v >> 12) & 63];
-		dst[o++] = i + 1 < len ? nr_b64_alphabet[(v >> 6) & 63] : '=';
-		dst[o++] = i + 2 < len ? nr_b64_alphabet[v & 63] : '=';
+			v |= s[i + 2];
+		dst[o++] = alphabet[(v >> 18) & 63];
+		dst[o++] = alphabet[(v >> 12) & 63];
+		dst[o++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+		dst[o++] = i + 2 < len ? alphabet[v & 63] : '=';
 	}
 	dst[o] = '\0';
 	return (long)o;
 }
 
-static int b64_value(char c)
+static int value_of(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -45,9 +47,9 @@ static int b64_value(char c)
 	return -1;
 }
 
-long nr_base64_decode(void *dst, size_t size, const char *src, size_t len)
+long nr_base64_decode(const char *src, size_t len, void *dst, size_t dst_size)
 {
-	unsigned char *out = dst;
+	uint8_t *d = dst;
 	size_t o = 0;
 
 	if (len % 4 != 0)
@@ -55,30 +57,34 @@ long nr_base64_decode(void *dst, size_t size, const char *src, size_t len)
 	for (size_t i = 0; i < len; i += 4) {
 		int v[4];
 		int pad = 0;
+		int last = i + 4 == len;
 		for (int k = 0; k < 4; k++) {
-			char c = src[i + k];
-			/* '=' only in the last two places of the last quantum. */
-			if (c == '=' && i + 4 == len && k >= 2) {
-				v[k] = 0;
+			unsigned char c = (unsigned char)src[i + k];
+			if (c == '=' && last && k >= 2) {
 				pad++;
+				v[k] = 0;
 				continue;
 			}
 			if (pad)
-				return NR_EINVAL;
-			v[k] = b64_value(c);
+				return NR_EINVAL; /* data after padding */
+			v[k] = value_of(c);
 			if (v[k] < 0)
 				return NR_EINVAL;
 		}
-		unsigned w = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 |
-			     (unsigned)v[3];
+		if (pad == 1 && (v[2] & 3))
+			return NR_EINVAL;
+		if (pad == 2 && (v[1] & 15))
+			return NR_EINVAL;
 		size_t n = 3 - (size_t)pad;
-		if (o + n > size)
-			return NR_ETOOBIG;
-		out[o++] = (unsigned char)(w >> 16);
+		if (o + n > dst_size)
+			return NR_EFULL;
+		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+			     (uint32_t)v[3];
+		d[o++] = (uint8_t)(w >> 16);
 		if (n > 1)
-			out[o++] = (unsigned char)(w >> 8);
+			d[o++] = (uint8_t)(w >> 8);
 		if (n > 2)
-			out[o++] = (unsigned char)w;
+			d[o++] = (uint8_t)w;
 	}
 	return (long)o;
 }

@@ -1,6 +1,9 @@
 /*
- * base64.h - RFC 4648 base64 (standard alphabet, with padding), as used by
- * SMTP AUTH (RFC 4954) and the LAN users file.
+ * base64.h - strict RFC 4648 base64 for SMTP AUTH (RFC 4954).
+ *
+ * Decoding refuses anything a canonical encoder would not produce: a length
+ * that is not a multiple of 4, characters outside the alphabet (including
+ * whitespace), misplaced padding and non-zero bits in the last symbol.
  */
 #ifndef NR_PROTO_BASE64_H
 #define NR_PROTO_BASE64_H
@@ -9,17 +12,16 @@
 
 #include "core/build.h"
 
-/* Bytes needed to encode len bytes, including the terminating NUL. */
+/* Bytes needed to encode len bytes, plus the terminating NUL. */
 #define NR_BASE64_ENCODED_SIZE(len) ((((len) + 2) / 3) * 4 + 1)
 
-/* Encode src into dst (NUL-terminated). Returns the length without the NUL,
- * or NR_ETOOBIG when dst is smaller than NR_BASE64_ENCODED_SIZE(len). */
-long nr_base64_encode(char *dst, size_t size, const void *src, size_t len) NR_MUST_CHECK;
+/* Encode src into dst (dst_size bytes, NUL-terminated). Returns the encoded
+ * length, or NR_EFULL when dst is too small (dst is then ""). */
+long nr_base64_encode(const void *src, size_t len, char *dst, size_t dst_size) NR_MUST_CHECK;
 
-/* Decode len characters of src into dst. Padding is required (length a
- * multiple of 4); whitespace and any other character are NR_EINVAL.
- * Returns the decoded length, NR_EINVAL, or NR_ETOOBIG when dst is too
- * small. */
-long nr_base64_decode(void *dst, size_t size, const char *src, size_t len) NR_MUST_CHECK;
+/* Decode len characters of src into dst (dst_size bytes; len / 4 * 3 is
+ * always enough). Returns the decoded length, NR_EINVAL for input that is
+ * not strict base64, NR_EFULL when dst is too small. */
+long nr_base64_decode(const char *src, size_t len, void *dst, size_t dst_size) NR_MUST_CHECK;
 
 #endif /* NR_PROTO_BASE64_H */

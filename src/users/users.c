@@ -91,12 +91,12 @@ static int parse_entry(const char *line, size_t llen, size_t nlen, struct users_
 		p++;
 	if (p >= end)
 		return NR_ECORRUPT;
-	n = nr_base64_decode(e->salt, sizeof(e->salt), f, (size_t)(p - f));
+	n = nr_base64_decode(f, (size_t)(p - f), e->salt, sizeof(e->salt));
 	if (n < 8)
 		return NR_ECORRUPT;
 	e->salt_len = (size_t)n;
 	f = ++p;
-	n = nr_base64_decode(e->hash, sizeof(e->hash), f, (size_t)(end - f));
+	n = nr_base64_decode(f, (size_t)(end - f), e->hash, sizeof(e->hash));
 	if (n < 16)
 		return NR_ECORRUPT;
 	e->hash_len = (size_t)n;
@@ -184,8 +184,8 @@ static long format_entry(char *dst, size_t size, const char *name, const void *p
 				   sizeof(hash));
 	if (ret != 0)
 		goto out;
-	if (nr_base64_encode(salt64, sizeof(salt64), salt, sizeof(salt)) < 0 ||
-	    nr_base64_encode(hash64, sizeof(hash64), hash, sizeof(hash)) < 0) {
+	if (nr_base64_encode(salt, sizeof(salt), salt64, sizeof(salt64)) < 0 ||
+	    nr_base64_encode(hash, sizeof(hash), hash64, sizeof(hash64)) < 0) {
 		ret = NR_EINVAL;
 		goto out;
 	}

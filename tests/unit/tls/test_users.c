@@ -24,20 +24,20 @@ TEST(base64_rfc4648_vectors)
 					  "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 	char buf[32];
 	for (size_t i = 0; i < 7; i++) {
-		EXPECT_EQ(nr_base64_encode(buf, sizeof(buf), plain[i], strlen(plain[i])),
+		EXPECT_EQ(nr_base64_encode(plain[i], strlen(plain[i]), buf, sizeof(buf)),
 			  (long)strlen(enc[i]));
 		EXPECT_STREQ(buf, enc[i]);
-		EXPECT_EQ(nr_base64_decode(buf, sizeof(buf), enc[i], strlen(enc[i])),
+		EXPECT_EQ(nr_base64_decode(enc[i], strlen(enc[i]), buf, sizeof(buf)),
 			  (long)strlen(plain[i]));
 		EXPECT_MEMEQ(buf, plain[i], strlen(plain[i]));
 	}
-	EXPECT_EQ(nr_base64_decode(buf, sizeof(buf), "Zm9", 3), NR_EINVAL);
-	EXPECT_EQ(nr_base64_decode(buf, sizeof(buf), "Zm=v", 4), NR_EINVAL);
-	EXPECT_EQ(nr_base64_decode(buf, sizeof(buf), "Z===", 4), NR_EINVAL);
-	EXPECT_EQ(nr_base64_decode(buf, sizeof(buf), "Zg==Zg==", 8), NR_EINVAL);
-	EXPECT_EQ(nr_base64_decode(buf, sizeof(buf), "Zm 9", 4), NR_EINVAL);
-	EXPECT_EQ(nr_base64_decode(buf, 2, "Zm9v", 4), NR_ETOOBIG);
-	EXPECT_EQ(nr_base64_encode(buf, 4, "f", 1), NR_ETOOBIG);
+	EXPECT_EQ(nr_base64_decode("Zm9", 3, buf, sizeof(buf)), NR_EINVAL);
+	EXPECT_EQ(nr_base64_decode("Zm=v", 4, buf, sizeof(buf)), NR_EINVAL);
+	EXPECT_EQ(nr_base64_decode("Z===", 4, buf, sizeof(buf)), NR_EINVAL);
+	EXPECT_EQ(nr_base64_decode("Zg==Zg==", 8, buf, sizeof(buf)), NR_EINVAL);
+	EXPECT_EQ(nr_base64_decode("Zm 9", 4, buf, sizeof(buf)), NR_EINVAL);
+	EXPECT_EQ(nr_base64_decode("Zm9v", 4, buf, 2), NR_EFULL);
+	EXPECT_EQ(nr_base64_encode("f", 1, buf, 4), NR_EFULL);
 }
 
 TEST(users_add_verify_update)
@@ -108,7 +108,7 @@ TEST(users_text_comments_and_malformed)
 
 	ASSERT_EQ(
 	    nr_tls_pbkdf2_sha256("wonderland", 10, (const uint8_t *)"saltsalt", 8, 1000, h, 32), 0);
-	ASSERT_TRUE(nr_base64_encode(h64, sizeof(h64), h, 32) > 0);
+	ASSERT_TRUE(nr_base64_encode(h, 32, h64, sizeof(h64)) > 0);
 	const char *mark = strstr(good, "ALICE_HASH");
 	snprintf(text, sizeof(text), "%.*s%s%s", (int)(mark - good), good, h64, mark + 10);
 	EXPECT_EQ(nr_users_verify_text(text, strlen(text), "alice", "wonderland", 10), 0);

@@ -1,0 +1,2 @@
+file(GLOB _acl_sources CONFIGURE_DEPENDS "${CMAKE_CURRENT_LIST_DIR}/*.c")
+    list(APPEND NR_CORE_SOURCES ${_acl_sources})

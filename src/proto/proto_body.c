@@ -1,0 +1,313 @@
+/* proto_body.c - the DATA body filter (RFC 5321 4.1.1.4, 4.5.2; DESIGN.md
+ * "Inbound SMTP").
+ *
+ * Three layers, byte by byte so that chunk boundaries never matter:
+ *  1. the wire decoder finds line ends and the one end-of-data sequence
+ *     CR LF . CR LF, removes dot-stuffing, turns a stray CR into a space and
+ *     a bare LF into a line end;
+ *  2. the header tracker watches the header block (names, size, the end)
+ *     and inserts Date:/Message-ID: at its end when they are missing;
+ *  3. the canonical writer folds lines over 998 octets with CRLF SP, counts
+ *     the size and hands bounded chunks to the emit callback.
+ * Once the message is certain to be refused nothing more is emitted, but the
+ * decoder keeps going so the session finds the real end of data. */
+#include <string.h>
+
+#include "proto/proto.h"
+
+enum in_state {
+	IN_BOL = 0, /* at a line start */
+	IN_DOT,     /* a '.' at a line start, its meaning not yet known */
+	IN_DOT_CR,  /* ".\r" at a line start */
+	IN_MID,     /* inside a line */
+	IN_CR,      /* a CR inside a line, its successor not yet seen */
+};
+
+enum hdr_state {
+	HDR_LINE_START = 0, /* at the start of a header-block line */
+	HDR_NAME,           /* holding back a possible field name */
+	HDR_FIELD,          /* inside a header field (or its continuation) */
+	HDR_BODY,           /* past the header block */
+};
+
+void nr_body_init(struct nr_body *b, const struct nr_body_conf *conf)
+{
+	memset(b, 0, sizeof(*b));
+	b->conf = *conf;
+	b->in_state = IN_BOL;
+	b->bol_after_crlf = 1; /* the DATA command line ended with CRLF */
+	b->hdr_state = HDR_LINE_START;
+}
+
+/* ---- layer 3: canonical writer ---- */
+
+static void flush_out(struct nr_body *b)
+{
+	if (b->out_len && !(b->flags & NR_BODYF_FATAL)) {
+		int ret = b->conf.emit(b->conf.arg, b->out, b->out_len);
+		if (ret < 0) {
+			b->flags |= NR_BODYF_EMIT_ERR;
+			b->emit_err = ret;
+		}
+	}
+	b->out_len = 0;
+}
+
+static void out_raw(struct nr_body *b, uint8_t c)
+{
+	b->size++;
+	if (b->hdr_state != HDR_BODY) {
+		b->header_size++;
+		if (b->conf.max_header && b->header_size > b->conf.max_header)
+			b->flags |= NR_BODYF_HDRBIG;
+	}
+	if (b->conf.max_size && b->size > b->conf.max_size)
+		b->flags |= NR_BODYF_TOOBIG;
+	if (b->flags & NR_BODYF_FATAL) {
+		b->out_len = 0;
+		return;
+	}
+	b->out[b->out_len++] = c;
+	if (b->out_len == sizeof(b->out))
+		flush_out(b);
+}
+
+static void out_eol(struct nr_body *b)
+{
+	out_raw(b, '\r');
+	out_raw(b, '\n');
+	b->line_len = 0;
+}
+
+static void out_byte(struct nr_body *b, uint8_t c)
+{
+	if (b->line_len >= NR_TEXT_LINE_MAX) {
+		b->flags |= NR_BODYF_FOLDED;
+		out_eol(b);
+		out_raw(b, ' ');
+		b->line_len = 1;
+	}
+	out_raw(b, c);
+	b->line_len++;
+}
+
+static void out_str(struct nr_body *b, const char *s)
+{
+	for (; *s; s++)
+		out_raw(b, (uint8_t)*s);
+	b->line_len = 0;
+}
+
+/* ---- layer 2: header tracker ---- */
+
+static int name_is(const struct nr_body *b, const char *want)
+{
+	size_t n = strlen(want);
+	if (b->name_len != n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)b->name[i];
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
+		if (c != want[i])
+			return 0;
+	}
+	return 1;
+}
+
+static int is_name_char(uint8_t c)
+{
+	return c >= 33 && c <= 126 && c != ':';
+}
+
+static void add_missing_headers(struct nr_body *b)
+{
+	if (!b->has_date && b->conf.date_header) {
+		out_str(b, b->conf.date_header);
+		b->has_date = 1;
+	}
+	if (!b->has_msgid && b->conf.msgid_header) {
+		out_str(b, b->conf.msgid_header);
+		b->has_msgid = 1;
+	}
+}
+
+static void flush_name(struct nr_body *b)
+{
+	for (size_t i = 0; i < b->name_len; i++)
+		out_byte(b, (uint8_t)b->name[i]);
+	b->name_len = 0;
+}
+
+/* A line that is not a header field starts the body: end the header block
+ * with our additions and the empty line RFC 5322 2.1 requires. */
+static void start_body_early(struct nr_body *b)
+{
+	add_missing_headers(b);
+	out_eol(b);
+	b->hdr_state = HDR_BODY;
+	flush_name(b);
+}
+
+static void content(struct nr_body *b, uint8_t c)
+{
+	if (c >= 0x80)
+		b->flags |= NR_BODYF_8BIT;
+	switch (b->hdr_state) {
+	case HDR_LINE_START:
+		if ((c == ' ' || c == '\t') && b->header_size > 0) {
+			b->hdr_state = HDR_FIELD; /* continuation line */
+		} else if (is_name_char(c)) {
+			b->hdr_state = HDR_NAME;
+			b->name[0] = (char)c;
+			b->name_len = 1;
+			return;
+		} else {
+			start_body_early(b);
+		}
+		break;
+	case HDR_NAME:
+		if (c == ':') {
+			if (name_is(b, "received"))
+				b->received++;
+			else if (name_is(b, "date"))
+				b->has_date = 1;
+			else if (name_is(b, "message-id"))
+				b->has_msgid = 1;
+			b->hdr_state = HDR_FIELD;
+			flush_name(b);
+		} else if (is_name_char(c) && b->name_len < sizeof(b->name)) {
+			b->name[b->name_len++] = (char)c;
+			return;
+		} else {
+			start_body_early(b);
+		}
+		break;
+	case HDR_FIELD:
+	case HDR_BODY:
+		break;
+	}
+	out_byte(b, c);
+}
+
+static void line_end(struct nr_body *b)
+{
+	switch (b->hdr_state) {
+	case HDR_LINE_START:
+		/* The empty line: the header block ends here. */
+		add_missing_headers(b);
+		out_eol(b);
+		b->hdr_state = HDR_BODY;
+		return;
+	case HDR_NAME:
+		start_body_early(b);
+		break;
+	case HDR_FIELD:
+		b->hdr_state = HDR_LINE_START;
+		break;
+	case HDR_BODY:
+		break;
+	}
+	out_eol(b);
+}
+
+static void end_of_data(struct nr_body *b)
+{
+	if (b->hdr_state == HDR_NAME)
+		start_body_early(b);
+	if (b->hdr_state != HDR_BODY)
+		add_missing_headers(b);
+	b->done = 1;
+}
+
+/* ---- layer 1: wire decoder ---- */
+
+static void stray_cr(struct nr_body *b)
+{
+	b->flags |= NR_BODYF_STRAY_CR;
+	content(b, ' ');
+}
+
+static void mid_byte(struct nr_body *b, uint8_t c)
+{
+	b->in_state = IN_MID;
+	if (c == '\r') {
+		b->in_state = IN_CR;
+	} else if (c == '\n') {
+		b->flags |= NR_BODYF_BARE_LF;
+		line_end(b);
+		b->in_state = IN_BOL;
+		b->bol_after_crlf = 0;
+	} else if (c == '\0') {
+		b->flags |= NR_BODYF_NUL;
+	} else {
+		content(b, c);
+	}
+}
+
+size_t nr_body_feed(struct nr_body *b, const void *p, size_t len)
+{
+	const uint8_t *s = p;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = s[i];
+		if (b->done)
+			return i;
+		switch (b->in_state) {
+		case IN_BOL:
+			if (c == '.')
+				b->in_state = IN_DOT;
+			else
+				mid_byte(b, c);
+			break;
+		case IN_DOT:
+			if (c == '\r') {
+				b->in_state = IN_DOT_CR;
+			} else if (c == '\n') {
+				/* "." ended by a bare LF: content, never the end. */
+				content(b, '.');
+				mid_byte(b, c);
+			} else {
+				mid_byte(b, c); /* 4.5.2: the first period is deleted */
+			}
+			break;
+		case IN_DOT_CR:
+			if (c == '\n') {
+				if (b->bol_after_crlf) {
+					end_of_data(b);
+					return i + 1;
+				}
+				content(b, '.'); /* preceded by a bare LF: content */
+				line_end(b);
+				b->in_state = IN_BOL;
+				b->bol_after_crlf = 1;
+			} else {
+				/* ".\r" + more: a dot line with other characters
+				 * (the stray CR), so its first period goes. */
+				stray_cr(b);
+				mid_byte(b, c);
+			}
+			break;
+		case IN_CR:
+			if (c == '\n') {
+				line_end(b);
+				b->in_state = IN_BOL;
+				b->bol_after_crlf = 1;
+			} else {
+				stray_cr(b);
+				mid_byte(b, c);
+			}
+			break;
+		default:
+			mid_byte(b, c);
+			break;
+		}
+	}
+	return len;
+}
+
+unsigned nr_body_finish(struct nr_body *b)
+{
+	flush_out(b);
+	return b->flags;
+}

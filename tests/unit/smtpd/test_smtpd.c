@@ -1,0 +1,701 @@
+/* test_smtpd.c - SMTP dialogues as data ({client bytes, exact reply}) over
+ * the simulated sockets, with the real queue on the RAM backend. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "core/conn.h"
+#include "core/loop.h"
+#include "queue/queue.h"
+#include "sim.h"
+#include "smtpd/smtpd.h"
+#include "store/store.h"
+#include "test.h"
+
+static struct nr_loop *loop;
+static struct nr_bdev rb;
+static struct nr_queue *q;
+static struct nr_conf conf;
+static struct nr_smtpd *d;
+
+#define BASE_CONF                                                                                  \
+	"listen 127.0.0.1:25\nlisten 127.0.0.1:587 tls=starttls auth=optional\n"                   \
+	"allow 127.0.0.0/8 192.168.1.0/24\nhostname test.lan\nmax_message_size 10000\n"            \
+	"max_errors 10\nmax_received 3\ncommand_timeout 60s\n"                                     \
+	"min_data_rate 100\nmax_sessions_per_client 2\nmax_sessions 4\n"
+
+static int setup_q(const char *extra, uint64_t qsize)
+{
+	char text[2048], err[256];
+	sim_reset();
+	if (nr_loop_new(&loop, 64, 64) < 0)
+		return -1;
+	if (nr_store_ram_open(&rb, qsize, 4096) < 0 || nr_queue_open(&q, &rb, loop) < 0)
+		return -1;
+	snprintf(text, sizeof(text), "%s%s", BASE_CONF, extra ? extra : "");
+	nr_conf_init(&conf);
+	if (nr_conf_parse(&conf, "test.conf", text, strlen(text), err, sizeof(err)) < 0) {
+		fprintf(stderr, "conf: %s\n", err);
+		return -1;
+	}
+	if (nr_smtpd_start(&d, loop, &conf, q, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static int setup(const char *extra)
+{
+	return setup_q(extra, 256 * 1024);
+}
+
+static void teardown(void)
+{
+	nr_smtpd_stop(d);
+	nr_queue_close(q);
+	rb.close(&rb);
+	nr_conf_free(&conf);
+	nr_loop_free(loop);
+	EXPECT_EQ(sim_open_sockets(), 0);
+}
+
+static void spin(void)
+{
+	for (int i = 0; i < 40; i++)
+		nr_loop_turn(loop, 0);
+}
+
+static struct sim_peer *connect_from(const char *listener, const char *peer)
+{
+	struct sim_peer *p = sim_incoming(sim_listener(listener), peer);
+	spin();
+	return p;
+}
+
+/* '#' in want matches one hex digit (queue ids). */
+static int match(const char *got, const char *want)
+{
+	for (; *want; want++, got++) {
+		if (*want == '#') {
+			if (!((*got >= '0' && *got <= '9') || (*got >= 'a' && *got <= 'f')))
+				return 0;
+		} else if (*got != *want) {
+			return 0;
+		}
+	}
+	return *got == '\0';
+}
+
+struct step {
+	const char *send;
+	const char *want;
+};
+
+#define GREETING "220 test.lan ESMTP nanorelay\r\n"
+#define EHLO_REPLY                                                                                 \
+	"250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"                     \
+	"250 ENHANCEDSTATUSCODES\r\n"
+#define QUEUED "250 2.0.0 Ok: queued as ################\r\n"
+
+static void dialogue_len(struct sim_peer *p, const struct step *steps, size_t n, int line)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (steps[i].send)
+			sim_peer_send_str(p, steps[i].send);
+		spin();
+		const char *got = sim_peer_output_str(p);
+		if (!match(got, steps[i].want))
+			NR_TEST_FAIL_("line %d step %zu: sent [%s]\n   got [%s]\n  want [%s]", line,
+				      i, steps[i].send ? steps[i].send : "", got, steps[i].want);
+		sim_peer_output_clear(p);
+	}
+}
+#define DIALOGUE(p, steps) dialogue_len(p, steps, NR_ARRAY_LEN(steps), __LINE__)
+
+static size_t queued(void)
+{
+	struct nr_qstats st;
+	nr_queue_stats(q, &st);
+	return st.messages;
+}
+
+/* Body of the oldest queued message (NUL-terminated) into buf. */
+static const char *first_body(char *buf, size_t size)
+{
+	nr_qid_t id;
+	struct nr_qreader *r;
+	size_t n = 0;
+	buf[0] = '\0';
+	if (nr_queue_next_due(q, UINT64_MAX, &id) < 0 || nr_queue_read_open(q, id, &r) < 0)
+		return buf;
+	long got;
+	while ((got = nr_qreader_read(r, buf + n, size - 1 - n)) > 0)
+		n += (size_t)got;
+	nr_qreader_close(r);
+	buf[n] = '\0';
+	return buf;
+}
+
+TEST(basic_message)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"EHLO printer\r\n", EHLO_REPLY},
+	    {"MAIL FROM:<scan@printer.lan> SIZE=100\r\n", "250 2.1.0 Ok\r\n"},
+	    {"RCPT TO:<admin@example.com>\r\n", "250 2.1.5 Ok\r\n"},
+	    {"DATA\r\n", "354 End data with <CR><LF>.<CR><LF>\r\n"},
+	    {"Subject: hi\r\n\r\nbody\r\n..dot\r\n", ""},
+	    {".\r\n", QUEUED},
+	    {"QUIT\r\n", "221 2.0.0 Bye\r\n"},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_TRUE(sim_peer_closed_by_core(p));
+	EXPECT_EQ(queued(), 1);
+	static char body[4096];
+	first_body(body, sizeof(body));
+	if (!match(body, "Received: from printer ([127.0.0.1])\r\n\tby test.lan (nanorelay) with "
+			 "ESMTP\r\n\tfor <admin@example.com>;\r\n\tTue, 14 Nov 2023 22:13:20 "
+			 "+0000\r\nSubject: hi\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+			 "Message-ID: <1700000000.################@test.lan>\r\n\r\nbody\r\n"
+			 ".dot\r\n"))
+		NR_TEST_FAIL_("stored: [%s]", body);
+	nr_qid_t id;
+	ASSERT_EQ(nr_queue_next_due(q, UINT64_MAX, &id), 0);
+	EXPECT_STREQ(nr_queue_sender(q, id), "scan@printer.lan");
+	EXPECT_STREQ(nr_queue_rcpt(q, id, 0, NULL), "admin@example.com");
+	teardown();
+}
+
+TEST(commands_out_of_order)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"MAIL FROM:<a@b>\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
+	    {"RCPT TO:<a@b>\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
+	    {"DATA\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
+	    {"HELO\r\n", "501 5.5.4 Syntax: HELO/EHLO hostname\r\n"},
+	    {"HELO x\r\n", "250 test.lan\r\n"},
+	    {"RCPT TO:<a@b>\r\n", "503 5.5.1 Error: need MAIL command\r\n"},
+	    {"DATA\r\n", "503 5.5.1 Error: need RCPT command\r\n"},
+	    {"MAIL FROM:<a@b>\r\n", "250 2.1.0 Ok\r\n"},
+	    {"MAIL FROM:<a@b>\r\n", "503 5.5.1 Error: nested MAIL command\r\n"},
+	};
+	DIALOGUE(p, steps);
+	teardown();
+}
+
+TEST(misc_commands)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"NOOP\r\n", "250 2.0.0 Ok\r\n"},
+	    {"vrfy root\r\n", "252 2.0.0 Cannot VRFY user, but will accept message\r\n"},
+	    {"HELP\r\n", "214-2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY "
+			 "STARTTLS AUTH\r\n214 2.0.0 nanorelay " NR_VERSION "\r\n"},
+	    {"RSET\r\n", "250 2.0.0 Ok\r\n"},
+	    {"FOO\r\n", "500 5.5.2 Error: command not recognized\r\n"},
+	    {"STARTTLS\r\n", "502 5.5.1 Error: command not implemented\r\n"},
+	    {"AUTH PLAIN\r\n", "503 5.5.1 Error: authentication not enabled\r\n"},
+	    {"EHLO x\r\n", EHLO_REPLY},
+	    {"MAIL FROM:<a@b> FOO=BAR\r\n", "555 5.5.4 Unsupported option\r\n"},
+	    {"MAIL FROM:<a@b> SIZE=10001\r\n", "552 5.3.4 Message size exceeds fixed limit\r\n"},
+	    {"MAIL FROM:<@x,@y:a@b>\r\n", "501 5.1.7 Bad sender address syntax\r\n"},
+	    {"MAIL FROM:<a@b> SIZE=10000\r\n", "250 2.1.0 Ok\r\n"},
+	    {"RCPT TO:<>\r\n", "501 5.1.3 Bad recipient address syntax\r\n"},
+	    {"RCPT TO:<x@y> NOTIFY=NEVER\r\n", "555 5.5.4 Unsupported option\r\n"},
+	    {"DATA\r\n", "554 5.5.1 Error: no valid recipients\r\n"},
+	};
+	DIALOGUE(p, steps);
+	teardown();
+}
+
+TEST(pipelined_group_and_rset_and_helo_mid_transaction)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<bad>>\r\nDATA\r\n",
+	     EHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n501 5.1.3 Bad recipient address "
+			"syntax\r\n354 End data with <CR><LF>.<CR><LF>\r\n"},
+	    {"x: y\r\n\r\nz\r\n.\r\nMAIL FROM:<e@f>\r\nRSET\r\nRCPT TO:<c@d>\r\nNOOP\r\n",
+	     QUEUED "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n503 5.5.1 Error: need MAIL command\r\n"
+		    "250 2.0.0 Ok\r\n"},
+	    {"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nHELO again\r\nRCPT TO:<c@d>\r\n",
+	     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 test.lan\r\n503 5.5.1 Error: need MAIL "
+	     "command\r\n"},
+	    {"MAIL FROM:<a@b>\r\nEHLO again\r\nDATA\r\n",
+	     "250 2.1.0 Ok\r\n" EHLO_REPLY "503 5.5.1 Error: need RCPT command\r\n"},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_EQ(queued(), 1);
+	teardown();
+}
+
+TEST(relay_denied_for_other_networks)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "10.9.9.9:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n",
+	     "250 test.lan\r\n250 2.1.0 Ok\r\n554 5.7.1 <c@d>: Relay access denied\r\n"},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_TRUE(sim_log_find("Relay access denied") >= 0);
+	teardown();
+	/* IPv4-mapped IPv6 is classified as IPv4 */
+	ASSERT_EQ(setup("listen [::1]:25\n"), 0);
+	p = connect_from("[::1]:25", "[::ffff:c0a8:107]:4000");
+	const struct step ok[] = {
+	    {NULL, GREETING},
+	    {"HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n",
+	     "250 test.lan\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"},
+	};
+	DIALOGUE(p, ok);
+	teardown();
+}
+
+TEST(recipient_limit_at_and_past)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	static char cmds[8192], want[8192];
+	size_t c = 0, w = 0;
+	c += (size_t)snprintf(cmds + c, sizeof(cmds) - c, "HELO x\r\nMAIL FROM:<a@b>\r\n");
+	w += (size_t)snprintf(want + w, sizeof(want) - w, "250 test.lan\r\n250 2.1.0 Ok\r\n");
+	for (int i = 1; i <= 101; i++) {
+		c += (size_t)snprintf(cmds + c, sizeof(cmds) - c, "RCPT TO:<r%d@d>\r\n", i);
+		w += (size_t)snprintf(want + w, sizeof(want) - w, "%s",
+				      i <= 100 ? "250 2.1.5 Ok\r\n"
+					       : "452 4.5.3 Error: too many recipients\r\n");
+	}
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {cmds, want},
+	    {"DATA\r\n", "354 End data with <CR><LF>.<CR><LF>\r\n"},
+	    {"\r\n.\r\n", QUEUED},
+	};
+	DIALOGUE(p, steps);
+	nr_qid_t id;
+	struct nr_qinfo info;
+	ASSERT_EQ(nr_queue_next_due(q, UINT64_MAX, &id), 0);
+	ASSERT_EQ(nr_queue_info(q, id, &info), 0);
+	EXPECT_EQ(info.nrcpt, 100);
+	EXPECT_STREQ(nr_queue_rcpt(q, id, 99, NULL), "r100@d");
+	teardown();
+}
+
+TEST(command_line_limit)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	static char at[600], past[600];
+	/* 512 octets with CRLF is the limit: 510 of text */
+	memset(at, 'x', sizeof(at));
+	memcpy(at, "NOOP ", 5);
+	memcpy(at + CONFIG_NR_LINE_MAX, "\r\n", 3);
+	memset(past, 'x', sizeof(past));
+	memcpy(past, "NOOP ", 5);
+	memcpy(past + CONFIG_NR_LINE_MAX + 1, "\r\n", 3);
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {at, "250 2.0.0 Ok\r\n"},
+	    {past, "500 5.5.2 Error: line too long\r\n"},
+	    {"NOOP\r\n", "250 2.0.0 Ok\r\n"},
+	};
+	DIALOGUE(p, steps);
+	teardown();
+}
+
+TEST(error_limit_closes)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"1\r\n2\r\n3\r\n4\r\n5\r\n", "500 5.5.2 Error: command not recognized\r\n"
+					  "500 5.5.2 Error: command not recognized\r\n"
+					  "500 5.5.2 Error: command not recognized\r\n"
+					  "500 5.5.2 Error: command not recognized\r\n"
+					  "500 5.5.2 Error: command not recognized\r\n"},
+	    {"A\r\nB\r\nC\r\nD\r\n", "500 5.5.2 Error: command not recognized\r\n"
+				     "500 5.5.2 Error: command not recognized\r\n"
+				     "500 5.5.2 Error: command not recognized\r\n"
+				     "500 5.5.2 Error: command not recognized\r\n"},
+	    {"E\r\nNOOP\r\n", "500 5.5.2 Error: command not recognized\r\n"
+			      "421 4.7.0 test.lan Error: too many errors\r\n"},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_TRUE(sim_peer_closed_by_core(p));
+	teardown();
+}
+
+TEST(http_is_closed)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+	     "421 4.7.0 test.lan Error: not an SMTP client\r\n"},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_TRUE(sim_peer_closed_by_core(p));
+	teardown();
+}
+
+/* Each variant: exactly one message whose content holds the smuggled
+ * commands, and no reply to them. */
+TEST(smuggling_variants)
+{
+	static const char *const seps[] = {"\n.\n", "\n.\r\n",     "\r\n.\n",
+					   "\r.\r", "\r\n.\r\r\n", "\r\n\0.\r\n"};
+	for (size_t i = 0; i < NR_ARRAY_LEN(seps); i++) {
+		ASSERT_EQ(setup(NULL), 0);
+		struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+		char msg[512];
+		size_t seplen = i == 5 ? 6 : strlen(seps[i]);
+		int n = snprintf(
+		    msg, sizeof(msg),
+		    "EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: s\r\n\r\nx");
+		memcpy(msg + n, seps[i], seplen);
+		n += (int)seplen;
+		n +=
+		    snprintf(msg + n, sizeof(msg) - (size_t)n,
+			     "MAIL FROM:<evil@x>\r\nRCPT TO:<victim@y>\r\nDATA\r\nsmuggled\r\n.\r\n"
+			     "QUIT\r\n");
+		sim_peer_send(p, msg, (size_t)n);
+		spin();
+		const char *want = i == 5 ? GREETING EHLO_REPLY
+				       "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data "
+				       "with <CR><LF>.<CR><LF>\r\n554 5.6.0 Error: "
+				       "message contains NUL characters\r\n221 2.0.0 "
+				       "Bye\r\n"
+					  : GREETING EHLO_REPLY
+				       "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data "
+				       "with <CR><LF>.<CR><LF>\r\n" QUEUED "221 2.0.0 Bye\r\n";
+		if (!match(sim_peer_output_str(p), want))
+			NR_TEST_FAIL_("variant %zu: got [%s]", i, sim_peer_output_str(p));
+		EXPECT_EQ(queued(), i == 5 ? 0 : 1);
+		if (i != 5) {
+			static char body[4096];
+			first_body(body, sizeof(body));
+			EXPECT_TRUE(strstr(body,
+					   "MAIL FROM:<evil@x>\r\nRCPT TO:<victim@y>\r\nDATA\r\n"
+					   "smuggled\r\n") != NULL);
+		}
+		teardown();
+	}
+}
+
+TEST(body_limits_and_loops)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	static char big[12000];
+	memset(big, 'a', sizeof(big));
+	for (size_t i = 70; i < sizeof(big); i += 72)
+		memcpy(big + i, "\r\n", 2);
+	memcpy(big + sizeof(big) - 6, "\r\n.\r\n", 6);
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",
+	     "250 test.lan\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with "
+	     "<CR><LF>.<CR><LF>\r\n"},
+	    {big, "552 5.3.4 Error: message file too big\r\n"},
+	    {"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",
+	     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"},
+	    {"Received: 1\r\nReceived: 2\r\nReceived: 3\r\nReceived: 4\r\n\r\nx\r\n.\r\n",
+	     "554 5.4.6 Error: too many hops (mail loop?)\r\n"},
+	    {"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",
+	     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"},
+	    {"Received: 1\r\nReceived: 2\r\nReceived: 3\r\n\r\nx\r\n.\r\n", QUEUED},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_EQ(queued(), 1);
+	teardown();
+}
+
+TEST(bare_lf_reject_policy)
+{
+	ASSERT_EQ(setup("bare_lf reject\n"), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"HELO x\nMAIL FROM:<a@b>\nRCPT TO:<c@d>\nDATA\n",
+	     "250 test.lan\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with "
+	     "<CR><LF>.<CR><LF>\r\n"},
+	    {"a: b\n\nx\n.\n\r\n.\r\n", "550 5.5.2 Error: bare <LF> received\r\n"},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_EQ(queued(), 0);
+	teardown();
+}
+
+TEST(queue_full_is_452)
+{
+	ASSERT_EQ(setup_q(NULL, 16 * 4096), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	sim_peer_send_str(p, "HELO x\r\n");
+	spin();
+	sim_peer_output_clear(p);
+	static char body[9000];
+	memset(body, 'b', sizeof(body));
+	for (size_t i = 70; i < sizeof(body); i += 72)
+		memcpy(body + i, "\r\n", 2);
+	memcpy(body + sizeof(body) - 6, "\r\n.\r\n", 6);
+	int full = 0;
+	for (int m = 0; m < 20 && !full; m++) {
+		sim_peer_send_str(p, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+		spin();
+		sim_peer_send_str(p, body);
+		spin();
+		const char *out = sim_peer_output_str(p);
+		if (strstr(out, "452 4.3.1 Insufficient system storage\r\n"))
+			full = 1;
+		else if (!strstr(out, "250 2.0.0 Ok: queued"))
+			NR_TEST_FAIL_("unexpected: %s", out);
+		sim_peer_output_clear(p);
+	}
+	EXPECT_TRUE(full);
+	sim_peer_send_str(p, "NOOP\r\n");
+	spin();
+	EXPECT_STREQ(sim_peer_output_str(p), "250 2.0.0 Ok\r\n");
+	teardown();
+}
+
+TEST(disconnect_mid_data_stores_nothing)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	sim_peer_send_str(p,
+			  "HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: x\r\n\r\n"
+			  "partial\r\n");
+	sim_peer_close(p);
+	spin();
+	EXPECT_EQ(queued(), 0);
+	EXPECT_EQ(nr_smtpd_sessions(d), 0);
+	teardown();
+}
+
+TEST(session_limits)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *a1 = connect_from("127.0.0.1:25", "127.0.0.1:4001");
+	struct sim_peer *a2 = connect_from("127.0.0.1:25", "127.0.0.1:4002");
+	struct sim_peer *a3 = connect_from("127.0.0.1:25", "127.0.0.1:4003");
+	EXPECT_STREQ(sim_peer_output_str(a1), GREETING);
+	EXPECT_STREQ(sim_peer_output_str(a2), GREETING);
+	EXPECT_STREQ(sim_peer_output_str(a3),
+		     "421 4.7.0 test.lan Error: too many connections from your address\r\n");
+	EXPECT_TRUE(sim_peer_closed_by_core(a3));
+	struct sim_peer *b1 = connect_from("127.0.0.1:25", "127.0.0.2:4001");
+	struct sim_peer *b2 = connect_from("127.0.0.1:25", "127.0.0.3:4001");
+	struct sim_peer *b3 = connect_from("127.0.0.1:25", "127.0.0.4:4001");
+	EXPECT_STREQ(sim_peer_output_str(b1), GREETING);
+	EXPECT_STREQ(sim_peer_output_str(b2), GREETING);
+	EXPECT_STREQ(sim_peer_output_str(b3),
+		     "421 4.3.2 test.lan Error: too many sessions, try again later\r\n");
+	/* a slot frees up */
+	sim_peer_send_str(a1, "QUIT\r\n");
+	spin();
+	struct sim_peer *b4 = connect_from("127.0.0.1:25", "127.0.0.4:4002");
+	EXPECT_STREQ(sim_peer_output_str(b4), GREETING);
+	teardown();
+}
+
+TEST(command_deadline_cannot_be_extended_by_trickling)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	sim_peer_output_clear(p);
+	/* one byte every 5 s of a command that never ends */
+	uint64_t t0 = sim_now();
+	for (int i = 0; i < 30; i++) {
+		sim_peer_at(p, t0 + (uint64_t)i * 5000);
+		sim_peer_send_str(p, "N");
+	}
+	for (int i = 0; i < 200 && !sim_peer_closed_by_core(p); i++)
+		nr_loop_turn(loop, -1);
+	EXPECT_STREQ(sim_peer_output_str(p), "421 4.4.2 test.lan Error: timeout exceeded\r\n");
+	EXPECT_TRUE(sim_now() - t0 >= 60000 && sim_now() - t0 < 66000);
+	teardown();
+}
+
+TEST(slow_data_rate_is_dropped)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	sim_peer_send_str(p, "HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+	spin();
+	sim_peer_output_clear(p);
+	uint64_t t0 = sim_now();
+	/* 10 bytes per second, the minimum is 100 */
+	for (int i = 0; i < 100; i++) {
+		sim_peer_at(p, t0 + (uint64_t)i * 1000);
+		sim_peer_send_str(p, "xxxxxxxxxx");
+	}
+	for (int i = 0; i < 500 && !sim_peer_closed_by_core(p); i++)
+		nr_loop_turn(loop, -1);
+	EXPECT_STREQ(sim_peer_output_str(p), "421 4.4.2 test.lan Error: data rate too low\r\n");
+	EXPECT_EQ(queued(), 0);
+	teardown();
+}
+
+/* A stand-in TLS transport: bytes pass unchanged, but the switch is real. */
+static int tls_switches;
+static long fake_read(void *t, void *b, size_t n)
+{
+	return nr_plat_sock_read((nr_sock_t)(intptr_t)t, b, n);
+}
+static long fake_write(void *t, const void *b, size_t n)
+{
+	return nr_plat_sock_write((nr_sock_t)(intptr_t)t, b, n);
+}
+static size_t fake_pending(void *t)
+{
+	return 0;
+}
+static unsigned fake_wants(void *t)
+{
+	return NR_POLL_IN;
+}
+static void fake_destroy(void *t) {}
+static const struct nr_transport_ops fake_tls = {"faketls",    fake_read,  fake_write,
+						 fake_pending, fake_wants, fake_destroy};
+static int fake_tls_wrap(void *arg, struct nr_conn *c, int legacy_ok)
+{
+	tls_switches++;
+	nr_conn_set_transport(c, &fake_tls, (void *)(intptr_t)nr_conn_sock(c));
+	return 0;
+}
+
+static int auth_ok(void *arg, const char *user, const void *pw, size_t n)
+{
+	return strcmp(user, "dev") == 0 && n == 6 && memcmp(pw, "secret", 6) == 0 ? 0 : NR_EAUTH;
+}
+
+TEST(starttls_discards_pipelined_bytes_and_resets)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	nr_smtpd_set_tls(d, fake_tls_wrap, NULL);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	tls_switches = 0;
+	struct sim_peer *p = connect_from("127.0.0.1:587", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+			   "250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"},
+	    {"MAIL FROM:<a@b>\r\nSTARTTLS\r\nNOOP\r\n",
+	     "250 2.1.0 Ok\r\n220 2.0.0 Ready to start TLS\r\n"},
+	    {"RCPT TO:<c@d>\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
+	    {"EHLO a\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+			   "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"},
+	    {"STARTTLS\r\n", "502 5.5.1 Error: command not implemented\r\n"},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_EQ(tls_switches, 1);
+	teardown();
+}
+
+TEST(auth_plain_and_login)
+{
+	ASSERT_EQ(
+	    setup(
+		"listen 127.0.0.1:2525 auth=required plain_auth=127.0.0.0/8\nusers /nonexistent\n"),
+	    0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	/* client 10.x is not in allow: needs AUTH to relay */
+	struct sim_peer *p = connect_from("127.0.0.1:2525", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+			   "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"},
+	    {"MAIL FROM:<a@b>\r\n", "530 5.7.0 Authentication required\r\n"},
+	    {"AUTH PLAIN AGRldgB3cm9uZw==\r\n", "535 5.7.8 Error: authentication failed\r\n"},
+	    {"AUTH PLAIN not*base64\r\n", "501 5.5.2 Error: malformed authentication data\r\n"},
+	    {"AUTH CRAM-MD5\r\n", "504 5.5.4 Error: unsupported authentication mechanism\r\n"},
+	    {"AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n"},
+	    {"*\r\n", "501 5.7.0 Error: authentication aborted\r\n"},
+	    {"AUTH LOGIN ZGV2\r\n", "334 UGFzc3dvcmQ6\r\n"},
+	    {"c2VjcmV0\r\n", "235 2.7.0 Authentication successful\r\n"},
+	    {"AUTH PLAIN\r\n", "503 5.5.1 Error: already authenticated\r\n"},
+	    {"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n", "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"},
+	};
+	DIALOGUE(p, steps);
+	teardown();
+
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 auth=optional plain_auth=10.0.0.0/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	p = connect_from("127.0.0.1:2525", "10.1.2.3:4000");
+	const struct step s2[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\nAUTH PLAIN\r\n",
+	     "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+	     "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n334  \r\n"},
+	    {"AGRldgBzZWNyZXQ=\r\n", "235 2.7.0 Authentication successful\r\n"},
+	    {"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n", "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"},
+	};
+	DIALOGUE(p, s2);
+	teardown();
+}
+
+TEST(auth_failures_are_throttled)
+{
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	struct sim_peer *p = connect_from("127.0.0.1:2525", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+			   "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"},
+	    {"AUTH PLAIN AGRldgB4\r\n", "535 5.7.8 Error: authentication failed\r\n"},
+	    {"AUTH PLAIN AGRldgB4\r\n", "535 5.7.8 Error: authentication failed\r\n"},
+	    {"AUTH PLAIN AGRldgB4\r\n", "535 5.7.8 Error: authentication failed\r\n"},
+	    {"AUTH PLAIN AGRldgBzZWNyZXQ=\r\n",
+	     "454 4.7.0 Too many authentication failures, try later\r\n"},
+	};
+	DIALOGUE(p, steps);
+	teardown();
+}
+
+/* ONLY=name runs one test (debugging). */
+#define RUN_SEL(name)                                                                              \
+	do {                                                                                       \
+		const char *only_ = getenv("ONLY");                                                \
+		if (!only_ || strcmp(only_, #name) == 0)                                           \
+			RUN(name);                                                                 \
+	} while (0)
+
+int main(void)
+{
+	RUN_SEL(basic_message);
+	RUN_SEL(commands_out_of_order);
+	RUN_SEL(misc_commands);
+	RUN_SEL(pipelined_group_and_rset_and_helo_mid_transaction);
+	RUN_SEL(relay_denied_for_other_networks);
+	RUN_SEL(recipient_limit_at_and_past);
+	RUN_SEL(command_line_limit);
+	RUN_SEL(error_limit_closes);
+	RUN_SEL(http_is_closed);
+	RUN_SEL(smuggling_variants);
+	RUN_SEL(body_limits_and_loops);
+	RUN_SEL(bare_lf_reject_policy);
+	RUN_SEL(queue_full_is_452);
+	RUN_SEL(disconnect_mid_data_stores_nothing);
+	RUN_SEL(session_limits);
+	RUN_SEL(command_deadline_cannot_be_extended_by_trickling);
+	RUN_SEL(slow_data_rate_is_dropped);
+	RUN_SEL(starttls_discards_pipelined_bytes_and_resets);
+	RUN_SEL(auth_plain_and_login);
+	RUN_SEL(auth_failures_are_throttled);
+	return TEST_REPORT();
+}
