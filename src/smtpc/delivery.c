@@ -279,7 +279,19 @@ static int feed(struct dconn *dc)
 		dc->delivered_any = 0;
 		dc->last_error[0] = '\0';
 		memset(dc->own_result, 0, sizeof(dc->own_result));
-		if (nr_queue_read_open(d->q, id, &dc->reader) != 0) {
+		rc = nr_queue_read_open(d->q, id, &dc->reader);
+		if (rc != 0) {
+			/* Deferred, so next_due moves on (no busy loop); a corrupt
+			 * message is quarantined by the queue itself. */
+			char text[96];
+			snprintf(text, sizeof(text), "cannot read the queued message: %s",
+				 nr_strerror(rc));
+			nr_queue_defer(d->q, id,
+				       nr_loop_now(d->loop) +
+					   nr_dsched_backoff(d->sched.retry_min_ms,
+							     d->sched.retry_max_ms,
+							     dc->info.attempts + 1, random32()),
+				       text);
 			nr_queue_set_inflight(d->q, id, 0);
 			dc->busy = 0;
 			continue;
