@@ -1,0 +1,807 @@
+/* delivery.c - the delivery engine: queue -> sessions -> outcomes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "queue/queue.h"
+#include "smtpc/delivery.h"
+#include "smtpc/delivery_link.h"
+#include "smtpc/delivery_sched.h"
+#include "tls/tls.h"
+
+#define STR_MAX 256
+#define DIGEST_SIZE (NR_DELIVERY_DIGEST_MAX * 640 + 2048)
+#define EXPIRE_EVERY_MS 60000
+
+struct dhost {
+	char host[128];
+	uint16_t port;
+	enum nr_tls_mode tls;
+	int insecure;
+	char user[STR_MAX];
+	char password_file[STR_MAX];
+	char oauth_token_file[STR_MAX];
+	char auth_mech[16];
+};
+
+/* One upstream connection and the message it carries. */
+struct dconn {
+	struct nr_delivery *d;
+	int used;
+	int dead;          /* finished: reaped at the end of the turn */
+	int ready;         /* READY and idle */
+	struct dhost host; /* its own copy: survives a reload */
+	struct nr_smtpc *s;
+	struct nr_dlink *link;
+	struct nr_timer timer;
+
+	/* the message in flight */
+	int busy;
+	nr_qid_t id;
+	struct nr_qinfo info;
+	struct nr_qreader *reader;
+	struct nr_smtpc_msg msg;
+	char sender[STR_MAX];
+	const char *rcpt[CONFIG_NR_MAX_RECIPIENTS];
+	uint8_t own_result[CONFIG_NR_MAX_RECIPIENTS];
+	int delivered_any;
+	char last_error[NR_UPSTREAM_ERROR_MAX];
+};
+
+#define MAX_DCONNS (CONFIG_NR_MAX_SMARTHOSTS * CONFIG_NR_MAX_UPSTREAM_CONNECTIONS)
+
+struct nr_delivery {
+	struct nr_loop *loop;
+	struct nr_queue *q;
+	const struct nr_dlink_ops *links;
+	void *links_ctx;
+
+	size_t nhosts;
+	struct dhost host[CONFIG_NR_MAX_SMARTHOSTS];
+	char sender[STR_MAX];
+	char admin[STR_MAX];
+	char hostname[128];
+	uint64_t max_age_ms;
+
+	struct nr_dsched sched;
+	struct nr_dsched_digest digest;
+	uint64_t last_expire;
+	int expired_once;
+
+	struct dconn conn[MAX_DCONNS];
+	struct nr_hook kick_hook;
+	struct nr_timer wake;
+	int stopping;
+};
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+static uint32_t random32(void)
+{
+	uint32_t r = 0;
+
+	if (nr_plat_entropy(&r, sizeof(r)) != 0)
+		r = (uint32_t)nr_plat_now_ms() * 2654435761u; /* jitter only, not a secret */
+	return r;
+}
+
+static int64_t wall_now(void)
+{
+	int64_t t = 0;
+
+	if (nr_plat_wall_time(&t) != 0)
+		t = 0;
+	return t;
+}
+
+static int host_index(const struct nr_delivery *d, const struct dhost *h)
+{
+	size_t i;
+
+	for (i = 0; i < d->nhosts; i++)
+		if (d->host[i].port == h->port && strcmp(d->host[i].host, h->host) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *relay_name(const struct dconn *dc)
+{
+	return dc->link ? dc->d->links->peer(dc->link) : "none";
+}
+
+/* ---- session ops ---- */
+
+static int op_write(void *o, const void *p, size_t n)
+{
+	struct dconn *dc = o;
+	return dc->d->links->write(dc->link, p, n);
+}
+
+static size_t op_room(void *o)
+{
+	struct dconn *dc = o;
+	return dc->d->links->room(dc->link);
+}
+
+static void op_start_tls(void *o)
+{
+	struct dconn *dc = o;
+	dc->d->links->start_tls(dc->link);
+}
+
+static void op_arm_timer(void *o, uint64_t ms)
+{
+	struct dconn *dc = o;
+
+	if (ms == 0) {
+		nr_timer_cancel(dc->d->loop, &dc->timer);
+		return;
+	}
+	if (nr_timer_arm(dc->d->loop, &dc->timer, ms) != 0)
+		nr_warn("delivery: timer heap full");
+}
+
+static void on_timer(struct nr_loop *loop, void *arg)
+{
+	struct dconn *dc = arg;
+
+	if (dc->s && !dc->dead)
+		nr_smtpc_on_timeout(dc->s);
+}
+
+static void log_rcpt(struct dconn *dc, size_t i, enum nr_dsched_outcome o, const char *text)
+{
+	char line[512], id[17];
+	int64_t now = wall_now();
+	uint64_t delay = now > dc->info.arrival ? (uint64_t)(now - dc->info.arrival) : 0;
+
+	nr_dsched_format_status(line, sizeof(line), nr_qid_str(dc->id, id), dc->rcpt[i],
+				relay_name(dc), delay, o, text);
+	if (o == NR_OUTCOME_DELIVERED)
+		nr_info("%s", line);
+	else
+		nr_warn("%s", line);
+}
+
+/* Apply one recipient's outcome to the queue. */
+static void rcpt_outcome(struct dconn *dc, size_t i, int code, const char *text)
+{
+	struct nr_delivery *d = dc->d;
+	enum nr_dsched_outcome o = nr_dsched_classify(code);
+	char id[17];
+
+	log_rcpt(dc, i, o, text);
+	if (o == NR_OUTCOME_DELIVERED) {
+		dc->delivered_any = 1;
+		if (nr_queue_mark_rcpt(d->q, dc->id, i, NR_RCPT_DELIVERED) != 0)
+			nr_err("%s: cannot mark recipient delivered", nr_qid_str(dc->id, id));
+	} else if (o == NR_OUTCOME_FAILED) {
+		nr_dsched_digest_add(&d->digest, nr_qid_str(dc->id, id),
+				     nr_queue_sender(d->q, dc->id), dc->rcpt[i], text);
+		if (nr_queue_mark_rcpt(d->q, dc->id, i, NR_RCPT_FAILED) != 0)
+			nr_err("%s: cannot mark recipient failed", nr_qid_str(dc->id, id));
+	} else {
+		copy_str(dc->last_error, sizeof(dc->last_error), text);
+	}
+}
+
+static void op_rcpt_result(void *o, size_t i, int code, const char *text)
+{
+	struct dconn *dc = o;
+
+	if (!dc->busy || i >= dc->msg.nrcpt)
+		return;
+	dc->own_result[i] = 1;
+	rcpt_outcome(dc, i, code, text);
+}
+
+static void kick(struct nr_delivery *d)
+{
+	if (!d->stopping)
+		nr_loop_at_turn_end(d->loop, &d->kick_hook);
+}
+
+static void op_msg_done(void *o, int code, const char *text)
+{
+	struct dconn *dc = o;
+	struct nr_delivery *d = dc->d;
+	struct nr_qinfo info;
+	size_t i;
+
+	if (!dc->busy)
+		return;
+	for (i = 0; i < dc->msg.nrcpt; i++)
+		if (dc->rcpt[i] && !dc->own_result[i])
+			rcpt_outcome(dc, i, code, text);
+	nr_qreader_close(dc->reader);
+	dc->reader = NULL;
+	if (nr_queue_info(d->q, dc->id, &info) == 0 && info.state == NR_MSG_PENDING &&
+	    info.npending > 0) {
+		uint64_t delay = nr_dsched_backoff(d->sched.retry_min_ms, d->sched.retry_max_ms,
+						   info.attempts + 1, random32());
+		nr_queue_defer(d->q, dc->id, nr_loop_now(d->loop) + delay,
+			       dc->last_error[0] ? dc->last_error : text);
+	}
+	nr_queue_set_inflight(d->q, dc->id, 0);
+	if (dc->delivered_any) {
+		int h = host_index(d, &dc->host);
+		if (h >= 0)
+			nr_dsched_host_ok(&d->sched, (size_t)h);
+	}
+	dc->busy = 0;
+	kick(d);
+}
+
+static long read_body(void *arg, void *buf, size_t len)
+{
+	struct dconn *dc = arg;
+	return nr_qreader_read(dc->reader, buf, len);
+}
+
+/* The envelope sender upstream: a null sender stays null (reports must
+ * not bounce); else `sender`, else the smarthost account if it is an
+ * address, else the original. */
+static const char *upstream_sender(const struct nr_delivery *d, const struct dconn *dc,
+				   const char *orig)
+{
+	if (!orig || !orig[0])
+		return "";
+	if (d->sender[0])
+		return d->sender;
+	if (strchr(dc->host.user, '@'))
+		return dc->host.user;
+	return orig;
+}
+
+/* Give an idle session the oldest due message. 1 when one was sent. */
+static int feed(struct dconn *dc)
+{
+	struct nr_delivery *d = dc->d;
+	nr_qid_t id;
+	size_t i;
+	int rc;
+
+	while (dc->ready && !dc->busy && !dc->dead) {
+		if (nr_queue_next_due(d->q, nr_loop_now(d->loop), &id) != 0)
+			return 0;
+		memset(&dc->info, 0, sizeof(dc->info));
+		if (nr_queue_info(d->q, id, &dc->info) != 0)
+			return 0;
+		nr_queue_set_inflight(d->q, id, 1);
+		dc->id = id;
+		dc->busy = 1;
+		dc->delivered_any = 0;
+		dc->last_error[0] = '\0';
+		memset(dc->own_result, 0, sizeof(dc->own_result));
+		rc = nr_queue_read_open(d->q, id, &dc->reader);
+		if (rc != 0) {
+			/* Deferred, so next_due moves on (no busy loop); a corrupt
+			 * message is quarantined by the queue itself. */
+			char text[96];
+			snprintf(text, sizeof(text), "cannot read the queued message: %s",
+				 nr_strerror(rc));
+			nr_queue_defer(d->q, id,
+				       nr_loop_now(d->loop) +
+					   nr_dsched_backoff(d->sched.retry_min_ms,
+							     d->sched.retry_max_ms,
+							     dc->info.attempts + 1, random32()),
+				       text);
+			nr_queue_set_inflight(d->q, id, 0);
+			dc->busy = 0;
+			continue;
+		}
+		copy_str(dc->sender, sizeof(dc->sender),
+			 upstream_sender(d, dc, nr_queue_sender(d->q, id)));
+		memset(&dc->msg, 0, sizeof(dc->msg));
+		dc->msg.nrcpt = NR_MIN(dc->info.nrcpt, (size_t)CONFIG_NR_MAX_RECIPIENTS);
+		for (i = 0; i < dc->msg.nrcpt; i++) {
+			enum nr_rcpt_state st = NR_RCPT_PENDING;
+			const char *r = nr_queue_rcpt(d->q, id, i, &st);
+			dc->rcpt[i] = st == NR_RCPT_PENDING ? r : NULL;
+		}
+		dc->msg.sender = dc->sender;
+		dc->msg.rcpt = dc->rcpt;
+		dc->msg.size = dc->info.body_size;
+		dc->msg.eightbit = (dc->info.flags & NR_QENV_8BIT) != 0;
+		dc->msg.read = read_body;
+		dc->msg.read_arg = dc;
+		dc->ready = 0;
+		rc = nr_smtpc_send(dc->s, &dc->msg);
+		if (rc != 0) {
+			op_msg_done(dc, 0, "internal error: session not ready");
+			return 0;
+		}
+		/* A local failure (5.6.3, 5.3.4) finished it already. */
+		if (!dc->busy && nr_smtpc_is_ready(dc->s)) {
+			dc->ready = 1;
+			continue;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static void op_ready(void *o)
+{
+	struct dconn *dc = o;
+
+	dc->ready = 1;
+	feed(dc);
+}
+
+static void op_finished(void *o, enum nr_smtpc_end how, const char *text)
+{
+	struct dconn *dc = o;
+	struct nr_delivery *d = dc->d;
+	int h = host_index(d, &dc->host);
+
+	if (dc->busy)
+		op_msg_done(dc, 0, text);
+	if (h >= 0) {
+		if (how == NR_SMTPC_END_HOST) {
+			nr_dsched_host_failed(&d->sched, (size_t)h, nr_loop_now(d->loop),
+					      random32(), text);
+			nr_warn("delivery: %s:%u deferring: %s", dc->host.host, dc->host.port,
+				text);
+		} else if (how == NR_SMTPC_END_AUTH) {
+			nr_dsched_host_auth_failed(&d->sched, (size_t)h, nr_loop_now(d->loop),
+						   text);
+			nr_err("delivery: %s:%u authentication failed, holding its queue for %llu "
+			       "minutes: %s",
+			       dc->host.host, dc->host.port,
+			       (unsigned long long)(NR_DELIVERY_AUTH_HOLD_MS / 60000), text);
+		}
+	}
+	dc->dead = 1;
+	dc->ready = 0;
+	kick(d);
+}
+
+static const struct nr_smtpc_ops session_ops = {
+    op_write,       op_room,     op_start_tls, op_arm_timer,
+    op_rcpt_result, op_msg_done, op_ready,     op_finished,
+};
+
+/* ---- connections ---- */
+
+static void reap(struct nr_delivery *d, struct dconn *dc)
+{
+	int h = host_index(d, &dc->host);
+
+	nr_timer_cancel(d->loop, &dc->timer);
+	if (dc->link)
+		d->links->close(dc->link);
+	nr_smtpc_free(dc->s);
+	if (h >= 0 && d->sched.host[h].connections > 0)
+		d->sched.host[h].connections--;
+	memset(dc, 0, sizeof(*dc));
+}
+
+static int read_secret(const struct dhost *h, char **out, size_t *len, int *is_token)
+{
+	const char *path = h->oauth_token_file[0] ? h->oauth_token_file : h->password_file;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	*is_token = h->oauth_token_file[0] != 0;
+	if (!h->user[0] || !path[0])
+		return 0;
+	rc = nr_plat_file_read(path, NR_SMTPC_SECRET_MAX + 2, out, len);
+	if (rc != 0)
+		return rc;
+	/* One line: the trailing newline is not part of the secret. */
+	while (*len > 0 && ((*out)[*len - 1] == '\n' || (*out)[*len - 1] == '\r'))
+		(*out)[--*len] = '\0';
+	return 0;
+}
+
+static void wipe_free(char *p, size_t len)
+{
+	volatile char *v = p;
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < len; i++)
+		v[i] = 0;
+	free(p);
+}
+
+static void open_conn(struct nr_delivery *d, size_t h)
+{
+	struct dconn *dc = NULL;
+	struct nr_smtpc_params p;
+	struct nr_dlink_target t;
+	char *secret = NULL, text[NR_UPSTREAM_ERROR_MAX];
+	size_t i, slen = 0;
+	int rc, token = 0;
+
+	for (i = 0; i < MAX_DCONNS && !dc; i++)
+		if (!d->conn[i].used)
+			dc = &d->conn[i];
+	if (!dc)
+		return;
+	dc->used = 1;
+	dc->d = d;
+	dc->host = d->host[h];
+	nr_timer_init(&dc->timer, on_timer, dc);
+	d->sched.host[h].connections++;
+
+	/* The secret is read at connect time (a refreshed token or a changed
+	 * password takes effect without a reload) and never logged. */
+	rc = read_secret(&dc->host, &secret, &slen, &token);
+	if (rc != 0) {
+		snprintf(text, sizeof(text), "cannot read %s: %s",
+			 dc->host.oauth_token_file[0] ? "oauth_token_file" : "password_file",
+			 nr_strerror(rc));
+		goto fail;
+	}
+	memset(&p, 0, sizeof(p));
+	p.helo = d->hostname;
+	p.relay = dc->host.host;
+	p.tls = dc->host.tls;
+	p.insecure = dc->host.insecure;
+	p.user = dc->host.user[0] ? dc->host.user : NULL;
+	p.secret = secret;
+	p.secret_is_token = token;
+	p.auth_mech = dc->host.auth_mech[0] ? dc->host.auth_mech : NULL;
+	if (NR_ENABLED(CONFIG_NR_AUTH_CRAM_MD5))
+		p.hmac_md5 = nr_tls_hmac_md5;
+	rc = nr_smtpc_new(&dc->s, &p, &session_ops, dc);
+	wipe_free(secret, slen);
+	if (rc != 0) {
+		snprintf(text, sizeof(text), "cannot start a session: %s", nr_strerror(rc));
+		goto fail;
+	}
+	t.host = dc->host.host;
+	t.port = dc->host.port;
+	t.tls = dc->host.tls;
+	rc = d->links->open(d->links_ctx, &dc->link, &t, dc->s);
+	if (rc != 0) {
+		snprintf(text, sizeof(text), "cannot open a connection: %s", nr_strerror(rc));
+		goto fail;
+	}
+	return;
+fail:
+	nr_dsched_host_failed(&d->sched, h, nr_loop_now(d->loop), random32(), text);
+	nr_warn("delivery: %s:%u: %s", dc->host.host, dc->host.port, text);
+	dc->link = NULL;
+	reap(d, dc);
+}
+
+/* ---- the scan ---- */
+
+static void on_expire(void *arg, nr_qid_t id)
+{
+	struct nr_delivery *d = arg;
+	struct nr_qinfo info;
+	char idstr[17], reason[NR_UPSTREAM_ERROR_MAX + 64], line[512];
+	const char *sender = nr_queue_sender(d->q, id);
+	size_t i;
+
+	memset(&info, 0, sizeof(info));
+	if (nr_queue_info(d->q, id, &info) != 0)
+		return;
+	snprintf(reason, sizeof(reason), "message expired after %llu days in the queue%s%s",
+		 (unsigned long long)(d->max_age_ms / 86400000), info.last_error[0] ? ": " : "",
+		 info.last_error);
+	nr_qid_str(id, idstr);
+	for (i = 0; i < info.nrcpt; i++) {
+		enum nr_rcpt_state st = NR_RCPT_PENDING;
+		const char *r = nr_queue_rcpt(d->q, id, i, &st);
+		if (st != NR_RCPT_PENDING)
+			continue;
+		nr_dsched_format_status(line, sizeof(line), idstr, r, NULL,
+					(uint64_t)(wall_now() - info.arrival), NR_OUTCOME_FAILED,
+					reason);
+		nr_warn("%s", line);
+		nr_dsched_digest_add(&d->digest, idstr, sender, r, reason);
+	}
+}
+
+static void digest_committed(void *arg, int result, nr_qid_t id)
+{
+	char idstr[17];
+
+	if (result == 0)
+		nr_info("%s: failure digest queued for the admin", nr_qid_str(id, idstr));
+	else
+		nr_err("failure digest could not be stored: %s", nr_strerror(result));
+}
+
+static void send_digest(struct nr_delivery *d, uint64_t now)
+{
+	const char *rcpts[1] = {d->admin};
+	struct nr_qenvelope env;
+	struct nr_qwriter *w = NULL;
+	char date[64], *buf;
+	long n;
+	int rc;
+
+	/* Whatever happens, the next try waits a whole interval: no storm. */
+	buf = malloc(DIGEST_SIZE);
+	if (!buf) {
+		d->digest.last_sent = now;
+		return;
+	}
+	n = nr_dsched_digest_render(&d->digest, buf, DIGEST_SIZE, d->hostname, d->admin,
+				    nr_dsched_format_date(date, sizeof(date), wall_now()),
+				    random32());
+	memset(&env, 0, sizeof(env));
+	env.sender = ""; /* null sender: a failing digest is never reported */
+	env.rcpts = rcpts;
+	env.nrcpt = 1;
+	env.arrival = wall_now();
+	env.client = "local";
+	rc = n < 0 ? (int)n : nr_queue_begin(d->q, &env, (uint64_t)n, &w);
+	if (rc == 0)
+		rc = nr_queue_append(w, buf, (size_t)n);
+	if (rc == 0) {
+		rc = nr_queue_commit(w, digest_committed, d);
+		w = NULL;
+	}
+	nr_queue_abort(w);
+	free(buf);
+	if (rc != 0) {
+		nr_err("failure digest not queued: %s", nr_strerror(rc));
+		d->digest.last_sent = now;
+		d->digest.sent_any = 1;
+		return;
+	}
+	nr_dsched_digest_sent(&d->digest, now);
+}
+
+static void dispatch(struct nr_delivery *d)
+{
+	uint64_t now = nr_loop_now(d->loop), wake;
+	nr_qid_t id;
+	size_t i;
+	int opening = 0;
+
+	if (d->stopping)
+		return;
+	for (i = 0; i < MAX_DCONNS; i++)
+		if (d->conn[i].used && d->conn[i].dead)
+			reap(d, &d->conn[i]);
+
+	if (!d->expired_once || now >= d->last_expire + EXPIRE_EVERY_MS) {
+		d->expired_once = 1;
+		d->last_expire = now;
+		if (wall_now() > 0)
+			nr_queue_expire(d->q, wall_now(), d->max_age_ms / 1000, on_expire, d);
+	}
+	if (d->admin[0] && nr_dsched_digest_due(&d->digest, now))
+		send_digest(d, now);
+	else if (!d->admin[0])
+		nr_dsched_digest_sent(&d->digest, now); /* nowhere to send: the log has it */
+
+	/* Idle sessions first (connection reuse), then new connections. */
+	for (i = 0; i < MAX_DCONNS; i++)
+		if (d->conn[i].used && !d->conn[i].dead && d->conn[i].ready)
+			feed(&d->conn[i]);
+	for (i = 0; i < MAX_DCONNS; i++)
+		if (d->conn[i].used && !d->conn[i].dead && !d->conn[i].busy && !d->conn[i].ready)
+			opening = 1; /* a session on its way to READY takes the next one */
+	if (!opening && nr_queue_next_due(d->q, now, &id) == 0) {
+		int h = nr_dsched_pick_host(&d->sched, now);
+		if (h >= 0)
+			open_conn(d, (size_t)h);
+	}
+
+	wake = nr_queue_next_wakeup(d->q);
+	wake = NR_MIN(wake, nr_dsched_host_wakeup(&d->sched, now));
+	wake = NR_MIN(wake, nr_dsched_digest_wakeup(&d->digest));
+	wake = NR_MIN(wake, d->last_expire + EXPIRE_EVERY_MS);
+	if (wake <= now)
+		wake = now + 1000; /* due but blocked (hosts busy): look again soon */
+	if (nr_timer_arm_at(d->loop, &d->wake, wake) != 0)
+		nr_warn("delivery: timer heap full");
+}
+
+static void on_kick(struct nr_loop *loop, void *arg)
+{
+	dispatch(arg);
+}
+
+static void on_wake(struct nr_loop *loop, void *arg)
+{
+	dispatch(arg);
+}
+
+/* ---- configuration ---- */
+
+static int check_conf(const struct nr_conf *conf)
+{
+	size_t i;
+
+	if (conf->smarthost_count == 0)
+		return NR_EINVAL;
+	for (i = 0; i < conf->smarthost_count; i++)
+		if (conf->smarthost[i].tls == NR_TLS_NONE && !conf->smarthost[i].insecure)
+			return NR_EINVAL; /* plaintext upstream only with insecure=yes */
+	return 0;
+}
+
+static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
+{
+	size_t i;
+
+	d->nhosts = NR_MIN(conf->smarthost_count, (size_t)CONFIG_NR_MAX_SMARTHOSTS);
+	for (i = 0; i < d->nhosts; i++) {
+		const struct nr_conf_smarthost *s = &conf->smarthost[i];
+		struct dhost *h = &d->host[i];
+		memset(h, 0, sizeof(*h));
+		copy_str(h->host, sizeof(h->host), s->host);
+		h->port = s->port;
+		h->tls = s->tls;
+		h->insecure = s->insecure;
+		copy_str(h->user, sizeof(h->user), s->user);
+		copy_str(h->password_file, sizeof(h->password_file), s->password_file);
+		copy_str(h->oauth_token_file, sizeof(h->oauth_token_file), s->oauth_token_file);
+		copy_str(h->auth_mech, sizeof(h->auth_mech), s->auth_mech);
+	}
+	copy_str(d->sender, sizeof(d->sender), conf->sender);
+	copy_str(d->admin, sizeof(d->admin), conf->admin);
+	copy_str(d->hostname, sizeof(d->hostname), conf->hostname ? conf->hostname : "localhost");
+	d->max_age_ms = conf->max_age_ms;
+}
+
+int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
+			    const struct nr_conf *conf, struct nr_queue *q,
+			    const struct nr_dlink_ops *links, void *links_ctx)
+{
+	struct nr_delivery *d;
+	int rc;
+
+	*out = NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NR_ENOMEM;
+	rc = check_conf(conf);
+	if (rc != 0) {
+		free(d);
+		return rc;
+	}
+	load_conf(d, conf);
+	d->loop = loop;
+	d->q = q;
+	d->links = links;
+	d->links_ctx = links_ctx;
+	nr_dsched_init(&d->sched, d->nhosts, conf->retry_min_ms, conf->retry_max_ms,
+		       CONFIG_NR_MAX_UPSTREAM_CONNECTIONS);
+	nr_dsched_digest_init(&d->digest, NR_DELIVERY_DIGEST_INTERVAL_MS);
+	d->kick_hook.fn = on_kick;
+	d->kick_hook.arg = d;
+	nr_timer_init(&d->wake, on_wake, d);
+	*out = d;
+	kick(d);
+	return 0;
+}
+
+void nr_delivery_kick(struct nr_delivery *d)
+{
+	kick(d);
+}
+
+struct flush_ids {
+	size_t n;
+	nr_qid_t id[256];
+};
+
+static int collect_deferred(void *arg, const struct nr_qinfo *info)
+{
+	struct flush_ids *f = arg;
+
+	if (info->state == NR_MSG_PENDING && info->next_attempt_ms != 0 && f->n < 256)
+		f->id[f->n++] = info->id;
+	return 0;
+}
+
+void nr_delivery_flush(struct nr_delivery *d)
+{
+	size_t i;
+
+	struct flush_ids f;
+
+	for (i = 0; i < d->sched.nhosts; i++)
+		d->sched.host[i].hold_until = 0;
+	/* Collect first, then change: the queue is not modified while it is
+	 * being walked. */
+	memset(&f, 0, sizeof(f));
+	if (nr_queue_foreach(d->q, collect_deferred, &f) == 0)
+		for (i = 0; i < f.n; i++)
+			nr_queue_defer(d->q, f.id[i], 0, "flushed");
+	kick(d);
+}
+
+int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
+{
+	struct nr_delivery_state {
+		struct dhost host;
+		struct nr_dsched_host st;
+	} * old;
+	size_t i, j, n = d->nhosts;
+	int rc;
+
+	rc = check_conf(conf); /* a bad configuration leaves d untouched */
+	if (rc != 0)
+		return rc;
+	old = calloc(CONFIG_NR_MAX_SMARTHOSTS, sizeof(*old));
+	if (!old)
+		return NR_ENOMEM;
+	for (i = 0; i < n; i++) {
+		old[i].host = d->host[i];
+		old[i].st = d->sched.host[i];
+	}
+	load_conf(d, conf);
+	nr_dsched_init(&d->sched, d->nhosts, conf->retry_min_ms, conf->retry_max_ms,
+		       CONFIG_NR_MAX_UPSTREAM_CONNECTIONS);
+	for (i = 0; i < d->nhosts; i++)
+		for (j = 0; j < n; j++)
+			if (old[j].host.port == d->host[i].port &&
+			    strcmp(old[j].host.host, d->host[i].host) == 0)
+				d->sched.host[i] = old[j].st;
+	free(old);
+	/* Idle connections close; busy ones finish with their own copies. */
+	for (i = 0; i < MAX_DCONNS; i++)
+		if (d->conn[i].used && !d->conn[i].dead)
+			nr_smtpc_quit(d->conn[i].s);
+	kick(d);
+	return 0;
+}
+
+void nr_delivery_stop(struct nr_delivery *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	d->stopping = 1;
+	for (i = 0; i < MAX_DCONNS; i++) {
+		struct dconn *dc = &d->conn[i];
+		if (!dc->used)
+			continue;
+		if (dc->busy) {
+			nr_qreader_close(dc->reader);
+			nr_queue_set_inflight(d->q, dc->id, 0);
+		}
+		reap(d, dc);
+	}
+	nr_timer_cancel(d->loop, &d->wake);
+	free(d);
+}
+
+size_t nr_delivery_status(const struct nr_delivery *d, struct nr_upstream_status *out, size_t max)
+{
+	uint64_t now = nr_loop_now(d->loop);
+	size_t i;
+
+	for (i = 0; i < d->nhosts && i < max; i++) {
+		const struct nr_dsched_host *h = &d->sched.host[i];
+		memset(&out[i], 0, sizeof(out[i]));
+		copy_str(out[i].host, sizeof(out[i].host), d->host[i].host);
+		out[i].port = d->host[i].port;
+		out[i].state = h->state;
+		out[i].connections = h->connections;
+		out[i].failures = h->failures;
+		out[i].retry_in_ms = h->hold_until > now ? h->hold_until - now : 0;
+		copy_str(out[i].last_error, sizeof(out[i].last_error), h->last_error);
+	}
+	return d->nhosts;
+}
+
+int nr_delivery_start(struct nr_delivery **out, struct nr_loop *loop, const struct nr_conf *conf,
+		      struct nr_queue *q)
+{
+	/* The socket/TLS/DNS link (delivery_conn.c) plugs in here once the
+	 * reply assembler, the resolver and the TLS transport are merged. */
+	*out = NULL;
+	return NR_ENOTSUP;
+}

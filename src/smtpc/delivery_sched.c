@@ -1,0 +1,300 @@
+/* delivery_sched.c - backoff, smarthost failover, outcomes, the digest. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "smtpc/delivery_sched.h"
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n;
+
+	if (size == 0)
+		return;
+	if (!src)
+		src = "";
+	n = strlen(src);
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Copy for a log line or a mail body: control bytes become '?', so a peer's
+ * reply text can neither break a log line nor inject a header. */
+static void copy_clean(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	copy_str(dst, size, src);
+	for (i = 0; dst[i]; i++) {
+		unsigned char ch = (unsigned char)dst[i];
+		if (ch < 0x20 || ch == 0x7f)
+			dst[i] = '?';
+	}
+}
+
+uint64_t nr_dsched_backoff(uint64_t min_ms, uint64_t max_ms, unsigned attempts, uint32_t rnd)
+{
+	uint64_t base = min_ms ? min_ms : 1;
+	unsigned i;
+
+	if (max_ms < base)
+		max_ms = base;
+	for (i = 1; i < attempts && base < max_ms; i++)
+		base = base > max_ms / 2 ? max_ms : base * 2;
+	if (base > max_ms)
+		base = max_ms;
+	/* Jitter down only: the configured maximum stays a maximum. */
+	if (base / 4 > 0)
+		base -= (uint64_t)rnd % (base / 4 + 1);
+	return base ? base : 1;
+}
+
+void nr_dsched_init(struct nr_dsched *s, size_t nhosts, uint64_t retry_min_ms,
+		    uint64_t retry_max_ms, unsigned max_connections)
+{
+	memset(s, 0, sizeof(*s));
+	s->nhosts = NR_MIN(nhosts, (size_t)CONFIG_NR_MAX_SMARTHOSTS);
+	s->retry_min_ms = retry_min_ms;
+	s->retry_max_ms = retry_max_ms;
+	s->max_connections = max_connections ? max_connections : 1;
+	if (s->max_connections > CONFIG_NR_MAX_UPSTREAM_CONNECTIONS)
+		s->max_connections = CONFIG_NR_MAX_UPSTREAM_CONNECTIONS;
+}
+
+int nr_dsched_pick_host(const struct nr_dsched *s, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++) {
+		const struct nr_dsched_host *h = &s->host[i];
+		if (h->hold_until > now)
+			continue; /* failing: fail over to the next one */
+		if (h->connections >= s->max_connections)
+			return -1; /* healthy but busy: wait for it */
+		return (int)i;
+	}
+	return -1;
+}
+
+void nr_dsched_host_ok(struct nr_dsched *s, size_t i)
+{
+	struct nr_dsched_host *h = &s->host[i];
+
+	h->state = NR_UPSTREAM_OK;
+	h->failures = 0;
+	h->hold_until = 0;
+}
+
+void nr_dsched_host_failed(struct nr_dsched *s, size_t i, uint64_t now, uint32_t rnd,
+			   const char *error)
+{
+	struct nr_dsched_host *h = &s->host[i];
+
+	h->failures++;
+	h->state = NR_UPSTREAM_DEFERRING;
+	h->hold_until = now + nr_dsched_backoff(s->retry_min_ms, s->retry_max_ms, h->failures, rnd);
+	copy_clean(h->last_error, sizeof(h->last_error), error);
+}
+
+void nr_dsched_host_auth_failed(struct nr_dsched *s, size_t i, uint64_t now, const char *error)
+{
+	struct nr_dsched_host *h = &s->host[i];
+
+	h->failures++;
+	h->state = NR_UPSTREAM_AUTH_FAILED;
+	h->hold_until = now + NR_DELIVERY_AUTH_HOLD_MS;
+	copy_clean(h->last_error, sizeof(h->last_error), error);
+}
+
+uint64_t nr_dsched_host_wakeup(const struct nr_dsched *s, uint64_t now)
+{
+	uint64_t w = UINT64_MAX;
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++)
+		if (s->host[i].hold_until > now && s->host[i].hold_until < w)
+			w = s->host[i].hold_until;
+	return w;
+}
+
+enum nr_dsched_outcome nr_dsched_classify(int code)
+{
+	if (code >= 200 && code <= 299)
+		return NR_OUTCOME_DELIVERED;
+	if (code >= 500 && code <= 599)
+		return NR_OUTCOME_FAILED;
+	return NR_OUTCOME_DEFERRED;
+}
+
+const char *nr_dsched_outcome_word(enum nr_dsched_outcome o)
+{
+	switch (o) {
+	case NR_OUTCOME_DELIVERED:
+		return "sent";
+	case NR_OUTCOME_FAILED:
+		return "bounced";
+	case NR_OUTCOME_DEFERRED:
+		break;
+	}
+	return "deferred";
+}
+
+char *nr_dsched_format_status(char *dst, size_t size, const char *id, const char *rcpt,
+			      const char *relay, uint64_t delay_s, enum nr_dsched_outcome o,
+			      const char *text)
+{
+	char r[96], t[200];
+
+	copy_clean(r, sizeof(r), rcpt);
+	copy_clean(t, sizeof(t), text);
+	snprintf(dst, size, "%s: to=<%s>, relay=%s, delay=%llu, status=%s (%s)", id, r,
+		 relay ? relay : "none", (unsigned long long)delay_s, nr_dsched_outcome_word(o), t);
+	return dst;
+}
+
+void nr_dsched_digest_init(struct nr_dsched_digest *d, uint64_t interval_ms)
+{
+	memset(d, 0, sizeof(*d));
+	d->interval_ms = interval_ms;
+}
+
+int nr_dsched_digest_add(struct nr_dsched_digest *d, const char *id, const char *sender,
+			 const char *rcpt, const char *reason)
+{
+	struct nr_dsched_digest_entry *e;
+
+	/* Never a bounce of a bounce (RFC 5321 6.1): a message from <> is a
+	 * report itself, its failure is only logged. */
+	if (!sender || !sender[0])
+		return 0;
+	if (d->count >= NR_DELIVERY_DIGEST_MAX) {
+		d->dropped++;
+		return 1;
+	}
+	e = &d->e[d->count++];
+	copy_clean(e->id, sizeof(e->id), id);
+	copy_clean(e->sender, sizeof(e->sender), sender);
+	copy_clean(e->rcpt, sizeof(e->rcpt), rcpt);
+	copy_clean(e->reason, sizeof(e->reason), reason);
+	return 1;
+}
+
+int nr_dsched_digest_due(const struct nr_dsched_digest *d, uint64_t now)
+{
+	if (d->count == 0 && d->dropped == 0)
+		return 0;
+	return !d->sent_any || now >= d->last_sent + d->interval_ms;
+}
+
+uint64_t nr_dsched_digest_wakeup(const struct nr_dsched_digest *d)
+{
+	if (d->count == 0 && d->dropped == 0)
+		return UINT64_MAX;
+	return d->sent_any ? d->last_sent + d->interval_ms : 0;
+}
+
+struct out {
+	char *p;
+	size_t size, len;
+	int full;
+};
+
+static void out_printf(struct out *o, const char *fmt, ...) NR_PRINTF(2, 3);
+
+static void out_printf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->p + o->len, o->size - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->size - o->len) {
+		o->full = 1;
+		return;
+	}
+	o->len += (size_t)n;
+}
+
+long nr_dsched_digest_render(const struct nr_dsched_digest *d, char *dst, size_t size,
+			     const char *hostname, const char *admin, const char *date,
+			     uint32_t msgid_rnd)
+{
+	struct out o = {dst, size, 0, 0};
+	char host[64], adm[96];
+	size_t i;
+
+	if (size == 0)
+		return NR_EFULL;
+	copy_clean(host, sizeof(host), hostname && hostname[0] ? hostname : "localhost");
+	copy_clean(adm, sizeof(adm), admin);
+	out_printf(&o, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", host);
+	out_printf(&o, "To: <%s>\r\n", adm);
+	out_printf(&o, "Subject: nanorelay on %s: %zu message%s could not be delivered\r\n", host,
+		   d->count + d->dropped, d->count + d->dropped == 1 ? "" : "s");
+	out_printf(&o, "Date: %s\r\n", date);
+	out_printf(&o, "Message-ID: <digest.%08lx@%s>\r\n", (unsigned long)msgid_rnd, host);
+	out_printf(&o, "Auto-Submitted: auto-replied\r\n");
+	out_printf(&o, "MIME-Version: 1.0\r\n");
+	out_printf(&o, "Content-Type: text/plain; charset=us-ascii\r\n\r\n");
+	out_printf(&o, "nanorelay on %s gave up on these recipients:\r\n\r\n", host);
+	for (i = 0; i < d->count; i++) {
+		const struct nr_dsched_digest_entry *e = &d->e[i];
+		/* A leading dot is harmless (the stuffer handles it) but keep
+		 * lines readable: every entry line starts with a space. */
+		out_printf(&o, " %s from=<%s> to=<%s>\r\n    %s\r\n", e->id, e->sender, e->rcpt,
+			   e->reason);
+	}
+	if (d->dropped)
+		out_printf(&o, "\r\n and %zu more (see the log).\r\n", d->dropped);
+	out_printf(&o, "\r\nThe messages stay in the queue as dead letters until their space is "
+		       "needed.\r\n");
+	if (o.full)
+		return NR_EFULL;
+	return (long)o.len;
+}
+
+void nr_dsched_digest_sent(struct nr_dsched_digest *d, uint64_t now)
+{
+	d->count = 0;
+	d->dropped = 0;
+	d->last_sent = now;
+	d->sent_any = 1;
+}
+
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
+static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+{
+	int64_t era, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	yoe = z - era * 146097;
+	yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
+	doy = (z - era * 146097) - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+char *nr_dsched_format_date(char *dst, size_t size, int64_t t)
+{
+	static const char *const wd[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	int64_t secs = t - days * 86400;
+	int y;
+	unsigned m, d;
+
+	civil_from_days(days, &y, &m, &d);
+	snprintf(dst, size, "%s, %02u %s %04d %02u:%02u:%02u +0000", wd[((days % 7) + 7) % 7], d,
+		 mon[m - 1], y, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
+		 (unsigned)(secs % 60));
+	return dst;
+}
