@@ -116,6 +116,17 @@ check "delivery after restart" \
 	"${SW[@]}" --port "$PF_PORT_SMTPS" --tls-on-connect -a PLAIN -au "$PF_USER" -ap "$PF_PASS" -f r@lan.test -t s@example.com
 n=$((NR_HAVE_IPV6 + 2))
 pf_wait "$n" 10 || fail "delivery after restart" "$PF_LOG"
+
+# a second and third instance, serving the intermediate and not serving it
+A_DIR=$PF_DIR
+PF_CERT=$CA_DIR/chain.crt PF_KEY=$CA_DIR/chain.key pf_start || fail "second instance" "$PF_LOG"
+[ "$PF_DIR" != "$A_DIR" ] || fail "second instance reused the first one's dir"
+expect_match "instance 2 serves leaf+intermediate: verifies with the root only" \
+	'Verify return code: 0 \(ok\)' "$(sclient "$PF_PORT_SMTPS")"
+PF_CERT=$CA_DIR/nochain.crt PF_KEY=$CA_DIR/nochain.key pf_start || fail "third instance" "$PF_LOG"
+expect_match "instance 3 without the intermediate: verification fails" \
+	'unable to get local issuer certificate' "$(sclient "$PF_PORT_SMTPS" || true)"
+expect_eq "instance 1 still holds its mail" "$n" "$(PF_DIR=$A_DIR PF_MAILDIR=$A_DIR/mail/Maildir pf_count)"
 pass "postfix: all good"
 
 # ---------------------------------------------------------------- DNS

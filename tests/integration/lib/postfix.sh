@@ -39,7 +39,7 @@
 #
 # Functions (all act on $PF_DIR; for a second instance save the variables and
 # call e.g. `PF_DIR=$other pf_count`):
-#   pf_start [NAME]     configure $NR_TMP/NAME (default "postfix") with fresh
+#   pf_start [NAME]     configure $NR_TMP/NAME (default postfix, postfix2, ...) with fresh
 #                       ports and start it; stopped automatically at exit
 #   pf_down / pf_up     stop / start again with the same config and ports
 #                       (upstream down-then-up tests); pf_stop = pf_down
@@ -64,16 +64,21 @@ export PF_HOST
 
 pf__conf() { postconf -c "$PF_DIR" "$@"; }
 
+PF_N=0
 pf_configure() {
-	local name=${1:-postfix}
+	local name=${1:-}
+	if [ -z "$name" ]; then
+		PF_N=$((PF_N + 1))
+		name=postfix
+		[ "$PF_N" -gt 1 ] && name=postfix$PF_N
+	fi
 	[ "$(id -u)" = 0 ] || nr_skip "a private Postfix needs root"
 	nr_require postconf postfix saslpasswd2
 	[ -n "${CA_DIR:-}" ] || ca_make_all
 	PF_DIR=$NR_TMP/$name
 	PF_USER=${PF_USER:-tester@smarthost.test}
 	PF_PASS=${PF_PASS:-Test-Pa55w0rd}
-	PF_CERT=${PF_CERT:-$CA_DIR/good.crt}
-	PF_KEY=${PF_KEY:-$CA_DIR/good.key}
+	local cert=${PF_CERT:-$CA_DIR/good.crt} key=${PF_KEY:-$CA_DIR/good.key}
 	PF_CA=$CA_CERT
 	local ports
 	ports=$(nr_free_ports 3) || return 1
@@ -82,14 +87,14 @@ pf_configure() {
 	PF_PORT_PLAIN=$(sed -n 3p <<<"$ports")
 	PF_MAILDIR=$PF_DIR/mail/Maildir
 	PF_LOG=$PF_DIR/log/maillog
-	export PF_DIR PF_USER PF_PASS PF_CERT PF_KEY PF_CA PF_PORT_SUBMIT PF_PORT_SMTPS PF_PORT_PLAIN PF_MAILDIR PF_LOG
+	export PF_DIR PF_USER PF_PASS PF_CA PF_PORT_SUBMIT PF_PORT_SMTPS PF_PORT_PLAIN PF_MAILDIR PF_LOG
 
 	mkdir -p "$PF_DIR"/{queue,data,mail,log,sasl,tls}
 	chmod 0755 "$PF_DIR" "$PF_DIR/mail" "$PF_DIR/log" "$PF_DIR/sasl" "$PF_DIR/tls"
 	chown postfix:postfix "$PF_DIR/data" "$PF_DIR/mail"
 	# TLS material copied in, readable by smtpd after it drops privileges
-	cat "$PF_KEY" >"$PF_DIR/tls/server.key"
-	cat "$PF_CERT" >"$PF_DIR/tls/server.crt"
+	cat "$key" >"$PF_DIR/tls/server.key"
+	cat "$cert" >"$PF_DIR/tls/server.crt"
 	chmod 0644 "$PF_DIR"/tls/*
 
 	# SASL: sasldb with the test account, readable by the postfix user
@@ -239,8 +244,10 @@ pf_down() {
 	kill -TERM "$pid" 2>/dev/null
 	wait_for 10 "postfix master $pid exit" nr__pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null
 	# its children (smtpd) hold copies of the listening sockets
-	wait_for 5 "ports $PF_PORT_SUBMIT $PF_PORT_SMTPS released" \
-		nr__none_listening "$PF_PORT_SUBMIT" "$PF_PORT_SMTPS" ${PF_PORT_PLAIN:+"$PF_PORT_PLAIN"}
+	local ports
+	ports=$(awk '$2 == "inet" { print $1 }' "$PF_DIR/master.cf")
+	# shellcheck disable=SC2086
+	wait_for 5 "ports $ports released" nr__none_listening $ports
 	return 0
 }
 pf_stop() { pf_down; }
@@ -248,7 +255,7 @@ pf_stop() { pf_down; }
 pf_start() {
 	local try
 	for try in 1 2 3; do
-		pf_configure "${1:-postfix}" || return 1
+		pf_configure "${1:-}" || return 1
 		pf_up && return 0
 		# most likely a port was taken between reservation and bind: retry
 		pf_down
