@@ -1,0 +1,276 @@
+#!/usr/bin/python3
+"""A scriptable SMTP server for TLS and AUTH fault tests (loopback only).
+
+smtp-sink has no TLS and no AUTH; this server has both and can misbehave on
+purpose. Every connection is handled in its own thread; the transcript goes to
+stdout ("C: ..." / "S: ..." lines, AUTH payloads decoded and marked "AUTH-DATA").
+Accepted messages are stored as DIR/msg.N (envelope lines "X-Mail-From:",
+"X-Rcpt-To:" then the data exactly as received, CRLF, dot-unstuffed).
+
+usage: smtpfault.py --port P [--addr 127.0.0.1] [--dir DIR]
+         [--tls none|starttls|implicit] --cert FILE --key FILE
+         [--tls-min 1.0|1.1|1.2|1.3] [--tls-max ...]
+         [--no-starttls]            do not advertise STARTTLS (and answer it 502)
+         [--starttls-reply LINE]    answer STARTTLS with LINE, no handshake
+         [--inject TEXT]            send TEXT right after the 220 to STARTTLS,
+                                    in the same write ("\\r\\n" escapes allowed)
+         [--auth-mechs "PLAIN LOGIN CRAM-MD5"]  ("" = no AUTH offered)
+         [--auth-reply LINE]        final AUTH reply (default 235 2.7.0 ...)
+         [--no-8bitmime] [--no-pipelining] [--size N]
+         [--reply CMD=LINE]...      fixed reply for MAIL, RCPT, DATA, DOT,
+                                    EHLO, HELO, RSET, QUIT, GREETING;
+                                    LINE "DROP" closes without a reply
+"""
+import argparse, base64, hmac, os, socket, ssl, sys, threading, time
+
+VERS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
+        "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+lock = threading.Lock()
+counter = [0]
+
+
+def log(cid, s):
+    with lock:
+        sys.stdout.write("%d %s\n" % (cid, s))
+        sys.stdout.flush()
+
+
+def unescape(s):
+    return s.encode().decode("unicode_escape").encode("latin-1")
+
+
+class Conn:
+    def __init__(self, a, ctx, sock, cid):
+        self.a, self.ctx, self.sock, self.cid = a, ctx, sock, cid
+        self.buf = b""
+        self.tls = False
+
+    def send(self, line):
+        log(self.cid, "S: " + line)
+        self.sock.sendall(line.encode() + b"\r\n")
+
+    def readline(self):
+        while b"\n" not in self.buf:
+            d = self.sock.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+            if len(self.buf) > 1 << 20:
+                raise EOFError
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r").decode("latin-1")
+
+    def fixed(self, key):
+        return self.a.replies.get(key)
+
+    def reply(self, key, default):
+        r = self.fixed(key)
+        if r == "DROP":
+            log(self.cid, "S: <drop at %s>" % key)
+            raise EOFError
+        self.send(r or default)
+
+    def starttls(self):
+        self.sock = self.ctx.wrap_socket(self.sock, server_side=True)
+        self.tls = True
+        log(self.cid, "TLS: %s %s" % (self.sock.version(), self.sock.cipher()[0]))
+
+    def ehlo_lines(self, arg):
+        a = self.a
+        caps = ["smarthost.test greets %s" % arg]
+        if not a.no_pipelining:
+            caps.append("PIPELINING")
+        caps.append("SIZE %d" % a.size)
+        if not a.no_8bitmime:
+            caps.append("8BITMIME")
+        caps.append("ENHANCEDSTATUSCODES")
+        if a.tls == "starttls" and not self.tls and not a.no_starttls:
+            caps.append("STARTTLS")
+        if a.auth_mechs and (self.tls or a.tls == "none"):
+            caps.append("AUTH " + a.auth_mechs)
+        return caps
+
+    def auth(self, arg):
+        parts = arg.split()
+        mech = parts[0].upper() if parts else ""
+        if mech == "PLAIN":
+            data = parts[1] if len(parts) > 1 else None
+            if data is None:
+                self.send("334 ")
+                data = self.readline()
+            log(self.cid, "AUTH-DATA PLAIN %r" % base64.b64decode(data + "==="))
+        elif mech == "LOGIN":
+            if len(parts) > 1:
+                user = parts[1]
+            else:
+                self.send("334 VXNlcm5hbWU6")
+                user = self.readline()
+            self.send("334 UGFzc3dvcmQ6")
+            pw = self.readline()
+            log(self.cid, "AUTH-DATA LOGIN %r %r" % (base64.b64decode(user + "==="), base64.b64decode(pw + "===")))
+        elif mech == "CRAM-MD5":
+            chal = "<%d.%d@smarthost.test>" % (os.getpid(), int(time.time()))
+            self.send("334 " + base64.b64encode(chal.encode()).decode())
+            resp = base64.b64decode(self.readline() + "===")
+            log(self.cid, "AUTH-DATA CRAM-MD5 %r" % resp)
+        else:
+            self.send("504 5.5.4 Unrecognized authentication type")
+            return
+        self.reply("AUTH", self.a.auth_reply)
+
+    def data(self):
+        lines = []
+        while True:
+            line = self.readline()
+            if line == ".":
+                break
+            lines.append(line[1:] if line.startswith(".") else line)
+        return "".join(l + "\r\n" for l in lines)
+
+    def run(self):
+        a = self.a
+        if a.tls == "implicit":
+            self.starttls()
+        self.reply("GREETING", "220 smarthost.test ESMTP smtpfault")
+        mail_from, rcpts = None, []
+        while True:
+            line = self.readline()
+            log(self.cid, "C: " + line)
+            verb, _, arg = line.partition(" ")
+            verb = verb.upper()
+            if verb == "EHLO":
+                if self.fixed("EHLO"):
+                    self.reply("EHLO", "")
+                    continue
+                caps = self.ehlo_lines(arg)
+                for c in caps[:-1]:
+                    self.send("250-" + c)
+                self.send("250 " + caps[-1])
+            elif verb == "HELO":
+                self.reply("HELO", "250 smarthost.test")
+            elif verb == "STARTTLS":
+                if a.tls != "starttls" or self.tls or a.no_starttls:
+                    self.send("502 5.5.1 STARTTLS not available")
+                elif a.starttls_reply:
+                    self.send(a.starttls_reply)
+                else:
+                    payload = b"220 2.0.0 Ready to start TLS\r\n"
+                    if a.inject:
+                        payload += unescape(a.inject)
+                        log(self.cid, "S: <injected %r>" % unescape(a.inject))
+                    log(self.cid, "S: 220 2.0.0 Ready to start TLS")
+                    self.sock.sendall(payload)
+                    self.buf = b""
+                    self.starttls()
+                    mail_from, rcpts = None, []
+            elif verb == "AUTH":
+                if not a.auth_mechs or (not self.tls and a.tls != "none"):
+                    self.send("503 5.5.1 Error: authentication not enabled")
+                else:
+                    self.auth(arg)
+            elif verb == "MAIL":
+                mail_from, rcpts = arg.split(":", 1)[-1].strip(), []
+                self.reply("MAIL", "250 2.1.0 Ok")
+            elif verb == "RCPT":
+                r = self.fixed("RCPT")
+                self.reply("RCPT", "250 2.1.5 Ok")
+                if not r or r.startswith("2"):
+                    rcpts.append(arg.split(":", 1)[-1].strip())
+            elif verb == "DATA":
+                r = self.fixed("DATA")
+                self.reply("DATA", "354 End data with <CR><LF>.<CR><LF>")
+                if r and not r.startswith("3"):
+                    continue
+                body = self.data()
+                r = self.fixed("DOT")
+                if not r or r.startswith("2"):
+                    with lock:
+                        counter[0] += 1
+                        n = counter[0]
+                    if a.dir:
+                        tmp = os.path.join(a.dir, ".tmp.%d" % n)
+                        with open(tmp, "w", newline="") as f:
+                            f.write("X-Mail-From: %s\r\n" % mail_from)
+                            for r2 in rcpts:
+                                f.write("X-Rcpt-To: %s\r\n" % r2)
+                            f.write(body)
+                        os.rename(tmp, os.path.join(a.dir, "msg.%06d" % n))
+                self.reply("DOT", "250 2.0.0 Ok: queued as SF%06d" % counter[0])
+                mail_from, rcpts = None, []
+            elif verb == "RSET":
+                mail_from, rcpts = None, []
+                self.reply("RSET", "250 2.0.0 Ok")
+            elif verb == "NOOP":
+                self.send("250 2.0.0 Ok")
+            elif verb == "QUIT":
+                self.reply("QUIT", "221 2.0.0 Bye")
+                return
+            else:
+                self.send("502 5.5.2 Error: command not recognized")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--addr", default="127.0.0.1")
+    p.add_argument("--dir")
+    p.add_argument("--tls", default="starttls", choices=["none", "starttls", "implicit"])
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--tls-min", default=None)
+    p.add_argument("--tls-max", default=None)
+    p.add_argument("--no-starttls", action="store_true")
+    p.add_argument("--starttls-reply")
+    p.add_argument("--inject")
+    p.add_argument("--auth-mechs", default="PLAIN LOGIN CRAM-MD5")
+    p.add_argument("--auth-reply", default="235 2.7.0 Authentication successful")
+    p.add_argument("--no-8bitmime", action="store_true")
+    p.add_argument("--no-pipelining", action="store_true")
+    p.add_argument("--size", type=int, default=10240000)
+    p.add_argument("--reply", action="append", default=[])
+    a = p.parse_args()
+    a.replies = {}
+    for r in a.reply:
+        k, _, v = r.partition("=")
+        a.replies[k.upper()] = v
+    ctx = None
+    if a.tls != "none":
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.cert, a.key)
+        if a.tls_min in ("1.0", "1.1") or a.tls_max in ("1.0", "1.1"):
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        if a.tls_min:
+            ctx.minimum_version = VERS[a.tls_min]
+        if a.tls_max:
+            ctx.maximum_version = VERS[a.tls_max]
+    fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
+    srv = socket.socket(fam, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((a.addr, a.port))
+    srv.listen(64)
+    log(0, "listening on %s:%d tls=%s" % (a.addr, a.port, a.tls))
+    cid = 0
+
+    def handle(sock, cid):
+        c = Conn(a, ctx, sock, cid)
+        try:
+            c.run()
+        except (EOFError, OSError, ssl.SSLError, ValueError) as e:
+            log(cid, "END: %s" % (type(e).__name__ + (": " + str(e) if str(e) else "")))
+        finally:
+            try:
+                c.sock.close()
+            except OSError:
+                pass
+            log(cid, "CLOSED")
+
+    while True:
+        s, peer = srv.accept()
+        s.settimeout(120)
+        cid += 1
+        log(cid, "CONNECT %s" % (peer,))
+        threading.Thread(target=handle, args=(s, cid), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
