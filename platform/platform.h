@@ -227,6 +227,10 @@ int nr_plat_drop_privileges(const char *user);
  * mode. */
 int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner);
 
+/* Detach from the terminal: fork (the parent exits 0), new session, stdio
+ * to /dev/null. Supervisors run the daemon with --foreground instead. */
+int nr_plat_detach(void);
+
 /* Process id, for Message-ID uniqueness and logs. */
 long nr_plat_pid(void);
 

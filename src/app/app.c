@@ -1,13 +1,134 @@
-/* app.c - placeholder until the process module lands. */
+/*
+ * app.c - the nanorelay program: command line, configuration, the daemon.
+ *
+ *   nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]
+ *   nanorelay [-c FILE] SUBCOMMAND ...
+ *
+ * Exit codes follow sysexits.h: 64 usage, 78 configuration, 69/70/71/75
+ * for runtime failures. The daemon always runs in the foreground under a
+ * supervisor (systemd, procd, BusyBox init); without --foreground it
+ * detaches once it has bound its listeners.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "app/app.h"
+#include "app/daemon.h"
+#include "conf/conf.h"
 #include "core/build.h"
+#include "core/log.h"
+
+#define NR_DEFAULT_CONF "/etc/nanorelay.conf"
+
+enum {
+	EX_OK_ = 0,
+	EX_USAGE_ = 64,
+	EX_UNAVAILABLE_ = 69,
+	EX_SOFTWARE_ = 70,
+	EX_CONFIG_ = 78,
+};
+
+struct nr_app_args {
+	const char *conf_path;
+	int foreground;
+	int check_config;
+	int argi; /* first argument after the global options */
+};
+
+static const char usage_text[] =
+    "usage: nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]\n"
+    "       nanorelay [-c FILE] status [--json] | mailq | flush | delete ID\n"
+    "       nanorelay [-c FILE] test-upstream | send-test ADDRESS | passwd NAME\n"
+    "       nanorelay [-c FILE] sendmail [sendmail options]\n"
+    "\n"
+    "  -c FILE          configuration file (default " NR_DEFAULT_CONF ")\n"
+    "  --foreground     stay attached to the terminal and supervisor\n"
+    "  --check-config   check the configuration and exit (78 when it is wrong)\n"
+    "  --version        print the version and compiled-in features\n"
+    "  --help           print this text\n";
+
+static void print_version(void)
+{
+	printf("nanorelay %s\nfeatures: %s\n", NR_VERSION, nr_app_features());
+}
+
+/* Global options come first; the first word that is not one is a
+ * subcommand (or an error when it starts with '-'). */
+static int parse_args(int argc, char **argv, struct nr_app_args *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->conf_path = NR_DEFAULT_CONF;
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "-c") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "nanorelay: -c needs a file name\n");
+				return -1;
+			}
+			a->conf_path = argv[++i];
+		} else if (strcmp(arg, "--foreground") == 0 || strcmp(arg, "-f") == 0) {
+			a->foreground = 1;
+		} else if (strcmp(arg, "--check-config") == 0) {
+			a->check_config = 1;
+		} else if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+			print_version();
+			exit(EX_OK_);
+		} else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			fputs(usage_text, stdout);
+			exit(EX_OK_);
+		} else if (arg[0] == '-') {
+			fprintf(stderr, "nanorelay: unknown option %s\n", arg);
+			return -1;
+		} else {
+			break;
+		}
+	}
+	a->argi = i;
+	return 0;
+}
+
+/* Load and validate; on failure print FILE:LINE: message and return 78. */
+static int load_conf(struct nr_conf *conf, const char *path)
+{
+	char err[512];
+
+	if (nr_conf_load(conf, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "nanorelay: %s\n", err);
+		return EX_CONFIG_;
+	}
+	return EX_OK_;
+}
 
 int nr_app_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	printf("nanorelay %s\n", NR_VERSION);
-	return 0;
+	struct nr_app_args args;
+	struct nr_conf conf;
+	int rc;
+
+	if (parse_args(argc, argv, &args) != 0) {
+		fputs(usage_text, stderr);
+		return EX_USAGE_;
+	}
+	if (args.argi < argc) {
+		fprintf(stderr, "nanorelay: unknown command %s\n", argv[args.argi]);
+		fputs(usage_text, stderr);
+		return EX_USAGE_;
+	}
+
+	nr_conf_init(&conf);
+	rc = load_conf(&conf, args.conf_path);
+	if (rc != EX_OK_)
+		goto out;
+	if (args.check_config) {
+		printf("%s: configuration ok\n", args.conf_path);
+		goto out;
+	}
+	rc = nr_daemon_run(&conf, args.conf_path, args.foreground);
+out:
+	nr_conf_free(&conf);
+	return rc;
 }

@@ -1,0 +1,246 @@
+/*
+ * daemon.c - the long-running relay.
+ *
+ * Start order matters: open the queue (recovery) and bind the listeners
+ * while still privileged, then drop privileges, then detach (unless
+ * --foreground), then run the loop. Stop order: close listeners and
+ * sessions, let pending commits finish in one last turn, close the queue.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/daemon.h"
+#include "conf/conf.h"
+#include "core/build.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "queue/queue.h"
+#include "smtpd/smtpd.h"
+#include "store/store.h"
+#include "tls/tls.h"
+
+enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_CONFIG_ = 78 };
+
+/* Loop capacity: every session has one socket (plus upstream connections,
+ * DNS sockets, listeners and the control socket). */
+#define NR_DAEMON_MAX_IOS                                                                          \
+	(CONFIG_NR_MAX_SESSIONS + CONFIG_NR_MAX_LISTENERS +                                        \
+	 CONFIG_NR_MAX_SMARTHOSTS * CONFIG_NR_MAX_UPSTREAM_CONNECTIONS + 32)
+#define NR_DAEMON_MAX_TIMERS (2 * NR_DAEMON_MAX_IOS)
+
+/* Erase unit of the file backend: a page-sized sector keeps writes aligned. */
+#define NR_FILE_SECTOR_SIZE 4096u
+
+struct nr_daemon {
+	const char *conf_path;
+	struct nr_conf *conf;     /* the one in force */
+	struct nr_conf conf_next; /* where a reload is parsed */
+	struct nr_loop *loop;
+	struct nr_bdev bdev;
+	int bdev_open;
+	struct nr_queue *queue;
+	struct nr_tls_ctx *lan_tls;
+	struct nr_smtpd *smtpd;
+};
+
+static int conf_uses_lan_tls(const struct nr_conf *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->listen_count; i++)
+		if (c->listen[i].tls != NR_TLS_NONE)
+			return 1;
+	return 0;
+}
+
+static int open_queue(struct nr_daemon *d)
+{
+	const struct nr_conf *c = d->conf;
+	char spec[512];
+	int rc;
+
+	if (c->queue_kind == NR_QUEUE_RAM) {
+		rc = nr_store_ram_open(&d->bdev, c->queue_size, NR_FILE_SECTOR_SIZE);
+	} else {
+		snprintf(spec, sizeof(spec), "%s:%s",
+			 c->queue_kind == NR_QUEUE_MTD ? "mtd" : "file", c->queue_path);
+		rc = nr_plat_bdev_open(spec, c->queue_size, NR_FILE_SECTOR_SIZE, &d->bdev);
+	}
+	if (rc != 0) {
+		nr_err("queue: cannot open %s: %s", c->queue_path ? c->queue_path : "ram",
+		       nr_strerror(rc));
+		return rc;
+	}
+	d->bdev_open = 1;
+	rc = nr_queue_open(&d->queue, &d->bdev, d->loop);
+	if (rc != 0) {
+		nr_err("queue: recovery failed: %s", nr_strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+static void log_start(const struct nr_daemon *d)
+{
+	struct nr_qstats st;
+	char addr[64];
+	size_t i;
+	static const char *const tls_names[] = {"plain", "starttls", "implicit"};
+
+	nr_queue_stats(d->queue, &st);
+	nr_info("nanorelay %s starting (features: %s)", NR_VERSION, nr_app_features());
+	nr_info("queue: %s, %llu bytes, %zu messages pending%s", st.backend,
+		(unsigned long long)st.capacity, st.messages,
+		st.persistent ? "" : " (RAM: survives upstream outages, not power loss)");
+	for (i = 0; i < d->conf->listen_count; i++) {
+		const struct nr_conf_listen *l = &d->conf->listen[i];
+
+		nr_info("listening on %s%s%s:%u (%s)", l->addr.family == NR_AF_INET6 ? "[" : "",
+			nr_addr_ntop(&l->addr, addr, sizeof(addr)),
+			l->addr.family == NR_AF_INET6 ? "]" : "", (unsigned)l->addr.port,
+			tls_names[l->tls]);
+	}
+}
+
+static int start(struct nr_daemon *d)
+{
+	int rc;
+
+	nr_plat_log_open(d->conf->log_sink, "nanorelay");
+	nr_log_set_level(d->conf->log_level);
+
+	rc = nr_loop_new(&d->loop, NR_DAEMON_MAX_IOS, NR_DAEMON_MAX_TIMERS);
+	if (rc != 0)
+		return EX_OSERR_;
+	if (d->conf->state_dir) {
+		rc = nr_plat_mkdir_p(d->conf->state_dir, 0700, d->conf->user);
+		if (rc != 0) {
+			nr_err("state_dir %s: %s", d->conf->state_dir, nr_strerror(rc));
+			return EX_OSERR_;
+		}
+	}
+	if (open_queue(d) != 0)
+		return EX_UNAVAILABLE_;
+	if (NR_ENABLED(CONFIG_NR_LAN_TLS) && conf_uses_lan_tls(d->conf)) {
+		rc = nr_tls_server_ctx_new(&d->lan_tls, d->conf->lan_cert, d->conf->lan_key,
+					   d->conf->state_dir, d->conf->hostname);
+		if (rc != 0) {
+			nr_err("LAN TLS: cannot load %s / %s: %s", d->conf->lan_cert,
+			       d->conf->lan_key, nr_strerror(rc));
+			return EX_CONFIG_;
+		}
+	}
+	rc = nr_smtpd_start(&d->smtpd, d->loop, d->conf, d->queue, d->lan_tls);
+	if (rc != 0) {
+		nr_err("cannot start the listeners: %s", nr_strerror(rc));
+		return EX_UNAVAILABLE_;
+	}
+	if (d->conf->user) {
+		rc = nr_plat_drop_privileges(d->conf->user);
+		if (rc != 0) {
+			nr_err("cannot switch to user %s: %s", d->conf->user, nr_strerror(rc));
+			return EX_OSERR_;
+		}
+	}
+	rc = nr_plat_signals_install();
+	if (rc != 0 && rc != NR_ENOTSUP)
+		return EX_OSERR_;
+	log_start(d);
+	return EX_OK_;
+}
+
+/* SIGHUP: parse the file again; a bad file is refused and the old
+ * configuration stays in force. */
+static void reload(struct nr_daemon *d)
+{
+	char err[512];
+	struct nr_conf tmp;
+	int rc;
+
+	nr_conf_init(&d->conf_next);
+	if (nr_conf_load(&d->conf_next, d->conf_path, err, sizeof(err)) != 0) {
+		nr_err("reload refused, keeping the running configuration: %s", err);
+		nr_conf_free(&d->conf_next);
+		return;
+	}
+	rc = nr_smtpd_reload(d->smtpd, &d->conf_next);
+	if (rc != 0) {
+		nr_err("reload refused by the listeners, keeping the running configuration: %s",
+		       nr_strerror(rc));
+		nr_conf_free(&d->conf_next);
+		return;
+	}
+	if (d->conf_next.queue_kind != d->conf->queue_kind ||
+	    d->conf_next.queue_size != d->conf->queue_size)
+		nr_warn("reload: queue changes take effect at the next restart");
+	/* Swap: the running modules no longer point into the old struct. */
+	tmp = *d->conf;
+	*d->conf = d->conf_next;
+	d->conf_next = tmp;
+	nr_conf_free(&d->conf_next);
+	nr_plat_log_open(d->conf->log_sink, "nanorelay");
+	nr_log_set_level(d->conf->log_level);
+	nr_info("configuration reloaded from %s", d->conf_path);
+}
+
+static void stop(struct nr_daemon *d)
+{
+	if (d->smtpd)
+		nr_smtpd_stop(d->smtpd);
+	d->smtpd = NULL;
+	/* One last turn runs the turn-end hooks: pending group commits finish. */
+	if (d->loop)
+		(void)nr_loop_turn(d->loop, 0);
+	if (d->queue)
+		nr_queue_close(d->queue);
+	d->queue = NULL;
+	if (d->bdev_open && d->bdev.close)
+		d->bdev.close(&d->bdev);
+	d->bdev_open = 0;
+	if (d->lan_tls)
+		nr_tls_ctx_free(d->lan_tls);
+	d->lan_tls = NULL;
+	nr_loop_free(d->loop);
+	d->loop = NULL;
+}
+
+int nr_daemon_run(struct nr_conf *conf, const char *conf_path, int foreground)
+{
+	struct nr_daemon d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.conf = conf;
+	d.conf_path = conf_path;
+	rc = start(&d);
+	if (rc != EX_OK_)
+		goto out;
+	if (!foreground && nr_plat_detach() != 0) {
+		rc = EX_OSERR_;
+		goto out;
+	}
+	for (;;) {
+		unsigned sig;
+
+		rc = nr_loop_turn(d.loop, -1);
+		if (rc < 0 && rc != NR_EAGAIN) {
+			nr_err("event loop: %s", nr_strerror(rc));
+			rc = EX_SOFTWARE_;
+			goto out;
+		}
+		sig = nr_plat_signals_take();
+		if (sig & NR_SIG_TERM) {
+			nr_info("stopping on signal");
+			break;
+		}
+		if (sig & NR_SIG_HUP)
+			reload(&d);
+	}
+	rc = EX_OK_;
+out:
+	stop(&d);
+	if (rc == EX_OK_)
+		nr_info("stopped");
+	return rc;
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The process: command line, exit codes, config errors, start log, SIGHUP
+# reload (a bad file is refused and the old configuration kept), SIGTERM.
+set -uo pipefail
+bin="${NR_BUILD:?}/nanorelay"
+tmp=$(mktemp -d)
+pid=""
+cleanup() {
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+failures=0
+check() { # description, condition...
+	local what=$1
+	shift
+	if "$@"; then
+		echo "ok   $what"
+	else
+		echo "FAIL $what"
+		failures=$((failures + 1))
+	fi
+}
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_log() { # pattern: wait up to 10 s for it in the log
+	local i
+	for i in $(seq 1 100); do
+		grep -q -- "$1" "$tmp/log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+port=$(free_port)
+write_conf() {
+	cat >"$tmp/nanorelay.conf" <<EOF
+listen      127.0.0.1:$port
+allow       127.0.0.0/8
+hostname    test.lan
+queue       file:$tmp/queue size=1M
+state_dir   $tmp/state
+log         stderr level=${1:-info}
+EOF
+}
+write_conf
+
+# --version, --help, unknown options (64), unknown commands (64)
+out=$("$bin" --version)
+check "--version prints the version" grep -q '^nanorelay [0-9]' <<<"$out"
+check "--version lists features" grep -q '^features: .*store-file' <<<"$out"
+"$bin" --help >"$tmp/help"
+check "--help exits 0 with usage" grep -q '^usage: nanorelay' "$tmp/help"
+"$bin" --bogus 2>"$tmp/err"
+check "unknown option exits 64" test $? -eq 64
+check "unknown option prints usage" grep -q '^usage:' "$tmp/err"
+"$bin" -c "$tmp/nanorelay.conf" frobnicate 2>"$tmp/err"
+check "unknown command exits 64" test $? -eq 64
+
+# configuration errors: FILE:LINE: message, exit 78
+printf 'listen 127.0.0.1:%s\nmax_message_size 25Q\n' "$port" >"$tmp/bad.conf"
+"$bin" -c "$tmp/bad.conf" --check-config 2>"$tmp/err"
+check "bad config exits 78" test $? -eq 78
+check "bad config names file and line" grep -q "$tmp/bad.conf:2: " "$tmp/err"
+"$bin" -c "$tmp/missing.conf" --check-config 2>"$tmp/err"
+check "missing config exits 78" test $? -eq 78
+check "missing config says it cannot be read" grep -q "missing.conf" "$tmp/err"
+"$bin" -c "$tmp/nanorelay.conf" --check-config >"$tmp/out"
+check "good config passes --check-config" test $? -eq 0
+
+# start, log what it listens on
+"$bin" -c "$tmp/nanorelay.conf" --foreground 2>"$tmp/log" &
+pid=$!
+check "start is logged with version" wait_log "nanorelay .* starting"
+check "listener is logged" wait_log "listening on 127.0.0.1:$port"
+check "the listener accepts connections" /usr/bin/python3 -c "
+import socket; s=socket.create_connection(('127.0.0.1',$port),timeout=5); print(s.recv(100))"
+
+# SIGHUP with a broken file: refused, still running
+printf 'listen nowhere\n' >"$tmp/nanorelay.conf"
+kill -HUP "$pid"
+check "bad reload is refused" wait_log "reload refused"
+check "daemon survives a bad reload" kill -0 "$pid"
+check "old listener still serves" /usr/bin/python3 -c "
+import socket; s=socket.create_connection(('127.0.0.1',$port),timeout=5)"
+write_conf debug
+kill -HUP "$pid"
+check "good reload is applied" wait_log "configuration reloaded"
+
+# SIGTERM: graceful stop, exit 0
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+pid=""
+check "SIGTERM exits 0" test "$rc" -eq 0
+check "stop is logged" grep -q "stopped" "$tmp/log"
+
+echo "test_process: $failures failure(s)"
+[ "$failures" -eq 0 ]
