@@ -1113,12 +1113,7 @@ static void nr_queue_loop_request(struct nr_queue *q)
 		q->hook.fn = turn_end;
 		q->hook.arg = q;
 	}
-#if NR_QUEUE_HAVE_LOOP
 	nr_loop_at_turn_end(q->loop, &q->hook);
-#else
-	/* built before src/core/loop.c existed: no grouping, same promise */
-	nr_queue_flush(q);
-#endif
 }
 
 /* ---- open / close ----------------------------------------------------------------- */

@@ -4,10 +4,10 @@
 #include "test.h"
 
 static struct nr_conf_alias aliases[] = {
-    {"root", "admin"},
-    {"*@nas.lan", "catchall@example.com"},
-    {"printer@nas.lan", "ops@example.com"},
-    {"admin", "boss@example.com"},
+    {"root", "admin", 0},
+    {"*@nas.lan", "catchall@example.com", 0},
+    {"printer@nas.lan", "ops@example.com", 0},
+    {"admin", "boss@example.com", 0},
 };
 
 static struct nr_conf conf_with(struct nr_conf_alias *a, size_t n, const char *sender, int from)
@@ -85,12 +85,12 @@ TEST(qualify_and_aliases)
 
 TEST(alias_loops_refused)
 {
-	struct nr_conf_alias loop2[] = {{"a", "b"}, {"b", "a@nas.lan"}};
-	struct nr_conf_alias wildloop[] = {{"*@nas.lan", "x@other.org"},
-					   {"x@other.org", "y@nas.lan"}};
-	struct nr_conf_alias self[] = {{"*@nas.lan", "admin@nas.lan"}};
-	struct nr_conf_alias bad[] = {{"root", "a@b\nBcc: c@d"}};
-	struct nr_conf_alias badwild[] = {{"*@a@b", "x@y"}};
+	struct nr_conf_alias loop2[] = {{"a", "b", 0}, {"b", "a@nas.lan", 0}};
+	struct nr_conf_alias wildloop[] = {{"*@nas.lan", "x@other.org", 0},
+					   {"x@other.org", "y@nas.lan", 0}};
+	struct nr_conf_alias self[] = {{"*@nas.lan", "admin@nas.lan", 0}};
+	struct nr_conf_alias bad[] = {{"root", "a@b\nBcc: c@d", 0}};
+	struct nr_conf_alias badwild[] = {{"*@a@b", "x@y", 0}};
 	struct nr_conf c;
 	char out[NR_REWRITE_ADDR_MAX + 1];
 
