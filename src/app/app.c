@@ -18,6 +18,7 @@
 #include "conf/conf.h"
 #include "core/build.h"
 #include "core/log.h"
+#include "users/users.h"
 
 #define NR_DEFAULT_CONF "/etc/nanorelay.conf"
 
@@ -37,16 +38,14 @@ struct nr_app_args {
 };
 
 static const char usage_text[] =
-    "usage: nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]\n"
-    "       nanorelay [-c FILE] status [--json] | mailq | flush | delete ID\n"
-    "       nanorelay [-c FILE] test-upstream | send-test ADDRESS | passwd NAME\n"
-    "       nanorelay [-c FILE] sendmail [sendmail options]\n"
-    "\n"
-    "  -c FILE          configuration file (default " NR_DEFAULT_CONF ")\n"
-    "  --foreground     stay attached to the terminal and supervisor\n"
-    "  --check-config   check the configuration and exit (78 when it is wrong)\n"
-    "  --version        print the version and compiled-in features\n"
-    "  --help           print this text\n";
+	"usage: nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]\n"
+	"       nanorelay [-c FILE] passwd NAME   (password on standard input)\n"
+	"\n"
+	"  -c FILE          configuration file (default " NR_DEFAULT_CONF ")\n"
+	"  --foreground     stay attached to the terminal and supervisor\n"
+	"  --check-config   check the configuration and exit (78 when it is wrong)\n"
+	"  --version        print the version and compiled-in features\n"
+	"  --help           print this text\n";
 
 static void print_version(void)
 {
@@ -103,6 +102,43 @@ static int load_conf(struct nr_conf *conf, const char *path)
 	return EX_OK_;
 }
 
+/* nanorelay passwd NAME: the password is the first line of standard input
+ * (so scripts can pipe it; it never appears in argv or a process list). */
+static int cmd_passwd(const struct nr_conf *conf, int argc, char **argv)
+{
+	char pw[256];
+	size_t len;
+	int rc;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: nanorelay [-c FILE] passwd NAME  (password on stdin)\n");
+		return EX_USAGE_;
+	}
+	if (!conf->users) {
+		fprintf(stderr, "nanorelay: no `users` file is configured in %s\n", conf->path);
+		return EX_CONFIG_;
+	}
+	if (!nr_users_name_ok(argv[1])) {
+		fprintf(stderr, "nanorelay: %s is not a valid user name\n", argv[1]);
+		return EX_USAGE_;
+	}
+	fprintf(stderr, "password for %s (one line on standard input): ", argv[1]);
+	if (!fgets(pw, sizeof(pw), stdin)) {
+		fprintf(stderr, "\nnanorelay: no password given\n");
+		return EX_USAGE_;
+	}
+	len = strcspn(pw, "\r\n");
+	rc = nr_users_set(conf->users, argv[1], pw, len, 0);
+	memset(pw, 0, sizeof(pw));
+	if (rc != 0) {
+		fprintf(stderr, "\nnanorelay: cannot update %s: %s\n", conf->users,
+			nr_strerror(rc));
+		return rc == NR_EINVAL ? EX_USAGE_ : EX_UNAVAILABLE_;
+	}
+	fprintf(stderr, "\n%s: %s updated\n", conf->users, argv[1]);
+	return EX_OK_;
+}
+
 int nr_app_main(int argc, char **argv)
 {
 	struct nr_app_args args;
@@ -113,16 +149,19 @@ int nr_app_main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return EX_USAGE_;
 	}
-	if (args.argi < argc) {
+	nr_conf_init(&conf);
+	if (args.argi < argc && strcmp(argv[args.argi], "passwd") != 0) {
 		fprintf(stderr, "nanorelay: unknown command %s\n", argv[args.argi]);
 		fputs(usage_text, stderr);
 		return EX_USAGE_;
 	}
-
-	nr_conf_init(&conf);
 	rc = load_conf(&conf, args.conf_path);
 	if (rc != EX_OK_)
 		goto out;
+	if (args.argi < argc) {
+		rc = cmd_passwd(&conf, argc - args.argi, argv + args.argi);
+		goto out;
+	}
 	if (args.check_config) {
 		printf("%s: configuration ok\n", args.conf_path);
 		goto out;

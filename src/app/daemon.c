@@ -19,6 +19,7 @@
 #include "smtpd/smtpd.h"
 #include "store/store.h"
 #include "tls/tls.h"
+#include "users/users.h"
 
 enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_CONFIG_ = 78 };
 
@@ -103,6 +104,17 @@ static void log_start(const struct nr_daemon *d)
 	}
 }
 
+/* AUTH PLAIN/LOGIN against the users file named by the configuration in
+ * force (read on every attempt, so `nanorelay passwd` applies at once). */
+static int verify_user(void *arg, const char *user, const void *password, size_t pwlen)
+{
+	const struct nr_daemon *d = arg;
+
+	if (!d->conf->users)
+		return NR_EAUTH;
+	return nr_users_verify(d->conf->users, user, password, pwlen);
+}
+
 static int start(struct nr_daemon *d)
 {
 	int rc;
@@ -136,6 +148,8 @@ static int start(struct nr_daemon *d)
 		nr_err("cannot start the listeners: %s", nr_strerror(rc));
 		return EX_UNAVAILABLE_;
 	}
+	if (d->conf->users)
+		nr_smtpd_set_auth(d->smtpd, verify_user, d);
 	if (d->conf->user) {
 		rc = nr_plat_drop_privileges(d->conf->user);
 		if (rc != 0) {
