@@ -44,24 +44,40 @@ build_and_test() { # dir, cmake args...
 	(cd "$dir" && ctest --output-on-failure -j "$JOBS")
 }
 
+fuzz_one() { # executable: run it for FUZZ_SECONDS from its seed corpus
+	local f=$1 name corpus
+	name=$(basename "$f")
+	corpus="build-fuzz/corpus-$name"
+	mkdir -p "$corpus"
+	[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
+	if "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 "$corpus" >"build-fuzz/$name.log" 2>&1; then
+		echo "--- $name: ${FUZZ_SECONDS}s, $(grep -Eo '#[0-9]+' "build-fuzz/$name.log" | tail -1 | tr -d '#') runs, no finding"
+	else
+		echo "--- $name: FINDING"
+		tail -50 "build-fuzz/$name.log"
+		return 1
+	fi
+}
+
 fuzz_all() {
-	local dir=build-fuzz rc=0 f name corpus
+	local dir=build-fuzz rc=0 f pids=() running=0
 	CC=clang cmake -S "$top" -B "$dir" -G Ninja -DNR_FUZZ=ON -DNR_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		>"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
 	cmake --build "$dir" -j "$JOBS" || return 1
+	# One fuzzer per core at a time.
 	for f in "$dir"/tests/fuzz/fuzz_*; do
 		[ -x "$f" ] || continue
-		name=$(basename "$f")
-		corpus="$dir/corpus-$name"
-		mkdir -p "$corpus"
-		[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
-		echo "--- $name for ${FUZZ_SECONDS}s"
-		if ! "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 "$corpus" >"$dir/$name.log" 2>&1; then
-			tail -50 "$dir/$name.log"
-			rc=1
-		else
-			grep -E '^(Done|#[0-9]+ *DONE)' "$dir/$name.log" | tail -1
+		fuzz_one "$f" &
+		pids+=($!)
+		running=$((running + 1))
+		if [ "$running" -ge "$JOBS" ]; then
+			wait "${pids[0]}" || rc=1
+			pids=("${pids[@]:1}")
+			running=$((running - 1))
 		fi
+	done
+	for f in "${pids[@]}"; do
+		wait "$f" || rc=1
 	done
 	return $rc
 }

@@ -38,14 +38,14 @@ struct nr_app_args {
 };
 
 static const char usage_text[] =
-	"usage: nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]\n"
-	"       nanorelay [-c FILE] passwd NAME   (password on standard input)\n"
-	"\n"
-	"  -c FILE          configuration file (default " NR_DEFAULT_CONF ")\n"
-	"  --foreground     stay attached to the terminal and supervisor\n"
-	"  --check-config   check the configuration and exit (78 when it is wrong)\n"
-	"  --version        print the version and compiled-in features\n"
-	"  --help           print this text\n";
+    "usage: nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]\n"
+    "       nanorelay [-c FILE] passwd NAME   (password on standard input)\n"
+    "\n"
+    "  -c FILE          configuration file (default " NR_DEFAULT_CONF ")\n"
+    "  --foreground     stay attached to the terminal and supervisor\n"
+    "  --check-config   check the configuration and exit (78 when it is wrong)\n"
+    "  --version        print the version and compiled-in features\n"
+    "  --help           print this text\n";
 
 static void print_version(void)
 {

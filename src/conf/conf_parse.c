@@ -15,6 +15,7 @@
 
 /* ---- messages ----------------------------------------------------------------- */
 
+NR_PRINTF(3, 0)
 static int vfail(struct nr_conf_parser *p, int rc, const char *fmt, va_list ap)
 {
 	size_t n;

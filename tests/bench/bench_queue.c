@@ -69,7 +69,7 @@ static double commit_rate(const char *path, int group)
 	struct nr_queue *q = NULL;
 	nr_qid_t ids[20];
 	double t0, t;
-	int i, n = 0, batch;
+	int i, batch;
 
 	unlink(path + 5);
 	if (nr_linux_bdev_open(path, 16u << 20, 65536, &bd) || nr_queue_open(&q, &bd, NULL))
@@ -87,7 +87,6 @@ static double commit_rate(const char *path, int group)
 		for (i = 0; i < group; i++)
 			if (nr_queue_mark_done(q, ids[i]))
 				return -1;
-		n += group;
 	}
 	nr_queue_close(q);
 	bd.close(&bd);
