@@ -94,5 +94,31 @@ pid=""
 check "SIGTERM exits 0" test "$rc" -eq 0
 check "stop is logged" grep -q "stopped" "$tmp/log"
 
+# privilege drop after binding (needs root to start with)
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	port2=$(free_port)
+	mkdir -p "$tmp/q2" && chmod 0777 "$tmp" "$tmp/q2"
+	cat >"$tmp/drop.conf" <<EOF
+listen      127.0.0.1:$port2
+queue       file:$tmp/q2/queue size=1M
+state_dir   $tmp/state2
+log         stderr level=info
+user        nobody
+EOF
+	: >"$tmp/log"
+	"$bin" -c "$tmp/drop.conf" --foreground 2>"$tmp/log" &
+	pid=$!
+	check "drop: the listener is up" wait_log "listening on 127.0.0.1:$port2"
+	nobody=$(id -u nobody)
+	uid=$(awk '/^Uid:/ {print $2 $3 $4 $5}' "/proc/$pid/status")
+	check "drop: runs as nobody (real, effective, saved, fs uid)" test "$uid" = "$nobody$nobody$nobody$nobody"
+	check "drop: state_dir belongs to nobody" test "$(stat -c %U "$tmp/state2")" = nobody
+	check "drop: still serves after dropping" /usr/bin/python3 -c "
+import socket; s=socket.create_connection(('127.0.0.1',$port2),timeout=5); print(s.recv(100))"
+	kill -TERM "$pid"
+	wait "$pid"
+	pid=""
+fi
+
 echo "test_process: $failures failure(s)"
 [ "$failures" -eq 0 ]
