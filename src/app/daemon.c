@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "queue/queue.h"
+#include "smtpc/delivery.h"
 #include "smtpd/smtpd.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -33,6 +34,9 @@ enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_C
 /* Erase unit of the file backend: a page-sized sector keeps writes aligned. */
 #define NR_FILE_SECTOR_SIZE 4096u
 
+/* How often new mail is looked for (no commit hook in smtpd yet). */
+#define NR_DAEMON_KICK_MS 1000u
+
 struct nr_daemon {
 	const char *conf_path;
 	struct nr_conf *conf;     /* the one in force */
@@ -41,6 +45,8 @@ struct nr_daemon {
 	struct nr_bdev bdev;
 	int bdev_open;
 	struct nr_queue *queue;
+	struct nr_delivery *delivery; /* NULL: no smarthost configured */
+	struct nr_timer kick_timer;
 	struct nr_tls_ctx *lan_tls;
 	struct nr_smtpd *smtpd;
 };
@@ -115,6 +121,19 @@ static int verify_user(void *arg, const char *user, const void *password, size_t
 	return nr_users_verify(d->conf->users, user, password, pwlen);
 }
 
+/* smtpd has no commit hook yet: look for new mail once a second (the
+ * scan is cheap and coalesced by the engine). */
+static void on_kick_timer(struct nr_loop *loop, void *arg)
+{
+	struct nr_daemon *d = arg;
+
+	if (!d->delivery)
+		return;
+	nr_delivery_kick(d->delivery);
+	if (nr_timer_arm(loop, &d->kick_timer, NR_DAEMON_KICK_MS) != 0)
+		nr_err("delivery: cannot re-arm the kick timer");
+}
+
 static int start(struct nr_daemon *d)
 {
 	int rc;
@@ -142,6 +161,18 @@ static int start(struct nr_daemon *d)
 			       d->conf->lan_key, nr_strerror(rc));
 			return EX_CONFIG_;
 		}
+	}
+	if (d->conf->smarthost_count > 0) {
+		rc = nr_delivery_start(&d->delivery, d->loop, d->conf, d->queue);
+		if (rc != 0) {
+			nr_err("cannot start delivery: %s", nr_strerror(rc));
+			return rc == NR_ENOTFOUND || rc == NR_EINVAL ? EX_CONFIG_ : EX_UNAVAILABLE_;
+		}
+		nr_timer_init(&d->kick_timer, on_kick_timer, d);
+		if (nr_timer_arm(d->loop, &d->kick_timer, NR_DAEMON_KICK_MS) != 0)
+			return EX_SOFTWARE_;
+	} else {
+		nr_warn("no smarthost configured: mail stays queued");
 	}
 	rc = nr_smtpd_start(&d->smtpd, d->loop, d->conf, d->queue, d->lan_tls);
 	if (rc != 0) {
@@ -185,6 +216,19 @@ static void reload(struct nr_daemon *d)
 		nr_conf_free(&d->conf_next);
 		return;
 	}
+	if (d->delivery) {
+		if (d->conf_next.smarthost_count == 0) {
+			nr_warn("reload: no smarthost left; delivery keeps the previous ones until "
+				"restart");
+		} else {
+			rc = nr_delivery_reload(d->delivery, &d->conf_next);
+			if (rc != 0)
+				nr_err("reload: delivery keeps its previous settings: %s",
+				       nr_strerror(rc));
+		}
+	} else if (d->conf_next.smarthost_count > 0) {
+		nr_warn("reload: smarthosts added; delivery starts at the next restart");
+	}
 	if (d->conf_next.queue_kind != d->conf->queue_kind ||
 	    d->conf_next.queue_size != d->conf->queue_size)
 		nr_warn("reload: queue changes take effect at the next restart");
@@ -206,6 +250,11 @@ static void stop(struct nr_daemon *d)
 	/* One last turn runs the turn-end hooks: pending group commits finish. */
 	if (d->loop)
 		(void)nr_loop_turn(d->loop, 0);
+	if (d->delivery) {
+		nr_timer_cancel(d->loop, &d->kick_timer);
+		nr_delivery_stop(d->delivery);
+	}
+	d->delivery = NULL;
 	if (d->queue)
 		nr_queue_close(d->queue);
 	d->queue = NULL;

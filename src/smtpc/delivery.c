@@ -58,6 +58,7 @@ struct nr_delivery {
 	struct nr_queue *q;
 	const struct nr_dlink_ops *links;
 	void *links_ctx;
+	void (*links_free)(void *links_ctx); /* NULL: links_ctx is borrowed */
 
 	size_t nhosts;
 	struct dhost host[CONFIG_NR_MAX_SMARTHOSTS];
@@ -685,6 +686,11 @@ int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
 	return 0;
 }
 
+void nr_delivery_own_links(struct nr_delivery *d, void (*links_free)(void *links_ctx))
+{
+	d->links_free = links_free;
+}
+
 void nr_delivery_kick(struct nr_delivery *d)
 {
 	kick(d);
@@ -775,6 +781,9 @@ void nr_delivery_stop(struct nr_delivery *d)
 		reap(d, dc);
 	}
 	nr_timer_cancel(d->loop, &d->wake);
+	nr_loop_hook_cancel(d->loop, &d->kick_hook);
+	if (d->links_free)
+		d->links_free(d->links_ctx);
 	free(d);
 }
 
@@ -795,13 +804,4 @@ size_t nr_delivery_status(const struct nr_delivery *d, struct nr_upstream_status
 		copy_str(out[i].last_error, sizeof(out[i].last_error), h->last_error);
 	}
 	return d->nhosts;
-}
-
-int nr_delivery_start(struct nr_delivery **out, struct nr_loop *loop, const struct nr_conf *conf,
-		      struct nr_queue *q)
-{
-	/* The socket/TLS/DNS link (delivery_conn.c) plugs in here once the
-	 * reply assembler, the resolver and the TLS transport are merged. */
-	*out = NULL;
-	return NR_ENOTSUP;
 }

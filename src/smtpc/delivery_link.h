@@ -16,6 +16,7 @@
 #include "smtpc/smtpc_session.h"
 
 struct nr_loop;
+struct nr_queue;
 struct nr_dlink;
 
 /* What a link needs to know of its smarthost. */
@@ -48,5 +49,9 @@ struct nr_delivery;
 int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
 			    const struct nr_conf *conf, struct nr_queue *q,
 			    const struct nr_dlink_ops *links, void *links_ctx) NR_MUST_CHECK;
+
+/* The engine frees links_ctx with links_free in nr_delivery_stop(), after
+ * every link was closed (nr_delivery_start() uses this for the real links). */
+void nr_delivery_own_links(struct nr_delivery *d, void (*links_free)(void *links_ctx));
 
 #endif /* NR_SMTPC_DELIVERY_LINK_H */

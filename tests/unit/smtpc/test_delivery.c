@@ -66,6 +66,18 @@ void nr_loop_at_turn_end(struct nr_loop *loop, struct nr_hook *hook)
 	hook->next = hooks;
 	hooks = hook;
 }
+void nr_loop_hook_cancel(struct nr_loop *loop, struct nr_hook *hook)
+{
+	struct nr_hook **pp;
+
+	for (pp = &hooks; *pp; pp = &(*pp)->next)
+		if (*pp == hook) {
+			*pp = hook->next;
+			break;
+		}
+	hook->next = NULL;
+	hook->queued = 0;
+}
 void nr_timer_init(struct nr_timer *t, nr_timer_fn fn, void *arg)
 {
 	t->fn = fn;
