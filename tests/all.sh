@@ -51,7 +51,7 @@ fuzz_one() { # executable: run it for FUZZ_SECONDS from its seed corpus
 	mkdir -p "$corpus"
 	[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
 	if "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 "$corpus" >"build-fuzz/$name.log" 2>&1; then
-		echo "--- $name: ${FUZZ_SECONDS}s, $(grep -Eo '#[0-9]+' "build-fuzz/$name.log" | tail -1 | tr -d '#') runs, no finding"
+		echo "--- $name: $(grep -Eo '^Done [0-9]+ runs in [0-9]+ second' "build-fuzz/$name.log" | tail -1 | sed 's/^Done //')s, no finding"
 	else
 		echo "--- $name: FINDING"
 		tail -50 "build-fuzz/$name.log"
