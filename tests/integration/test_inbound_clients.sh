@@ -145,4 +145,6 @@ import sys
 q = open(sys.argv[1], "rb").read()
 i = q.index(b"line one")
 sys.exit(0 if b"\n" in q[i:i + 80].replace(b"\r\n", b"") else 1)' "$NR_TMP/queue"
+check_not "no sanitizer report in $LOG" grep -Eq "AddressSanitizer|LeakSanitizer|runtime error:" "$LOG"
+check "clean stop logged in $LOG" grep -q "stopped" "$LOG"
 nr_done

@@ -292,4 +292,8 @@ from ring import scan
 msgs = scan(sys.argv[1])
 assert not [m for m in msgs.values() if m["last"]], msgs
 EOF
+check_not "no sanitizer report in $LOG" grep -Eq "AddressSanitizer|LeakSanitizer|runtime error:" "$LOG"
+check "clean stop logged in $LOG" grep -q "stopped" "$LOG"
+check_not "no sanitizer report in $NR_TMP/b/relay.log" grep -Eq "AddressSanitizer|LeakSanitizer|runtime error:" "$NR_TMP/b/relay.log"
+check "clean stop logged in $NR_TMP/b/relay.log" grep -q "stopped" "$NR_TMP/b/relay.log"
 nr_done
