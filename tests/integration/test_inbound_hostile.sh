@@ -228,6 +228,58 @@ assert r and r[0] >= 500, ("DATA without a recipient must fail", r)
 c.cmd(b"QUIT", 221)
 EOF
 
+# --- protocol edges in single writes ------------------------------------------------
+check "pipelined EHLO..QUIT in two writes: every reply in order" "$NR_PY" - "$P_PLAIN" <<'EOF2'
+import sys, time
+from smtpraw import Raw
+c = Raw(int(sys.argv[1]))
+assert c.reply()[0] == 220
+c.send(b"EHLO pipe.lan\r\nMAIL FROM:<pipe@lan>\r\nRCPT TO:<r1@example.com>\r\n"
+       b"RCPT TO:<r2@example.com>\r\nDATA\r\n")
+got = [c.reply()[0] for _ in range(5)]
+assert got == [250, 250, 250, 250, 354], got
+c.send(b"Subject: pipe\r\nDate: x\r\nMessage-ID: <p@lan>\r\n\r\npipe-marker\r\n.\r\nQUIT\r\n")
+r = c.reply()
+assert r[0] == 250 and b"queued as" in r[1], r
+assert c.reply()[0] == 221
+assert c.closed(5)
+EOF2
+check "pipelined message queued with 2 recipients" grep -Eq "queued as [^ ]+ from=<pipe@lan> nrcpt=2" "$LOG"
+check "MAIL SIZE= over the limit -> 552, DATA before RCPT -> 503, NUL -> 500" "$NR_PY" - "$P_PLAIN" <<'EOF2'
+import sys
+from smtpraw import Raw
+c = Raw(int(sys.argv[1]))
+assert c.reply()[0] == 220
+c.cmd(b"EHLO edge.lan", 250)
+r = c.cmd(b"MAIL FROM:<big@lan> SIZE=999999999")
+assert r[0] == 552, r
+r = c.cmd(b"DATA")
+assert r[0] == 503, r
+r = c.cmd(b"NO\x00OP")
+assert r[0] == 500, r
+c.cmd(b"MAIL FROM:<edge@lan>", 250)
+r = c.cmd(b"RCPT TO:<\x00r@example.com>")
+assert r[0] == 500, r
+c.cmd(b"QUIT", 221)
+EOF2
+check "25 unknown commands in one write: 421 after the error limit, then closed" "$NR_PY" - "$P_PLAIN" <<'EOF2'
+import sys
+from smtpraw import Raw
+c = Raw(int(sys.argv[1]))
+assert c.reply()[0] == 220
+c.cmd(b"EHLO err.lan", 250)
+c.send(b"BOGUS\r\n" * 25)
+codes = []
+while True:
+    r = c.reply()
+    if not r:
+        break
+    codes.append(r[0])
+print(codes)
+assert codes and codes[-1] == 421 and set(codes[:-1]) == {500}, codes
+assert len(codes) < 25, ("no error limit", codes)
+EOF2
+
 # --- the queue, after a clean stop: committed messages only --------------------------
 nr_stop_pid "$RELAY_PID" 10
 nr_stop_pid "$DENY_PID" 10
