@@ -1,0 +1,139 @@
+/*
+ * test_queue_loop.c - group commit through the real event loop: commits
+ * requested in one loop turn share one sync, nobody hears "durable" before
+ * that sync, and each writer learns the outcome of its own record.
+ */
+#include "core/loop.h"
+#include "qtest.h"
+#include "sim.h"
+#include "sim_flash.h"
+#include "test.h"
+
+#define SECTOR 65536u /* 20 messages fit one sector: no sector-change syncs */
+#define SECTORS 8u
+#define WRITERS 20
+
+static struct nr_sim_flash *flash;
+static struct nr_bdev bd;
+static struct nr_loop *loop;
+static struct nr_queue *q;
+
+static int setup(void)
+{
+	if (nr_sim_flash_new(&flash, SECTOR, SECTORS, 4) != 0)
+		return -1;
+	nr_sim_flash_bdev(flash, &bd);
+	if (nr_loop_new(&loop, 8, 8) != 0)
+		return -1;
+	return nr_queue_open(&q, &bd, loop);
+}
+
+static void teardown(void)
+{
+	nr_queue_close(q);
+	nr_loop_free(loop);
+	nr_sim_flash_free(flash);
+	q = NULL;
+	loop = NULL;
+	flash = NULL;
+}
+
+static uint64_t syncs(void)
+{
+	struct nr_sim_flash_stats st;
+
+	nr_sim_flash_stats(flash, &st);
+	return st.syncs;
+}
+
+/* Start a message of len bytes and commit it; the outcome lands in *c. */
+static int begin_and_commit(uint32_t n, size_t len, struct qt_commit *c)
+{
+	static uint8_t body[4096];
+	struct nr_qenvelope env;
+	struct nr_qwriter *w;
+	int ret;
+
+	qt_env(&env, n, 2);
+	qt_body(body, len, n);
+	ret = nr_queue_begin(q, &env, 0, &w);
+	if (ret)
+		return ret;
+	ret = nr_queue_append(w, body, len);
+	if (ret) {
+		nr_queue_abort(w);
+		return ret;
+	}
+	return nr_queue_commit(w, qt_done, c);
+}
+
+TEST(commits_in_one_turn_share_one_sync)
+{
+	struct qt_commit c[WRITERS];
+	uint64_t before;
+	int i;
+
+	ASSERT_EQ(setup(), 0);
+	memset(c, 0, sizeof(c));
+	before = syncs();
+	for (i = 0; i < WRITERS; i++)
+		ASSERT_EQ(begin_and_commit((uint32_t)i, 1000, &c[i]), 0);
+	/* Nothing is durable yet, so nobody may have been told so. */
+	for (i = 0; i < WRITERS; i++)
+		EXPECT_EQ(c[i].called, 0);
+	EXPECT_EQ(syncs(), before);
+
+	EXPECT_TRUE(nr_loop_turn(loop, 0) >= 0);
+	EXPECT_EQ(syncs(), before + 1);
+	for (i = 0; i < WRITERS; i++) {
+		EXPECT_EQ(c[i].called, 1);
+		EXPECT_EQ(c[i].result, 0);
+		EXPECT_EQ(qt_check(q, c[i].id, (uint32_t)i, 1000, 2), 0);
+	}
+	teardown();
+}
+
+TEST(each_turn_gets_its_own_sync)
+{
+	struct qt_commit a = {0, 0, 0}, b = {0, 0, 0};
+	uint64_t before;
+
+	ASSERT_EQ(setup(), 0);
+	before = syncs();
+	ASSERT_EQ(begin_and_commit(1, 500, &a), 0);
+	EXPECT_TRUE(nr_loop_turn(loop, 0) >= 0);
+	EXPECT_EQ(a.called, 1);
+	ASSERT_EQ(begin_and_commit(2, 500, &b), 0);
+	EXPECT_EQ(b.called, 0);
+	EXPECT_TRUE(nr_loop_turn(loop, 0) >= 0);
+	EXPECT_EQ(b.called, 1);
+	EXPECT_EQ(syncs(), before + 2);
+	EXPECT_TRUE(a.id != b.id);
+	teardown();
+}
+
+TEST(a_failed_group_sync_fails_every_commit_in_it)
+{
+	struct qt_commit c[3];
+	int i;
+
+	ASSERT_EQ(setup(), 0);
+	memset(c, 0, sizeof(c));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(begin_and_commit((uint32_t)i, 700, &c[i]), 0);
+	nr_sim_flash_fail_sync(flash, 1);
+	EXPECT_TRUE(nr_loop_turn(loop, 0) >= 0);
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(c[i].called, 1);
+		EXPECT_EQ(c[i].result, NR_EIO);
+	}
+	teardown();
+}
+
+int main(void)
+{
+	RUN(commits_in_one_turn_share_one_sync);
+	RUN(each_turn_gets_its_own_sync);
+	RUN(a_failed_group_sync_fails_every_commit_in_it);
+	return TEST_REPORT();
+}
