@@ -31,6 +31,15 @@ wait_log() { # pattern: wait up to 10 s for it in the log
 	return 1
 }
 
+wait_file() { # path: wait up to 10 s for it to exist
+	local i
+	for i in $(seq 1 100); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 port=$(free_port)
 write_conf() {
 	cat >"$tmp/nanorelay.conf" <<EOF
@@ -82,9 +91,17 @@ check "bad reload is refused" wait_log "reload refused"
 check "daemon survives a bad reload" kill -0 "$pid"
 check "old listener still serves" /usr/bin/python3 -c "
 import socket; s=socket.create_connection(('127.0.0.1',$port),timeout=5)"
+# a session open across a good reload keeps working
 write_conf debug
+/usr/bin/python3 "$(dirname "$0")/lib/session_across_reload.py" "$port" "$tmp/in-session" "$tmp/reloaded" \
+	>"$tmp/survivor.out" 2>&1 &
+survivor=$!
+check "session is open before the reload" wait_file "$tmp/in-session"
 kill -HUP "$pid"
 check "good reload is applied" wait_log "configuration reloaded"
+: >"$tmp/reloaded"
+wait "$survivor"
+check "an open session survives the reload" test $? -eq 0
 
 # SIGTERM: graceful stop, exit 0
 kill -TERM "$pid"
