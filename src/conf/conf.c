@@ -65,7 +65,9 @@ void nr_conf_init(struct nr_conf *c)
 	c->max_message_size = 25u * 1024 * 1024;
 	c->max_recipients = 100;
 	c->max_sessions = CONFIG_NR_MAX_SESSIONS;
-	c->max_sessions_per_client = CONFIG_NR_MAX_SESSIONS_PER_CLIENT;
+	/* A printer or a script needs a few; a burst from one address must not
+	 * starve the others. The Kconfig value is only the ceiling. */
+	c->max_sessions_per_client = NR_MIN(16u, (unsigned)CONFIG_NR_MAX_SESSIONS_PER_CLIENT);
 	c->max_header_size = 64 * 1024;
 	c->max_errors = 10;
 	c->max_received = 30;

@@ -82,9 +82,9 @@ static const struct bad_case bad[] = {
 		       "CONFIG_NR_MAX_SESSIONS of this build), got \"0\""},
     {"max_sessions 129", "t.conf:1: max_sessions: expected a number from 1 to 128 (limit "
 			 "CONFIG_NR_MAX_SESSIONS of this build), got \"129\""},
-    {"max_sessions_per_client 17",
-     "t.conf:1: max_sessions_per_client: expected a number from 1 to 16 (limit "
-     "CONFIG_NR_MAX_SESSIONS_PER_CLIENT of this build), got \"17\""},
+    {"max_sessions_per_client 129",
+     "t.conf:1: max_sessions_per_client: expected a number from 1 to 128 (limit "
+     "CONFIG_NR_MAX_SESSIONS_PER_CLIENT of this build), got \"129\""},
     {"max_sessions 4\nmax_sessions_per_client 8",
      "t.conf:2: max_sessions_per_client: 8 is more than max_sessions (4)"},
     {"max_errors 0", "t.conf:1: max_errors: expected a number from 1 to 1000, got \"0\""},
@@ -404,7 +404,7 @@ TEST(defaults_are_safe)
 	EXPECT_EQ(c.max_message_size, 16 * 1024 * 1024); /* 25M, lowered to the queue */
 	EXPECT_EQ(c.max_recipients, 100);
 	EXPECT_EQ(c.max_sessions, CONFIG_NR_MAX_SESSIONS);
-	EXPECT_EQ(c.max_sessions_per_client, CONFIG_NR_MAX_SESSIONS_PER_CLIENT);
+	EXPECT_EQ(c.max_sessions_per_client, 16);
 	EXPECT_EQ(c.max_header_size, 64 * 1024);
 	EXPECT_EQ(c.max_errors, 10);
 	EXPECT_EQ(c.max_received, 30);

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Inbound SMTP benchmark: Postfix's smtp-source against nanorelay (file
+# queue, every 250 after fdatasync with group commit) and against smtp-sink
+# (no storage: the upper bound) in the same run, plus peak RSS.
+# A benchmark, not a test: it prints a table. Loopback only, bounded.
+#   usage: tests/bench/bench_smtp.sh [BUILD_DIR]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+bin="$build/nanorelay"
+[ -x "$bin" ] || { echo "build first: cmake --build $build" >&2; exit 1; }
+command -v smtp-source >/dev/null || { echo "needs smtp-source (package postfix)" >&2; exit 1; }
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+now() { date +%s.%N; }
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+
+sink_port=$(free_port)
+smtp-sink -u nobody -c "127.0.0.1:$sink_port" 1000 >/dev/null 2>&1 &
+pids+=($!)
+
+relay_port=$(free_port)
+tls_port=$(free_port)
+cat >"$tmp/nanorelay.conf" <<CONF
+listen 127.0.0.1:$relay_port
+listen 127.0.0.1:$tls_port tls=implicit
+allow 127.0.0.0/8
+queue file:$tmp/queue size=512M
+state_dir $tmp/state
+max_message_size 1M
+max_sessions 128
+max_sessions_per_client 64
+log stderr level=warn
+CONF
+"$bin" -c "$tmp/nanorelay.conf" --foreground 2>"$tmp/log" &
+relay=$!
+pids+=($relay)
+wait_port "$sink_port"
+wait_port "$relay_port"
+idle_kib=$(rss_kib "$relay")
+
+# one smtp-source run: rate in msg/s and MB/s
+run() { # port sessions messages length
+	local t0 t1
+	t0=$(now)
+	smtp-source -s "$2" -m "$3" -l "$4" -f bench@lan -t sink@example.com "127.0.0.1:$1" >/dev/null
+	t1=$(now)
+	echo "$t0 $t1 $3 $4" | awk '{d=$2-$1; printf "%.0f %.1f", $3/d, $3*$4/d/1e6}'
+}
+
+printf '%-44s %12s %12s %8s %14s\n' "workload (smtp-source)" "nanorelay" "smtp-sink" "ratio" "target"
+row() { # label sessions messages length target unit(msg|mb)
+	local r s rv sv
+	r=$(run "$relay_port" "$2" "$3" "$4")
+	s=$(run "$sink_port" "$2" "$3" "$4")
+	if [ "$6" = mb ]; then rv=${r#* }; sv=${s#* }; else rv=${r% *}; sv=${s% *}; fi
+	printf '%-44s %12s %12s %8s %14s\n' "$1" "$rv" "$sv" \
+		"$(awk -v a="$rv" -v b="$sv" 'BEGIN {printf "%.2f", a/b}')" "$5"
+}
+row "1 session, 1000 x 1 KB (msg/s)" 1 1000 1024 ">= 1,500" msg
+row "20 sessions, 20000 x 1 KB (msg/s)" 20 20000 1024 ">= 5,000" msg
+row "20 sessions, 2000 x 100 KB (MB/s)" 20 2000 102400 ">= 150" mb
+
+# 100 concurrent plain sessions, then 20 TLS sessions, held open after EHLO
+hold() { # port count tls
+	/usr/bin/python3 - "$1" "$2" "$3" <<'PY' &
+import socket, ssl, sys, time
+port, n, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if tls:
+        s = ctx.wrap_socket(s)
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"EHLO bench\r\nMAIL FROM:<a@lan>\r\n")
+    while not f.readline().startswith(b"250 "):
+        pass
+    f.readline()
+    socks.append((s, f))
+time.sleep(3)
+PY
+	echo $!
+}
+rss_after_hold() { # port count tls
+	local h peak=0 r
+	h=$(hold "$1" "$2" "$3")
+	for _ in $(seq 1 25); do
+		r=$(rss_kib "$relay")
+		[ "$r" -gt "$peak" ] && peak=$r
+		sleep 0.1
+	done
+	wait "$h" || true
+	echo "$peak"
+}
+plain_kib=$(rss_after_hold "$relay_port" 100 0)
+tls_kib=$(rss_after_hold "$tls_port" 20 1)
+echo
+printf '%-44s %12s %14s\n' "memory (nanorelay RSS)" "measured" "target"
+printf '%-44s %9s KiB %14s\n' "idle" "$idle_kib" "<= 2 MiB"
+printf '%-44s %9s KiB %14s\n' "100 concurrent plain sessions" "$plain_kib" "<= 8 MiB"
+printf '%-44s %9s KiB %14s\n' "20 concurrent TLS sessions" "$tls_kib" "<= 8 MiB"
+printf '%-44s %9s KiB\n' "peak over the whole run (VmHWM)" "$(hwm_kib "$relay")"
+printf '%-44s %9s KiB\n' "binary size (stripped text+data)" \
+	"$(strip -o "$tmp/nr.stripped" "$bin" && size "$tmp/nr.stripped" | awk 'NR==2 {printf "%d", ($1+$2)/1024}')"
