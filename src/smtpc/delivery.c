@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "queue/queue.h"
+#include "rewrite/rewrite.h"
 #include "smtpc/delivery.h"
 #include "smtpc/delivery_link.h"
 #include "smtpc/delivery_sched.h"
@@ -27,6 +28,36 @@ struct dhost {
 	char auth_mech[16];
 };
 
+/* What a message in flight needs from the rewrite settings: the addresses
+ * that go on the wire and the header From filter. One allocation per
+ * message; it holds no pointer into the configuration, so a reload never
+ * pulls anything from under a transaction. */
+#define DMSG_IN 256
+#define DMSG_OUT 8192 /* one feed of DMSG_IN bytes emits well under this */
+
+struct dmsg {
+	struct nr_rewrite rw; /* from_rewrite only, for the filter */
+	struct nr_rewrite_hdr hdr;
+	int hdr_on; /* the header block is still going through the filter */
+	int eof;
+	size_t ipos, ilen, opos, olen;
+	uint8_t in[DMSG_IN];
+	uint8_t out[DMSG_OUT];
+	const char *wire[CONFIG_NR_MAX_RECIPIENTS];
+	char addr[][NR_REWRITE_ADDR_MAX + 1];
+};
+
+/* The rewrite settings, copied out of the configuration: d->rwc.rw points
+ * only into this block, which a reload rebuilds in place. */
+struct rw_conf {
+	char hostname[NR_REWRITE_ADDR_MAX + 1];
+	char sender[NR_REWRITE_ADDR_MAX + 1];
+	char from[CONFIG_NR_MAX_ALIASES][NR_REWRITE_ADDR_MAX + 1];
+	char to[CONFIG_NR_MAX_ALIASES][NR_REWRITE_ADDR_MAX + 1];
+	struct nr_conf_alias alias[CONFIG_NR_MAX_ALIASES];
+	struct nr_rewrite rw;
+};
+
 /* One upstream connection and the message it carries. */
 struct dconn {
 	struct nr_delivery *d;
@@ -45,7 +76,8 @@ struct dconn {
 	struct nr_qreader *reader;
 	struct nr_smtpc_msg msg;
 	char sender[STR_MAX];
-	const char *rcpt[CONFIG_NR_MAX_RECIPIENTS];
+	const char *rcpt[CONFIG_NR_MAX_RECIPIENTS]; /* as queued: logs, digest */
+	struct dmsg *m;                             /* rewritten addresses, filter */
 	uint8_t own_result[CONFIG_NR_MAX_RECIPIENTS];
 	int delivered_any;
 	char last_error[NR_UPSTREAM_ERROR_MAX];
@@ -66,6 +98,7 @@ struct nr_delivery {
 	char admin[STR_MAX];
 	char hostname[128];
 	uint64_t max_age_ms;
+	struct rw_conf rwc;
 
 	struct nr_dsched sched;
 	struct nr_dsched_digest digest;
@@ -222,6 +255,8 @@ static void op_msg_done(void *o, int code, const char *text)
 			rcpt_outcome(dc, i, code, text);
 	nr_qreader_close(dc->reader);
 	dc->reader = NULL;
+	free(dc->m);
+	dc->m = NULL;
 	if (nr_queue_info(d->q, dc->id, &info) == 0 && info.state == NR_MSG_PENDING &&
 	    info.npending > 0) {
 		uint64_t delay = nr_dsched_backoff(d->sched.retry_min_ms, d->sched.retry_max_ms,
@@ -239,25 +274,103 @@ static void op_msg_done(void *o, int code, const char *text)
 	kick(d);
 }
 
+static int hdr_emit(void *arg, const void *data, size_t len)
+{
+	struct dmsg *m = arg;
+
+	if (len > sizeof(m->out) - m->olen)
+		return NR_EFULL; /* cannot happen: see DMSG_OUT */
+	memcpy(m->out + m->olen, data, len);
+	m->olen += len;
+	return 0;
+}
+
+/* The body as the session reads it: the header block through the From
+ * filter when it is on, the rest straight from the queue. The session
+ * dot-stuffs what this returns, so stuffing stays the last step. */
 static long read_body(void *arg, void *buf, size_t len)
 {
 	struct dconn *dc = arg;
-	return nr_qreader_read(dc->reader, buf, len);
+	struct dmsg *m = dc->m;
+	size_t n, used;
+	long got;
+	int rc;
+
+	if (!m)
+		return nr_qreader_read(dc->reader, buf, len);
+	for (;;) {
+		if (m->opos < m->olen) {
+			n = NR_MIN(len, m->olen - m->opos);
+			memcpy(buf, m->out + m->opos, n);
+			m->opos += n;
+			if (m->opos == m->olen)
+				m->opos = m->olen = 0;
+			return (long)n;
+		}
+		if (!m->hdr_on && m->ipos < m->ilen) {
+			n = NR_MIN(len, m->ilen - m->ipos); /* body after the blank line */
+			memcpy(buf, m->in + m->ipos, n);
+			m->ipos += n;
+			return (long)n;
+		}
+		if (m->eof)
+			return 0;
+		if (!m->hdr_on)
+			return nr_qreader_read(dc->reader, buf, len);
+		if (m->ipos == m->ilen) {
+			got = nr_qreader_read(dc->reader, m->in, sizeof(m->in));
+			if (got < 0)
+				return got;
+			m->ipos = 0;
+			m->ilen = (size_t)got;
+			if (got == 0) {
+				/* A message that is all header. */
+				m->hdr_on = 0;
+				m->eof = 1;
+				rc = nr_rewrite_hdr_finish(&m->hdr);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+		}
+		rc = nr_rewrite_hdr_feed(&m->hdr, m->in + m->ipos, m->ilen - m->ipos, &used);
+		if (rc < 0)
+			return rc;
+		m->ipos += used;
+		if (rc == 1)
+			m->hdr_on = 0;
+	}
 }
 
-/* The envelope sender upstream: a null sender stays null (reports must
- * not bounce); else `sender`, else the smarthost account if it is an
- * address, else the original. */
-static const char *upstream_sender(const struct nr_delivery *d, const struct dconn *dc,
-				   const char *orig)
+/* The rewritten recipients (queue indices unchanged: only the wire address
+ * differs) and the header filter for one message. NR_ENOMEM. */
+static int prepare_msg(struct dconn *dc)
 {
-	if (!orig || !orig[0])
-		return "";
-	if (d->sender[0])
-		return d->sender;
-	if (strchr(dc->host.user, '@'))
-		return dc->host.user;
-	return orig;
+	const struct nr_rewrite *rw = &dc->d->rwc.rw;
+	struct dmsg *m;
+	size_t i;
+
+	m = calloc(1, sizeof(*m) + dc->msg.nrcpt * sizeof(m->addr[0]));
+	if (!m)
+		return NR_ENOMEM;
+	for (i = 0; i < dc->msg.nrcpt; i++) {
+		if (!dc->rcpt[i])
+			continue;
+		/* An address the module does not handle (a quoted local part)
+		 * goes as queued; the session checks it before it is sent. */
+		if (nr_rewrite_recipient(rw, dc->rcpt[i], m->addr[i], sizeof(m->addr[i])) == 0)
+			m->wire[i] = m->addr[i];
+		else
+			m->wire[i] = dc->rcpt[i];
+	}
+	memset(&m->rw, 0, sizeof(m->rw));
+	m->rw.from_rewrite = rw->from_rewrite;
+	/* A null sender (a bounce) has no address to put in From: as is. */
+	if (m->rw.from_rewrite && dc->sender[0] &&
+	    nr_rewrite_hdr_init(&m->hdr, &m->rw, dc->sender, hdr_emit, m) == 0)
+		m->hdr_on = 1;
+	dc->m = m;
+	return 0;
 }
 
 /* Give an idle session the oldest due message. 1 when one was sent. */
@@ -297,8 +410,13 @@ static int feed(struct dconn *dc)
 			dc->busy = 0;
 			continue;
 		}
-		copy_str(dc->sender, sizeof(dc->sender),
-			 upstream_sender(d, dc, nr_queue_sender(d->q, id)));
+		/* The envelope sender upstream: a null sender stays null
+		 * (reports must not bounce); else `sender`, else the smarthost
+		 * account if it is an address, else the original (qualified). */
+		if (nr_rewrite_sender(&d->rwc.rw, dc->host.user[0] ? dc->host.user : NULL,
+				      nr_queue_sender(d->q, id), dc->sender,
+				      sizeof(dc->sender)) != 0)
+			copy_str(dc->sender, sizeof(dc->sender), nr_queue_sender(d->q, id));
 		memset(&dc->msg, 0, sizeof(dc->msg));
 		dc->msg.nrcpt = NR_MIN(dc->info.nrcpt, (size_t)CONFIG_NR_MAX_RECIPIENTS);
 		for (i = 0; i < dc->msg.nrcpt; i++) {
@@ -306,9 +424,16 @@ static int feed(struct dconn *dc)
 			const char *r = nr_queue_rcpt(d->q, id, i, &st);
 			dc->rcpt[i] = st == NR_RCPT_PENDING ? r : NULL;
 		}
+		if (prepare_msg(dc) != 0) {
+			op_msg_done(dc, 0, "out of memory");
+			return 0;
+		}
 		dc->msg.sender = dc->sender;
-		dc->msg.rcpt = dc->rcpt;
+		dc->msg.rcpt = dc->m->wire;
 		dc->msg.size = dc->info.body_size;
+		if (dc->m->hdr_on) /* SIZE is an upper bound: room for From and Reply-To */
+			dc->msg.size += NR_REWRITE_FIELD_MAX + NR_REWRITE_DISPLAY_MAX +
+					2 * NR_REWRITE_ADDR_MAX + 64;
 		dc->msg.eightbit = (dc->info.flags & NR_QENV_8BIT) != 0;
 		dc->msg.read = read_body;
 		dc->msg.read_arg = dc;
@@ -618,16 +743,65 @@ static void on_wake(struct nr_loop *loop, void *arg)
 
 /* ---- configuration ---- */
 
+static int fits(const char *s)
+{
+	return !s || strlen(s) <= NR_REWRITE_ADDR_MAX;
+}
+
 static int check_conf(const struct nr_conf *conf)
 {
+	struct nr_rewrite rw;
+	char err[160];
 	size_t i;
+	int rc;
 
 	if (conf->smarthost_count == 0)
 		return NR_EINVAL;
 	for (i = 0; i < conf->smarthost_count; i++)
 		if (conf->smarthost[i].tls == NR_TLS_NONE && !conf->smarthost[i].insecure)
 			return NR_EINVAL; /* plaintext upstream only with insecure=yes */
+	rc = nr_rewrite_init(&rw, conf, err, sizeof(err));
+	if (rc != 0) {
+		nr_err("delivery: %s", err);
+		return rc;
+	}
+	if (!fits(conf->hostname) || !fits(conf->sender))
+		return NR_ETOOBIG;
+	for (i = 0; i < conf->alias_count; i++)
+		if (!fits(conf->alias[i].from) || !fits(conf->alias[i].to))
+			return NR_ETOOBIG;
 	return 0;
+}
+
+/* Copy the rewrite settings into d->rwc and point d->rwc.rw at the copy.
+ * check_conf() accepted conf, so this cannot fail. */
+static void load_rewrite(struct nr_delivery *d, const struct nr_conf *conf)
+{
+	struct rw_conf *c = &d->rwc;
+	struct nr_conf shadow;
+	char err[160];
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	memset(&shadow, 0, sizeof(shadow));
+	copy_str(c->hostname, sizeof(c->hostname), conf->hostname);
+	copy_str(c->sender, sizeof(c->sender), conf->sender);
+	shadow.hostname = conf->hostname ? c->hostname : NULL;
+	shadow.sender = conf->sender ? c->sender : NULL;
+	shadow.from_rewrite = conf->from_rewrite;
+	shadow.alias_count = NR_MIN(conf->alias_count, (size_t)CONFIG_NR_MAX_ALIASES);
+	for (i = 0; i < shadow.alias_count; i++) {
+		copy_str(c->from[i], sizeof(c->from[i]), conf->alias[i].from);
+		copy_str(c->to[i], sizeof(c->to[i]), conf->alias[i].to);
+		c->alias[i].from = c->from[i];
+		c->alias[i].to = c->to[i];
+		c->alias[i].line = conf->alias[i].line;
+	}
+	shadow.alias = c->alias;
+	if (nr_rewrite_init(&c->rw, &shadow, err, sizeof(err)) != 0) {
+		nr_err("delivery: %s", err); /* not reached: check_conf() passed */
+		memset(&c->rw, 0, sizeof(c->rw));
+	}
 }
 
 static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
@@ -652,6 +826,7 @@ static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
 	copy_str(d->admin, sizeof(d->admin), conf->admin);
 	copy_str(d->hostname, sizeof(d->hostname), conf->hostname ? conf->hostname : "localhost");
 	d->max_age_ms = conf->max_age_ms;
+	load_rewrite(d, conf);
 }
 
 int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
@@ -776,6 +951,8 @@ void nr_delivery_stop(struct nr_delivery *d)
 			continue;
 		if (dc->busy) {
 			nr_qreader_close(dc->reader);
+			free(dc->m);
+			dc->m = NULL;
 			nr_queue_set_inflight(d->q, dc->id, 0);
 		}
 		reap(d, dc);
