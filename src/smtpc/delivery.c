@@ -47,14 +47,11 @@ struct dmsg {
 	char addr[][NR_REWRITE_ADDR_MAX + 1];
 };
 
-/* The rewrite settings, copied out of the configuration: d->rwc.rw points
- * only into this block, which a reload rebuilds in place. */
+/* The rewrite settings, copied out of the configuration into one
+ * allocation (strings and alias table): rw points only into arena. A
+ * reload builds a new one before it frees the old. */
 struct rw_conf {
-	char hostname[NR_REWRITE_ADDR_MAX + 1];
-	char sender[NR_REWRITE_ADDR_MAX + 1];
-	char from[CONFIG_NR_MAX_ALIASES][NR_REWRITE_ADDR_MAX + 1];
-	char to[CONFIG_NR_MAX_ALIASES][NR_REWRITE_ADDR_MAX + 1];
-	struct nr_conf_alias alias[CONFIG_NR_MAX_ALIASES];
+	void *arena;
 	struct nr_rewrite rw;
 };
 
@@ -743,11 +740,6 @@ static void on_wake(struct nr_loop *loop, void *arg)
 
 /* ---- configuration ---- */
 
-static int fits(const char *s)
-{
-	return !s || strlen(s) <= NR_REWRITE_ADDR_MAX;
-}
-
 static int check_conf(const struct nr_conf *conf)
 {
 	struct nr_rewrite rw;
@@ -761,47 +753,65 @@ static int check_conf(const struct nr_conf *conf)
 		if (conf->smarthost[i].tls == NR_TLS_NONE && !conf->smarthost[i].insecure)
 			return NR_EINVAL; /* plaintext upstream only with insecure=yes */
 	rc = nr_rewrite_init(&rw, conf, err, sizeof(err));
-	if (rc != 0) {
+	if (rc != 0)
 		nr_err("delivery: %s", err);
-		return rc;
-	}
-	if (!fits(conf->hostname) || !fits(conf->sender))
-		return NR_ETOOBIG;
-	for (i = 0; i < conf->alias_count; i++)
-		if (!fits(conf->alias[i].from) || !fits(conf->alias[i].to))
-			return NR_ETOOBIG;
-	return 0;
+	return rc;
 }
 
-/* Copy the rewrite settings into d->rwc and point d->rwc.rw at the copy.
- * check_conf() accepted conf, so this cannot fail. */
-static void load_rewrite(struct nr_delivery *d, const struct nr_conf *conf)
+static char *arena_str(char **at, const char *src)
 {
-	struct rw_conf *c = &d->rwc;
-	struct nr_conf shadow;
-	char err[160];
-	size_t i;
+	char *dst = *at;
+	size_t n = strlen(src) + 1;
 
-	memset(c, 0, sizeof(*c));
+	memcpy(dst, src, n);
+	*at += n;
+	return dst;
+}
+
+static size_t str_size(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+/* Copy the rewrite settings of conf (accepted by check_conf()) into out.
+ * NR_ENOMEM. */
+static int build_rewrite(struct rw_conf *out, const struct nr_conf *conf)
+{
+	struct nr_conf shadow;
+	struct nr_conf_alias *alias;
+	char err[160], *at;
+	size_t i, size;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	size =
+	    conf->alias_count * sizeof(*alias) + str_size(conf->hostname) + str_size(conf->sender);
+	for (i = 0; i < conf->alias_count; i++)
+		size += str_size(conf->alias[i].from) + str_size(conf->alias[i].to);
+	out->arena = malloc(size ? size : 1);
+	if (!out->arena)
+		return NR_ENOMEM;
+	alias = out->arena; /* the table first: malloc alignment */
+	at = (char *)(alias + conf->alias_count);
 	memset(&shadow, 0, sizeof(shadow));
-	copy_str(c->hostname, sizeof(c->hostname), conf->hostname);
-	copy_str(c->sender, sizeof(c->sender), conf->sender);
-	shadow.hostname = conf->hostname ? c->hostname : NULL;
-	shadow.sender = conf->sender ? c->sender : NULL;
+	shadow.hostname = conf->hostname ? arena_str(&at, conf->hostname) : NULL;
+	shadow.sender = conf->sender ? arena_str(&at, conf->sender) : NULL;
 	shadow.from_rewrite = conf->from_rewrite;
-	shadow.alias_count = NR_MIN(conf->alias_count, (size_t)CONFIG_NR_MAX_ALIASES);
-	for (i = 0; i < shadow.alias_count; i++) {
-		copy_str(c->from[i], sizeof(c->from[i]), conf->alias[i].from);
-		copy_str(c->to[i], sizeof(c->to[i]), conf->alias[i].to);
-		c->alias[i].from = c->from[i];
-		c->alias[i].to = c->to[i];
-		c->alias[i].line = conf->alias[i].line;
+	for (i = 0; i < conf->alias_count; i++) {
+		memset(&alias[i], 0, sizeof(alias[i]));
+		alias[i].from = conf->alias[i].from ? arena_str(&at, conf->alias[i].from) : NULL;
+		alias[i].to = conf->alias[i].to ? arena_str(&at, conf->alias[i].to) : NULL;
+		alias[i].line = conf->alias[i].line;
 	}
-	shadow.alias = c->alias;
-	if (nr_rewrite_init(&c->rw, &shadow, err, sizeof(err)) != 0) {
-		nr_err("delivery: %s", err); /* not reached: check_conf() passed */
-		memset(&c->rw, 0, sizeof(c->rw));
+	shadow.alias = conf->alias_count ? alias : NULL;
+	shadow.alias_count = conf->alias_count;
+	rc = nr_rewrite_init(&out->rw, &shadow, err, sizeof(err));
+	if (rc != 0) { /* not reached: check_conf() accepted the same settings */
+		nr_err("delivery: %s", err);
+		free(out->arena);
+		memset(out, 0, sizeof(*out));
 	}
+	return rc;
 }
 
 static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
@@ -826,7 +836,6 @@ static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
 	copy_str(d->admin, sizeof(d->admin), conf->admin);
 	copy_str(d->hostname, sizeof(d->hostname), conf->hostname ? conf->hostname : "localhost");
 	d->max_age_ms = conf->max_age_ms;
-	load_rewrite(d, conf);
 }
 
 int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
@@ -841,6 +850,8 @@ int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
 	if (!d)
 		return NR_ENOMEM;
 	rc = check_conf(conf);
+	if (rc == 0)
+		rc = build_rewrite(&d->rwc, conf);
 	if (rc != 0) {
 		free(d);
 		return rc;
@@ -908,6 +919,7 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 		struct dhost host;
 		struct nr_dsched_host st;
 	} * old;
+	struct rw_conf rwc;
 	size_t i, j, n = d->nhosts;
 	int rc;
 
@@ -917,6 +929,14 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 	old = calloc(CONFIG_NR_MAX_SMARTHOSTS, sizeof(*old));
 	if (!old)
 		return NR_ENOMEM;
+	rc = build_rewrite(&rwc, conf);
+	if (rc != 0) {
+		free(old);
+		return rc;
+	}
+	/* Messages in flight hold their own rewritten addresses. */
+	free(d->rwc.arena);
+	d->rwc = rwc;
 	for (i = 0; i < n; i++) {
 		old[i].host = d->host[i];
 		old[i].st = d->sched.host[i];
@@ -961,6 +981,7 @@ void nr_delivery_stop(struct nr_delivery *d)
 	nr_loop_hook_cancel(d->loop, &d->kick_hook);
 	if (d->links_free)
 		d->links_free(d->links_ctx);
+	free(d->rwc.arena);
 	free(d);
 }
 

@@ -757,6 +757,51 @@ TEST(rewrite_on_the_wire_only_and_reload_copies_the_settings)
 	nr_delivery_stop(d);
 }
 
+TEST(reload_in_flight_keeps_the_message_rewrite)
+{
+	struct nr_delivery *d = setup(1, NULL);
+	struct nr_conf_alias *al = calloc(1, sizeof(*al));
+	struct nr_conf c2;
+	struct nr_dlink *l;
+	nr_qid_t a;
+	ASSERT_TRUE(d);
+	ASSERT_TRUE(al);
+	al->from = malloc(8);
+	al->to = malloc(32);
+	ASSERT_TRUE(al->from && al->to);
+	strcpy(al->from, "root");
+	strcpy(al->to, "admin@example.com");
+	c2 = conf;
+	c2.from_rewrite = 1;
+	c2.alias = al;
+	c2.alias_count = 1;
+	ASSERT_EQ(nr_delivery_reload(d, &c2), 0);
+	a = add_msg("cam@nas.lan", "root", NULL, "From: cam@nas.lan\r\n\r\nx\r\n");
+	nr_delivery_kick(d);
+	turn();
+	l = open_link(0);
+	ASSERT_TRUE(l);
+	greet(l, NR_SMTPC_CAP_PIPELINING, 0);
+	EXPECT_TRUE(strstr(l->out, "RCPT TO:<admin@example.com>\r\n") != NULL);
+	say(l, 250, "ok");
+	say(l, 250, "ok");
+	/* Reload mid-transaction to settings without rewriting, then free the
+	 * old ones: the message goes on as it started. */
+	c2.from_rewrite = 0;
+	c2.alias_count = 0;
+	c2.alias = NULL;
+	ASSERT_EQ(nr_delivery_reload(d, &c2), 0);
+	free(al->from);
+	free(al->to);
+	free(al);
+	say(l, 354, "go");
+	EXPECT_TRUE(strstr(l->out, "\r\nFrom: \"cam@nas.lan via nanorelay\" <me@gmail.test>\r\n"
+				   "Reply-To: cam@nas.lan\r\n\r\nx\r\n.\r\n") != NULL);
+	say(l, 250, "ok");
+	EXPECT_EQ(find(a)->state, NR_MSG_DONE);
+	nr_delivery_stop(d);
+}
+
 TEST(tls_none_without_insecure_is_refused)
 {
 	struct nr_delivery *d = setup(1, NULL);
@@ -776,5 +821,6 @@ int main(void)
 	RUN(connections_are_bounded);
 	RUN(tls_none_without_insecure_is_refused);
 	RUN(rewrite_on_the_wire_only_and_reload_copies_the_settings);
+	RUN(reload_in_flight_keeps_the_message_rewrite);
 	return TEST_REPORT();
 }
