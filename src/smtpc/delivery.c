@@ -91,7 +91,6 @@ struct nr_delivery {
 
 	size_t nhosts;
 	struct dhost host[CONFIG_NR_MAX_SMARTHOSTS];
-	char sender[STR_MAX];
 	char admin[STR_MAX];
 	char hostname[128];
 	uint64_t max_age_ms;
@@ -832,7 +831,6 @@ static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
 		copy_str(h->oauth_token_file, sizeof(h->oauth_token_file), s->oauth_token_file);
 		copy_str(h->auth_mech, sizeof(h->auth_mech), s->auth_mech);
 	}
-	copy_str(d->sender, sizeof(d->sender), conf->sender);
 	copy_str(d->admin, sizeof(d->admin), conf->admin);
 	copy_str(d->hostname, sizeof(d->hostname), conf->hostname ? conf->hostname : "localhost");
 	d->max_age_ms = conf->max_age_ms;
