@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "queue/queue.h"
+#include "rewrite/rewrite.h"
 #include "smtpc/delivery.h"
 #include "smtpc/delivery_link.h"
 #include "smtpc/delivery_sched.h"
@@ -27,6 +28,33 @@ struct dhost {
 	char auth_mech[16];
 };
 
+/* What a message in flight needs from the rewrite settings: the addresses
+ * that go on the wire and the header From filter. One allocation per
+ * message; it holds no pointer into the configuration, so a reload never
+ * pulls anything from under a transaction. */
+#define DMSG_IN 256
+#define DMSG_OUT 8192 /* one feed of DMSG_IN bytes emits well under this */
+
+struct dmsg {
+	struct nr_rewrite rw; /* from_rewrite only, for the filter */
+	struct nr_rewrite_hdr hdr;
+	int hdr_on; /* the header block is still going through the filter */
+	int eof;
+	size_t ipos, ilen, opos, olen;
+	uint8_t in[DMSG_IN];
+	uint8_t out[DMSG_OUT];
+	const char *wire[CONFIG_NR_MAX_RECIPIENTS];
+	char addr[][NR_REWRITE_ADDR_MAX + 1];
+};
+
+/* The rewrite settings, copied out of the configuration into one
+ * allocation (strings and alias table): rw points only into arena. A
+ * reload builds a new one before it frees the old. */
+struct rw_conf {
+	void *arena;
+	struct nr_rewrite rw;
+};
+
 /* One upstream connection and the message it carries. */
 struct dconn {
 	struct nr_delivery *d;
@@ -45,7 +73,8 @@ struct dconn {
 	struct nr_qreader *reader;
 	struct nr_smtpc_msg msg;
 	char sender[STR_MAX];
-	const char *rcpt[CONFIG_NR_MAX_RECIPIENTS];
+	const char *rcpt[CONFIG_NR_MAX_RECIPIENTS]; /* as queued: logs, digest */
+	struct dmsg *m;                             /* rewritten addresses, filter */
 	uint8_t own_result[CONFIG_NR_MAX_RECIPIENTS];
 	int delivered_any;
 	char last_error[NR_UPSTREAM_ERROR_MAX];
@@ -62,10 +91,10 @@ struct nr_delivery {
 
 	size_t nhosts;
 	struct dhost host[CONFIG_NR_MAX_SMARTHOSTS];
-	char sender[STR_MAX];
 	char admin[STR_MAX];
 	char hostname[128];
 	uint64_t max_age_ms;
+	struct rw_conf rwc;
 
 	struct nr_dsched sched;
 	struct nr_dsched_digest digest;
@@ -222,6 +251,8 @@ static void op_msg_done(void *o, int code, const char *text)
 			rcpt_outcome(dc, i, code, text);
 	nr_qreader_close(dc->reader);
 	dc->reader = NULL;
+	free(dc->m);
+	dc->m = NULL;
 	if (nr_queue_info(d->q, dc->id, &info) == 0 && info.state == NR_MSG_PENDING &&
 	    info.npending > 0) {
 		uint64_t delay = nr_dsched_backoff(d->sched.retry_min_ms, d->sched.retry_max_ms,
@@ -239,25 +270,103 @@ static void op_msg_done(void *o, int code, const char *text)
 	kick(d);
 }
 
+static int hdr_emit(void *arg, const void *data, size_t len)
+{
+	struct dmsg *m = arg;
+
+	if (len > sizeof(m->out) - m->olen)
+		return NR_EFULL; /* cannot happen: see DMSG_OUT */
+	memcpy(m->out + m->olen, data, len);
+	m->olen += len;
+	return 0;
+}
+
+/* The body as the session reads it: the header block through the From
+ * filter when it is on, the rest straight from the queue. The session
+ * dot-stuffs what this returns, so stuffing stays the last step. */
 static long read_body(void *arg, void *buf, size_t len)
 {
 	struct dconn *dc = arg;
-	return nr_qreader_read(dc->reader, buf, len);
+	struct dmsg *m = dc->m;
+	size_t n, used;
+	long got;
+	int rc;
+
+	if (!m)
+		return nr_qreader_read(dc->reader, buf, len);
+	for (;;) {
+		if (m->opos < m->olen) {
+			n = NR_MIN(len, m->olen - m->opos);
+			memcpy(buf, m->out + m->opos, n);
+			m->opos += n;
+			if (m->opos == m->olen)
+				m->opos = m->olen = 0;
+			return (long)n;
+		}
+		if (!m->hdr_on && m->ipos < m->ilen) {
+			n = NR_MIN(len, m->ilen - m->ipos); /* body after the blank line */
+			memcpy(buf, m->in + m->ipos, n);
+			m->ipos += n;
+			return (long)n;
+		}
+		if (m->eof)
+			return 0;
+		if (!m->hdr_on)
+			return nr_qreader_read(dc->reader, buf, len);
+		if (m->ipos == m->ilen) {
+			got = nr_qreader_read(dc->reader, m->in, sizeof(m->in));
+			if (got < 0)
+				return got;
+			m->ipos = 0;
+			m->ilen = (size_t)got;
+			if (got == 0) {
+				/* A message that is all header. */
+				m->hdr_on = 0;
+				m->eof = 1;
+				rc = nr_rewrite_hdr_finish(&m->hdr);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+		}
+		rc = nr_rewrite_hdr_feed(&m->hdr, m->in + m->ipos, m->ilen - m->ipos, &used);
+		if (rc < 0)
+			return rc;
+		m->ipos += used;
+		if (rc == 1)
+			m->hdr_on = 0;
+	}
 }
 
-/* The envelope sender upstream: a null sender stays null (reports must
- * not bounce); else `sender`, else the smarthost account if it is an
- * address, else the original. */
-static const char *upstream_sender(const struct nr_delivery *d, const struct dconn *dc,
-				   const char *orig)
+/* The rewritten recipients (queue indices unchanged: only the wire address
+ * differs) and the header filter for one message. NR_ENOMEM. */
+static int prepare_msg(struct dconn *dc)
 {
-	if (!orig || !orig[0])
-		return "";
-	if (d->sender[0])
-		return d->sender;
-	if (strchr(dc->host.user, '@'))
-		return dc->host.user;
-	return orig;
+	const struct nr_rewrite *rw = &dc->d->rwc.rw;
+	struct dmsg *m;
+	size_t i;
+
+	m = calloc(1, sizeof(*m) + dc->msg.nrcpt * sizeof(m->addr[0]));
+	if (!m)
+		return NR_ENOMEM;
+	for (i = 0; i < dc->msg.nrcpt; i++) {
+		if (!dc->rcpt[i])
+			continue;
+		/* An address the module does not handle (a quoted local part)
+		 * goes as queued; the session checks it before it is sent. */
+		if (nr_rewrite_recipient(rw, dc->rcpt[i], m->addr[i], sizeof(m->addr[i])) == 0)
+			m->wire[i] = m->addr[i];
+		else
+			m->wire[i] = dc->rcpt[i];
+	}
+	memset(&m->rw, 0, sizeof(m->rw));
+	m->rw.from_rewrite = rw->from_rewrite;
+	/* A null sender (a bounce) has no address to put in From: as is. */
+	if (m->rw.from_rewrite && dc->sender[0] &&
+	    nr_rewrite_hdr_init(&m->hdr, &m->rw, dc->sender, hdr_emit, m) == 0)
+		m->hdr_on = 1;
+	dc->m = m;
+	return 0;
 }
 
 /* Give an idle session the oldest due message. 1 when one was sent. */
@@ -297,8 +406,13 @@ static int feed(struct dconn *dc)
 			dc->busy = 0;
 			continue;
 		}
-		copy_str(dc->sender, sizeof(dc->sender),
-			 upstream_sender(d, dc, nr_queue_sender(d->q, id)));
+		/* The envelope sender upstream: a null sender stays null
+		 * (reports must not bounce); else `sender`, else the smarthost
+		 * account if it is an address, else the original (qualified). */
+		if (nr_rewrite_sender(&d->rwc.rw, dc->host.user[0] ? dc->host.user : NULL,
+				      nr_queue_sender(d->q, id), dc->sender,
+				      sizeof(dc->sender)) != 0)
+			copy_str(dc->sender, sizeof(dc->sender), nr_queue_sender(d->q, id));
 		memset(&dc->msg, 0, sizeof(dc->msg));
 		dc->msg.nrcpt = NR_MIN(dc->info.nrcpt, (size_t)CONFIG_NR_MAX_RECIPIENTS);
 		for (i = 0; i < dc->msg.nrcpt; i++) {
@@ -306,9 +420,16 @@ static int feed(struct dconn *dc)
 			const char *r = nr_queue_rcpt(d->q, id, i, &st);
 			dc->rcpt[i] = st == NR_RCPT_PENDING ? r : NULL;
 		}
+		if (prepare_msg(dc) != 0) {
+			op_msg_done(dc, 0, "out of memory");
+			return 0;
+		}
 		dc->msg.sender = dc->sender;
-		dc->msg.rcpt = dc->rcpt;
+		dc->msg.rcpt = dc->m->wire;
 		dc->msg.size = dc->info.body_size;
+		if (dc->m->hdr_on) /* SIZE is an upper bound: room for From and Reply-To */
+			dc->msg.size += NR_REWRITE_FIELD_MAX + NR_REWRITE_DISPLAY_MAX +
+					2 * NR_REWRITE_ADDR_MAX + 64;
 		dc->msg.eightbit = (dc->info.flags & NR_QENV_8BIT) != 0;
 		dc->msg.read = read_body;
 		dc->msg.read_arg = dc;
@@ -620,14 +741,76 @@ static void on_wake(struct nr_loop *loop, void *arg)
 
 static int check_conf(const struct nr_conf *conf)
 {
+	struct nr_rewrite rw;
+	char err[160];
 	size_t i;
+	int rc;
 
 	if (conf->smarthost_count == 0)
 		return NR_EINVAL;
 	for (i = 0; i < conf->smarthost_count; i++)
 		if (conf->smarthost[i].tls == NR_TLS_NONE && !conf->smarthost[i].insecure)
 			return NR_EINVAL; /* plaintext upstream only with insecure=yes */
-	return 0;
+	rc = nr_rewrite_init(&rw, conf, err, sizeof(err));
+	if (rc != 0)
+		nr_err("delivery: %s", err);
+	return rc;
+}
+
+static char *arena_str(char **at, const char *src)
+{
+	char *dst = *at;
+	size_t n = strlen(src) + 1;
+
+	memcpy(dst, src, n);
+	*at += n;
+	return dst;
+}
+
+static size_t str_size(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+/* Copy the rewrite settings of conf (accepted by check_conf()) into out.
+ * NR_ENOMEM. */
+static int build_rewrite(struct rw_conf *out, const struct nr_conf *conf)
+{
+	struct nr_conf shadow;
+	struct nr_conf_alias *alias;
+	char err[160], *at;
+	size_t i, size;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	size =
+	    conf->alias_count * sizeof(*alias) + str_size(conf->hostname) + str_size(conf->sender);
+	for (i = 0; i < conf->alias_count; i++)
+		size += str_size(conf->alias[i].from) + str_size(conf->alias[i].to);
+	out->arena = malloc(size ? size : 1);
+	if (!out->arena)
+		return NR_ENOMEM;
+	alias = out->arena; /* the table first: malloc alignment */
+	at = (char *)(alias + conf->alias_count);
+	memset(&shadow, 0, sizeof(shadow));
+	shadow.hostname = conf->hostname ? arena_str(&at, conf->hostname) : NULL;
+	shadow.sender = conf->sender ? arena_str(&at, conf->sender) : NULL;
+	shadow.from_rewrite = conf->from_rewrite;
+	for (i = 0; i < conf->alias_count; i++) {
+		memset(&alias[i], 0, sizeof(alias[i]));
+		alias[i].from = conf->alias[i].from ? arena_str(&at, conf->alias[i].from) : NULL;
+		alias[i].to = conf->alias[i].to ? arena_str(&at, conf->alias[i].to) : NULL;
+		alias[i].line = conf->alias[i].line;
+	}
+	shadow.alias = conf->alias_count ? alias : NULL;
+	shadow.alias_count = conf->alias_count;
+	rc = nr_rewrite_init(&out->rw, &shadow, err, sizeof(err));
+	if (rc != 0) { /* not reached: check_conf() accepted the same settings */
+		nr_err("delivery: %s", err);
+		free(out->arena);
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
 }
 
 static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
@@ -648,7 +831,6 @@ static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
 		copy_str(h->oauth_token_file, sizeof(h->oauth_token_file), s->oauth_token_file);
 		copy_str(h->auth_mech, sizeof(h->auth_mech), s->auth_mech);
 	}
-	copy_str(d->sender, sizeof(d->sender), conf->sender);
 	copy_str(d->admin, sizeof(d->admin), conf->admin);
 	copy_str(d->hostname, sizeof(d->hostname), conf->hostname ? conf->hostname : "localhost");
 	d->max_age_ms = conf->max_age_ms;
@@ -666,6 +848,8 @@ int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
 	if (!d)
 		return NR_ENOMEM;
 	rc = check_conf(conf);
+	if (rc == 0)
+		rc = build_rewrite(&d->rwc, conf);
 	if (rc != 0) {
 		free(d);
 		return rc;
@@ -733,6 +917,7 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 		struct dhost host;
 		struct nr_dsched_host st;
 	} * old;
+	struct rw_conf rwc;
 	size_t i, j, n = d->nhosts;
 	int rc;
 
@@ -742,6 +927,14 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 	old = calloc(CONFIG_NR_MAX_SMARTHOSTS, sizeof(*old));
 	if (!old)
 		return NR_ENOMEM;
+	rc = build_rewrite(&rwc, conf);
+	if (rc != 0) {
+		free(old);
+		return rc;
+	}
+	/* Messages in flight hold their own rewritten addresses. */
+	free(d->rwc.arena);
+	d->rwc = rwc;
 	for (i = 0; i < n; i++) {
 		old[i].host = d->host[i];
 		old[i].st = d->sched.host[i];
@@ -776,6 +969,8 @@ void nr_delivery_stop(struct nr_delivery *d)
 			continue;
 		if (dc->busy) {
 			nr_qreader_close(dc->reader);
+			free(dc->m);
+			dc->m = NULL;
 			nr_queue_set_inflight(d->q, dc->id, 0);
 		}
 		reap(d, dc);
@@ -784,6 +979,7 @@ void nr_delivery_stop(struct nr_delivery *d)
 	nr_loop_hook_cancel(d->loop, &d->kick_hook);
 	if (d->links_free)
 		d->links_free(d->links_ctx);
+	free(d->rwc.arena);
 	free(d);
 }
 

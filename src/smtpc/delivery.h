@@ -11,6 +11,13 @@
  * An AUTH 535 holds that smarthost for an hour; nr_delivery_status() shows
  * it. Everything runs in the loop; nothing here blocks.
  *
+ * Rewriting (src/rewrite): each recipient goes upstream as
+ * nr_rewrite_recipient() gives it (the queue keeps the original and its
+ * index), the envelope sender as nr_rewrite_sender() gives it, and with
+ * from_rewrite on the header block goes through the From filter before
+ * the session dot-stuffs the body. A message in flight keeps the settings
+ * it started with across a reload.
+ *
  * Ownership: the engine borrows loop and queue (they outlive it). It copies
  * what it needs from conf: after nr_delivery_start()/nr_delivery_reload()
  * return, nothing points into the conf passed.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "proto/base64.h"
 #include "smtpc/smtpc_session.h"
 
 /* States, in the order a session normally walks through them. */
@@ -315,12 +316,18 @@ static uint32_t pick_mech(const struct nr_smtpc *s)
 static int send_b64(struct nr_smtpc *s, const char *prefix, const uint8_t *raw, size_t rawlen)
 {
 	size_t pl = strlen(prefix), n;
+	long enc;
 	int rc = NR_EINVAL;
 
 	if (pl + 4 * ((rawlen + 2) / 3) + 3 > sizeof(s->line))
 		goto out;
 	memcpy(s->line, prefix, pl);
-	n = pl + nr_smtpc_b64_encode(raw, rawlen, s->line + pl, sizeof(s->line) - pl);
+	enc = nr_base64_encode(raw, rawlen, s->line + pl, sizeof(s->line) - pl);
+	if (enc < 0) {
+		rc = (int)enc;
+		goto out;
+	}
+	n = pl + (size_t)enc;
 	s->line[n++] = '\r';
 	s->line[n++] = '\n';
 	rc = NR_EFULL;
@@ -391,7 +398,8 @@ static int auth_continue(struct nr_smtpc *s, const struct nr_smtpc_reply *r)
 		if (s->auth_step != 1)
 			break;
 		/* RFC 2195: user SP hex(HMAC-MD5(password, challenge)). */
-		cl = nr_smtpc_b64_decode(r->text ? r->text : "", chal, sizeof(chal));
+		cl = r->text ? nr_base64_decode(r->text, strlen(r->text), chal, sizeof(chal))
+			     : NR_EINVAL;
 		ul = strlen(s->p.user);
 		if (cl <= 0 || ul + 34 > sizeof(resp))
 			break;
@@ -943,55 +951,4 @@ size_t nr_smtpc_stuff_end(struct nr_smtpc_stuffer *st, uint8_t *dst)
 		n += put_crlf(st, dst + n);
 	memcpy(dst + n, ".\r\n", 3);
 	return n + 3;
-}
-
-/* ---- base64 (RFC 4648) for AUTH ---- */
-
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t nr_smtpc_b64_encode(const void *src, size_t len, char *dst, size_t size)
-{
-	const uint8_t *in = src;
-	size_t i, n = 0;
-
-	if (size < 4 * ((len + 2) / 3) + 1)
-		return 0;
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		dst[n++] = b64chars[v >> 18];
-		dst[n++] = b64chars[(v >> 12) & 63];
-		dst[n++] = b64chars[(v >> 6) & 63];
-		dst[n++] = b64chars[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-		dst[n++] = b64chars[v >> 18];
-		dst[n++] = b64chars[(v >> 12) & 63];
-		dst[n++] = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
-		dst[n++] = '=';
-	}
-	dst[n] = '\0';
-	return n;
-}
-
-long nr_smtpc_b64_decode(const char *src, uint8_t *dst, size_t size)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t n = 0;
-
-	for (; *src && *src != '='; src++) {
-		const char *p = strchr(b64chars, *src);
-		if (!p || !*src)
-			return NR_EINVAL;
-		acc = acc << 6 | (uint32_t)(p - b64chars);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n >= size)
-				return NR_EFULL;
-			dst[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return (long)n;
 }

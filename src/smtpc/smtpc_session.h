@@ -170,7 +170,4 @@ size_t nr_smtpc_stuff(struct nr_smtpc_stuffer *st, const uint8_t *in, size_t len
 /* Finish: CRLF if a line is open, then ".\r\n". dst at least 8 bytes. */
 size_t nr_smtpc_stuff_end(struct nr_smtpc_stuffer *st, uint8_t *dst);
 
-size_t nr_smtpc_b64_encode(const void *src, size_t len, char *dst, size_t size);
-long nr_smtpc_b64_decode(const char *src, uint8_t *dst, size_t size);
-
 #endif /* NR_SMTPC_SMTPC_SESSION_H */

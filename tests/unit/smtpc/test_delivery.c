@@ -659,6 +659,149 @@ TEST(connections_are_bounded)
 	nr_delivery_stop(d);
 }
 
+TEST(rewrite_on_the_wire_only_and_reload_copies_the_settings)
+{
+	struct nr_delivery *d = setup(1, NULL);
+	struct nr_conf c2;
+	struct nr_conf_alias al[2];
+	char from[2][32], to[2][32], host[16], sender[32];
+	struct nr_dlink *l;
+	nr_qid_t a, b;
+	size_t i;
+	ASSERT_TRUE(d);
+	strcpy(from[0], "root");
+	strcpy(to[0], "admin@example.com");
+	strcpy(from[1], "*@nas.lan");
+	strcpy(to[1], "catch@example.com");
+	strcpy(host, "nas.lan");
+	strcpy(sender, "relay@example.com");
+	memset(al, 0, sizeof(al));
+	for (i = 0; i < 2; i++) {
+		al[i].from = from[i];
+		al[i].to = to[i];
+	}
+	c2 = conf;
+	c2.hostname = host;
+	c2.sender = sender;
+	c2.from_rewrite = 1;
+	c2.alias = al;
+	c2.alias_count = 2;
+	ASSERT_EQ(nr_delivery_reload(d, &c2), 0);
+	/* Nothing may point into the conf once reload returned. */
+	memset(from, 'X', sizeof(from));
+	memset(to, 'X', sizeof(to));
+	memset(host, 'X', sizeof(host));
+	memset(sender, 'X', sizeof(sender));
+	memset(al, 0, sizeof(al));
+	memset(&c2, 0, sizeof(c2));
+
+	a = add_msg("printer", "root", "x@nas.lan",
+		    "From: Printer <printer@nas.lan>\r\nSubject: t\r\n\r\n.dot\r\nFrom: body\r\n");
+	nr_delivery_kick(d);
+	turn();
+	l = open_link(0);
+	ASSERT_TRUE(l);
+	greet(l, NR_SMTPC_CAP_PIPELINING, 0);
+	EXPECT_TRUE(strstr(l->out, "MAIL FROM:<relay@example.com>\r\n"
+				   "RCPT TO:<admin@example.com>\r\n"
+				   "RCPT TO:<catch@example.com>\r\nDATA\r\n") != NULL);
+	say(l, 250, "ok");
+	say(l, 250, "ok");
+	say(l, 550, "5.1.1 no catch-all here");
+	say(l, 354, "go");
+	/* From rewritten, Reply-To added at the end of the header block, the
+	 * body untouched, dot-stuffing last. */
+	EXPECT_TRUE(strstr(l->out, "\r\nFrom: \"Printer via nanorelay\" <relay@example.com>\r\n"
+				   "Subject: t\r\n"
+				   "Reply-To: Printer <printer@nas.lan>\r\n"
+				   "\r\n"
+				   "..dot\r\nFrom: body\r\n.\r\n") != NULL);
+	say(l, 250, "2.0.0 queued");
+	/* The queue's indices and addresses are unchanged. */
+	EXPECT_EQ(find(a)->rs[0], NR_RCPT_DELIVERED);
+	EXPECT_EQ(find(a)->rs[1], NR_RCPT_FAILED);
+	EXPECT_STREQ(find(a)->rcpt[0], "root");
+
+	/* All header, no body; a null sender (a report) keeps its From. */
+	b = add_msg("", "root", NULL, "From: Printer <printer@nas.lan>\r\nSubject: h");
+	nr_delivery_kick(d);
+	turn();
+	EXPECT_TRUE(strstr(l->out, "MAIL FROM:<>\r\nRCPT TO:<admin@example.com>\r\n") != NULL);
+	say(l, 250, "ok");
+	say(l, 250, "ok");
+	say(l, 354, "go");
+	EXPECT_TRUE(strstr(l->out, "\r\nFrom: Printer <printer@nas.lan>\r\nSubject: h\r\n.\r\n") !=
+		    NULL);
+	say(l, 250, "ok");
+	EXPECT_EQ(find(b)->state, NR_MSG_DONE);
+
+	a = add_msg("ups@nas.lan", "ops", NULL, "Subject: no from\r\n\r\nx\r\n");
+	nr_delivery_kick(d);
+	turn();
+	EXPECT_TRUE(
+	    strstr(l->out, "MAIL FROM:<relay@example.com>\r\nRCPT TO:<catch@example.com>\r\n") !=
+	    NULL);
+	say(l, 250, "ok");
+	say(l, 250, "ok");
+	say(l, 354, "go");
+	EXPECT_TRUE(
+	    strstr(l->out, "\r\nSubject: no from\r\nFrom: <relay@example.com>\r\n\r\nx\r\n.\r\n") !=
+	    NULL);
+	say(l, 250, "ok");
+	EXPECT_EQ(find(a)->state, NR_MSG_DONE);
+
+	/* A bad rewrite setting is refused and the old one stays. */
+	c2 = conf;
+	c2.sender = "bad sender";
+	EXPECT_EQ(nr_delivery_reload(d, &c2), NR_EINVAL);
+	nr_delivery_stop(d);
+}
+
+TEST(reload_in_flight_keeps_the_message_rewrite)
+{
+	struct nr_delivery *d = setup(1, NULL);
+	struct nr_conf_alias *al = calloc(1, sizeof(*al));
+	struct nr_conf c2;
+	struct nr_dlink *l;
+	nr_qid_t a;
+	ASSERT_TRUE(d);
+	ASSERT_TRUE(al);
+	al->from = malloc(8);
+	al->to = malloc(32);
+	ASSERT_TRUE(al->from && al->to);
+	strcpy(al->from, "root");
+	strcpy(al->to, "admin@example.com");
+	c2 = conf;
+	c2.from_rewrite = 1;
+	c2.alias = al;
+	c2.alias_count = 1;
+	ASSERT_EQ(nr_delivery_reload(d, &c2), 0);
+	a = add_msg("cam@nas.lan", "root", NULL, "From: cam@nas.lan\r\n\r\nx\r\n");
+	nr_delivery_kick(d);
+	turn();
+	l = open_link(0);
+	ASSERT_TRUE(l);
+	greet(l, NR_SMTPC_CAP_PIPELINING, 0);
+	EXPECT_TRUE(strstr(l->out, "RCPT TO:<admin@example.com>\r\n") != NULL);
+	say(l, 250, "ok");
+	say(l, 250, "ok");
+	/* Reload mid-transaction to settings without rewriting, then free the
+	 * old ones: the message goes on as it started. */
+	c2.from_rewrite = 0;
+	c2.alias_count = 0;
+	c2.alias = NULL;
+	ASSERT_EQ(nr_delivery_reload(d, &c2), 0);
+	free(al->from);
+	free(al->to);
+	free(al);
+	say(l, 354, "go");
+	EXPECT_TRUE(strstr(l->out, "\r\nFrom: \"cam@nas.lan via nanorelay\" <me@gmail.test>\r\n"
+				   "Reply-To: cam@nas.lan\r\n\r\nx\r\n.\r\n") != NULL);
+	say(l, 250, "ok");
+	EXPECT_EQ(find(a)->state, NR_MSG_DONE);
+	nr_delivery_stop(d);
+}
+
 TEST(tls_none_without_insecure_is_refused)
 {
 	struct nr_delivery *d = setup(1, NULL);
@@ -677,5 +820,7 @@ int main(void)
 	RUN(expiry_reports_once_but_never_for_null_sender);
 	RUN(connections_are_bounded);
 	RUN(tls_none_without_insecure_is_refused);
+	RUN(rewrite_on_the_wire_only_and_reload_copies_the_settings);
+	RUN(reload_in_flight_keeps_the_message_rewrite);
 	return TEST_REPORT();
 }
