@@ -425,7 +425,10 @@ static int ring_put(struct nr_queue *q, struct nr_qwriter *w, uint8_t kind, uint
 	put64(r + 8, w->id);
 	put32(r + 16, crc32_update(0, r + REC_HDR, len));
 	put32(r + 20, crc32_update(0, r, 20));
-	ret = dev_prog(q, off, r, total);
+	/* A fresh state area is all 0xFF, which the erased flash already holds:
+	 * leave it unprogrammed (fewer bytes written). Compaction carries states
+	 * over, so then it is programmed with the record. */
+	ret = dev_prog(q, off, r, w->state_init ? total : total - state_len);
 	if (ret) {
 		q->head_dirty = 1;
 		return ret;
