@@ -39,8 +39,12 @@ enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_C
 
 struct nr_daemon {
 	const char *conf_path;
-	struct nr_conf *conf;     /* the one in force */
-	struct nr_conf conf_next; /* where a reload is parsed */
+	/* Two slots, so that a reload never moves a configuration the modules
+	 * point into: the file is parsed into the slot not in force, the
+	 * modules are switched to it, and only then is the old one freed. */
+	struct nr_conf *conf;  /* the one in force: *first or spare */
+	struct nr_conf *first; /* the caller's (read at start) */
+	struct nr_conf spare;
 	struct nr_loop *loop;
 	struct nr_bdev bdev;
 	int bdev_open;
@@ -70,6 +74,14 @@ static int open_queue(struct nr_daemon *d)
 	if (c->queue_kind == NR_QUEUE_RAM) {
 		rc = nr_store_ram_open(&d->bdev, c->queue_size, NR_FILE_SECTOR_SIZE);
 	} else {
+		if (c->queue_kind == NR_QUEUE_FILE) {
+			rc = nr_plat_mkdir_parents(c->queue_path, 0700);
+			if (rc != 0) {
+				nr_err("queue: cannot create the directory of %s: %s",
+				       c->queue_path, nr_strerror(rc));
+				return rc;
+			}
+		}
 		snprintf(spec, sizeof(spec), "%s:%s",
 			 c->queue_kind == NR_QUEUE_MTD ? "mtd" : "file", c->queue_path);
 		rc = nr_plat_bdev_open(spec, c->queue_size, NR_FILE_SECTOR_SIZE, &d->bdev);
@@ -200,43 +212,40 @@ static int start(struct nr_daemon *d)
 static void reload(struct nr_daemon *d)
 {
 	char err[512];
-	struct nr_conf tmp;
+	struct nr_conf *next = d->conf == d->first ? &d->spare : d->first;
+	struct nr_conf *old = d->conf;
 	int rc;
 
-	nr_conf_init(&d->conf_next);
-	if (nr_conf_load(&d->conf_next, d->conf_path, err, sizeof(err)) != 0) {
+	if (nr_conf_load(next, d->conf_path, err, sizeof(err)) != 0) {
 		nr_err("reload refused, keeping the running configuration: %s", err);
-		nr_conf_free(&d->conf_next);
+		nr_conf_free(next);
 		return;
 	}
-	rc = nr_smtpd_reload(d->smtpd, &d->conf_next);
+	rc = nr_smtpd_reload(d->smtpd, next);
 	if (rc != 0) {
 		nr_err("reload refused by the listeners, keeping the running configuration: %s",
 		       nr_strerror(rc));
-		nr_conf_free(&d->conf_next);
+		nr_conf_free(next);
 		return;
 	}
 	if (d->delivery) {
-		if (d->conf_next.smarthost_count == 0) {
+		if (next->smarthost_count == 0) {
 			nr_warn("reload: no smarthost left; delivery keeps the previous ones until "
 				"restart");
 		} else {
-			rc = nr_delivery_reload(d->delivery, &d->conf_next);
+			rc = nr_delivery_reload(d->delivery, next);
 			if (rc != 0)
 				nr_err("reload: delivery keeps its previous settings: %s",
 				       nr_strerror(rc));
 		}
-	} else if (d->conf_next.smarthost_count > 0) {
+	} else if (next->smarthost_count > 0) {
 		nr_warn("reload: smarthosts added; delivery starts at the next restart");
 	}
-	if (d->conf_next.queue_kind != d->conf->queue_kind ||
-	    d->conf_next.queue_size != d->conf->queue_size)
+	if (next->queue_kind != old->queue_kind || next->queue_size != old->queue_size)
 		nr_warn("reload: queue changes take effect at the next restart");
-	/* Swap: the running modules no longer point into the old struct. */
-	tmp = *d->conf;
-	*d->conf = d->conf_next;
-	d->conf_next = tmp;
-	nr_conf_free(&d->conf_next);
+	/* The modules now point into next; the old slot can go. */
+	d->conf = next;
+	nr_conf_free(old);
 	nr_plat_log_open(d->conf->log_sink, "nanorelay");
 	nr_log_set_level(d->conf->log_level);
 	nr_info("configuration reloaded from %s", d->conf_path);
@@ -274,7 +283,8 @@ int nr_daemon_run(struct nr_conf *conf, const char *conf_path, int foreground)
 	int rc;
 
 	memset(&d, 0, sizeof(d));
-	d.conf = conf;
+	d.conf = d.first = conf;
+	nr_conf_init(&d.spare);
 	d.conf_path = conf_path;
 	rc = start(&d);
 	if (rc != EX_OK_)
@@ -305,5 +315,6 @@ out:
 	stop(&d);
 	if (rc == EX_OK_)
 		nr_info("stopped");
+	nr_conf_free(&d.spare); /* the caller frees *first */
 	return rc;
 }

@@ -31,6 +31,15 @@ wait_log() { # pattern: wait up to 10 s for it in the log
 	return 1
 }
 
+wait_until() { # shell condition: wait up to 10 s for it to hold
+	local i
+	for i in $(seq 1 100); do
+		eval "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 wait_file() { # path: wait up to 10 s for it to exist
 	local i
 	for i in $(seq 1 100); do
@@ -102,6 +111,22 @@ check "good reload is applied" wait_log "configuration reloaded"
 : >"$tmp/reloaded"
 wait "$survivor"
 check "an open session survives the reload" test $? -eq 0
+
+# reloaded values are in force, reload after reload (two configuration slots)
+ehlo_size() {
+	/usr/bin/python3 -c "
+import smtplib; s=smtplib.SMTP('127.0.0.1',$port,timeout=5); s.ehlo(); print(s.esmtp_features['size']); s.quit()"
+}
+for size in 2048 3072 4096; do
+	write_conf debug
+	echo "max_message_size $size" >>"$tmp/nanorelay.conf"
+	kill -HUP "$pid"
+	check "reload to max_message_size $size: EHLO says SIZE $size" \
+		wait_until "[ \"\$(ehlo_size)\" = $size ]"
+done
+check "after the reloads the greeting still names hostname test.lan" /usr/bin/python3 -c "
+import socket; s=socket.create_connection(('127.0.0.1',$port),timeout=5)
+assert s.recv(200).startswith(b'220 test.lan ')"
 
 # SIGTERM: graceful stop, exit 0
 kill -TERM "$pid"
