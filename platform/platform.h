@@ -227,6 +227,10 @@ int nr_plat_drop_privileges(const char *user);
  * mode. */
 int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner);
 
+/* Create the missing directories above the file path with mode; existing
+ * ones are left exactly as they are. (No file system on an RTOS: return 0.) */
+int nr_plat_mkdir_parents(const char *file, unsigned mode);
+
 /* Detach from the terminal: fork (the parent exits 0), new session, stdio
  * to /dev/null. Supervisors run the daemon with --foreground instead. */
 int nr_plat_detach(void);

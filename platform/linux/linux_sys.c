@@ -311,6 +311,27 @@ static int mkdir_one(const char *path, unsigned mode)
 	return file_errno(errno);
 }
 
+int nr_plat_mkdir_parents(const char *file, unsigned mode)
+{
+	char buf[4096];
+	size_t i, n = strlen(file);
+	int ret;
+
+	if (n == 0 || n >= sizeof(buf))
+		return NR_EINVAL;
+	memcpy(buf, file, n + 1);
+	for (i = 1; i < n; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		ret = mkdir_one(buf, mode);
+		buf[i] = '/';
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner)
 {
 	char buf[4096];

@@ -18,7 +18,8 @@
  *    byte the core wrote.
  *  - seeded entropy with a failure switch, captured log lines, settable
  *    signals, wall clock and file "exposed" answer.
- *  - files through ISO C stdio; nr_plat_mkdir_p does nothing and succeeds.
+ *  - files through ISO C stdio; nr_plat_mkdir_p and nr_plat_mkdir_parents do
+ *    nothing and succeed.
  *  - local sockets: NR_ENOTSUP.
  *
  * Storage devices (nr_plat_bdev_open) come from sim_flash.c, not from here.

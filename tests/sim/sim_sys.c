@@ -440,3 +440,10 @@ const char *sim_addr_str(const struct nr_addr *a)
 	snprintf(out + n, sizeof(out) - n, "]:%u", a->port);
 	return out;
 }
+
+int nr_plat_mkdir_parents(const char *file, unsigned mode)
+{
+	(void)file;
+	(void)mode;
+	return 0;
+}
