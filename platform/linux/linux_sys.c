@@ -334,25 +334,14 @@ int nr_plat_mkdir_parents(const char *file, unsigned mode)
 
 int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner)
 {
-	char buf[4096];
-	size_t i, n = strlen(path);
 	uid_t uid;
 	gid_t gid;
 	int ret;
 
-	if (n == 0 || n >= sizeof(buf))
-		return NR_EINVAL;
-	memcpy(buf, path, n + 1);
-	for (i = 1; i < n; i++) {
-		if (buf[i] != '/')
-			continue;
-		buf[i] = '\0';
-		ret = mkdir_one(buf, mode);
-		buf[i] = '/';
-		if (ret)
-			return ret;
-	}
-	ret = mkdir_one(buf, mode);
+	ret = nr_plat_mkdir_parents(path, mode);
+	if (ret)
+		return ret;
+	ret = mkdir_one(path, mode);
 	if (ret)
 		return ret;
 	/* The leaf gets exactly the mode and owner asked for. */
