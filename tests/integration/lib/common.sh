@@ -177,12 +177,14 @@ nr_stop_pid() {
 }
 
 nr_spawn() {
-	local var=$1 log=$2
+	# Locals carry a prefix so that a caller's variable called pid, var or
+	# log is the one that printf -v sets, not a shadowing local.
+	local nr__var=$1 nr__log=$2 nr__pid
 	shift 2
-	setsid "$@" </dev/null >"$log" 2>&1 &
-	local pid=$!
-	printf -v "$var" '%s' "$pid"
-	nr_on_exit "nr_stop_pid $pid"
+	setsid "$@" </dev/null >"$nr__log" 2>&1 &
+	nr__pid=$!
+	printf -v "$nr__var" '%s' "$nr__pid"
+	nr_on_exit "nr_stop_pid $nr__pid"
 }
 
 nr__where() {
