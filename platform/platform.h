@@ -117,7 +117,8 @@ int nr_plat_sock_local_addr(nr_sock_t s, struct nr_addr *out);
 
 /* Local (AF_UNIX-style) stream sockets for the control socket and sendmail
  * submission. listen removes a stale socket file first and sets mode 0660
- * (0666 when world is non-zero). connect is blocking-free like tcp_connect.
+ * (0666 when world is non-zero); its connections are taken with
+ * nr_plat_tcp_accept (peer NULL). connect is blocking-free like tcp_connect.
  * RTOS: NR_ENOTSUP. */
 int nr_plat_local_listen(const char *path, int world, nr_sock_t *out);
 int nr_plat_local_connect(const char *path, nr_sock_t *out);
