@@ -124,6 +124,9 @@ int nr_plat_local_listen(const char *path, int world, nr_sock_t *out);
 int nr_plat_local_connect(const char *path, nr_sock_t *out);
 /* Credentials of a local peer: uid, or NR_ENOTSUP. */
 int nr_plat_local_peer_uid(nr_sock_t s, long *uid);
+/* A connected pair of non-blocking local stream sockets (an in-process
+ * SMTP session: `sendmail` without a daemon). NR_ENOTSUP on an RTOS. */
+int nr_plat_local_pair(nr_sock_t out[2]);
 
 /* ---- readiness ---------------------------------------------------------------- */
 enum { NR_POLL_IN = 1, NR_POLL_OUT = 2, NR_POLL_ERR = 4, NR_POLL_HUP = 8 };
@@ -238,5 +241,10 @@ int nr_plat_detach(void);
 
 /* Process id, for Message-ID uniqueness and logs. */
 long nr_plat_pid(void);
+
+/* The real uid of this process and its login name (the default sender of
+ * `sendmail`): name gets at most size-1 bytes. NR_ENOTFOUND when the uid
+ * has no name (then name holds the number), NR_ENOTSUP on an RTOS. */
+int nr_plat_user_name(long *uid, char *name, size_t size);
 
 #endif /* NR_PLATFORM_H */

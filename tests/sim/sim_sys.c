@@ -234,6 +234,14 @@ long nr_plat_pid(void)
 	return 4242;
 }
 
+/* The simulated box has one user. */
+int nr_plat_user_name(long *uid, char *name, size_t size)
+{
+	*uid = 1000;
+	snprintf(name, size, "%s", "simuser");
+	return 0;
+}
+
 /* ---- files through ISO C stdio ---------------------------------------------------------- */
 void sim_set_file_exposed(int answer)
 {
