@@ -536,7 +536,7 @@ int nr_sendmail_main(int argc, char **argv, const char *conf_path)
 		return NR_SM_EX_CONFIG;
 	}
 	nr_plat_log_open(NR_LOG_SINK_STDERR, prog);
-	nr_log_set_level(j.o.verbose ? NR_LOG_INFO : NR_LOG_WARN);
+	nr_log_set_level(j.o.verbose ? NR_LOG_INFO : NR_LOG_ERR);
 	j.conf = &conf;
 	(void)nr_plat_user_name(&j.uid, j.user, sizeof(j.user));
 	if (j.o.mode == NR_SM_MODE_SMTP)
