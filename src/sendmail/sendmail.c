@@ -91,6 +91,14 @@ static int format_path(const char *addr, char *out, size_t size)
 	size_t llen = at ? (size_t)(at - addr) : strlen(addr), o = 0, i;
 	char check[NR_PATH_MAX + 8];
 
+	/* What the delivery side would refuse to send, refused now: blanks,
+	 * controls, 8-bit and angle brackets (even inside quotes). */
+	for (i = 0; addr[i]; i++) {
+		unsigned char c = (unsigned char)addr[i];
+		if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>')
+			return NR_SM_EX_DATAERR;
+	}
+
 	if (addr[0] == '"' || !needs_quotes(addr, llen)) {
 		if (strlen(addr) + 1 > size)
 			return NR_SM_EX_DATAERR;
