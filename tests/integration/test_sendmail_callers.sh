@@ -135,7 +135,20 @@ out=$("$NR_TMP/bin/newaliases")
 expect_eq "newaliases: exit 0" 0 $?
 expect_has "newaliases explains" "aliases in its configuration" "$out"
 
-# 9. usage errors: 64, nothing sent
+# 9. an ordinary user submits too: the socket is reachable, the uid recorded
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	chmod 0711 "$NR_TMP" "$NR_TMP/bin"
+	chmod 0644 "$conf"
+	printf 'Subject: as nobody\n\nnobody-marker\n' |
+		setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$sm" -i user@example.com
+	expect_eq "non-root: exit 0" 0 $?
+	expect_sent "non-root" nobody-marker
+	expect_eq "non-root: envelope from the user's name" \
+		"from=<nobody@box.test> to=<user@example.com>" "$(sink_envelope "$idx")"
+	expect_has "non-root: Received has the uid" "(local, uid $(id -u nobody))" "$(sink_msg "$idx")"
+fi
+
+# 10. usage errors: 64, nothing sent
 "$sm" -X foo@example.com </dev/null 2>"$NR_TMP/err"
 expect_eq "unknown option: exit 64" 64 $?
 expect_has "unknown option named" "unknown option -X" "$(cat "$NR_TMP/err")"
