@@ -18,6 +18,8 @@ struct nr_dlink_net {
 	struct nr_dns *dns;
 	struct nr_tls_ctx *tls; /* NULL when no smarthost uses TLS */
 	struct nr_dlink *links; /* every link not yet freed */
+	nr_dlink_observer_fn observe;
+	void *observe_arg;
 };
 
 /* TLS under the connection, watching for the end of the handshake. */
@@ -43,6 +45,7 @@ struct nr_dlink {
 	uint16_t port;
 	enum nr_tls_mode mode;
 	char peer[200];
+	struct nr_addr cur_addr; /* the address being tried */
 
 	struct nr_dns_query *q;
 	struct nr_dns_result res;
@@ -76,6 +79,26 @@ static void set_peer(struct nr_dlink *l, const struct nr_addr *a)
 	} else {
 		snprintf(l->peer, sizeof(l->peer), "%s[?]:%u", l->host, l->port);
 	}
+}
+
+static void report(struct nr_dlink *l, const struct nr_dlink_event *ev)
+{
+	if (l->net->observe && l->s)
+		l->net->observe(l->net->observe_arg, ev);
+}
+
+static void report_step(struct nr_dlink *l, enum nr_dlink_step step, int err,
+			const struct nr_addr *a)
+{
+	struct nr_dlink_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.step = step;
+	ev.err = err;
+	ev.addr = a;
+	ev.res = step == NR_DLINK_STEP_RESOLVED && err == 0 ? &l->res : NULL;
+	ev.tls = step == NR_DLINK_STEP_TLS ? l->tw.t : NULL;
+	report(l, &ev);
 }
 
 static void post(struct nr_dlink *l, unsigned ev)
@@ -261,6 +284,13 @@ static void on_input(struct nr_conn *c, void *owner)
 			fail(l, rc);
 			return;
 		}
+		if (l->net->observe) {
+			struct nr_dlink_event ev;
+			memset(&ev, 0, sizeof(ev));
+			ev.step = NR_DLINK_STEP_REPLY;
+			ev.reply = &r;
+			report(l, &ev);
+		}
 		/* The session may close the link from here: l stays valid
 		 * (freed at the end of the turn), l->s becomes NULL. */
 		feed_session(l, &r, nr_buf_len(in) + nr_dlink_rasm_pending(l->rasm));
@@ -289,6 +319,8 @@ static void on_close(struct nr_conn *c, void *owner, int err)
 	why[0] = '\0';
 	if ((err == NR_ECERT || err == NR_ECLOCK) && l->tw.t)
 		nr_tls_verify_text(l->tw.t, why, sizeof(why));
+	if (l->tls_started && !l->tw.done)
+		report_step(l, NR_DLINK_STEP_TLS, err ? err : NR_ETLS, NULL);
 	nr_conn_free(c); /* destroys the TLS state too */
 	l->c = NULL;
 	l->tw.t = NULL;
@@ -328,6 +360,7 @@ static void connected(struct nr_dlink *l)
 	}
 	l->sock = NR_SOCK_INVALID; /* the connection's now */
 	nr_debug("delivery: connected to %s", l->peer);
+	report_step(l, NR_DLINK_STEP_CONNECT, 0, &l->cur_addr);
 	if (l->mode == NR_TLS_IMPLICIT) {
 		rc = switch_to_tls(l);
 		if (rc != 0) {
@@ -357,6 +390,7 @@ static void on_connect_io(struct nr_loop *loop, void *arg, unsigned events)
 	}
 	nr_info("delivery: connect to %s failed: %s", l->peer, nr_strerror(rc));
 	l->last_err = rc;
+	report_step(l, NR_DLINK_STEP_CONNECT, rc, &l->cur_addr);
 	stop_connecting(l);
 	try_next(l);
 }
@@ -372,11 +406,13 @@ static void on_timer(struct nr_loop *loop, void *arg)
 	}
 	if (l->c) { /* implicit TLS handshake */
 		nr_warn("delivery: TLS handshake with %s timed out", l->peer);
+		report_step(l, NR_DLINK_STEP_TLS, NR_ETIMEDOUT, NULL);
 		fail(l, NR_ETIMEDOUT);
 		return;
 	}
 	nr_info("delivery: connect to %s timed out", l->peer);
 	l->last_err = NR_ETIMEDOUT;
+	report_step(l, NR_DLINK_STEP_CONNECT, NR_ETIMEDOUT, &l->cur_addr);
 	stop_connecting(l);
 	try_next(l);
 }
@@ -389,10 +425,12 @@ static void try_next(struct nr_dlink *l)
 
 		a.port = l->port;
 		set_peer(l, &a);
+		l->cur_addr = a;
 		rc = nr_plat_tcp_connect(&a, &l->sock);
 		if (rc != 0) {
 			nr_info("delivery: connect to %s failed: %s", l->peer, nr_strerror(rc));
 			l->last_err = rc;
+			report_step(l, NR_DLINK_STEP_CONNECT, rc, &a);
 			continue;
 		}
 		l->io.sock = l->sock;
@@ -418,11 +456,13 @@ static void on_resolved(void *arg, int status, const struct nr_dns_result *res)
 	l->q = NULL; /* the handle is dead once the callback runs */
 	if (status != 0) {
 		nr_warn("delivery: cannot resolve %s: %s", l->host, nr_strerror(status));
+		report_step(l, NR_DLINK_STEP_RESOLVED, status, NULL);
 		fail(l, status);
 		return;
 	}
 	l->res = *res;
 	l->next_addr = 0;
+	report_step(l, NR_DLINK_STEP_RESOLVED, 0, NULL);
 	try_next(l);
 }
 
@@ -458,6 +498,7 @@ static void on_hook(struct nr_loop *loop, void *arg)
 	}
 	if (ev & EV_TLS_UP) {
 		nr_debug("delivery: TLS up with %s", l->peer);
+		report_step(l, NR_DLINK_STEP_TLS, 0, NULL);
 		nr_timer_cancel(l->net->loop, &l->timer);
 		if (l->mode == NR_TLS_IMPLICIT)
 			nr_smtpc_on_connected(l->s);
@@ -503,6 +544,7 @@ static int link_open(void *ctx, struct nr_dlink **out, const struct nr_dlink_tar
 	if (rc != 0) {
 		l->q = NULL;
 		nr_warn("delivery: cannot resolve %s: %s", l->host, nr_strerror(rc));
+		report_step(l, NR_DLINK_STEP_RESOLVED, rc, NULL);
 		fail(l, rc);
 	}
 	*out = l;
@@ -618,6 +660,12 @@ int nr_dlink_net_new(struct nr_dlink_net **out, struct nr_loop *loop, const stru
 out:
 	nr_dlink_net_free(n);
 	return rc;
+}
+
+void nr_dlink_net_observe(struct nr_dlink_net *n, nr_dlink_observer_fn fn, void *arg)
+{
+	n->observe = fn;
+	n->observe_arg = arg;
 }
 
 void nr_dlink_net_free(struct nr_dlink_net *n)
