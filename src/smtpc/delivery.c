@@ -277,7 +277,7 @@ static void op_msg_done(void *o, int code, const char *text)
 	struct nr_delivery *d = dc->d;
 	struct nr_qinfo info;
 	size_t i;
-	int have_info;
+	int have_info, rc;
 
 	if (!dc->busy)
 		return;
@@ -288,8 +288,10 @@ static void op_msg_done(void *o, int code, const char *text)
 	dc->reader = NULL;
 	free(dc->m);
 	dc->m = NULL;
-	have_info = nr_queue_info(d->q, dc->id, &info) == 0;
-	if (have_info && info.state == NR_MSG_DONE) {
+	/* A message whose recipients are all final leaves the index. */
+	rc = nr_queue_info(d->q, dc->id, &info);
+	have_info = rc == 0;
+	if (rc == NR_ENOTFOUND || (have_info && info.state == NR_MSG_DONE)) {
 		char id[17];
 		nr_info("%s: removed", nr_qid_str(dc->id, id));
 	} else if (have_info && info.state == NR_MSG_PENDING && info.npending > 0) {
