@@ -115,6 +115,25 @@ expect_eq "pflogsumm: rejected" 2 "$(count rejected)"
 check "pflogsumm: the relay denial is listed" grep -q "Relay access denied" "$NR_TMP/pflogsumm.txt"
 check "pflogsumm: the SASL warning is listed" grep -q "SASL LOGIN authentication failed" "$NR_TMP/pflogsumm.txt"
 
+# logwatch's postfix filter (postfix-logwatch) on the same lines. It reads
+# syslog files only (traditional "Mon DD HH:MM:SS host" stamps): convert.
+lw=/usr/share/logwatch/scripts/services/postfix
+if [ -f "$lw" ]; then
+	sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T([0-9:]{8})\.[0-9]+Z /Jan  1 \1 /' "$NR_TMP/adapted.log" |
+		LOGWATCH_DETAIL_LEVEL=5 perl "$lw" --syslog_name nanorelay >"$NR_TMP/logwatch.txt" 2>&1 ||
+		fail "logwatch's postfix filter failed" "$NR_TMP/logwatch.txt"
+	lwc() { awk -v w="$1" 'index($0, w) { print $1; exit }' "$NR_TMP/logwatch.txt"; }
+	expect_eq "logwatch: accepted" 4 "$(lwc "Accepted ")"
+	expect_eq "logwatch: rejected" 2 "$(lwc "Rejected ")"
+	expect_eq "logwatch: sent via SMTP" 3 "$(lwc "Sent via SMTP ")"
+	expect_eq "logwatch: deferred" 1 "$(lwc "Deferred ")"
+	expect_eq "logwatch: bounced" 1 "$(lwc "Bounced (remote) ")"
+	expect_eq "logwatch: removed from queue" 3 "$(lwc "Removed from queue ")"
+	expect_eq "logwatch: SASL failures" 1 "$(lwc "SASL authentication failed ")"
+else
+	echo "# logwatch not installed: its check is skipped (tests/packages/diag.txt)"
+fi
+
 # log syslog: facility mail, ident nanorelay, via /dev/log in a private mount
 # namespace (the test's own socket; the host's /dev is untouched).
 command -v unshare >/dev/null || { nr_done; exit 0; }
