@@ -223,6 +223,8 @@ static void log_rcpt(struct dconn *dc, size_t i, enum nr_dsched_outcome o, int c
 	st.orig_to = dc->rcpt[i];
 	st.to = dc->m && dc->m->wire[i] ? dc->m->wire[i] : dc->rcpt[i];
 	st.relay = relay_name(dc);
+	if (strstr(st.relay, "[?]"))
+		st.relay = NULL; /* never connected: Postfix says relay=none */
 	st.delay_s = now > dc->info.arrival ? (uint64_t)(now - dc->info.arrival) : 0;
 	format_delays(dc, st.delay_s, delays, sizeof(delays));
 	st.delays = delays;

@@ -258,10 +258,20 @@ static void feed_session(struct nr_dlink *l, const struct nr_dlink_reply *dr, si
 	nr_smtpc_on_reply(l->s, &r);
 }
 
+static void tls_up(struct nr_dlink *l);
+
 static void on_input(struct nr_conn *c, void *owner)
 {
 	struct nr_dlink *l = owner;
 	struct nr_buf *in = nr_conn_in(c);
+
+	/* The read that finished the handshake may also carry the server's
+	 * first reply (the 220 greeting on port 465): the session must hear
+	 * "TLS is up" before it, not at the end of the turn. */
+	if ((l->events & EV_TLS_UP) && l->s && nr_buf_len(in) > 0) {
+		l->events &= ~EV_TLS_UP;
+		tls_up(l);
+	}
 
 	while (nr_buf_len(in) > 0) {
 		struct nr_dlink_reply r;
@@ -468,6 +478,17 @@ static void on_resolved(void *arg, int status, const struct nr_dns_result *res)
 
 /* ---- deferred events ---- */
 
+static void tls_up(struct nr_dlink *l)
+{
+	nr_debug("delivery: TLS up with %s", l->peer);
+	report_step(l, NR_DLINK_STEP_TLS, 0, NULL);
+	nr_timer_cancel(l->net->loop, &l->timer);
+	if (l->mode == NR_TLS_IMPLICIT)
+		nr_smtpc_on_connected(l->s);
+	else
+		nr_smtpc_on_tls_done(l->s, 0, NULL);
+}
+
 static void on_hook(struct nr_loop *loop, void *arg)
 {
 	struct nr_dlink *l = arg;
@@ -496,15 +517,8 @@ static void on_hook(struct nr_loop *loop, void *arg)
 			return;
 		}
 	}
-	if (ev & EV_TLS_UP) {
-		nr_debug("delivery: TLS up with %s", l->peer);
-		report_step(l, NR_DLINK_STEP_TLS, 0, NULL);
-		nr_timer_cancel(l->net->loop, &l->timer);
-		if (l->mode == NR_TLS_IMPLICIT)
-			nr_smtpc_on_connected(l->s);
-		else
-			nr_smtpc_on_tls_done(l->s, 0, NULL);
-	}
+	if (ev & EV_TLS_UP)
+		tls_up(l);
 }
 
 /* ---- ops ---- */

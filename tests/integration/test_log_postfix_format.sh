@@ -91,6 +91,7 @@ expect_eq "3 messages removed (ok1, mixed, auth; defer stays)" 3 "$(log_count ":
 check "relay denied, Postfix form" grep -Eq "]: NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 554 5\.7\.1 <victim1@example.net>: Relay access denied; from=<printer@lan.test> to=<victim1@example.net> proto=ESMTP helo=<[^>]+>$" "$LOG"
 check "SASL failure, no payload" grep -Eq "]: warning: unknown\[127\.0\.0\.1\]: SASL LOGIN authentication failed$" "$LOG"
 check "debug lines were on" grep -q "]: debug: " "$LOG"
+check_not "no sanitizer report" grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$LOG"
 
 # No secret anywhere, debug included.
 b64() { printf '%s' "$1" | base64 -w0; }

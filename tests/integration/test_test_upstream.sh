@@ -125,6 +125,20 @@ check "gmail 535: app password hint" out_has gmail535 "Gmail needs an app passwo
 probe verbose "smtp.gmail.test:$PF_PORT_SUBMIT tls=starttls $auth" -v
 expect_eq "verbose: exit 0" 0 "$RC"
 check "verbose: debug lines on stderr" grep -q "smtpc" "$NR_TMP/verbose.err"
+# Usage and configuration errors.
+cat >"$NR_TMP/none.conf" <<CONF
+listen 127.0.0.1:$(free_port)
+queue ram size=256K
+state_dir $NR_TMP/state
+CONF
+RC=0
+"$bin" -c "$NR_TMP/none.conf" test-upstream >"$NR_TMP/none.out" 2>&1 || RC=$?
+expect_eq "no smarthost: exit 78" 78 "$RC"
+check "no smarthost: says what to add" grep -q "no smarthost is configured: add a" "$NR_TMP/none.out"
+RC=0
+"$bin" -c "$NR_TMP/none.conf" test-upstream --bogus >"$NR_TMP/usage.out" 2>&1 || RC=$?
+expect_eq "unknown option: exit 64" 64 "$RC"
+check_not "no sanitizer report" grep -lE "AddressSanitizer|LeakSanitizer|runtime error" $NR_TMP/*.err
 b64=$(printf '\0%s\0%s' "$PF_USER" "$PF_PASS" | base64 -w0)
 check_not "no password or AUTH payload in any output" grep -rqF -e "$PF_PASS" -e "$b64" -e "not-the-password" $NR_TMP/*.out $NR_TMP/*.err
 nr_done
