@@ -116,10 +116,25 @@ check "refused: cause and fix" out_has refused "nothing listens on 127.0.0.1 por
 #    (a certificate valid for that name, from the test CA).
 ca_leaf gmail root "DNS:smtp.gmail.test"
 pf_down
-PF_CERT=$CA_DIR/gmail.crt PF_KEY=$CA_DIR/gmail.key pf_start gmailpf || fail "postfix gmail"
+PF_PLAIN=1 PF_CERT=$CA_DIR/gmail.crt PF_KEY=$CA_DIR/gmail.key pf_start gmailpf || fail "postfix gmail"
 probe gmail535 "smtp.gmail.test:$PF_PORT_SUBMIT tls=starttls user=$PF_USER password_file=$NR_TMP/bad.pw"
 expect_fail gmail535 AUTH
 check "gmail 535: app password hint" out_has gmail535 "Gmail needs an app password for accounts with 2-step verification"
+
+# 7. A plain-only port with tls=starttls: STARTTLS missing, never clear text.
+probe nostarttls "smtp.gmail.test:$PF_PORT_PLAIN tls=starttls $auth"
+expect_fail nostarttls STARTTLS
+check "no STARTTLS: said so" out_has nostarttls "not offered: nanorelay never continues in clear"
+check "no STARTTLS: fix" out_has nostarttls "does not offer STARTTLS on port $PF_PORT_PLAIN: use port 587 or 465"
+check_not "no STARTTLS: no AUTH in clear" grep -Eq "AUTH +(PLAIN|LOGIN)" "$NR_TMP/nostarttls.out"
+
+# 8. Two smarthosts: each is walked, one failure makes the exit non-zero.
+probe two "smtp.gmail.test:$PF_PORT_SUBMIT tls=starttls $auth
+smarthost nosuch.test:587 tls=starttls $auth"
+expect_eq "two smarthosts, one bad: exit 69" 69 "$RC"
+expect_eq "two smarthosts: two verdicts" 2 "$(grep -c '^  result ' "$NR_TMP/two.out")"
+check "two smarthosts: the first passed" out_has two "result    OK: smtp.gmail.test:$PF_PORT_SUBMIT"
+check "two smarthosts: the second failed at DNS" out_has two "result    FAILED at DNS"
 
 # Secrets: never printed, also with -v (debug log on stderr).
 probe verbose "smtp.gmail.test:$PF_PORT_SUBMIT tls=starttls $auth" -v
