@@ -282,8 +282,8 @@ size_t nr_probe_advice(const struct nr_probe_result *r, char out[][NR_PROBE_ADVI
 			add(&a, "port 465 needs tls=implicit");
 		else
 			add(&a,
-			    "the server does not offer STARTTLS on port %u: use port 587 or "
-			    "465 with tls=implicit (nanorelay never sends in clear)",
+			    "the server does not offer STARTTLS on port %u: use its port 587 "
+			    "(tls=starttls) or 465 (tls=implicit); nanorelay never sends in clear",
 			    r->port);
 		break;
 	case NR_PROBE_TLS:

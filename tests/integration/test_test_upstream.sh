@@ -125,7 +125,7 @@ check "gmail 535: app password hint" out_has gmail535 "Gmail needs an app passwo
 probe nostarttls "smtp.gmail.test:$PF_PORT_PLAIN tls=starttls $auth"
 expect_fail nostarttls STARTTLS
 check "no STARTTLS: said so" out_has nostarttls "not offered: nanorelay never continues in clear"
-check "no STARTTLS: fix" out_has nostarttls "does not offer STARTTLS on port $PF_PORT_PLAIN: use port 587 or 465"
+check "no STARTTLS: fix" out_has nostarttls "does not offer STARTTLS on port $PF_PORT_PLAIN: use its port 587 (tls=starttls) or 465 (tls=implicit)"
 check_not "no STARTTLS: no AUTH in clear" grep -Eq "AUTH +(PLAIN|LOGIN)" "$NR_TMP/nostarttls.out"
 
 # 8. Two smarthosts: each is walked, one failure makes the exit non-zero.
