@@ -63,6 +63,9 @@ expect_eq "implicit: exit 0" 0 "$RC"
 check "implicit: TLS first, then the greeting" grep -Eq "TLS +TLSv1" "$NR_TMP/ok465.out"
 check "implicit: AUTH accepted" grep -Eq "AUTH +.* accepted" "$NR_TMP/ok465.out"
 check_not "no MAIL command reached Postfix" pf_log_grep "from=<"
+wait_for 5 "Postfix logged the sessions" pf_log_grep "disconnect from .* quit=1" || true
+check "Postfix saw EHLO, STARTTLS, EHLO, AUTH, QUIT and nothing else" pf_log_grep "disconnect from .* ehlo=2 starttls=1 auth=1 quit=1 commands=5$"
+check "implicit TLS session: EHLO, AUTH, QUIT" pf_log_grep "disconnect from .* ehlo=1 auth=1 quit=1 commands=3$"
 expect_eq "nothing delivered" "$before" "$(pf_count)"
 
 # 2. Wrong TLS mode for the port.
