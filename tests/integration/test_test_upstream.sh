@@ -31,7 +31,7 @@ dns_server 127.0.0.1:$DNS_PORT
 log stderr
 CONF
 	RC=0
-	timeout 60 "$bin" -c "$NR_TMP/$name.conf" test-upstream "$@" >"$NR_TMP/$name.out" \
+	timeout 60 ${PROBE_WRAP[@]+"${PROBE_WRAP[@]}"} "$bin" -c "$NR_TMP/$name.conf" test-upstream "$@" >"$NR_TMP/$name.out" \
 		2>"$NR_TMP/$name.err" || RC=$?
 	sed "s/^/# $name| /" "$NR_TMP/$name.out"
 }
@@ -67,6 +67,19 @@ wait_for 5 "Postfix logged the sessions" pf_log_grep "disconnect from .* quit=1"
 check "Postfix saw EHLO, STARTTLS, EHLO, AUTH, QUIT and nothing else" pf_log_grep "disconnect from .* ehlo=2 starttls=1 auth=1 quit=1 commands=5$"
 check "implicit TLS session: EHLO, AUTH, QUIT" pf_log_grep "disconnect from .* ehlo=1 auth=1 quit=1 commands=3$"
 expect_eq "nothing delivered" "$before" "$(pf_count)"
+
+# A box whose clock was never set (faketime at 2015): no verification is
+# possible, so nothing is tried and the fix says why.
+if command -v faketime >/dev/null; then
+	PROBE_WRAP=(env FAKETIME_DONT_FAKE_MONOTONIC=1
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+		faketime '2015-01-01 00:00:00')
+	probe clock "$PF_HOST:$PF_PORT_SMTPS tls=implicit $auth"
+	PROBE_WRAP=()
+	expect_fail clock TLS
+	check "unset clock: cause" out_has clock "certificate refused: wall clock not set"
+	check "unset clock: fix" out_has clock "the box's clock is not set: certificates cannot be checked; enable NTP"
+fi
 
 # 2. Wrong TLS mode for the port.
 probe implicit_on_587 "$PF_HOST:$PF_PORT_SUBMIT tls=implicit $auth"
