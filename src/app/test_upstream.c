@@ -513,11 +513,12 @@ static int probe_one(const struct nr_conf *conf, const struct nr_conf_smarthost 
 	       sh->user ? " user=" : "", sh->user ? sh->user : "");
 	nr_timer_init(&p.timer, on_timer, &p);
 	rc = nr_loop_new(&p.loop, 16, 32);
-	if (rc == 0)
-		rc = nr_dlink_net_new(&p.net, p.loop, conf);
 	if (rc != 0) {
+		set_failed(&p, NR_PROBE_SETUP, rc, 0, "out of memory");
+	} else if ((rc = nr_dlink_net_new(&p.net, p.loop, conf)) != 0) {
+		/* The resolver or the CA file: the CA file is the likely one. */
 		char text[NR_PROBE_TEXT_MAX];
-		snprintf(text, sizeof(text), "cannot load the CA file %s: %s",
+		snprintf(text, sizeof(text), "cannot start the resolver or load the CA file %s: %s",
 			 conf->ca_file ? conf->ca_file : "(system bundle)", nr_strerror(rc));
 		set_failed(&p, NR_PROBE_SETUP, rc, 0, text);
 	} else {
@@ -528,7 +529,8 @@ static int probe_one(const struct nr_conf *conf, const struct nr_conf_smarthost 
 	print_verdict(&p.r);
 	if (p.link)
 		nr_dlink_net_ops.close(p.link);
-	nr_timer_cancel(p.loop, &p.timer);
+	if (p.loop)
+		nr_timer_cancel(p.loop, &p.timer);
 	nr_smtpc_free(p.s);
 	nr_dlink_net_free(p.net);
 	nr_loop_free(p.loop);

@@ -249,11 +249,17 @@ size_t nr_probe_advice(const struct nr_probe_result *r, char out[][NR_PROBE_ADVI
 	case NR_PROBE_OK:
 		break;
 	case NR_PROBE_SETUP:
-		if (r->err == NR_ENOTFOUND || r->err == NR_EPERM)
-			add(&a, "a file nanorelay needs is missing or unreadable: check the path "
-				"and its permissions (see the line above)");
+		if (strstr(r->text, "CA file"))
+			add(&a, "set ca_file to a readable PEM file with the CAs to trust (Debian, "
+				"OpenWrt and Buildroot: /etc/ssl/certs/ca-certificates.crt from "
+				"ca-certificates or ca-bundle)");
+		else if (r->secret_file && strstr(r->text, r->secret_file))
+			add(&a,
+			    "%s must exist, be readable by the user nanorelay runs as, and "
+			    "hold the secret on one line",
+			    r->secret_file);
 		else
-			add(&a, "check the files named above (ca_file, password_file)");
+			add(&a, "nanorelay could not start the check: %s", r->text);
 		break;
 	case NR_PROBE_DNS:
 		if (r->err == NR_ENOTFOUND)

@@ -156,6 +156,15 @@ check "two smarthosts: the second failed at DNS" out_has two "result    FAILED a
 probe verbose "smtp.gmail.test:$PF_PORT_SUBMIT tls=starttls $auth" -v
 expect_eq "verbose: exit 0" 0 "$RC"
 check "verbose: debug lines on stderr" grep -q "smtpc" "$NR_TMP/verbose.err"
+# Our own side: a CA file that is not there.
+probe noca "$PF_HOST:$PF_PORT_SUBMIT tls=starttls $auth"
+sed -i "s|^ca_file .*|ca_file $NR_TMP/missing-ca.pem|" "$NR_TMP/noca.conf"
+RC=0
+"$bin" -c "$NR_TMP/noca.conf" test-upstream >"$NR_TMP/noca.out" 2>"$NR_TMP/noca.err" || RC=$?
+expect_fail noca setup
+check "missing CA file: cause names it" out_has noca "load the CA file $NR_TMP/missing-ca.pem: not found"
+check "missing CA file: fix" out_has noca "set ca_file to a readable PEM file"
+
 # Usage and configuration errors.
 cat >"$NR_TMP/none.conf" <<CONF
 listen 127.0.0.1:$(free_port)

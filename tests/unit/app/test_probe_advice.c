@@ -107,6 +107,16 @@ TEST(dns_and_tcp)
 	EXPECT_TRUE(any(nr_probe_advice(&r, out, 6), "firewall"));
 }
 
+TEST(setup)
+{
+	struct nr_probe_result r = base(NR_PROBE_SETUP);
+	r.err = NR_ENOTFOUND;
+	strcpy(r.text, "cannot start the resolver or load the CA file /x.pem: not found");
+	EXPECT_TRUE(any(nr_probe_advice(&r, out, 6), "set ca_file to a readable PEM file"));
+	strcpy(r.text, "cannot read /etc/nanorelay/pw: permission denied");
+	EXPECT_TRUE(any(nr_probe_advice(&r, out, 6), "/etc/nanorelay/pw must exist, be readable"));
+}
+
 TEST(bounded_output)
 {
 	struct nr_probe_result r = base(NR_PROBE_TLS);
@@ -123,6 +133,7 @@ int main(void)
 	RUN(certificates);
 	RUN(auth);
 	RUN(dns_and_tcp);
+	RUN(setup);
 	RUN(bounded_output);
 	return TEST_REPORT();
 }
