@@ -573,9 +573,12 @@ static void finish_data(struct smtpd_session *s)
 	}
 	if (code) {
 		char client[96], tail[NR_PATH_MAX * 2 + 400];
-		nr_info("NOQUEUE: reject: DATA from %s: %d %s %s; %s",
-			client_name(s, client, sizeof(client)), code, enh, text,
-			reject_tail(s, NULL, tail, sizeof(tail)));
+		/* Postfix's form for a refusal at DATA, which log tools sort. */
+		nr_info(
+		    "NOQUEUE: reject: DATA from %s: %d %s <DATA>: Data command rejected: %s; %s",
+		    client_name(s, client, sizeof(client)), code, enh,
+		    strncmp(text, "Error: ", 7) == 0 ? text + 7 : text,
+		    reject_tail(s, NULL, tail, sizeof(tail)));
 		reset_transaction(s);
 		reply(s, code, enh, "%s", text);
 		enter_state(s, SS_HELO);

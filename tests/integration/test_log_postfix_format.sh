@@ -38,6 +38,7 @@ smarthost $PF_HOST:$PF_PORT_SUBMIT tls=starttls user=$PF_USER password_file=$NR_
 ca_file $PF_CA
 dns_server 127.0.0.1:$DNS_PORT
 retry 1s 2s
+max_message_size 8K
 $2
 CONF
 }
@@ -62,9 +63,12 @@ send ok1 -li 127.0.0.2 --to ok1@example.com
 send mixed -li 127.0.0.2 --to ok2@example.com,bounce@example.com
 send defer -li 127.0.0.2 --to defer@example.com
 send auth --auth PLAIN --auth-user printer --auth-password "$LAN_PASS" --to ok3@example.com
-# rejected 2: relay access denied (127.0.0.1 is not in allow, no AUTH)
+# rejected 2 (+1 below): relay access denied (127.0.0.1 is not in allow, no AUTH)
 send denied1 --to victim1@example.net
 send denied2 --to victim2@example.net
+# rejected 3: too big, refused at the end of DATA
+big=$(head -c 12000 /dev/zero | tr '\0' 'x' | fold -w 70)
+send toobig -li 127.0.0.2 --to big@example.com --body "$big"
 # a failed LAN AUTH: a SASL warning, not a message
 send badauth --auth LOGIN --auth-user printer --auth-password 'Wrong-Secret-99' --to x@example.com
 for t in ok1 mixed defer auth; do
@@ -72,6 +76,7 @@ for t in ok1 mixed defer auth; do
 done
 check "denied: 554 5.7.1" grep -q '554 5.7.1 <victim1@example.net>: Relay access denied' "$NR_TMP/denied1.swaks"
 check "bad AUTH: 535" grep -q '535 5.7.8' "$NR_TMP/badauth.swaks"
+check "too big: 552 5.3.4" grep -q '552 5.3.4' "$NR_TMP/toobig.swaks"
 
 wait_for 30 "3 sent, 1 bounced, 2 deferrals" eval \
 	'[ "$(log_count "status=sent")" -ge 3 ] && [ "$(log_count "status=bounced")" -ge 1 ] && [ "$(log_count "to=<defer@example.com>.*status=deferred")" -ge 2 ]' ||
@@ -89,6 +94,7 @@ check "deferred: dsn from the reply" grep -Eq "]: $id_re: to=<defer@example.com>
 check "removed when the message left the queue" grep -Eq "]: $id_re: removed$" "$LOG"
 expect_eq "3 messages removed (ok1, mixed, auth; defer stays)" 3 "$(log_count ": $id_re: removed$")"
 check "relay denied, Postfix form" grep -Eq "]: NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 554 5\.7\.1 <victim1@example.net>: Relay access denied; from=<printer@lan.test> to=<victim1@example.net> proto=ESMTP helo=<[^>]+>$" "$LOG"
+check "DATA reject, Postfix form" grep -Eq "]: NOQUEUE: reject: DATA from unknown\[127\.0\.0\.2\]: 552 5\.3\.4 <DATA>: Data command rejected: message file too big; from=<printer@lan.test> proto=ESMTP helo=<[^>]+>$" "$LOG"
 check "SASL failure, no payload" grep -Eq "]: warning: unknown\[127\.0\.0\.1\]: SASL LOGIN authentication failed$" "$LOG"
 check "debug lines were on" grep -q "]: debug: " "$LOG"
 check_not "no sanitizer report" grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$LOG"
@@ -112,7 +118,7 @@ expect_eq "pflogsumm: received" 4 "$(count received)"
 expect_eq "pflogsumm: delivered" 3 "$(count delivered)"
 expect_eq "pflogsumm: deferred (messages)" 1 "$(count deferred)"
 expect_eq "pflogsumm: bounced" 1 "$(count bounced)"
-expect_eq "pflogsumm: rejected" 2 "$(count rejected)"
+expect_eq "pflogsumm: rejected" 3 "$(count rejected)"
 check "pflogsumm: the relay denial is listed" grep -q "Relay access denied" "$NR_TMP/pflogsumm.txt"
 check "pflogsumm: the SASL warning is listed" grep -q "SASL LOGIN authentication failed" "$NR_TMP/pflogsumm.txt"
 
@@ -125,7 +131,7 @@ if [ -f "$lw" ]; then
 		fail "logwatch's postfix filter failed" "$NR_TMP/logwatch.txt"
 	lwc() { awk -v w="$1" 'index($0, w) { print $1; exit }' "$NR_TMP/logwatch.txt"; }
 	expect_eq "logwatch: accepted" 4 "$(lwc "Accepted ")"
-	expect_eq "logwatch: rejected" 2 "$(lwc "Rejected ")"
+	expect_eq "logwatch: rejected" 3 "$(lwc "Rejected ")"
 	expect_eq "logwatch: sent via SMTP" 3 "$(lwc "Sent via SMTP ")"
 	expect_eq "logwatch: deferred" 1 "$(lwc "Deferred ")"
 	expect_eq "logwatch: bounced" 1 "$(lwc "Bounced (remote) ")"
