@@ -27,7 +27,7 @@ queue ram size=256K
 state_dir $NR_TMP/state
 smarthost $line
 ca_file $PF_CA
-dns_server 127.0.0.1:$DNS_PORT
+dns_server 127.0.0.1:${PROBE_DNS_PORT:-$DNS_PORT}
 log stderr
 CONF
 	RC=0
@@ -124,6 +124,10 @@ probe nxdomain "nosuch.test:587 tls=starttls $auth"
 expect_fail nxdomain DNS
 check "NXDOMAIN: cause" out_has nxdomain "nosuch.test: name not found"
 check "NXDOMAIN: fix" out_has nxdomain "DNS: name not found — check the spelling of nosuch.test"
+PROBE_DNS_PORT=$DNS_TIMEOUT_PORT probe dnstimeout "$PF_HOST:587 tls=starttls $auth"
+expect_fail dnstimeout DNS
+check "DNS timeout: cause" out_has dnstimeout "no answer from the DNS server (timed out)"
+check "DNS timeout: fix" out_has dnstimeout "the resolver did not answer — check dns_server"
 probe refused "127.0.0.1:$(free_port) tls=starttls $auth"
 expect_fail refused TCP
 check "refused: cause and fix" out_has refused "nothing listens on 127.0.0.1 port"
