@@ -94,6 +94,7 @@ struct nr_delivery {
 	char admin[STR_MAX];
 	char hostname[128];
 	uint64_t max_age_ms;
+	uint64_t upstream_timeout_ms;
 	struct rw_conf rwc;
 
 	struct nr_dsched sched;
@@ -574,6 +575,7 @@ static void open_conn(struct nr_delivery *d, size_t h)
 	p.secret = secret;
 	p.secret_is_token = token;
 	p.auth_mech = dc->host.auth_mech[0] ? dc->host.auth_mech : NULL;
+	p.max_wait_ms = d->upstream_timeout_ms;
 	if (NR_ENABLED(CONFIG_NR_AUTH_CRAM_MD5))
 		p.hmac_md5 = nr_tls_hmac_md5;
 	rc = nr_smtpc_new(&dc->s, &p, &session_ops, dc);
@@ -585,6 +587,7 @@ static void open_conn(struct nr_delivery *d, size_t h)
 	t.host = dc->host.host;
 	t.port = dc->host.port;
 	t.tls = dc->host.tls;
+	t.connect_timeout_ms = d->upstream_timeout_ms;
 	rc = d->links->open(d->links_ctx, &dc->link, &t, dc->s);
 	if (rc != 0) {
 		snprintf(text, sizeof(text), "cannot open a connection: %s", nr_strerror(rc));
@@ -834,6 +837,7 @@ static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
 	copy_str(d->admin, sizeof(d->admin), conf->admin);
 	copy_str(d->hostname, sizeof(d->hostname), conf->hostname ? conf->hostname : "localhost");
 	d->max_age_ms = conf->max_age_ms;
+	d->upstream_timeout_ms = conf->upstream_timeout_ms;
 }
 
 int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,

@@ -42,6 +42,7 @@ struct nr_dlink {
 	char host[128];
 	uint16_t port;
 	enum nr_tls_mode mode;
+	uint64_t connect_timeout_ms;
 	char peer[200];
 
 	struct nr_dns_query *q;
@@ -333,8 +334,7 @@ static void connected(struct nr_dlink *l)
 		if (rc != 0) {
 			nr_warn("delivery: %s: cannot start TLS: %s", l->peer, nr_strerror(rc));
 			fail(l, NR_ETLS);
-		} else if (nr_timer_arm(l->net->loop, &l->timer, NR_DLINK_CONNECT_TIMEOUT_MS) !=
-			   0) {
+		} else if (nr_timer_arm(l->net->loop, &l->timer, l->connect_timeout_ms) != 0) {
 			fail(l, NR_ENOMEM);
 		}
 		return; /* on_connected once the handshake is done */
@@ -401,7 +401,7 @@ static void try_next(struct nr_dlink *l)
 		l->io.arg = l;
 		rc = nr_loop_add(l->net->loop, &l->io);
 		if (rc == 0)
-			rc = nr_timer_arm(l->net->loop, &l->timer, NR_DLINK_CONNECT_TIMEOUT_MS);
+			rc = nr_timer_arm(l->net->loop, &l->timer, l->connect_timeout_ms);
 		if (rc != 0) {
 			stop_connecting(l);
 			fail(l, rc);
@@ -489,6 +489,9 @@ static int link_open(void *ctx, struct nr_dlink **out, const struct nr_dlink_tar
 	snprintf(l->host, sizeof(l->host), "%s", t->host ? t->host : "");
 	l->port = t->port;
 	l->mode = t->tls;
+	l->connect_timeout_ms = NR_DLINK_CONNECT_TIMEOUT_MS;
+	if (t->connect_timeout_ms && t->connect_timeout_ms < l->connect_timeout_ms)
+		l->connect_timeout_ms = t->connect_timeout_ms;
 	l->sock = NR_SOCK_INVALID;
 	l->io.slot = -1;
 	nr_timer_init(&l->timer, on_timer, l);

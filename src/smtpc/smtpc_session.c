@@ -84,6 +84,8 @@ static void arm_deadline(struct nr_smtpc *s)
 
 	if (s->state == S_READY)
 		t = s->p.idle_ms ? s->p.idle_ms : 5000;
+	else if (t && s->p.max_wait_ms)
+		t = NR_MIN(t, s->p.max_wait_ms);
 	if (t && s->p.timeout_scale > 1)
 		t = NR_MAX(t / s->p.timeout_scale, 1);
 	s->ops->arm_timer(s->owner, t);

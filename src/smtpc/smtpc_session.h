@@ -103,6 +103,7 @@ struct nr_smtpc_params {
 	int secret_is_token;    /* XOAUTH2 */
 	const char *auth_mech;  /* NULL: best offered; else forced */
 	uint64_t idle_ms;       /* READY with no work this long: QUIT (0: 5 s) */
+	uint64_t max_wait_ms;   /* cap on every reply deadline (0: RFC 5321 values) */
 	uint64_t timeout_scale; /* tests: divide every deadline by this (0/1: RFC values) */
 	/* HMAC-MD5 for CRAM-MD5 (nr_tls_hmac_md5); NULL: CRAM-MD5 not used. */
 	int (*hmac_md5)(const void *key, size_t keylen, const void *msg, size_t msglen,
