@@ -378,7 +378,7 @@ static int feed(struct dconn *dc)
 	size_t i;
 	int rc;
 
-	while (dc->ready && !dc->busy && !dc->dead) {
+	if (dc->ready && !dc->busy && !dc->dead) {
 		if (nr_queue_next_due(d->q, nr_loop_now(d->loop), &id) != 0)
 			return 0;
 		memset(&dc->info, 0, sizeof(dc->info));
@@ -405,7 +405,8 @@ static int feed(struct dconn *dc)
 				       text);
 			nr_queue_set_inflight(d->q, id, 0);
 			dc->busy = 0;
-			continue;
+			kick(d); /* the next one in the next turn: one message per turn */
+			return 0;
 		}
 		/* The envelope sender upstream: a null sender stays null
 		 * (reports must not bounce); else `sender`, else the smarthost
@@ -440,10 +441,12 @@ static int feed(struct dconn *dc)
 			op_msg_done(dc, 0, "internal error: session not ready");
 			return 0;
 		}
-		/* A local failure (5.6.3, 5.3.4) finished it already. */
+		/* A local failure (5.6.3, 5.3.4) finished it already. The next
+		 * message waits for the next turn (op_msg_done kicked), so a
+		 * queue full of them cannot keep the loop from other work. */
 		if (!dc->busy && nr_smtpc_is_ready(dc->s)) {
 			dc->ready = 1;
-			continue;
+			return 0;
 		}
 		return 1;
 	}

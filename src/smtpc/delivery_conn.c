@@ -63,6 +63,7 @@ struct nr_dlink {
 	struct nr_hook hook;
 	unsigned events;
 	int fail_err;
+	char fail_text[320]; /* set when no connection was made: DNS or TCP */
 };
 
 /* ---- helpers ---- */
@@ -381,6 +382,20 @@ static void on_timer(struct nr_loop *loop, void *arg)
 	try_next(l);
 }
 
+/* DNS outcomes in the words a user can act on. */
+static const char *dns_failure_words(int err)
+{
+	switch (err) {
+	case NR_ENOTFOUND:
+		return "no such name in DNS (NXDOMAIN or no address)";
+	case NR_ETIMEDOUT:
+		return "the DNS server did not answer";
+	case NR_EDNS:
+		return "the DNS server failed (SERVFAIL or refused)";
+	}
+	return nr_strerror(err);
+}
+
 static void try_next(struct nr_dlink *l)
 {
 	while (l->next_addr < l->res.count) {
@@ -408,6 +423,9 @@ static void try_next(struct nr_dlink *l)
 		}
 		return;
 	}
+	snprintf(l->fail_text, sizeof(l->fail_text), "cannot connect to %s%s: %s", l->peer,
+		 l->res.count > 1 ? " (and the other addresses)" : "",
+		 nr_strerror(l->last_err ? l->last_err : NR_EUNREACH));
 	fail(l, l->last_err ? l->last_err : NR_EUNREACH);
 }
 
@@ -418,6 +436,8 @@ static void on_resolved(void *arg, int status, const struct nr_dns_result *res)
 	l->q = NULL; /* the handle is dead once the callback runs */
 	if (status != 0) {
 		nr_warn("delivery: cannot resolve %s: %s", l->host, nr_strerror(status));
+		snprintf(l->fail_text, sizeof(l->fail_text), "cannot resolve %s: %s", l->host,
+			 dns_failure_words(status));
 		fail(l, status);
 		return;
 	}
@@ -443,7 +463,10 @@ static void on_hook(struct nr_loop *loop, void *arg)
 	if (ev & EV_FAIL) {
 		nr_conn_free(l->c);
 		l->c = NULL;
-		nr_smtpc_on_closed(l->s, l->fail_err);
+		if (l->fail_text[0])
+			nr_smtpc_on_connect_failed(l->s, l->fail_text);
+		else
+			nr_smtpc_on_closed(l->s, l->fail_err);
 		return; /* the session is over; the engine closes us */
 	}
 	if (ev & EV_SWITCH) {
@@ -506,6 +529,8 @@ static int link_open(void *ctx, struct nr_dlink **out, const struct nr_dlink_tar
 	if (rc != 0) {
 		l->q = NULL;
 		nr_warn("delivery: cannot resolve %s: %s", l->host, nr_strerror(rc));
+		snprintf(l->fail_text, sizeof(l->fail_text), "cannot resolve %s: %s", l->host,
+			 dns_failure_words(rc));
 		fail(l, rc);
 	}
 	*out = l;

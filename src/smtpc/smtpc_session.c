@@ -802,6 +802,13 @@ void nr_smtpc_on_closed(struct nr_smtpc *s, int err)
 	fail_io(s, what);
 }
 
+void nr_smtpc_on_connect_failed(struct nr_smtpc *s, const char *text)
+{
+	if (s->state == S_DONE)
+		return;
+	finish(s, NR_SMTPC_END_HOST, text);
+}
+
 void nr_smtpc_on_writable(struct nr_smtpc *s)
 {
 	if (s->state == S_TRANS)

@@ -141,6 +141,9 @@ void nr_smtpc_on_tls_done(struct nr_smtpc *s, int err, const char *text);
 void nr_smtpc_on_timeout(struct nr_smtpc *s);
 /* The connection broke (err NR_ECLOSED, NR_ERESET, ...). */
 void nr_smtpc_on_closed(struct nr_smtpc *s, int err);
+/* No connection could be made (DNS or TCP); text says why in plain words
+ * and becomes the deferral reason as it is. */
+void nr_smtpc_on_connect_failed(struct nr_smtpc *s, const char *text);
 /* Output room became available: continue sending. */
 void nr_smtpc_on_writable(struct nr_smtpc *s);
 
