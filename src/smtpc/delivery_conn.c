@@ -291,6 +291,10 @@ static void on_close(struct nr_conn *c, void *owner, int err)
 	why[0] = '\0';
 	if ((err == NR_ECERT || err == NR_ECLOCK) && l->tw.t)
 		nr_tls_verify_text(l->tw.t, why, sizeof(why));
+	else if (err == NR_ETLS && l->tls_started && !l->tw.done)
+		snprintf(why, sizeof(why),
+			 "handshake failed (no TLS 1.2 or later, or no common "
+			 "cipher, on the server)");
 	nr_conn_free(c); /* destroys the TLS state too */
 	l->c = NULL;
 	l->tw.t = NULL;
