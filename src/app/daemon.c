@@ -34,9 +34,6 @@ enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_C
 /* Erase unit of the file backend: a page-sized sector keeps writes aligned. */
 #define NR_FILE_SECTOR_SIZE 4096u
 
-/* How often new mail is looked for (no commit hook in smtpd yet). */
-#define NR_DAEMON_KICK_MS 1000u
-
 struct nr_daemon {
 	const char *conf_path;
 	/* Two slots, so that a reload never moves a configuration the modules
@@ -50,7 +47,6 @@ struct nr_daemon {
 	int bdev_open;
 	struct nr_queue *queue;
 	struct nr_delivery *delivery; /* NULL: no smarthost configured */
-	struct nr_timer kick_timer;
 	struct nr_tls_ctx *lan_tls;
 	struct nr_smtpd *smtpd;
 };
@@ -133,17 +129,14 @@ static int verify_user(void *arg, const char *user, const void *password, size_t
 	return nr_users_verify(d->conf->users, user, password, pwlen);
 }
 
-/* smtpd has no commit hook yet: look for new mail once a second (the
- * scan is cheap and coalesced by the engine). */
-static void on_kick_timer(struct nr_loop *loop, void *arg)
+/* New mail is durable: delivery looks at the queue right away, at the end
+ * of the next (non-waiting) loop turn; kicks are coalesced by the engine. */
+static void on_commit(void *arg)
 {
 	struct nr_daemon *d = arg;
 
-	if (!d->delivery)
-		return;
-	nr_delivery_kick(d->delivery);
-	if (nr_timer_arm(loop, &d->kick_timer, NR_DAEMON_KICK_MS) != 0)
-		nr_err("delivery: cannot re-arm the kick timer");
+	if (d->delivery)
+		nr_delivery_kick(d->delivery);
 }
 
 static int start(struct nr_daemon *d)
@@ -180,9 +173,7 @@ static int start(struct nr_daemon *d)
 			nr_err("cannot start delivery: %s", nr_strerror(rc));
 			return rc == NR_ENOTFOUND || rc == NR_EINVAL ? EX_CONFIG_ : EX_UNAVAILABLE_;
 		}
-		nr_timer_init(&d->kick_timer, on_kick_timer, d);
-		if (nr_timer_arm(d->loop, &d->kick_timer, NR_DAEMON_KICK_MS) != 0)
-			return EX_SOFTWARE_;
+		nr_queue_on_commit(d->queue, on_commit, d);
 	} else {
 		nr_warn("no smarthost configured: mail stays queued");
 	}
@@ -260,7 +251,7 @@ static void stop(struct nr_daemon *d)
 	if (d->loop)
 		(void)nr_loop_turn(d->loop, 0);
 	if (d->delivery) {
-		nr_timer_cancel(d->loop, &d->kick_timer);
+		nr_queue_on_commit(d->queue, NULL, NULL);
 		nr_delivery_stop(d->delivery);
 	}
 	d->delivery = NULL;

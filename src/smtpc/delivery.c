@@ -97,6 +97,7 @@ struct nr_delivery {
 	char admin[STR_MAX];
 	char hostname[128];
 	uint64_t max_age_ms;
+	uint64_t upstream_timeout_ms;
 	struct rw_conf rwc;
 
 	struct nr_dsched sched;
@@ -419,7 +420,7 @@ static int feed(struct dconn *dc)
 	size_t i;
 	int rc;
 
-	while (dc->ready && !dc->busy && !dc->dead) {
+	if (dc->ready && !dc->busy && !dc->dead) {
 		if (nr_queue_next_due(d->q, nr_loop_now(d->loop), &id) != 0)
 			return 0;
 		memset(&dc->info, 0, sizeof(dc->info));
@@ -446,7 +447,8 @@ static int feed(struct dconn *dc)
 				       text);
 			nr_queue_set_inflight(d->q, id, 0);
 			dc->busy = 0;
-			continue;
+			kick(d); /* the next one in the next turn: one message per turn */
+			return 0;
 		}
 		/* The envelope sender upstream: a null sender stays null
 		 * (reports must not bounce); else `sender`, else the smarthost
@@ -482,10 +484,12 @@ static int feed(struct dconn *dc)
 			op_msg_done(dc, 0, "internal error: session not ready");
 			return 0;
 		}
-		/* A local failure (5.6.3, 5.3.4) finished it already. */
+		/* A local failure (5.6.3, 5.3.4) finished it already. The next
+		 * message waits for the next turn (op_msg_done kicked), so a
+		 * queue full of them cannot keep the loop from other work. */
 		if (!dc->busy && nr_smtpc_is_ready(dc->s)) {
 			dc->ready = 1;
-			continue;
+			return 0;
 		}
 		return 1;
 	}
@@ -624,6 +628,7 @@ static void open_conn(struct nr_delivery *d, size_t h)
 	p.secret = secret;
 	p.secret_is_token = token;
 	p.auth_mech = dc->host.auth_mech[0] ? dc->host.auth_mech : NULL;
+	p.max_wait_ms = d->upstream_timeout_ms;
 	if (NR_ENABLED(CONFIG_NR_AUTH_CRAM_MD5))
 		p.hmac_md5 = nr_tls_hmac_md5;
 	rc = nr_smtpc_new(&dc->s, &p, &session_ops, dc);
@@ -635,6 +640,7 @@ static void open_conn(struct nr_delivery *d, size_t h)
 	t.host = dc->host.host;
 	t.port = dc->host.port;
 	t.tls = dc->host.tls;
+	t.connect_timeout_ms = d->upstream_timeout_ms;
 	rc = d->links->open(d->links_ctx, &dc->link, &t, dc->s);
 	if (rc != 0) {
 		snprintf(text, sizeof(text), "cannot open a connection: %s", nr_strerror(rc));
@@ -889,6 +895,7 @@ static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
 	copy_str(d->admin, sizeof(d->admin), conf->admin);
 	copy_str(d->hostname, sizeof(d->hostname), conf->hostname ? conf->hostname : "localhost");
 	d->max_age_ms = conf->max_age_ms;
+	d->upstream_timeout_ms = conf->upstream_timeout_ms;
 }
 
 int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,

@@ -44,6 +44,7 @@ struct nr_dlink {
 	char host[128];
 	uint16_t port;
 	enum nr_tls_mode mode;
+	uint64_t connect_timeout_ms;
 	char peer[200];
 	struct nr_addr cur_addr; /* the address being tried */
 
@@ -65,6 +66,7 @@ struct nr_dlink {
 	struct nr_hook hook;
 	unsigned events;
 	int fail_err;
+	char fail_text[320]; /* set when no connection was made: DNS or TCP */
 };
 
 /* ---- helpers ---- */
@@ -329,6 +331,10 @@ static void on_close(struct nr_conn *c, void *owner, int err)
 	why[0] = '\0';
 	if ((err == NR_ECERT || err == NR_ECLOCK) && l->tw.t)
 		nr_tls_verify_text(l->tw.t, why, sizeof(why));
+	else if (err == NR_ETLS && l->tls_started && !l->tw.done)
+		snprintf(why, sizeof(why),
+			 "handshake failed (no TLS 1.2 or later, or no common "
+			 "cipher, on the server)");
 	if (l->tls_started && !l->tw.done)
 		report_step(l, NR_DLINK_STEP_TLS, err ? err : NR_ETLS, NULL);
 	nr_conn_free(c); /* destroys the TLS state too */
@@ -376,8 +382,7 @@ static void connected(struct nr_dlink *l)
 		if (rc != 0) {
 			nr_warn("delivery: %s: cannot start TLS: %s", l->peer, nr_strerror(rc));
 			fail(l, NR_ETLS);
-		} else if (nr_timer_arm(l->net->loop, &l->timer, NR_DLINK_CONNECT_TIMEOUT_MS) !=
-			   0) {
+		} else if (nr_timer_arm(l->net->loop, &l->timer, l->connect_timeout_ms) != 0) {
 			fail(l, NR_ENOMEM);
 		}
 		return; /* on_connected once the handshake is done */
@@ -427,6 +432,20 @@ static void on_timer(struct nr_loop *loop, void *arg)
 	try_next(l);
 }
 
+/* DNS outcomes in the words a user can act on. */
+static const char *dns_failure_words(int err)
+{
+	switch (err) {
+	case NR_ENOTFOUND:
+		return "no such name in DNS (NXDOMAIN or no address)";
+	case NR_ETIMEDOUT:
+		return "the DNS server did not answer";
+	case NR_EDNS:
+		return "the DNS server failed (SERVFAIL or refused)";
+	}
+	return nr_strerror(err);
+}
+
 static void try_next(struct nr_dlink *l)
 {
 	while (l->next_addr < l->res.count) {
@@ -449,13 +468,16 @@ static void try_next(struct nr_dlink *l)
 		l->io.arg = l;
 		rc = nr_loop_add(l->net->loop, &l->io);
 		if (rc == 0)
-			rc = nr_timer_arm(l->net->loop, &l->timer, NR_DLINK_CONNECT_TIMEOUT_MS);
+			rc = nr_timer_arm(l->net->loop, &l->timer, l->connect_timeout_ms);
 		if (rc != 0) {
 			stop_connecting(l);
 			fail(l, rc);
 		}
 		return;
 	}
+	snprintf(l->fail_text, sizeof(l->fail_text), "cannot connect to %s%s: %s", l->peer,
+		 l->res.count > 1 ? " (and the other addresses)" : "",
+		 nr_strerror(l->last_err ? l->last_err : NR_EUNREACH));
 	fail(l, l->last_err ? l->last_err : NR_EUNREACH);
 }
 
@@ -467,6 +489,8 @@ static void on_resolved(void *arg, int status, const struct nr_dns_result *res)
 	if (status != 0) {
 		nr_warn("delivery: cannot resolve %s: %s", l->host, nr_strerror(status));
 		report_step(l, NR_DLINK_STEP_RESOLVED, status, NULL);
+		snprintf(l->fail_text, sizeof(l->fail_text), "cannot resolve %s: %s", l->host,
+			 dns_failure_words(status));
 		fail(l, status);
 		return;
 	}
@@ -504,7 +528,10 @@ static void on_hook(struct nr_loop *loop, void *arg)
 	if (ev & EV_FAIL) {
 		nr_conn_free(l->c);
 		l->c = NULL;
-		nr_smtpc_on_closed(l->s, l->fail_err);
+		if (l->fail_text[0])
+			nr_smtpc_on_connect_failed(l->s, l->fail_text);
+		else
+			nr_smtpc_on_closed(l->s, l->fail_err);
 		return; /* the session is over; the engine closes us */
 	}
 	if (ev & EV_SWITCH) {
@@ -544,6 +571,9 @@ static int link_open(void *ctx, struct nr_dlink **out, const struct nr_dlink_tar
 	snprintf(l->host, sizeof(l->host), "%s", t->host ? t->host : "");
 	l->port = t->port;
 	l->mode = t->tls;
+	l->connect_timeout_ms = NR_DLINK_CONNECT_TIMEOUT_MS;
+	if (t->connect_timeout_ms && t->connect_timeout_ms < l->connect_timeout_ms)
+		l->connect_timeout_ms = t->connect_timeout_ms;
 	l->sock = NR_SOCK_INVALID;
 	l->io.slot = -1;
 	nr_timer_init(&l->timer, on_timer, l);
@@ -559,6 +589,8 @@ static int link_open(void *ctx, struct nr_dlink **out, const struct nr_dlink_tar
 		l->q = NULL;
 		nr_warn("delivery: cannot resolve %s: %s", l->host, nr_strerror(rc));
 		report_step(l, NR_DLINK_STEP_RESOLVED, rc, NULL);
+		snprintf(l->fail_text, sizeof(l->fail_text), "cannot resolve %s: %s", l->host,
+			 dns_failure_words(rc));
 		fail(l, rc);
 	}
 	*out = l;
