@@ -18,6 +18,7 @@
 #include "conf/conf.h"
 #include "core/build.h"
 #include "core/log.h"
+#include "ctl/ctl.h"
 #include "users/users.h"
 
 #define NR_DEFAULT_CONF "/etc/nanorelay.conf"
@@ -40,6 +41,8 @@ struct nr_app_args {
 static const char usage_text[] =
     "usage: nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]\n"
     "       nanorelay [-c FILE] passwd NAME   (password on standard input)\n"
+    "       nanorelay [-c FILE] status [--json] | mailq | flush | delete ID |\n"
+    "                           send-test ADDRESS [--wait SECONDS]\n"
     "\n"
     "  -c FILE          configuration file (default " NR_DEFAULT_CONF ")\n"
     "  --foreground     stay attached to the terminal and supervisor\n"
@@ -150,7 +153,8 @@ int nr_app_main(int argc, char **argv)
 		return EX_USAGE_;
 	}
 	nr_conf_init(&conf);
-	if (args.argi < argc && strcmp(argv[args.argi], "passwd") != 0) {
+	if (args.argi < argc && strcmp(argv[args.argi], "passwd") != 0 &&
+	    !nr_ctl_is_command(argv[args.argi])) {
 		fprintf(stderr, "nanorelay: unknown command %s\n", argv[args.argi]);
 		fputs(usage_text, stderr);
 		return EX_USAGE_;
@@ -158,6 +162,10 @@ int nr_app_main(int argc, char **argv)
 	rc = load_conf(&conf, args.conf_path);
 	if (rc != EX_OK_)
 		goto out;
+	if (args.argi < argc && nr_ctl_is_command(argv[args.argi])) {
+		rc = nr_ctl_cli_main(conf.control_socket, argc - args.argi, argv + args.argi);
+		goto out;
+	}
 	if (args.argi < argc) {
 		rc = cmd_passwd(&conf, argc - args.argi, argv + args.argi);
 		goto out;

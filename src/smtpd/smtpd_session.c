@@ -8,6 +8,7 @@
 #include "conf/conf.h"
 #include "core/conn.h"
 #include "core/log.h"
+#include "core/stats.h"
 #include "proto/base64.h"
 #include "proto/proto.h"
 #include "queue/queue.h"
@@ -321,6 +322,7 @@ static int check_rcpt(struct smtpd_session *s, const char *args, size_t len)
 		nr_info("smtpd[%u]: reject: RCPT from %s: 554 5.7.1 Relay access denied; from=<%s> "
 			"to=<%s>",
 			s->id, s->peer_str, s->sender, addr);
+		nr_stats_inc(NR_STAT_REJECTED);
 		reply(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
 		return -1;
 	}
@@ -489,6 +491,7 @@ static void commit_done(void *arg, int result, nr_qid_t id)
 		return;
 	}
 	if (result == 0) {
+		nr_stats_inc(NR_STAT_ACCEPTED);
 		nr_info("smtpd[%u]: %s: queued as %s from=<%s> nrcpt=%zu size=%llu", s->id,
 			s->peer_str, nr_qid_str(id, qid), s->sender, s->nrcpt,
 			(unsigned long long)s->body.size);
@@ -662,6 +665,7 @@ static void auth_verify(struct smtpd_session *s, const char *user, const char *p
 			nr_log_escape(esc, sizeof(esc), user, strlen(user)));
 		reply(s, 235, "2.7.0", "Authentication successful");
 	} else if (ret == NR_EAUTH) {
+		nr_stats_inc(NR_STAT_AUTH_FAILED);
 		nr_acl_auth_failed(&d->acl, &s->peer, now_ms(s));
 		nr_info("smtpd[%u]: %s: AUTH failed for %s", s->id, s->peer_str,
 			nr_log_escape(esc, sizeof(esc), user, strlen(user)));
