@@ -276,7 +276,7 @@ static const char *rcpt_word(enum nr_rcpt_state s)
  * below it, then one recipient per line. */
 void nr_ctl_format_mailq_head(struct nr_ctl_out *o)
 {
-	nr_ctl_out_printf(o, "-Queue ID------- --Size-- --Age-- Tries -Sender/Recipient-------\n");
+	nr_ctl_out_printf(o, "-Queue ID-------- --Size-- --Age-- Tries -Sender/Recipient-------\n");
 }
 
 void nr_ctl_format_mailq_entry(struct nr_ctl_out *o, const struct nr_ctl_msg *m)
@@ -293,7 +293,7 @@ void nr_ctl_format_mailq_entry(struct nr_ctl_out *o, const struct nr_ctl_msg *m)
 		nr_ctl_out_printf(o, "<>");
 	nr_ctl_out_printf(o, "%s\n", m->state == NR_MSG_DEAD ? "  (dead: deleted or expired)" : "");
 	if (m->last_error && m->last_error[0]) {
-		nr_ctl_out_printf(o, "%43s(", "");
+		nr_ctl_out_printf(o, "%42s(", "");
 		nr_ctl_out_text(o, m->last_error);
 		nr_ctl_out_printf(o, ")\n");
 	}
@@ -301,7 +301,7 @@ void nr_ctl_format_mailq_entry(struct nr_ctl_out *o, const struct nr_ctl_msg *m)
 		enum nr_rcpt_state st = NR_RCPT_PENDING;
 		const char *r = m->rcpt(m->arg, i, &st);
 
-		nr_ctl_out_printf(o, "%43s", "");
+		nr_ctl_out_printf(o, "%42s", "");
 		nr_ctl_out_text(o, r ? r : "?");
 		nr_ctl_out_printf(o, " (%s)\n", rcpt_word(st));
 	}
