@@ -359,3 +359,9 @@ long nr_plat_pid(void)
 {
 	return (long)getpid();
 }
+
+int nr_plat_process_uid(long *uid)
+{
+	*uid = (long)geteuid();
+	return 0;
+}

@@ -19,6 +19,7 @@
 #include "conf/conf.h"
 #include "core/build.h"
 #include "core/log.h"
+#include "ctl/ctl.h"
 #include "users/users.h"
 
 #define NR_DEFAULT_CONF "/etc/nanorelay.conf"
@@ -42,6 +43,8 @@ static const char usage_text[] =
     "usage: nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]\n"
     "       nanorelay [-c FILE] passwd NAME   (password on standard input)\n"
     "       nanorelay [-c FILE] test-upstream [--timeout SECONDS] [-v]\n"
+    "       nanorelay [-c FILE] status [--json] | mailq | flush | delete ID |\n"
+    "                           send-test ADDRESS [--wait SECONDS]\n"
     "\n"
     "  -c FILE          configuration file (default " NR_DEFAULT_CONF ")\n"
     "  --foreground     stay attached to the terminal and supervisor\n"
@@ -170,7 +173,8 @@ static int cmd_test_upstream(const struct nr_conf *conf, int argc, char **argv)
 
 static int is_command(const char *w)
 {
-	return strcmp(w, "passwd") == 0 || strcmp(w, "test-upstream") == 0;
+	return strcmp(w, "passwd") == 0 || strcmp(w, "test-upstream") == 0 ||
+	       nr_ctl_is_command(w);
 }
 
 int nr_app_main(int argc, char **argv)
@@ -194,6 +198,10 @@ int nr_app_main(int argc, char **argv)
 		goto out;
 	if (args.argi < argc && strcmp(argv[args.argi], "test-upstream") == 0) {
 		rc = cmd_test_upstream(&conf, argc - args.argi, argv + args.argi);
+		goto out;
+	}
+	if (args.argi < argc && nr_ctl_is_command(argv[args.argi])) {
+		rc = nr_ctl_cli_main(conf.control_socket, argc - args.argi, argv + args.argi);
 		goto out;
 	}
 	if (args.argi < argc) {

@@ -15,6 +15,8 @@
 #include "core/build.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/stats.h"
+#include "ctl/ctl.h"
 #include "queue/queue.h"
 #include "smtpc/delivery.h"
 #include "smtpd/smtpd.h"
@@ -49,6 +51,7 @@ struct nr_daemon {
 	struct nr_delivery *delivery; /* NULL: no smarthost configured */
 	struct nr_tls_ctx *lan_tls;
 	struct nr_smtpd *smtpd;
+	struct nr_ctl *ctl; /* NULL: no control socket on this platform */
 };
 
 static int conf_uses_lan_tls(const struct nr_conf *c)
@@ -184,6 +187,14 @@ static int start(struct nr_daemon *d)
 	}
 	if (d->conf->users)
 		nr_smtpd_set_auth(d->smtpd, verify_user, d);
+	/* Before dropping privileges: the socket lives in state_dir. */
+	rc = nr_ctl_start(&d->ctl, d->loop, d->conf, d->queue, d->delivery);
+	if (rc == NR_ENOTSUP) {
+		nr_info("no control socket on this platform");
+	} else if (rc != 0) {
+		nr_err("control socket %s: %s", d->conf->control_socket, nr_strerror(rc));
+		return rc == NR_EADDRINUSE ? EX_UNAVAILABLE_ : EX_OSERR_;
+	}
 	if (d->conf->user) {
 		rc = nr_plat_drop_privileges(d->conf->user);
 		if (rc != 0) {
@@ -234,6 +245,9 @@ static void reload(struct nr_daemon *d)
 	}
 	if (next->queue_kind != old->queue_kind || next->queue_size != old->queue_size)
 		nr_warn("reload: queue changes take effect at the next restart");
+	if (strcmp(next->control_socket, old->control_socket) != 0)
+		nr_warn("reload: control_socket changes take effect at the next restart");
+	nr_ctl_set_conf(d->ctl, next);
 	/* The modules now point into next; the old slot can go. */
 	d->conf = next;
 	nr_conf_free(old);
@@ -250,6 +264,9 @@ static void stop(struct nr_daemon *d)
 	/* One last turn runs the turn-end hooks: pending group commits finish. */
 	if (d->loop)
 		(void)nr_loop_turn(d->loop, 0);
+	/* After that turn: a send-test commit has called back by now. */
+	nr_ctl_stop(d->ctl);
+	d->ctl = NULL;
 	if (d->delivery) {
 		nr_queue_on_commit(d->queue, NULL, NULL);
 		nr_delivery_stop(d->delivery);

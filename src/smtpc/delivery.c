@@ -6,6 +6,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/stats.h"
 #include "queue/queue.h"
 #include "rewrite/rewrite.h"
 #include "smtpc/delivery.h"
@@ -236,6 +237,20 @@ static void log_rcpt(struct dconn *dc, size_t i, enum nr_dsched_outcome o, int c
 	nr_info("%s", nr_dsched_format_status(line, sizeof(line), &st));
 }
 
+/* Counters and the recent-outcome ring behind `status` and `send-test`. */
+static void count_outcome(nr_qid_t id, enum nr_dsched_outcome o, const char *text)
+{
+	if (o == NR_OUTCOME_DELIVERED) {
+		nr_stats_inc(NR_STAT_DELIVERED);
+		nr_stats_note_outcome(id, NR_OUTCOME_KIND_DELIVERED, text);
+	} else if (o == NR_OUTCOME_FAILED) {
+		nr_stats_inc(NR_STAT_FAILED);
+		nr_stats_note_outcome(id, NR_OUTCOME_KIND_FAILED, text);
+	} else {
+		nr_stats_inc(NR_STAT_DEFERRED);
+	}
+}
+
 /* Apply one recipient's outcome to the queue. */
 static void rcpt_outcome(struct dconn *dc, size_t i, int code, const char *text)
 {
@@ -244,6 +259,7 @@ static void rcpt_outcome(struct dconn *dc, size_t i, int code, const char *text)
 	char id[17];
 
 	log_rcpt(dc, i, o, code, text);
+	count_outcome(dc->id, o, text);
 	if (o == NR_OUTCOME_DELIVERED) {
 		dc->delivered_any = 1;
 		if (nr_queue_mark_rcpt(d->q, dc->id, i, NR_RCPT_DELIVERED) != 0)

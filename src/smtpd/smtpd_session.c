@@ -8,6 +8,7 @@
 #include "conf/conf.h"
 #include "core/conn.h"
 #include "core/log.h"
+#include "core/stats.h"
 #include "proto/base64.h"
 #include "proto/proto.h"
 #include "queue/queue.h"
@@ -349,6 +350,7 @@ static int check_rcpt(struct smtpd_session *s, const char *args, size_t len)
 		nr_info("NOQUEUE: reject: RCPT from %s: 554 5.7.1 <%s>: Relay access denied; %s",
 			client_name(s, client, sizeof(client)), addr,
 			reject_tail(s, addr, tail, sizeof(tail)));
+		nr_stats_inc(NR_STAT_REJECTED);
 		reply(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
 		return -1;
 	}
@@ -534,6 +536,7 @@ static void commit_done(void *arg, int result, nr_qid_t id)
 		return;
 	}
 	if (result == 0) {
+		nr_stats_inc(NR_STAT_ACCEPTED);
 		log_accepted(s, nr_qid_str(id, qid));
 		reply(s, 250, "2.0.0", "Ok: queued as %s", qid);
 	} else {
@@ -711,6 +714,7 @@ static void auth_verify(struct smtpd_session *s, const char *mech, const char *u
 			nr_log_escape(esc, sizeof(esc), user, strlen(user)));
 		reply(s, 235, "2.7.0", "Authentication successful");
 	} else if (ret == NR_EAUTH) {
+		nr_stats_inc(NR_STAT_AUTH_FAILED);
 		nr_acl_auth_failed(&d->acl, &s->peer, now_ms(s));
 		/* As Postfix: no user name (people type passwords there) and no
 		 * payload. */

@@ -234,6 +234,12 @@ long nr_plat_pid(void)
 	return 4242;
 }
 
+int nr_plat_process_uid(long *uid)
+{
+	*uid = -1;
+	return NR_ENOTSUP;
+}
+
 /* ---- files through ISO C stdio ---------------------------------------------------------- */
 void sim_set_file_exposed(int answer)
 {
