@@ -20,6 +20,7 @@
 #include "core/build.h"
 #include "core/log.h"
 #include "ctl/ctl.h"
+#include "sendmail/sendmail.h"
 #include "users/users.h"
 
 #define NR_DEFAULT_CONF "/etc/nanorelay.conf"
@@ -34,6 +35,7 @@ enum {
 
 struct nr_app_args {
 	const char *conf_path;
+	int conf_given; /* -c was on the command line */
 	int foreground;
 	int check_config;
 	int argi; /* first argument after the global options */
@@ -45,6 +47,7 @@ static const char usage_text[] =
     "       nanorelay [-c FILE] test-upstream [--timeout SECONDS] [-v]\n"
     "       nanorelay [-c FILE] status [--json] | mailq | flush | delete ID |\n"
     "                           send-test ADDRESS [--wait SECONDS]\n"
+    "       nanorelay [-c FILE] sendmail [sendmail options] [ADDRESS...]\n"
     "\n"
     "  -c FILE          configuration file (default " NR_DEFAULT_CONF ")\n"
     "  --foreground     stay attached to the terminal and supervisor\n"
@@ -74,6 +77,7 @@ static int parse_args(int argc, char **argv, struct nr_app_args *a)
 				return -1;
 			}
 			a->conf_path = argv[++i];
+			a->conf_given = 1;
 		} else if (strcmp(arg, "--foreground") == 0 || strcmp(arg, "-f") == 0) {
 			a->foreground = 1;
 		} else if (strcmp(arg, "--check-config") == 0) {
@@ -173,8 +177,17 @@ static int cmd_test_upstream(const struct nr_conf *conf, int argc, char **argv)
 
 static int is_command(const char *w)
 {
-	return strcmp(w, "passwd") == 0 || strcmp(w, "test-upstream") == 0 ||
-	       nr_ctl_is_command(w);
+	return strcmp(w, "passwd") == 0 || strcmp(w, "test-upstream") == 0 || nr_ctl_is_command(w);
+}
+
+/* Invoked as sendmail, mailq or newaliases (a symlink to nanorelay). */
+static int called_as_sendmail(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	base = base ? base + 1 : argv0;
+	return strcmp(base, "sendmail") == 0 || strcmp(base, "mailq") == 0 ||
+	       strcmp(base, "newaliases") == 0;
 }
 
 int nr_app_main(int argc, char **argv)
@@ -183,10 +196,16 @@ int nr_app_main(int argc, char **argv)
 	struct nr_conf conf;
 	int rc;
 
+	if (NR_ENABLED(CONFIG_NR_SENDMAIL) && argc > 0 && called_as_sendmail(argv[0]))
+		return nr_sendmail_main(argc, argv, NULL);
 	if (parse_args(argc, argv, &args) != 0) {
 		fputs(usage_text, stderr);
 		return EX_USAGE_;
 	}
+	if (NR_ENABLED(CONFIG_NR_SENDMAIL) && args.argi < argc &&
+	    strcmp(argv[args.argi], "sendmail") == 0)
+		return nr_sendmail_main(argc - args.argi, argv + args.argi,
+					args.conf_given ? args.conf_path : NULL);
 	nr_conf_init(&conf);
 	if (args.argi < argc && !is_command(argv[args.argi])) {
 		fprintf(stderr, "nanorelay: unknown command %s\n", argv[args.argi]);

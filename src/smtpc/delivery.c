@@ -110,6 +110,8 @@ struct nr_delivery {
 	struct nr_hook kick_hook;
 	struct nr_timer wake;
 	int stopping;
+	nr_delivery_observe_fn observe;
+	void *observe_arg;
 };
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -260,6 +262,8 @@ static void rcpt_outcome(struct dconn *dc, size_t i, int code, const char *text)
 
 	log_rcpt(dc, i, o, code, text);
 	count_outcome(dc->id, o, text);
+	if (d->observe)
+		d->observe(d->observe_arg, dc->id, i, (int)o, text);
 	if (o == NR_OUTCOME_DELIVERED) {
 		dc->delivered_any = 1;
 		if (nr_queue_mark_rcpt(d->q, dc->id, i, NR_RCPT_DELIVERED) != 0)
@@ -282,6 +286,12 @@ static void op_rcpt_result(void *o, size_t i, int code, const char *text)
 		return;
 	dc->own_result[i] = 1;
 	rcpt_outcome(dc, i, code, text);
+}
+
+void nr_delivery_observe(struct nr_delivery *d, nr_delivery_observe_fn fn, void *arg)
+{
+	d->observe = fn;
+	d->observe_arg = arg;
 }
 
 static void kick(struct nr_delivery *d)

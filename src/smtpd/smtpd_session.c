@@ -1097,7 +1097,7 @@ static void session_free(struct smtpd_session *s)
 }
 
 int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t sock,
-			const struct nr_addr *peer, int listener, int trusted)
+			const struct nr_addr *peer, int listener, int trusted, long uid)
 {
 	const struct nr_conf *conf = d->conf;
 	char ip[64];
@@ -1105,6 +1105,7 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 
 	s->d = d;
 	s->trusted = trusted;
+	s->local_uid = uid;
 	if (peer)
 		s->peer = *peer;
 	else
@@ -1114,6 +1115,8 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 		snprintf(s->peer_str, sizeof(s->peer_str), "[%s]",
 			 nr_addr_ntop(&s->peer, ip, sizeof(ip)));
 		s->allowed = nr_acl_allowed(conf->allow, conf->allow_count, &s->peer);
+	} else if (uid >= 0) {
+		snprintf(s->peer_str, sizeof(s->peer_str), "local, uid %ld", uid);
 	} else {
 		snprintf(s->peer_str, sizeof(s->peer_str), "local");
 	}
