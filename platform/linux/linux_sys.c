@@ -360,6 +360,12 @@ long nr_plat_pid(void)
 	return (long)getpid();
 }
 
+int nr_plat_process_uid(long *uid)
+{
+	*uid = (long)geteuid();
+	return 0;
+}
+
 int nr_plat_user_name(long *uid, char *name, size_t size)
 {
 	uid_t me = getuid();

@@ -15,9 +15,11 @@
 
 #include "app/app.h"
 #include "app/daemon.h"
+#include "app/test_upstream.h"
 #include "conf/conf.h"
 #include "core/build.h"
 #include "core/log.h"
+#include "ctl/ctl.h"
 #include "sendmail/sendmail.h"
 #include "users/users.h"
 
@@ -42,6 +44,9 @@ struct nr_app_args {
 static const char usage_text[] =
     "usage: nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]\n"
     "       nanorelay [-c FILE] passwd NAME   (password on standard input)\n"
+    "       nanorelay [-c FILE] test-upstream [--timeout SECONDS] [-v]\n"
+    "       nanorelay [-c FILE] status [--json] | mailq | flush | delete ID |\n"
+    "                           send-test ADDRESS [--wait SECONDS]\n"
     "       nanorelay [-c FILE] sendmail [sendmail options] [ADDRESS...]\n"
     "\n"
     "  -c FILE          configuration file (default " NR_DEFAULT_CONF ")\n"
@@ -143,6 +148,38 @@ static int cmd_passwd(const struct nr_conf *conf, int argc, char **argv)
 	return EX_OK_;
 }
 
+/* nanorelay test-upstream [--timeout SECONDS] [-v]: walk every smarthost
+ * (DNS, TCP, TLS, EHLO, AUTH) and say what is wrong; sends no mail. */
+static int cmd_test_upstream(const struct nr_conf *conf, int argc, char **argv)
+{
+	unsigned timeout_s = 10;
+	int i, verbose = 0;
+
+	for (i = 1; i < argc; i++) {
+		char *end = NULL;
+		if (strcmp(argv[i], "-v") == 0) {
+			verbose = 1;
+		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			unsigned long v = strtoul(argv[++i], &end, 10);
+			if (!end || *end || v < 1 || v > 300) {
+				fprintf(stderr, "nanorelay: --timeout takes 1..300 seconds\n");
+				return EX_USAGE_;
+			}
+			timeout_s = (unsigned)v;
+		} else {
+			fprintf(stderr, "usage: nanorelay [-c FILE] test-upstream [--timeout "
+					"SECONDS] [-v]\n");
+			return EX_USAGE_;
+		}
+	}
+	return nr_test_upstream(conf, timeout_s, verbose);
+}
+
+static int is_command(const char *w)
+{
+	return strcmp(w, "passwd") == 0 || strcmp(w, "test-upstream") == 0 || nr_ctl_is_command(w);
+}
+
 /* Invoked as sendmail, mailq or newaliases (a symlink to nanorelay). */
 static int called_as_sendmail(const char *argv0)
 {
@@ -170,7 +207,7 @@ int nr_app_main(int argc, char **argv)
 		return nr_sendmail_main(argc - args.argi, argv + args.argi,
 					args.conf_given ? args.conf_path : NULL);
 	nr_conf_init(&conf);
-	if (args.argi < argc && strcmp(argv[args.argi], "passwd") != 0) {
+	if (args.argi < argc && !is_command(argv[args.argi])) {
 		fprintf(stderr, "nanorelay: unknown command %s\n", argv[args.argi]);
 		fputs(usage_text, stderr);
 		return EX_USAGE_;
@@ -178,6 +215,14 @@ int nr_app_main(int argc, char **argv)
 	rc = load_conf(&conf, args.conf_path);
 	if (rc != EX_OK_)
 		goto out;
+	if (args.argi < argc && strcmp(argv[args.argi], "test-upstream") == 0) {
+		rc = cmd_test_upstream(&conf, argc - args.argi, argv + args.argi);
+		goto out;
+	}
+	if (args.argi < argc && nr_ctl_is_command(argv[args.argi])) {
+		rc = nr_ctl_cli_main(conf.control_socket, argc - args.argi, argv + args.argi);
+		goto out;
+	}
 	if (args.argi < argc) {
 		rc = cmd_passwd(&conf, argc - args.argi, argv + args.argi);
 		goto out;

@@ -15,6 +15,8 @@
 #include "core/build.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/stats.h"
+#include "ctl/ctl.h"
 #include "queue/queue.h"
 #include "smtpc/delivery.h"
 #include "smtpd/smtpd.h"
@@ -35,9 +37,6 @@ enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_C
 /* Erase unit of the file backend: a page-sized sector keeps writes aligned. */
 #define NR_FILE_SECTOR_SIZE 4096u
 
-/* How often new mail is looked for (no commit hook in smtpd yet). */
-#define NR_DAEMON_KICK_MS 1000u
-
 struct nr_daemon {
 	const char *conf_path;
 	/* Two slots, so that a reload never moves a configuration the modules
@@ -51,9 +50,9 @@ struct nr_daemon {
 	int bdev_open;
 	struct nr_queue *queue;
 	struct nr_delivery *delivery; /* NULL: no smarthost configured */
-	struct nr_timer kick_timer;
 	struct nr_tls_ctx *lan_tls;
 	struct nr_smtpd *smtpd;
+	struct nr_ctl *ctl;             /* NULL: no control socket on this platform */
 	struct nr_smtpd_submit *submit; /* NULL: no local submission socket */
 };
 
@@ -140,17 +139,14 @@ static int verify_user(void *arg, const char *user, const void *password, size_t
 	return nr_users_verify(d->conf->users, user, password, pwlen);
 }
 
-/* smtpd has no commit hook yet: look for new mail once a second (the
- * scan is cheap and coalesced by the engine). */
-static void on_kick_timer(struct nr_loop *loop, void *arg)
+/* New mail is durable: delivery looks at the queue right away, at the end
+ * of the next (non-waiting) loop turn; kicks are coalesced by the engine. */
+static void on_commit(void *arg)
 {
 	struct nr_daemon *d = arg;
 
-	if (!d->delivery)
-		return;
-	nr_delivery_kick(d->delivery);
-	if (nr_timer_arm(loop, &d->kick_timer, NR_DAEMON_KICK_MS) != 0)
-		nr_err("delivery: cannot re-arm the kick timer");
+	if (d->delivery)
+		nr_delivery_kick(d->delivery);
 }
 
 /* Without the submit socket the daemon still relays; `sendmail` then
@@ -206,9 +202,7 @@ static int start(struct nr_daemon *d)
 			nr_err("cannot start delivery: %s", nr_strerror(rc));
 			return rc == NR_ENOTFOUND || rc == NR_EINVAL ? EX_CONFIG_ : EX_UNAVAILABLE_;
 		}
-		nr_timer_init(&d->kick_timer, on_kick_timer, d);
-		if (nr_timer_arm(d->loop, &d->kick_timer, NR_DAEMON_KICK_MS) != 0)
-			return EX_SOFTWARE_;
+		nr_queue_on_commit(d->queue, on_commit, d);
 	} else {
 		nr_warn("no smarthost configured: mail stays queued");
 	}
@@ -219,6 +213,14 @@ static int start(struct nr_daemon *d)
 	}
 	if (d->conf->users)
 		nr_smtpd_set_auth(d->smtpd, verify_user, d);
+	/* Before dropping privileges: the socket lives in state_dir. */
+	rc = nr_ctl_start(&d->ctl, d->loop, d->conf, d->queue, d->delivery);
+	if (rc == NR_ENOTSUP) {
+		nr_info("no control socket on this platform");
+	} else if (rc != 0) {
+		nr_err("control socket %s: %s", d->conf->control_socket, nr_strerror(rc));
+		return rc == NR_EADDRINUSE ? EX_UNAVAILABLE_ : EX_OSERR_;
+	}
 	start_submit(d);
 	if (d->conf->user) {
 		rc = nr_plat_drop_privileges(d->conf->user);
@@ -270,6 +272,9 @@ static void reload(struct nr_daemon *d)
 	}
 	if (next->queue_kind != old->queue_kind || next->queue_size != old->queue_size)
 		nr_warn("reload: queue changes take effect at the next restart");
+	if (strcmp(next->control_socket, old->control_socket) != 0)
+		nr_warn("reload: control_socket changes take effect at the next restart");
+	nr_ctl_set_conf(d->ctl, next);
 	/* The modules now point into next; the old slot can go. */
 	d->conf = next;
 	nr_conf_free(old);
@@ -288,8 +293,11 @@ static void stop(struct nr_daemon *d)
 	/* One last turn runs the turn-end hooks: pending group commits finish. */
 	if (d->loop)
 		(void)nr_loop_turn(d->loop, 0);
+	/* After that turn: a send-test commit has called back by now. */
+	nr_ctl_stop(d->ctl);
+	d->ctl = NULL;
 	if (d->delivery) {
-		nr_timer_cancel(d->loop, &d->kick_timer);
+		nr_queue_on_commit(d->queue, NULL, NULL);
 		nr_delivery_stop(d->delivery);
 	}
 	d->delivery = NULL;

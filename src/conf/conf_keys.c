@@ -837,6 +837,11 @@ static int k_dns_server(struct nr_conf_parser *p, struct nr_conf_line *l)
 	return why_fail(p, why, l->arg[0], "an address like 192.168.1.1, 127.0.0.1:5353 or [::1]");
 }
 
+static int k_upstream_timeout(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_duration(p, l->arg[0], "2m", 1000, 600 * 1000, &p->c->upstream_timeout_ms);
+}
+
 static int k_max_age(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	return get_duration(p, l->arg[0], "5d", 60 * 1000, 365ull * 86400 * 1000,
@@ -936,6 +941,7 @@ const struct nr_conf_key nr_conf_keys[] = {
     {"retry", k_retry, 2, 2, NULL, 0, "FIRST LONGEST, like 1m 1h"},
     {"dns_server", k_dns_server, 1, 1, NULL, 0, "ADDRESS[:PORT]"},
     {"max_age", k_max_age, 1, 1, NULL, 0, "a duration like 5d"},
+    {"upstream_timeout", k_upstream_timeout, 1, 1, NULL, 0, "a duration like 2m"},
     {"log", k_log, 1, 1, log_opts, 0, "syslog or stderr"},
     {"user", k_user, 1, 1, NULL, 0, "a user name"},
     {"control_socket", k_control_socket, 1, 1, NULL, 0, PATH_USAGE},

@@ -16,6 +16,7 @@
 
 #include "conf/conf.h"
 #include "core/log.h"
+#include "ctl/ctl.h"
 #include "proto/proto.h"
 #include "sendmail/sendmail.h"
 #include "sendmail/sendmail_int.h"
@@ -537,10 +538,6 @@ int nr_sendmail_main(int argc, char **argv, const char *conf_path)
 		       prog);
 		return NR_SM_EX_OK;
 	}
-	if (strcmp(prog, "mailq") == 0 || j.o.mode == NR_SM_MODE_QUEUE) {
-		fprintf(stderr, "mailq: the queue listing is not available in this build yet\n");
-		return NR_SM_EX_UNAVAILABLE;
-	}
 	if (!j.o.conf_path)
 		j.o.conf_path = conf_path;
 	if (!j.o.conf_path)
@@ -551,6 +548,14 @@ int nr_sendmail_main(int argc, char **argv, const char *conf_path)
 	if (nr_conf_load(&conf, j.o.conf_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return NR_SM_EX_CONFIG;
+	}
+	if (strcmp(prog, "mailq") == 0 || j.o.mode == NR_SM_MODE_QUEUE) {
+		/* The queue listing is the control command's: one layout. */
+		char *mailq_argv[] = {"mailq", NULL};
+
+		rc = nr_ctl_cli_main(conf.control_socket, 1, mailq_argv);
+		nr_conf_free(&conf);
+		return rc;
 	}
 	nr_plat_log_open(NR_LOG_SINK_STDERR, prog);
 	nr_log_set_level(j.o.verbose ? NR_LOG_INFO : NR_LOG_ERR);

@@ -234,6 +234,12 @@ long nr_plat_pid(void)
 	return 4242;
 }
 
+int nr_plat_process_uid(long *uid)
+{
+	*uid = -1;
+	return NR_ENOTSUP;
+}
+
 /* The simulated box has one user. */
 int nr_plat_user_name(long *uid, char *name, size_t size)
 {
