@@ -135,6 +135,15 @@ out=$("$NR_TMP/bin/newaliases")
 expect_eq "newaliases: exit 0" 0 $?
 expect_has "newaliases explains" "aliases in its configuration" "$out"
 
+# -C FILE instead of $NANORELAY_CONF; -f '<>' is the null sender
+printf 'Subject: null sender\n\nnull-marker\n' | env -u NANORELAY_CONF "$sm" -C "$conf" -f '<>' null@example.com
+expect_eq "-C and -f '<>': exit 0" 0 $?
+expect_sent "-C and -f '<>'" null-marker
+expect_eq "-f '<>': the null sender upstream" "from=<> to=<null@example.com>" "$(sink_envelope "$idx")"
+env -u NANORELAY_CONF "$sm" -C "$NR_TMP/missing.conf" x@example.com </dev/null 2>"$NR_TMP/err"
+expect_eq "-C with a missing file: exit 78" 78 $?
+expect_has "-C with a missing file: named" "$NR_TMP/missing.conf" "$(cat "$NR_TMP/err")"
+
 # 9. an ordinary user submits too: the socket is reachable, the uid recorded
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	chmod 0711 "$NR_TMP" "$NR_TMP/bin"
