@@ -62,6 +62,8 @@ msg=$(sink_msg "$idx")
 expect_has "crond: Subject kept" "Subject: Cron <root@box> run-parts" "$msg"
 expect_has "crond: From added from the envelope" "From: <root@box.test>" "$msg"
 expect_has "crond: Received says local with the uid" "(local, uid 0)" "$msg"
+check "crond: logged in Postfix form as client=localhost" grep -q ': client=localhost$' "$NR_TMP/log"
+check "crond: the connect line has the uid" grep -q 'connect from local, uid 0' "$NR_TMP/log"
 
 # 2. smartd: the address as an argument, Subject in the headers, no -t
 printf 'Subject: SMART error (CurrentPendingSector) detected on host: box\n\nDevice: /dev/sda [SAT], 8 Currently unreadable sectors\nsmartd-marker\n' |
