@@ -359,3 +359,23 @@ long nr_plat_pid(void)
 {
 	return (long)getpid();
 }
+
+int nr_plat_process_uid(long *uid)
+{
+	*uid = (long)geteuid();
+	return 0;
+}
+
+int nr_plat_user_name(long *uid, char *name, size_t size)
+{
+	uid_t me = getuid();
+	struct passwd *pw = getpwuid(me);
+
+	*uid = (long)me;
+	if (!pw || !pw->pw_name || strlen(pw->pw_name) >= size) {
+		snprintf(name, size, "%ld", (long)me);
+		return NR_ENOTFOUND;
+	}
+	snprintf(name, size, "%s", pw->pw_name);
+	return 0;
+}

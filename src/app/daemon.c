@@ -15,9 +15,12 @@
 #include "core/build.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/stats.h"
+#include "ctl/ctl.h"
 #include "queue/queue.h"
 #include "smtpc/delivery.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_submit.h"
 #include "store/store.h"
 #include "tls/tls.h"
 #include "users/users.h"
@@ -49,7 +52,14 @@ struct nr_daemon {
 	struct nr_delivery *delivery; /* NULL: no smarthost configured */
 	struct nr_tls_ctx *lan_tls;
 	struct nr_smtpd *smtpd;
+	struct nr_ctl *ctl;             /* NULL: no control socket on this platform */
+	struct nr_smtpd_submit *submit; /* NULL: no local submission socket */
 };
+
+/* state_dir is searchable by everyone (0711, not listable) so that local
+ * users reach the submit socket by name; what is inside keeps its own
+ * modes (the control socket checks its peer's uid, keys are 0600). */
+#define NR_STATE_DIR_MODE 0711
 
 static int conf_uses_lan_tls(const struct nr_conf *c)
 {
@@ -139,6 +149,25 @@ static void on_commit(void *arg)
 		nr_delivery_kick(d->delivery);
 }
 
+/* Without the submit socket the daemon still relays; `sendmail` then
+ * behaves as configured for a missing daemon. So a failure is logged,
+ * not fatal. */
+static void start_submit(struct nr_daemon *d)
+{
+	int rc;
+
+	if (!NR_ENABLED(CONFIG_NR_SENDMAIL) || !d->conf->submit_socket)
+		return;
+	rc = nr_smtpd_submit_start(&d->submit, d->loop, d->smtpd, d->conf->submit_socket);
+	if (rc == NR_ENOTSUP)
+		return;
+	if (rc != 0)
+		nr_err("submit socket %s: %s; local sendmail cannot reach the daemon",
+		       d->conf->submit_socket, nr_strerror(rc));
+	else
+		nr_info("local submission on %s", d->conf->submit_socket);
+}
+
 static int start(struct nr_daemon *d)
 {
 	int rc;
@@ -150,7 +179,7 @@ static int start(struct nr_daemon *d)
 	if (rc != 0)
 		return EX_OSERR_;
 	if (d->conf->state_dir) {
-		rc = nr_plat_mkdir_p(d->conf->state_dir, 0700, d->conf->user);
+		rc = nr_plat_mkdir_p(d->conf->state_dir, NR_STATE_DIR_MODE, d->conf->user);
 		if (rc != 0) {
 			nr_err("state_dir %s: %s", d->conf->state_dir, nr_strerror(rc));
 			return EX_OSERR_;
@@ -184,6 +213,15 @@ static int start(struct nr_daemon *d)
 	}
 	if (d->conf->users)
 		nr_smtpd_set_auth(d->smtpd, verify_user, d);
+	/* Before dropping privileges: the socket lives in state_dir. */
+	rc = nr_ctl_start(&d->ctl, d->loop, d->conf, d->queue, d->delivery);
+	if (rc == NR_ENOTSUP) {
+		nr_info("no control socket on this platform");
+	} else if (rc != 0) {
+		nr_err("control socket %s: %s", d->conf->control_socket, nr_strerror(rc));
+		return rc == NR_EADDRINUSE ? EX_UNAVAILABLE_ : EX_OSERR_;
+	}
+	start_submit(d);
 	if (d->conf->user) {
 		rc = nr_plat_drop_privileges(d->conf->user);
 		if (rc != 0) {
@@ -234,6 +272,9 @@ static void reload(struct nr_daemon *d)
 	}
 	if (next->queue_kind != old->queue_kind || next->queue_size != old->queue_size)
 		nr_warn("reload: queue changes take effect at the next restart");
+	if (strcmp(next->control_socket, old->control_socket) != 0)
+		nr_warn("reload: control_socket changes take effect at the next restart");
+	nr_ctl_set_conf(d->ctl, next);
 	/* The modules now point into next; the old slot can go. */
 	d->conf = next;
 	nr_conf_free(old);
@@ -244,12 +285,17 @@ static void reload(struct nr_daemon *d)
 
 static void stop(struct nr_daemon *d)
 {
+	nr_smtpd_submit_stop(d->submit);
+	d->submit = NULL;
 	if (d->smtpd)
 		nr_smtpd_stop(d->smtpd);
 	d->smtpd = NULL;
 	/* One last turn runs the turn-end hooks: pending group commits finish. */
 	if (d->loop)
 		(void)nr_loop_turn(d->loop, 0);
+	/* After that turn: a send-test commit has called back by now. */
+	nr_ctl_stop(d->ctl);
+	d->ctl = NULL;
 	if (d->delivery) {
 		nr_queue_on_commit(d->queue, NULL, NULL);
 		nr_delivery_stop(d->delivery);

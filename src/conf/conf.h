@@ -106,6 +106,7 @@ struct nr_conf {
 	enum nr_log_level log_level;
 	char *user;           /* drop privileges to this user */
 	char *control_socket; /* default <state_dir>/control */
+	char *submit_socket;  /* sendmail submission, default <state_dir>/submit */
 	enum nr_no_daemon sendmail_no_daemon;
 };
 

@@ -103,6 +103,21 @@ const char *nr_smtpc_state_name(const struct nr_smtpc *s)
 	return state_names[s->state];
 }
 
+const char *nr_smtpc_auth_mech(const struct nr_smtpc *s)
+{
+	switch (s->mech) {
+	case NR_SMTPC_AUTH_PLAIN:
+		return "PLAIN";
+	case NR_SMTPC_AUTH_LOGIN:
+		return "LOGIN";
+	case NR_SMTPC_AUTH_CRAM_MD5:
+		return "CRAM-MD5";
+	case NR_SMTPC_AUTH_XOAUTH2:
+		return "XOAUTH2";
+	}
+	return "";
+}
+
 int nr_smtpc_is_ready(const struct nr_smtpc *s)
 {
 	return s->state == S_READY;

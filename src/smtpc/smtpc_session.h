@@ -158,6 +158,8 @@ void nr_smtpc_quit(struct nr_smtpc *s);
 
 int nr_smtpc_is_ready(const struct nr_smtpc *s);
 const char *nr_smtpc_state_name(const struct nr_smtpc *s);
+/* The AUTH mechanism the session chose ("PLAIN", ...), "" before AUTH. */
+const char *nr_smtpc_auth_mech(const struct nr_smtpc *s);
 
 /* ---- helpers, exposed for tests ---- */
 

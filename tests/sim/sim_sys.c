@@ -234,6 +234,20 @@ long nr_plat_pid(void)
 	return 4242;
 }
 
+int nr_plat_process_uid(long *uid)
+{
+	*uid = -1;
+	return NR_ENOTSUP;
+}
+
+/* The simulated box has one user. */
+int nr_plat_user_name(long *uid, char *name, size_t size)
+{
+	*uid = 1000;
+	snprintf(name, size, "%s", "simuser");
+	return 0;
+}
+
 /* ---- files through ISO C stdio ---------------------------------------------------------- */
 void sim_set_file_exposed(int answer)
 {

@@ -1,0 +1,322 @@
+/*
+ * ctl_text.c - status and mailq output, in text and JSON.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl_text.h"
+
+void nr_ctl_out_init(struct nr_ctl_out *o, size_t max)
+{
+	memset(o, 0, sizeof(*o));
+	o->max = max;
+}
+
+void nr_ctl_out_free(struct nr_ctl_out *o)
+{
+	free(o->p);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Room for n more bytes plus the NUL; 0 when full (truncated is set). */
+static int out_reserve(struct nr_ctl_out *o, size_t n)
+{
+	size_t want = o->len + n + 1, cap;
+	char *p;
+
+	if (o->truncated || o->nomem)
+		return 0;
+	if (o->len + n > o->max) {
+		o->truncated = 1;
+		return 0;
+	}
+	if (want <= o->cap)
+		return 1;
+	cap = o->cap ? o->cap : 1024;
+	while (cap < want)
+		cap *= 2;
+	if (cap > o->max + 1)
+		cap = o->max + 1;
+	p = realloc(o->p, cap);
+	if (!p) {
+		o->nomem = 1;
+		return 0;
+	}
+	o->p = p;
+	o->cap = cap;
+	return 1;
+}
+
+static void out_put(struct nr_ctl_out *o, const char *s, size_t n)
+{
+	if (!out_reserve(o, n))
+		return;
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+}
+
+void nr_ctl_out_printf(struct nr_ctl_out *o, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		out_put(o, small, (size_t)n);
+		return;
+	}
+	if (!out_reserve(o, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(o->p + o->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	o->len += (size_t)n;
+}
+
+void nr_ctl_out_text(struct nr_ctl_out *o, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	for (; *p; p++) {
+		if (*p < 0x20 || *p >= 0x7f || *p == '\\')
+			nr_ctl_out_printf(o, "\\x%02x", *p);
+		else
+			out_put(o, (const char *)p, 1);
+	}
+}
+
+void nr_ctl_out_json_str(struct nr_ctl_out *o, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	out_put(o, "\"", 1);
+	for (; *p; p++) {
+		if (*p == '"')
+			out_put(o, "\\\"", 2);
+		else if (*p == '\\')
+			out_put(o, "\\\\", 2);
+		else if (*p == '\n')
+			out_put(o, "\\n", 2);
+		else if (*p == '\r')
+			out_put(o, "\\r", 2);
+		else if (*p == '\t')
+			out_put(o, "\\t", 2);
+		else if (*p < 0x20 || *p >= 0x7f)
+			nr_ctl_out_printf(o, "\\u%04x", *p);
+		else
+			out_put(o, (const char *)p, 1);
+	}
+	out_put(o, "\"", 1);
+}
+
+char *nr_ctl_age(char *dst, size_t size, uint64_t s)
+{
+	unsigned long long d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+
+	if (d)
+		snprintf(dst, size, "%llud%02lluh", d, h);
+	else if (h)
+		snprintf(dst, size, "%lluh%02llum", h, m);
+	else if (m)
+		snprintf(dst, size, "%llum%02llus", m, sec);
+	else
+		snprintf(dst, size, "%llus", sec);
+	return dst;
+}
+
+const char *nr_ctl_upstream_word(enum nr_upstream_state s)
+{
+	switch (s) {
+	case NR_UPSTREAM_OK:
+		return "ok";
+	case NR_UPSTREAM_DEFERRING:
+		return "deferring";
+	case NR_UPSTREAM_AUTH_FAILED:
+		return "AUTH failed (held)";
+	}
+	return "?";
+}
+
+static const char *upstream_key(enum nr_upstream_state s)
+{
+	return s == NR_UPSTREAM_AUTH_FAILED ? "auth_failed"
+	       : s == NR_UPSTREAM_DEFERRING ? "deferring"
+					    : "ok";
+}
+
+static uint64_t oldest_age(const struct nr_ctl_status *st)
+{
+	if (!st->q.oldest_arrival || st->now <= st->q.oldest_arrival)
+		return 0;
+	return (uint64_t)(st->now - st->q.oldest_arrival);
+}
+
+static void status_upstream(struct nr_ctl_out *o, const struct nr_upstream_status *u)
+{
+	char age[32];
+
+	nr_ctl_out_printf(o, "smarthost:   ");
+	nr_ctl_out_text(o, u->host);
+	nr_ctl_out_printf(o, ":%u %s", (unsigned)u->port, nr_ctl_upstream_word(u->state));
+	if (u->failures)
+		nr_ctl_out_printf(o, ", %u failure%s in a row", u->failures,
+				  u->failures == 1 ? "" : "s");
+	if (u->retry_in_ms)
+		nr_ctl_out_printf(o, ", next try in %s",
+				  nr_ctl_age(age, sizeof(age), (u->retry_in_ms + 999) / 1000));
+	nr_ctl_out_printf(o, ", %u connection%s open\n", u->connections,
+			  u->connections == 1 ? "" : "s");
+	if (u->state == NR_UPSTREAM_AUTH_FAILED)
+		nr_ctl_out_printf(o, "  the smarthost refused the password: fix it, then run "
+				     "`nanorelay flush`\n");
+	if (u->last_error[0]) {
+		nr_ctl_out_printf(o, "  last error: ");
+		nr_ctl_out_text(o, u->last_error);
+		nr_ctl_out_printf(o, "\n");
+	}
+}
+
+void nr_ctl_format_status(struct nr_ctl_out *o, const struct nr_ctl_status *st)
+{
+	const struct nr_qstats *q = &st->q;
+	char age[32];
+	size_t i;
+	unsigned pct = q->capacity ? (unsigned)(q->used * 100 / q->capacity) : 0;
+
+	nr_ctl_out_printf(o, "nanorelay %s, up %s\n", st->version,
+			  nr_ctl_age(age, sizeof(age), st->uptime_s));
+	for (i = 0; i < st->nlisteners; i++)
+		nr_ctl_out_printf(o, "listening:   %s\n", st->listeners[i]);
+	nr_ctl_out_printf(o, "control:     ");
+	nr_ctl_out_text(o, st->control_socket);
+	nr_ctl_out_printf(o, "\nqueue:       %s, %s\n", q->backend ? q->backend : "?",
+			  q->persistent ? "persistent (survives a power cut)"
+					: "in RAM (survives upstream outages, not a power cut)");
+	nr_ctl_out_printf(o,
+			  "  capacity:  %llu bytes, used %llu (%u%%), free %llu\n"
+			  "  messages:  %zu pending, %zu dead",
+			  (unsigned long long)q->capacity, (unsigned long long)q->used, pct,
+			  (unsigned long long)q->free, q->messages, q->dead);
+	if (q->messages)
+		nr_ctl_out_printf(o, ", oldest %s", nr_ctl_age(age, sizeof(age), oldest_age(st)));
+	nr_ctl_out_printf(o, "\n");
+	if (st->nup == 0)
+		nr_ctl_out_printf(o, "smarthost:   none configured (mail stays queued)\n");
+	for (i = 0; i < st->nup; i++)
+		status_upstream(o, &st->up[i]);
+	nr_ctl_out_printf(o, "counters:   ");
+	for (i = 0; i < NR_STAT_COUNT; i++)
+		nr_ctl_out_printf(o, " %s %llu%s", nr_stats_name((enum nr_stat)i),
+				  (unsigned long long)st->counters[i],
+				  i + 1 < NR_STAT_COUNT ? "," : "\n");
+}
+
+static void json_upstream(struct nr_ctl_out *o, const struct nr_upstream_status *u)
+{
+	nr_ctl_out_printf(o, "{\"host\":");
+	nr_ctl_out_json_str(o, u->host);
+	nr_ctl_out_printf(o,
+			  ",\"port\":%u,\"state\":\"%s\",\"connections\":%u,\"failures\":%u,"
+			  "\"retry_in_s\":%llu,\"last_error\":",
+			  (unsigned)u->port, upstream_key(u->state), u->connections, u->failures,
+			  (unsigned long long)((u->retry_in_ms + 999) / 1000));
+	nr_ctl_out_json_str(o, u->last_error);
+	nr_ctl_out_printf(o, "}");
+}
+
+void nr_ctl_format_status_json(struct nr_ctl_out *o, const struct nr_ctl_status *st)
+{
+	const struct nr_qstats *q = &st->q;
+	size_t i;
+
+	nr_ctl_out_printf(o, "{\"version\":");
+	nr_ctl_out_json_str(o, st->version);
+	nr_ctl_out_printf(o, ",\"uptime_s\":%llu,\"listeners\":[",
+			  (unsigned long long)st->uptime_s);
+	for (i = 0; i < st->nlisteners; i++) {
+		nr_ctl_out_printf(o, "%s", i ? "," : "");
+		nr_ctl_out_json_str(o, st->listeners[i]);
+	}
+	nr_ctl_out_printf(o, "],\"control_socket\":");
+	nr_ctl_out_json_str(o, st->control_socket);
+	nr_ctl_out_printf(o, ",\"queue\":{\"backend\":");
+	nr_ctl_out_json_str(o, q->backend);
+	nr_ctl_out_printf(o,
+			  ",\"persistent\":%s,\"capacity\":%llu,\"used\":%llu,\"free\":%llu,"
+			  "\"messages\":%zu,\"dead\":%zu,\"oldest_age_s\":%llu},\"smarthosts\":[",
+			  q->persistent ? "true" : "false", (unsigned long long)q->capacity,
+			  (unsigned long long)q->used, (unsigned long long)q->free, q->messages,
+			  q->dead, (unsigned long long)oldest_age(st));
+	for (i = 0; i < st->nup; i++) {
+		nr_ctl_out_printf(o, "%s", i ? "," : "");
+		json_upstream(o, &st->up[i]);
+	}
+	nr_ctl_out_printf(o, "],\"counters\":{");
+	for (i = 0; i < NR_STAT_COUNT; i++)
+		nr_ctl_out_printf(o, "%s\"%s\":%llu", i ? "," : "", nr_stats_name((enum nr_stat)i),
+				  (unsigned long long)st->counters[i]);
+	nr_ctl_out_printf(o, "}}\n");
+}
+
+static const char *rcpt_word(enum nr_rcpt_state s)
+{
+	return s == NR_RCPT_DELIVERED ? "delivered" : s == NR_RCPT_FAILED ? "bounced" : "pending";
+}
+
+/* Postfix's layout, with an age and a try count where Postfix prints the
+ * arrival time: the sender on the id line, the last error in parentheses
+ * below it, then one recipient per line. */
+void nr_ctl_format_mailq_head(struct nr_ctl_out *o)
+{
+	nr_ctl_out_printf(o, "-Queue ID-------- --Size-- --Age-- Tries -Sender/Recipient-------\n");
+}
+
+void nr_ctl_format_mailq_entry(struct nr_ctl_out *o, const struct nr_ctl_msg *m)
+{
+	char id[17], age[32];
+	size_t i;
+
+	nr_ctl_out_printf(o, "%s%c %8llu %7s %5u  ", nr_qid_str(m->id, id),
+			  m->state == NR_MSG_DEAD ? '!' : ' ', (unsigned long long)m->size,
+			  nr_ctl_age(age, sizeof(age), m->age_s), m->attempts);
+	if (m->sender && m->sender[0])
+		nr_ctl_out_text(o, m->sender);
+	else
+		nr_ctl_out_printf(o, "<>");
+	nr_ctl_out_printf(o, "%s\n", m->state == NR_MSG_DEAD ? "  (dead: deleted or expired)" : "");
+	if (m->last_error && m->last_error[0]) {
+		nr_ctl_out_printf(o, "%42s(", "");
+		nr_ctl_out_text(o, m->last_error);
+		nr_ctl_out_printf(o, ")\n");
+	}
+	for (i = 0; i < m->nrcpt && m->rcpt; i++) {
+		enum nr_rcpt_state st = NR_RCPT_PENDING;
+		const char *r = m->rcpt(m->arg, i, &st);
+
+		nr_ctl_out_printf(o, "%42s", "");
+		nr_ctl_out_text(o, r ? r : "?");
+		nr_ctl_out_printf(o, " (%s)\n", rcpt_word(st));
+	}
+	nr_ctl_out_printf(o, "\n");
+}
+
+void nr_ctl_format_mailq_tail(struct nr_ctl_out *o, uint64_t bytes, size_t count, size_t dead)
+{
+	if (count == 0)
+		nr_ctl_out_printf(o, "Mail queue is empty");
+	else
+		nr_ctl_out_printf(o, "-- %llu Kbytes in %zu Request%s",
+				  (unsigned long long)((bytes + 1023) / 1024), count,
+				  count == 1 ? "" : "s");
+	if (dead)
+		nr_ctl_out_printf(o, " (and %zu dead, marked !, kept for inspection)", dead);
+	nr_ctl_out_printf(o, "%s\n", count ? "." : "");
+}
