@@ -244,6 +244,11 @@ pass "AUTH 535: held ($(grep -o 'authentication failed, holding.*' "$NR_TMP/auth
 sleep 3 # retry is 1s: a fast retry would show a second attempt by now
 expect_eq "AUTH 535: one attempt, no fast retry" 1 "$(count 'AUTH-DATA' "${T_LOG[auth535]}")"
 expect_eq "AUTH 535: nothing bounced" 0 "$(count 'status=bounced' "$NR_TMP/auth535.log")"
+"$bin" -c "$NR_TMP/auth535.conf" status >"$NR_TMP/auth535.status" 2>&1 || true
+check "AUTH 535: status shows the hold" grep -Eq "AUTH failed \(held\).*next try in 59m" "$NR_TMP/auth535.status"
+check "AUTH 535: status shows the reply" grep -q "last error: host smarthost.test said: 535 5.7.8" "$NR_TMP/auth535.status"
+"$bin" -c "$NR_TMP/servfail.conf" status >"$NR_TMP/servfail.status" 2>&1 || true
+check "SERVFAIL: status shows the DNS reason" grep -q "cannot resolve servfail.test: the DNS server failed" "$NR_TMP/servfail.status"
 
 expect_eq "one digest for four failures over the whole run (no storm)" 1 \
 	"$(grep -l "X-Rcpt-To: <postmaster@example.com>" "$RULES_DIR"/msgs/msg.* | wc -l)"
