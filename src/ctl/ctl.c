@@ -51,7 +51,6 @@ struct nr_ctl {
 	nr_sock_t lsock;
 	struct nr_io lio;
 	uint64_t started_ms;
-	long self_uid;
 	struct ctl_client cl[CONFIG_NR_CTL_MAX_CLIENTS];
 };
 
@@ -556,7 +555,7 @@ static struct ctl_client *free_slot(struct nr_ctl *c)
 
 static void client_open(struct nr_ctl *c, struct ctl_client *cl, nr_sock_t s)
 {
-	long uid = -1;
+	long uid = -1, self = -1;
 
 	memset(cl, 0, sizeof(*cl));
 	cl->ctl = c;
@@ -568,8 +567,12 @@ static void client_open(struct nr_ctl *c, struct ctl_client *cl, nr_sock_t s)
 	cl->io.slot = -1;
 	nr_timer_init(&cl->timer, on_client_timeout, cl);
 	nr_ctl_out_init(&cl->out, CONFIG_NR_CTL_REPLY_MAX);
+	/* Asked now, not at start: the daemon drops privileges after
+	 * opening the socket. */
+	if (nr_plat_process_uid(&self) != 0)
+		self = -1;
 	cl->privileged = nr_plat_local_peer_uid(s, &uid) == 0 && uid >= 0 &&
-			 (uid == 0 || (c->self_uid >= 0 && uid == c->self_uid));
+			 (uid == 0 || (self >= 0 && uid == self));
 	if (nr_loop_add(c->loop, &cl->io) != 0) {
 		nr_plat_sock_close(s);
 		nr_ctl_out_free(&cl->out);
@@ -623,8 +626,6 @@ int nr_ctl_start(struct nr_ctl **out, struct nr_loop *loop, const struct nr_conf
 	c->lsock = NR_SOCK_INVALID;
 	snprintf(c->path, sizeof(c->path), "%s", conf->control_socket);
 	c->started_ms = nr_loop_now(loop);
-	if (nr_plat_process_uid(&c->self_uid) != 0)
-		c->self_uid = -1;
 	rc = nr_plat_mkdir_parents(c->path, 0755);
 	if (rc == 0)
 		rc = nr_plat_local_listen(c->path, 1, &c->lsock);

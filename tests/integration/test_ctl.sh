@@ -188,10 +188,29 @@ h = st["smarthosts"][0]
 assert h["state"] == "deferring" and "refused" in h["last_error"], h
 assert st["counters"]["delivered"] == 3 and st["queue"]["messages"] == 1, st
 ' "$out"
-check_not "no sanitizer report in the log" grep -q "runtime error\|AddressSanitizer" "$NR_TMP/log"
+
+# ---- bounded clients: idle connections take every slot, the next is told ----
+$PY - "$sock" >"$NR_TMP/hold.txt" 2>&1 <<'PY' &
+import socket, sys, time
+conns = []
+for _ in range(4):  # CONFIG_NR_CTL_MAX_CLIENTS (default 4)
+    c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); conns.append(c)
+print("holding", flush=True)
+time.sleep(3)
+PY
+holder=$!
+wait_for 5 "idle clients connected" grep -q holding "$NR_TMP/hold.txt" || fail "holder" "$NR_TMP/hold.txt"
+sleep 0.3
+ctl status
+expect_eq "a fifth client is told the daemon is busy (75)" 75 "$rc"
+expect_match "busy: the message names the limit" "busy.*CONFIG_NR_CTL_MAX_CLIENTS" "$out"
+wait "$holder" || true
+ctl status
+expect_eq "status works again once they are gone" 0 "$rc"
 
 # ---- stopped: 69 again ----
 nr_stop_pid "$pid"
+check_not "no sanitizer report in the log" grep -q "runtime error\|AddressSanitizer\|LeakSanitizer" "$NR_TMP/log"
 ctl status
 expect_eq "status after stop exits 69" 69 "$rc"
 ctl mailq
@@ -239,4 +258,30 @@ expect_eq "flush lifts the AUTH hold" 0 "$rc"
 retried() { [ "$(grep -c 'AUTH-DATA' "$TLS_LOG")" -ge 2 ]; }
 wait_for 10 "a new AUTH attempt after flush" retried || fail "no retry after flush" "$TLS_LOG" "$NR_TMP/log2"
 pass "flush made the held smarthost try again"
+nr_stop_pid "$pid2"
+check_not "no sanitizer report in the AUTH daemon's log" grep -q "runtime error\|AddressSanitizer\|LeakSanitizer" "$NR_TMP/log2"
+
+# ---- a daemon running as `user nobody`: nobody may flush (the daemon's uid) ----
+port3=$(free_port)
+conf="$NR_TMP/user.conf"
+cat >"$conf" <<CONF
+listen 127.0.0.1:$port3 tls=none
+allow 127.0.0.0/8
+queue ram size=256K
+state_dir $NR_TMP/state3
+control_socket $NR_TMP/run/control3
+smarthost 127.0.0.1:$SINK_PORT tls=none insecure=yes
+user nobody
+log stderr level=debug
+CONF
+nr_spawn pid3 "$NR_TMP/log3" "$bin" -c "$conf" --foreground
+wait_port "$port3" 10 || fail "nanorelay (user nobody) did not listen" "$NR_TMP/log3"
+as_nobody flush
+expect_eq "flush by the daemon's own uid is allowed" 0 "$rc"
+ctl flush
+expect_eq "flush by root is allowed" 0 "$rc"
+rc=0
+out=$(setpriv --reuid=1 --regid=1 --clear-groups "$bin" -c "$conf" flush 2>&1) || rc=$?
+expect_eq "flush by another uid (daemon) is refused with 77" 77 "$rc"
+nr_stop_pid "$pid3"
 nr_done
