@@ -182,6 +182,7 @@ static int mailq_one(void *arg, const struct nr_qinfo *info)
 	m.age_s = w->now > info->arrival ? (uint64_t)(w->now - info->arrival) : 0;
 	m.size = info->body_size;
 	m.state = info->state;
+	m.inflight = info->inflight;
 	m.sender = nr_queue_sender(w->ctl->q, info->id);
 	m.nrcpt = info->nrcpt;
 	m.attempts = info->attempts;
@@ -289,6 +290,13 @@ static void cmd_delete(struct ctl_client *cl, const char *arg)
 	}
 	if (nr_queue_info(c->q, id, &info) != 0 || info.state != NR_MSG_PENDING) {
 		reply_head(cl, NR_CTL_EX_NOINPUT, "no message %s is waiting in the queue", arg);
+		return;
+	}
+	if (info.inflight) {
+		/* Its outcome is about to be written; deleting under the
+		 * delivery would race with that. */
+		reply_head(cl, NR_CTL_EX_TEMPFAIL,
+			   "%s is being delivered right now; try again in a moment", arg);
 		return;
 	}
 	rc = nr_queue_delete(c->q, id);

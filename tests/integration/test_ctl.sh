@@ -262,6 +262,9 @@ nr_stop_pid "$pid2"
 check_not "no sanitizer report in the AUTH daemon's log" grep -q "runtime error\|AddressSanitizer\|LeakSanitizer" "$NR_TMP/log2"
 
 # ---- a daemon running as `user nobody`: nobody may flush (the daemon's uid) ----
+# Its upstream holds the DATA reply for 4 s: a message stays in flight that long.
+sink_stop
+sink__launch -w 4 || fail "sink restart" "$SINK_LOG"
 port3=$(free_port)
 conf="$NR_TMP/user.conf"
 cat >"$conf" <<CONF
@@ -283,5 +286,19 @@ expect_eq "flush by root is allowed" 0 "$rc"
 rc=0
 out=$(setpriv --reuid=1 --regid=1 --clear-groups "$bin" -c "$conf" flush 2>&1) || rc=$?
 expect_eq "flush by another uid (daemon) is refused with 77" 77 "$rc"
+swaks --server "127.0.0.1:$port3" --from a@lan --to slow@example.com >"$NR_TMP/swaks-slow.txt" 2>&1 ||
+	fail "message not queued" "$NR_TMP/swaks-slow.txt"
+slow_id=$(sed -n 's/^<-  250 2.0.0 Ok: queued as \([0-9A-Fa-f]\{16\}\).*/\1/p' "$NR_TMP/swaks-slow.txt")
+in_flight() { "$bin" -c "$conf" mailq 2>/dev/null | grep -q "^$slow_id\*"; }
+wait_for 5 "mailq marks the message in flight with *" in_flight || fail "not in flight" "$NR_TMP/log3"
+pass "mailq marks a message being delivered with *"
+ctl delete "$slow_id"
+expect_eq "delete of a message being delivered exits 75" 75 "$rc"
+expect_match "delete in flight: says why" "being delivered right now" "$out"
+ctl send-test fast@example.com --wait 2
+expect_eq "send-test still waiting after --wait 2 exits 75" 75 "$rc"
+expect_match "send-test: still queued" "still queued, no outcome yet" "$out"
+sink_wait 1 15 || fail "the slow message was not delivered" "$SINK_LOG" "$NR_TMP/log3"
+pass "the message being delivered still arrived"
 nr_stop_pid "$pid3"
 nr_done
