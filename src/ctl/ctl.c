@@ -577,7 +577,7 @@ static void client_open(struct nr_ctl *c, struct ctl_client *cl, nr_sock_t s)
 	nr_ctl_out_init(&cl->out, CONFIG_NR_CTL_REPLY_MAX);
 	/* Asked now, not at start: the daemon drops privileges after
 	 * opening the socket. */
-	if (nr_plat_process_uid(&self) != 0)
+	if (nr_plat_local_own_uid(&self) != 0)
 		self = -1;
 	cl->privileged = nr_plat_local_peer_uid(s, &uid) == 0 && uid >= 0 &&
 			 (uid == 0 || (self >= 0 && uid == self));
