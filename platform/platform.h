@@ -117,7 +117,8 @@ int nr_plat_sock_local_addr(nr_sock_t s, struct nr_addr *out);
 
 /* Local (AF_UNIX-style) stream sockets for the control socket and sendmail
  * submission. listen removes a stale socket file first and sets mode 0660
- * (0666 when world is non-zero). connect is blocking-free like tcp_connect.
+ * (0666 when world is non-zero); its connections are taken with
+ * nr_plat_tcp_accept (peer NULL). connect is blocking-free like tcp_connect.
  * RTOS: NR_ENOTSUP. */
 int nr_plat_local_listen(const char *path, int world, nr_sock_t *out);
 int nr_plat_local_connect(const char *path, nr_sock_t *out);
@@ -127,6 +128,9 @@ int nr_plat_local_peer_uid(nr_sock_t s, long *uid);
  * (after nr_plat_drop_privileges), to compare with nr_plat_local_peer_uid()
  * (the control socket's permission rule). NR_ENOTSUP without users. */
 int nr_plat_local_own_uid(long *uid);
+/* A connected pair of non-blocking local stream sockets (an in-process
+ * SMTP session: `sendmail` without a daemon). NR_ENOTSUP on an RTOS. */
+int nr_plat_local_pair(nr_sock_t out[2]);
 
 /* ---- readiness ---------------------------------------------------------------- */
 enum { NR_POLL_IN = 1, NR_POLL_OUT = 2, NR_POLL_ERR = 4, NR_POLL_HUP = 8 };
@@ -241,5 +245,10 @@ int nr_plat_detach(void);
 
 /* Process id, for Message-ID uniqueness and logs. */
 long nr_plat_pid(void);
+
+/* The real uid of this process and its login name (the default sender of
+ * `sendmail`): name gets at most size-1 bytes. NR_ENOTFOUND when the uid
+ * has no name (then name holds the number), NR_ENOTSUP on an RTOS. */
+int nr_plat_user_name(long *uid, char *name, size_t size);
 
 #endif /* NR_PLATFORM_H */

@@ -23,23 +23,27 @@ void nr_plat_log_open(enum nr_log_sink s, const char *id)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
-static const char *level_name(enum nr_log_level level)
+/* As Postfix writes them: "warning: " and "error: " in front, nothing for
+ * info, so event lines read "ID: to=<...>, ..." the way log tools (pflogsumm,
+ * logwatch) expect. Debug lines say so. */
+static const char *level_prefix(enum nr_log_level level)
 {
 	switch (level) {
 	case NR_LOG_ERR:
-		return "error";
+		return "error: ";
 	case NR_LOG_WARN:
-		return "warning";
+		return "warning: ";
 	case NR_LOG_INFO:
-		return "info";
+		return "";
 	case NR_LOG_DEBUG:
-		return "debug";
+		return "debug: ";
 	}
-	return "info";
+	return "";
 }
 
-/* "2024-05-01T12:00:00.123Z nanorelay[42]: info: LINE\n" in one write(),
- * so lines from several processes do not interleave. */
+/* "2024-05-01T12:00:00.123Z nanorelay[42]: LINE\n" (LINE with its level
+ * prefix) in one write(), so lines from several processes do not
+ * interleave. */
 static void write_stderr(enum nr_log_level level, const char *line)
 {
 	char buf[1280];
@@ -51,8 +55,8 @@ static void write_stderr(enum nr_log_level level, const char *line)
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	m = snprintf(buf + n, sizeof(buf) - n, ".%03ldZ %s[%ld]: %s: %s", (long)tv.tv_usec / 1000,
-		     ident, (long)getpid(), level_name(level), line);
+	m = snprintf(buf + n, sizeof(buf) - n, ".%03ldZ %s[%ld]: %s%s", (long)tv.tv_usec / 1000,
+		     ident, (long)getpid(), level_prefix(level), line);
 	if (m < 0)
 		return;
 	n += (size_t)m;
@@ -67,7 +71,7 @@ static void write_stderr(enum nr_log_level level, const char *line)
 void nr_plat_log_write(enum nr_log_level level, const char *line)
 {
 	if (sink == NR_LOG_SINK_SYSLOG)
-		syslog((int)level, "%s", line);
+		syslog((int)level, "%s%s", level_prefix(level), line);
 	else
 		write_stderr(level, line);
 }

@@ -360,6 +360,18 @@ int nr_plat_local_connect(const char *path, nr_sock_t *out)
 	return 0;
 }
 
+int nr_plat_local_pair(nr_sock_t out[2])
+{
+	int fds[2];
+
+	out[0] = out[1] = NR_SOCK_INVALID;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
+		return nr_linux_errno(errno);
+	out[0] = fds[0];
+	out[1] = fds[1];
+	return 0;
+}
+
 int nr_plat_local_peer_uid(nr_sock_t s, long *uid)
 {
 	struct ucred cred;

@@ -365,3 +365,17 @@ int nr_plat_local_own_uid(long *uid)
 	*uid = (long)geteuid();
 	return 0;
 }
+
+int nr_plat_user_name(long *uid, char *name, size_t size)
+{
+	uid_t me = getuid();
+	struct passwd *pw = getpwuid(me);
+
+	*uid = (long)me;
+	if (!pw || !pw->pw_name || strlen(pw->pw_name) >= size) {
+		snprintf(name, size, "%ld", (long)me);
+		return NR_ENOTFOUND;
+	}
+	snprintf(name, size, "%s", pw->pw_name);
+	return 0;
+}

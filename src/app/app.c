@@ -15,10 +15,12 @@
 
 #include "app/app.h"
 #include "app/daemon.h"
+#include "app/test_upstream.h"
 #include "conf/conf.h"
 #include "core/build.h"
 #include "core/log.h"
 #include "ctl/ctl.h"
+#include "sendmail/sendmail.h"
 #include "users/users.h"
 
 #define NR_DEFAULT_CONF "/etc/nanorelay.conf"
@@ -33,6 +35,7 @@ enum {
 
 struct nr_app_args {
 	const char *conf_path;
+	int conf_given; /* -c was on the command line */
 	int foreground;
 	int check_config;
 	int argi; /* first argument after the global options */
@@ -41,8 +44,10 @@ struct nr_app_args {
 static const char usage_text[] =
     "usage: nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]\n"
     "       nanorelay [-c FILE] passwd NAME   (password on standard input)\n"
+    "       nanorelay [-c FILE] test-upstream [--timeout SECONDS] [-v]\n"
     "       nanorelay [-c FILE] status [--json] | mailq | flush | delete ID |\n"
     "                           send-test ADDRESS [--wait SECONDS]\n"
+    "       nanorelay [-c FILE] sendmail [sendmail options] [ADDRESS...]\n"
     "\n"
     "  -c FILE          configuration file (default " NR_DEFAULT_CONF ")\n"
     "  --foreground     stay attached to the terminal and supervisor\n"
@@ -72,6 +77,7 @@ static int parse_args(int argc, char **argv, struct nr_app_args *a)
 				return -1;
 			}
 			a->conf_path = argv[++i];
+			a->conf_given = 1;
 		} else if (strcmp(arg, "--foreground") == 0 || strcmp(arg, "-f") == 0) {
 			a->foreground = 1;
 		} else if (strcmp(arg, "--check-config") == 0) {
@@ -142,19 +148,66 @@ static int cmd_passwd(const struct nr_conf *conf, int argc, char **argv)
 	return EX_OK_;
 }
 
+/* nanorelay test-upstream [--timeout SECONDS] [-v]: walk every smarthost
+ * (DNS, TCP, TLS, EHLO, AUTH) and say what is wrong; sends no mail. */
+static int cmd_test_upstream(const struct nr_conf *conf, int argc, char **argv)
+{
+	unsigned timeout_s = 10;
+	int i, verbose = 0;
+
+	for (i = 1; i < argc; i++) {
+		char *end = NULL;
+		if (strcmp(argv[i], "-v") == 0) {
+			verbose = 1;
+		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			unsigned long v = strtoul(argv[++i], &end, 10);
+			if (!end || *end || v < 1 || v > 300) {
+				fprintf(stderr, "nanorelay: --timeout takes 1..300 seconds\n");
+				return EX_USAGE_;
+			}
+			timeout_s = (unsigned)v;
+		} else {
+			fprintf(stderr, "usage: nanorelay [-c FILE] test-upstream [--timeout "
+					"SECONDS] [-v]\n");
+			return EX_USAGE_;
+		}
+	}
+	return nr_test_upstream(conf, timeout_s, verbose);
+}
+
+static int is_command(const char *w)
+{
+	return strcmp(w, "passwd") == 0 || strcmp(w, "test-upstream") == 0 || nr_ctl_is_command(w);
+}
+
+/* Invoked as sendmail, mailq or newaliases (a symlink to nanorelay). */
+static int called_as_sendmail(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	base = base ? base + 1 : argv0;
+	return strcmp(base, "sendmail") == 0 || strcmp(base, "mailq") == 0 ||
+	       strcmp(base, "newaliases") == 0;
+}
+
 int nr_app_main(int argc, char **argv)
 {
 	struct nr_app_args args;
 	struct nr_conf conf;
 	int rc;
 
+	if (NR_ENABLED(CONFIG_NR_SENDMAIL) && argc > 0 && called_as_sendmail(argv[0]))
+		return nr_sendmail_main(argc, argv, NULL);
 	if (parse_args(argc, argv, &args) != 0) {
 		fputs(usage_text, stderr);
 		return EX_USAGE_;
 	}
+	if (NR_ENABLED(CONFIG_NR_SENDMAIL) && args.argi < argc &&
+	    strcmp(argv[args.argi], "sendmail") == 0)
+		return nr_sendmail_main(argc - args.argi, argv + args.argi,
+					args.conf_given ? args.conf_path : NULL);
 	nr_conf_init(&conf);
-	if (args.argi < argc && strcmp(argv[args.argi], "passwd") != 0 &&
-	    !nr_ctl_is_command(argv[args.argi])) {
+	if (args.argi < argc && !is_command(argv[args.argi])) {
 		fprintf(stderr, "nanorelay: unknown command %s\n", argv[args.argi]);
 		fputs(usage_text, stderr);
 		return EX_USAGE_;
@@ -162,6 +215,10 @@ int nr_app_main(int argc, char **argv)
 	rc = load_conf(&conf, args.conf_path);
 	if (rc != EX_OK_)
 		goto out;
+	if (args.argi < argc && strcmp(argv[args.argi], "test-upstream") == 0) {
+		rc = cmd_test_upstream(&conf, argc - args.argi, argv + args.argi);
+		goto out;
+	}
 	if (args.argi < argc && nr_ctl_is_command(argv[args.argi])) {
 		rc = nr_ctl_cli_main(conf.control_socket, argc - args.argi, argv + args.argi);
 		goto out;

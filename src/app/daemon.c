@@ -20,6 +20,7 @@
 #include "queue/queue.h"
 #include "smtpc/delivery.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_submit.h"
 #include "store/store.h"
 #include "tls/tls.h"
 #include "users/users.h"
@@ -36,9 +37,6 @@ enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_C
 /* Erase unit of the file backend: a page-sized sector keeps writes aligned. */
 #define NR_FILE_SECTOR_SIZE 4096u
 
-/* How often new mail is looked for (no commit hook in smtpd yet). */
-#define NR_DAEMON_KICK_MS 1000u
-
 struct nr_daemon {
 	const char *conf_path;
 	/* Two slots, so that a reload never moves a configuration the modules
@@ -52,11 +50,16 @@ struct nr_daemon {
 	int bdev_open;
 	struct nr_queue *queue;
 	struct nr_delivery *delivery; /* NULL: no smarthost configured */
-	struct nr_timer kick_timer;
 	struct nr_tls_ctx *lan_tls;
 	struct nr_smtpd *smtpd;
-	struct nr_ctl *ctl; /* NULL: no control socket on this platform */
+	struct nr_ctl *ctl;             /* NULL: no control socket on this platform */
+	struct nr_smtpd_submit *submit; /* NULL: no local submission socket */
 };
+
+/* state_dir is searchable by everyone (0711, not listable) so that local
+ * users reach the submit socket by name; what is inside keeps its own
+ * modes (the control socket checks its peer's uid, keys are 0600). */
+#define NR_STATE_DIR_MODE 0711
 
 static int conf_uses_lan_tls(const struct nr_conf *c)
 {
@@ -136,17 +139,33 @@ static int verify_user(void *arg, const char *user, const void *password, size_t
 	return nr_users_verify(d->conf->users, user, password, pwlen);
 }
 
-/* smtpd has no commit hook yet: look for new mail once a second (the
- * scan is cheap and coalesced by the engine). */
-static void on_kick_timer(struct nr_loop *loop, void *arg)
+/* New mail is durable: delivery looks at the queue right away, at the end
+ * of the next (non-waiting) loop turn; kicks are coalesced by the engine. */
+static void on_commit(void *arg)
 {
 	struct nr_daemon *d = arg;
 
-	if (!d->delivery)
+	if (d->delivery)
+		nr_delivery_kick(d->delivery);
+}
+
+/* Without the submit socket the daemon still relays; `sendmail` then
+ * behaves as configured for a missing daemon. So a failure is logged,
+ * not fatal. */
+static void start_submit(struct nr_daemon *d)
+{
+	int rc;
+
+	if (!NR_ENABLED(CONFIG_NR_SENDMAIL) || !d->conf->submit_socket)
 		return;
-	nr_delivery_kick(d->delivery);
-	if (nr_timer_arm(loop, &d->kick_timer, NR_DAEMON_KICK_MS) != 0)
-		nr_err("delivery: cannot re-arm the kick timer");
+	rc = nr_smtpd_submit_start(&d->submit, d->loop, d->smtpd, d->conf->submit_socket);
+	if (rc == NR_ENOTSUP)
+		return;
+	if (rc != 0)
+		nr_err("submit socket %s: %s; local sendmail cannot reach the daemon",
+		       d->conf->submit_socket, nr_strerror(rc));
+	else
+		nr_info("local submission on %s", d->conf->submit_socket);
 }
 
 static int start(struct nr_daemon *d)
@@ -160,7 +179,7 @@ static int start(struct nr_daemon *d)
 	if (rc != 0)
 		return EX_OSERR_;
 	if (d->conf->state_dir) {
-		rc = nr_plat_mkdir_p(d->conf->state_dir, 0700, d->conf->user);
+		rc = nr_plat_mkdir_p(d->conf->state_dir, NR_STATE_DIR_MODE, d->conf->user);
 		if (rc != 0) {
 			nr_err("state_dir %s: %s", d->conf->state_dir, nr_strerror(rc));
 			return EX_OSERR_;
@@ -183,9 +202,7 @@ static int start(struct nr_daemon *d)
 			nr_err("cannot start delivery: %s", nr_strerror(rc));
 			return rc == NR_ENOTFOUND || rc == NR_EINVAL ? EX_CONFIG_ : EX_UNAVAILABLE_;
 		}
-		nr_timer_init(&d->kick_timer, on_kick_timer, d);
-		if (nr_timer_arm(d->loop, &d->kick_timer, NR_DAEMON_KICK_MS) != 0)
-			return EX_SOFTWARE_;
+		nr_queue_on_commit(d->queue, on_commit, d);
 	} else {
 		nr_warn("no smarthost configured: mail stays queued");
 	}
@@ -204,6 +221,7 @@ static int start(struct nr_daemon *d)
 		nr_err("control socket %s: %s", d->conf->control_socket, nr_strerror(rc));
 		return rc == NR_EADDRINUSE ? EX_UNAVAILABLE_ : EX_OSERR_;
 	}
+	start_submit(d);
 	if (d->conf->user) {
 		rc = nr_plat_drop_privileges(d->conf->user);
 		if (rc != 0) {
@@ -267,6 +285,8 @@ static void reload(struct nr_daemon *d)
 
 static void stop(struct nr_daemon *d)
 {
+	nr_smtpd_submit_stop(d->submit);
+	d->submit = NULL;
 	if (d->smtpd)
 		nr_smtpd_stop(d->smtpd);
 	d->smtpd = NULL;
@@ -277,7 +297,7 @@ static void stop(struct nr_daemon *d)
 	nr_ctl_stop(d->ctl);
 	d->ctl = NULL;
 	if (d->delivery) {
-		nr_timer_cancel(d->loop, &d->kick_timer);
+		nr_queue_on_commit(d->queue, NULL, NULL);
 		nr_delivery_stop(d->delivery);
 	}
 	d->delivery = NULL;

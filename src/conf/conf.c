@@ -20,6 +20,7 @@ static char default_hostname[] = "localhost";
 static char default_queue_file[] = "/var/spool/nanorelay/queue";
 static char default_state_dir[] = NR_CONF_DEFAULT_STATE_DIR;
 static char default_control_socket[] = NR_CONF_DEFAULT_STATE_DIR "/control";
+static char default_submit_socket[] = NR_CONF_DEFAULT_STATE_DIR "/submit";
 static char default_lan_cert[] = NR_CONF_DEFAULT_STATE_DIR "/lan.crt";
 static char default_lan_key[] = NR_CONF_DEFAULT_STATE_DIR "/lan.key";
 
@@ -40,7 +41,8 @@ static struct nr_cidr default_allow[] = {
 int nr_conf_is_default_str(const char *s)
 {
 	return s == default_hostname || s == default_queue_file || s == default_state_dir ||
-	       s == default_control_socket || s == default_lan_cert || s == default_lan_key;
+	       s == default_control_socket || s == default_submit_socket || s == default_lan_cert ||
+	       s == default_lan_key;
 }
 
 void nr_conf_free_str(char **s)
@@ -94,11 +96,13 @@ void nr_conf_init(struct nr_conf *c)
 	c->from_rewrite = 0;
 	c->retry_min_ms = 60 * 1000;
 	c->retry_max_ms = 3600 * 1000;
+	c->upstream_timeout_ms = 600 * 1000;
 	c->max_age_ms = 5ull * 86400 * 1000;
 	c->dns_server.family = NR_AF_NONE;
 	c->log_sink = NR_LOG_SINK_SYSLOG;
 	c->log_level = NR_LOG_INFO;
 	c->control_socket = default_control_socket;
+	c->submit_socket = default_submit_socket;
 	c->sendmail_no_daemon = NR_NO_DAEMON_DIRECT;
 }
 
@@ -143,6 +147,7 @@ void nr_conf_free(struct nr_conf *c)
 	nr_conf_free_str(&c->admin);
 	nr_conf_free_str(&c->user);
 	nr_conf_free_str(&c->control_socket);
+	nr_conf_free_str(&c->submit_socket);
 	/* leave a struct that is safe to free again and to read */
 	nr_conf_init(c);
 }

@@ -96,15 +96,17 @@ struct nr_conf {
 	struct nr_conf_alias *alias;
 	size_t alias_count;
 	char *admin;
-	uint64_t retry_min_ms;     /* default 1m */
-	uint64_t retry_max_ms;     /* default 1h */
-	uint64_t max_age_ms;       /* default 5d */
-	struct nr_addr dns_server; /* family NR_AF_NONE: system resolver */
+	uint64_t retry_min_ms;        /* default 1m */
+	uint64_t retry_max_ms;        /* default 1h */
+	uint64_t max_age_ms;          /* default 5d */
+	uint64_t upstream_timeout_ms; /* default 10m: cap on each smarthost deadline */
+	struct nr_addr dns_server;    /* family NR_AF_NONE: system resolver */
 
 	enum nr_log_sink log_sink;
 	enum nr_log_level log_level;
 	char *user;           /* drop privileges to this user */
 	char *control_socket; /* default <state_dir>/control */
+	char *submit_socket;  /* sendmail submission, default <state_dir>/submit */
 	enum nr_no_daemon sendmail_no_daemon;
 };
 

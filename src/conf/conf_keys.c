@@ -837,6 +837,11 @@ static int k_dns_server(struct nr_conf_parser *p, struct nr_conf_line *l)
 	return why_fail(p, why, l->arg[0], "an address like 192.168.1.1, 127.0.0.1:5353 or [::1]");
 }
 
+static int k_upstream_timeout(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_duration(p, l->arg[0], "2m", 1000, 600 * 1000, &p->c->upstream_timeout_ms);
+}
+
 static int k_max_age(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	return get_duration(p, l->arg[0], "5d", 60 * 1000, 365ull * 86400 * 1000,
@@ -872,12 +877,22 @@ static int k_user(struct nr_conf_parser *p, struct nr_conf_line *l)
 	return nr_conf_set_str(p, &p->c->user, l->arg[0]);
 }
 
+static int set_socket_path(struct nr_conf_parser *p, char **field, const char *path)
+{
+	if (strlen(path) > NR_CONF_SOCKET_PATH_MAX)
+		return nr_conf_fail(p, "a socket path may have at most %d bytes, got %s",
+				    NR_CONF_SOCKET_PATH_MAX, nr_conf_quote(p, path));
+	return nr_conf_set_str(p, field, path);
+}
+
 static int k_control_socket(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	if (strlen(l->arg[0]) > NR_CONF_SOCKET_PATH_MAX)
-		return nr_conf_fail(p, "a socket path may have at most %d bytes, got %s",
-				    NR_CONF_SOCKET_PATH_MAX, nr_conf_quote(p, l->arg[0]));
-	return nr_conf_set_str(p, &p->c->control_socket, l->arg[0]);
+	return set_socket_path(p, &p->c->control_socket, l->arg[0]);
+}
+
+static int k_submit_socket(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return set_socket_path(p, &p->c->submit_socket, l->arg[0]);
 }
 
 static int k_sendmail_no_daemon(struct nr_conf_parser *p, struct nr_conf_line *l)
@@ -926,9 +941,11 @@ const struct nr_conf_key nr_conf_keys[] = {
     {"retry", k_retry, 2, 2, NULL, 0, "FIRST LONGEST, like 1m 1h"},
     {"dns_server", k_dns_server, 1, 1, NULL, 0, "ADDRESS[:PORT]"},
     {"max_age", k_max_age, 1, 1, NULL, 0, "a duration like 5d"},
+    {"upstream_timeout", k_upstream_timeout, 1, 1, NULL, 0, "a duration like 2m"},
     {"log", k_log, 1, 1, log_opts, 0, "syslog or stderr"},
     {"user", k_user, 1, 1, NULL, 0, "a user name"},
     {"control_socket", k_control_socket, 1, 1, NULL, 0, PATH_USAGE},
+    {"submit_socket", k_submit_socket, 1, 1, NULL, 0, PATH_USAGE},
     {"sendmail_no_daemon", k_sendmail_no_daemon, 1, 1, NULL, 0, "direct or fail"},
 };
 

@@ -252,6 +252,24 @@ static int derive_path(struct nr_conf_parser *p, char **field, const char *leaf)
 	return 0;
 }
 
+/* A socket left at its default follows state_dir, within sun_path's size. */
+static int derive_socket(struct nr_conf_parser *p, char **field, const char *key, const char *leaf,
+			 int state_line)
+{
+	int rc;
+
+	if (key_line(p, key) != 0)
+		return 0;
+	if ((rc = derive_path(p, field, leaf)) != 0)
+		return rc;
+	if (strlen(*field) <= NR_CONF_SOCKET_PATH_MAX)
+		return 0;
+	p->line = state_line;
+	p->key = "state_dir";
+	return nr_conf_fail(p, "%s/%s is too long for a socket (at most %d bytes); set %s",
+			    p->c->state_dir, leaf, NR_CONF_SOCKET_PATH_MAX, key);
+}
+
 static int finish(struct nr_conf_parser *p)
 {
 	struct nr_conf *c = p->c;
@@ -271,19 +289,11 @@ static int finish(struct nr_conf_parser *p)
 		if (cert == 0 && ((rc = derive_path(p, &c->lan_cert, "lan.crt")) != 0 ||
 				  (rc = derive_path(p, &c->lan_key, "lan.key")) != 0))
 			return rc;
-		if (key_line(p, "control_socket") == 0) {
-			if ((rc = derive_path(p, &c->control_socket, "control")) != 0)
-				return rc;
-			if (strlen(c->control_socket) > NR_CONF_SOCKET_PATH_MAX) {
-				p->line = state;
-				p->key = "state_dir";
-				return nr_conf_fail(
-				    p,
-				    "%s/control is too long for a socket (at most %d "
-				    "bytes); set control_socket",
-				    c->state_dir, NR_CONF_SOCKET_PATH_MAX);
-			}
-		}
+		if ((rc = derive_socket(p, &c->control_socket, "control_socket", "control",
+					state)) != 0 ||
+		    (rc = derive_socket(p, &c->submit_socket, "submit_socket", "submit", state)) !=
+			0)
+			return rc;
 	}
 	for (i = 0; i < c->listen_count; i++) {
 		if (c->listen[i].auth == NR_AUTH_REQUIRED && c->users == NULL) {

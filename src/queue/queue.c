@@ -149,6 +149,8 @@ struct nr_queue {
 	size_t quarantined, damaged_sectors;
 	int manual_flush, dirty_marks;
 	struct nr_hook hook;
+	void (*on_commit)(void *arg); /* after a group commit made mail durable */
+	void *on_commit_arg;
 };
 
 struct nr_qreader {
@@ -1413,6 +1415,14 @@ void nr_queue_flush(struct nr_queue *q)
 		if (q->pend[i].done)
 			q->pend[i].done(q->pend[i].arg, ret ? NR_EIO : 0, q->pend[i].id);
 	}
+	if (!ret && q->on_commit)
+		q->on_commit(q->on_commit_arg);
+}
+
+void nr_queue_on_commit(struct nr_queue *q, void (*fn)(void *arg), void *arg)
+{
+	q->on_commit = fn;
+	q->on_commit_arg = arg;
 }
 
 void nr_queue_set_manual_flush(struct nr_queue *q, int on)

@@ -120,6 +120,10 @@ void nr_queue_flush(struct nr_queue *q);
 /* Without a loop, commits sync before returning; with manual flush on, they
  * wait for nr_queue_flush() instead (an RTOS task's own turn end). */
 void nr_queue_set_manual_flush(struct nr_queue *q, int on);
+/* fn(arg) runs after each group commit that made at least one message
+ * durable (after the done callbacks), so delivery can start at once.
+ * fn NULL: none. One listener. */
+void nr_queue_on_commit(struct nr_queue *q, void (*fn)(void *arg), void *arg);
 
 /* Drop an unfinished message; the writer is consumed. NULL is ignored. */
 void nr_queue_abort(struct nr_qwriter *w);

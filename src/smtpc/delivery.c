@@ -66,6 +66,9 @@ struct dconn {
 	struct nr_smtpc *s;
 	struct nr_dlink *link;
 	struct nr_timer timer;
+	uint64_t opened_at; /* loop ms: open_conn */
+	uint64_t setup_ms;  /* open to first READY; 0 once a message used it */
+	uint64_t send_at;   /* loop ms: the message in flight was handed over */
 
 	/* the message in flight */
 	int busy;
@@ -95,6 +98,7 @@ struct nr_delivery {
 	char admin[STR_MAX];
 	char hostname[128];
 	uint64_t max_age_ms;
+	uint64_t upstream_timeout_ms;
 	struct rw_conf rwc;
 
 	struct nr_dsched sched;
@@ -106,6 +110,8 @@ struct nr_delivery {
 	struct nr_hook kick_hook;
 	struct nr_timer wake;
 	int stopping;
+	nr_delivery_observe_fn observe;
+	void *observe_arg;
 };
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -186,18 +192,51 @@ static void on_timer(struct nr_loop *loop, void *arg)
 		nr_smtpc_on_timeout(dc->s);
 }
 
-static void log_rcpt(struct dconn *dc, size_t i, enum nr_dsched_outcome o, const char *text)
+/* Seconds with one decimal, for delays=. */
+static void secs(char *dst, size_t size, uint64_t ms)
 {
-	char line[512], id[17];
-	int64_t now = wall_now();
-	uint64_t delay = now > dc->info.arrival ? (uint64_t)(now - dc->info.arrival) : 0;
+	snprintf(dst, size, "%llu.%llu", (unsigned long long)(ms / 1000),
+		 (unsigned long long)(ms % 1000 / 100));
+}
 
-	nr_dsched_format_status(line, sizeof(line), nr_qid_str(dc->id, id), dc->rcpt[i],
-				relay_name(dc), delay, o, text);
-	if (o == NR_OUTCOME_DELIVERED)
-		nr_info("%s", line);
-	else
-		nr_warn("%s", line);
+/* delays=a/b/c/d as Postfix means them: a before the queue (not measured
+ * here: 0), b waiting in the queue, c connection setup (DNS, TCP, TLS,
+ * EHLO, AUTH; 0 on a reused connection), d transmission. */
+static void format_delays(const struct dconn *dc, uint64_t delay_s, char *dst, size_t size)
+{
+	uint64_t now = nr_loop_now(dc->d->loop);
+	uint64_t c = dc->setup_ms, d = now > dc->send_at ? now - dc->send_at : 0;
+	uint64_t total = delay_s * 1000, b = total > c + d ? total - c - d : 0;
+	char bs[24], cs[24], ds[24];
+
+	secs(bs, sizeof(bs), b);
+	secs(cs, sizeof(cs), c);
+	secs(ds, sizeof(ds), d);
+	snprintf(dst, size, "0/%s/%s/%s", bs, cs, ds);
+}
+
+static void log_rcpt(struct dconn *dc, size_t i, enum nr_dsched_outcome o, int code,
+		     const char *text)
+{
+	char line[640], id[17], delays[80];
+	int64_t now = wall_now();
+	struct nr_dsched_status st;
+
+	memset(&st, 0, sizeof(st));
+	st.id = nr_qid_str(dc->id, id);
+	st.orig_to = dc->rcpt[i];
+	st.to = dc->m && dc->m->wire[i] ? dc->m->wire[i] : dc->rcpt[i];
+	st.relay = relay_name(dc);
+	if (strstr(st.relay, "[?]"))
+		st.relay = NULL; /* never connected: Postfix says relay=none */
+	st.delay_s = now > dc->info.arrival ? (uint64_t)(now - dc->info.arrival) : 0;
+	format_delays(dc, st.delay_s, delays, sizeof(delays));
+	st.delays = delays;
+	st.outcome = o;
+	st.code = code;
+	st.text = text;
+	/* Postfix logs every outcome at info: log tools read them all alike. */
+	nr_info("%s", nr_dsched_format_status(line, sizeof(line), &st));
 }
 
 /* Counters and the recent-outcome ring behind `status` and `send-test`. */
@@ -221,8 +260,10 @@ static void rcpt_outcome(struct dconn *dc, size_t i, int code, const char *text)
 	enum nr_dsched_outcome o = nr_dsched_classify(code);
 	char id[17];
 
-	log_rcpt(dc, i, o, text);
+	log_rcpt(dc, i, o, code, text);
 	count_outcome(dc->id, o, text);
+	if (d->observe)
+		d->observe(d->observe_arg, dc->id, i, (int)o, text);
 	if (o == NR_OUTCOME_DELIVERED) {
 		dc->delivered_any = 1;
 		if (nr_queue_mark_rcpt(d->q, dc->id, i, NR_RCPT_DELIVERED) != 0)
@@ -247,6 +288,12 @@ static void op_rcpt_result(void *o, size_t i, int code, const char *text)
 	rcpt_outcome(dc, i, code, text);
 }
 
+void nr_delivery_observe(struct nr_delivery *d, nr_delivery_observe_fn fn, void *arg)
+{
+	d->observe = fn;
+	d->observe_arg = arg;
+}
+
 static void kick(struct nr_delivery *d)
 {
 	if (!d->stopping)
@@ -259,6 +306,7 @@ static void op_msg_done(void *o, int code, const char *text)
 	struct nr_delivery *d = dc->d;
 	struct nr_qinfo info;
 	size_t i;
+	int have_info, rc;
 
 	if (!dc->busy)
 		return;
@@ -269,8 +317,13 @@ static void op_msg_done(void *o, int code, const char *text)
 	dc->reader = NULL;
 	free(dc->m);
 	dc->m = NULL;
-	if (nr_queue_info(d->q, dc->id, &info) == 0 && info.state == NR_MSG_PENDING &&
-	    info.npending > 0) {
+	/* A message whose recipients are all final leaves the index. */
+	rc = nr_queue_info(d->q, dc->id, &info);
+	have_info = rc == 0;
+	if (rc == NR_ENOTFOUND || (have_info && info.state == NR_MSG_DONE)) {
+		char id[17];
+		nr_info("%s: removed", nr_qid_str(dc->id, id));
+	} else if (have_info && info.state == NR_MSG_PENDING && info.npending > 0) {
 		uint64_t delay = nr_dsched_backoff(d->sched.retry_min_ms, d->sched.retry_max_ms,
 						   info.attempts + 1, random32());
 		nr_queue_defer(d->q, dc->id, nr_loop_now(d->loop) + delay,
@@ -393,7 +446,7 @@ static int feed(struct dconn *dc)
 	size_t i;
 	int rc;
 
-	while (dc->ready && !dc->busy && !dc->dead) {
+	if (dc->ready && !dc->busy && !dc->dead) {
 		if (nr_queue_next_due(d->q, nr_loop_now(d->loop), &id) != 0)
 			return 0;
 		memset(&dc->info, 0, sizeof(dc->info));
@@ -420,7 +473,8 @@ static int feed(struct dconn *dc)
 				       text);
 			nr_queue_set_inflight(d->q, id, 0);
 			dc->busy = 0;
-			continue;
+			kick(d); /* the next one in the next turn: one message per turn */
+			return 0;
 		}
 		/* The envelope sender upstream: a null sender stays null
 		 * (reports must not bounce); else `sender`, else the smarthost
@@ -450,15 +504,18 @@ static int feed(struct dconn *dc)
 		dc->msg.read = read_body;
 		dc->msg.read_arg = dc;
 		dc->ready = 0;
+		dc->send_at = nr_loop_now(d->loop);
 		rc = nr_smtpc_send(dc->s, &dc->msg);
 		if (rc != 0) {
 			op_msg_done(dc, 0, "internal error: session not ready");
 			return 0;
 		}
-		/* A local failure (5.6.3, 5.3.4) finished it already. */
+		/* A local failure (5.6.3, 5.3.4) finished it already. The next
+		 * message waits for the next turn (op_msg_done kicked), so a
+		 * queue full of them cannot keep the loop from other work. */
 		if (!dc->busy && nr_smtpc_is_ready(dc->s)) {
 			dc->ready = 1;
-			continue;
+			return 0;
 		}
 		return 1;
 	}
@@ -469,6 +526,12 @@ static void op_ready(void *o)
 {
 	struct dconn *dc = o;
 
+	if (dc->opened_at) { /* the first READY: setup is over */
+		dc->setup_ms = nr_loop_now(dc->d->loop) - dc->opened_at;
+		dc->opened_at = 0;
+	} else {
+		dc->setup_ms = 0; /* a reused connection costs no setup */
+	}
 	dc->ready = 1;
 	feed(dc);
 }
@@ -570,6 +633,7 @@ static void open_conn(struct nr_delivery *d, size_t h)
 	dc->d = d;
 	dc->host = d->host[h];
 	nr_timer_init(&dc->timer, on_timer, dc);
+	dc->opened_at = nr_loop_now(d->loop);
 	d->sched.host[h].connections++;
 
 	/* The secret is read at connect time (a refreshed token or a changed
@@ -590,6 +654,7 @@ static void open_conn(struct nr_delivery *d, size_t h)
 	p.secret = secret;
 	p.secret_is_token = token;
 	p.auth_mech = dc->host.auth_mech[0] ? dc->host.auth_mech : NULL;
+	p.max_wait_ms = d->upstream_timeout_ms;
 	if (NR_ENABLED(CONFIG_NR_AUTH_CRAM_MD5))
 		p.hmac_md5 = nr_tls_hmac_md5;
 	rc = nr_smtpc_new(&dc->s, &p, &session_ops, dc);
@@ -601,6 +666,7 @@ static void open_conn(struct nr_delivery *d, size_t h)
 	t.host = dc->host.host;
 	t.port = dc->host.port;
 	t.tls = dc->host.tls;
+	t.connect_timeout_ms = d->upstream_timeout_ms;
 	rc = d->links->open(d->links_ctx, &dc->link, &t, dc->s);
 	if (rc != 0) {
 		snprintf(text, sizeof(text), "cannot open a connection: %s", nr_strerror(rc));
@@ -620,8 +686,9 @@ static void on_expire(void *arg, nr_qid_t id)
 {
 	struct nr_delivery *d = arg;
 	struct nr_qinfo info;
-	char idstr[17], reason[NR_UPSTREAM_ERROR_MAX + 64], line[512];
+	char idstr[17], reason[NR_UPSTREAM_ERROR_MAX + 64], line[640];
 	const char *sender = nr_queue_sender(d->q, id);
+	struct nr_dsched_status ls;
 	size_t i;
 
 	memset(&info, 0, sizeof(info));
@@ -636,12 +703,16 @@ static void on_expire(void *arg, nr_qid_t id)
 		const char *r = nr_queue_rcpt(d->q, id, i, &st);
 		if (st != NR_RCPT_PENDING)
 			continue;
-		nr_dsched_format_status(line, sizeof(line), idstr, r, NULL,
-					(uint64_t)(wall_now() - info.arrival), NR_OUTCOME_FAILED,
-					reason);
-		nr_warn("%s", line);
+		memset(&ls, 0, sizeof(ls));
+		ls.id = idstr;
+		ls.to = r;
+		ls.delay_s = (uint64_t)(wall_now() - info.arrival);
+		ls.outcome = NR_OUTCOME_FAILED;
+		ls.text = reason;
+		nr_info("%s", nr_dsched_format_status(line, sizeof(line), &ls));
 		nr_dsched_digest_add(&d->digest, idstr, sender, r, reason);
 	}
+	nr_info("%s: removed (expired; kept as a dead letter)", idstr);
 }
 
 static void digest_committed(void *arg, int result, nr_qid_t id)
@@ -850,6 +921,7 @@ static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
 	copy_str(d->admin, sizeof(d->admin), conf->admin);
 	copy_str(d->hostname, sizeof(d->hostname), conf->hostname ? conf->hostname : "localhost");
 	d->max_age_ms = conf->max_age_ms;
+	d->upstream_timeout_ms = conf->upstream_timeout_ms;
 }
 
 int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,

@@ -78,6 +78,16 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf) NR_MUS
  * in-flight marks, free everything. NULL is ignored. */
 void nr_delivery_stop(struct nr_delivery *d);
 
+/*
+ * Watch recipient outcomes as they happen (`sendmail` without a daemon
+ * reports them as its exit code): fn gets the message id, the recipient
+ * index, 0 delivered / 1 deferred / 2 failed, and the reply text. NULL
+ * stops watching.
+ */
+typedef void (*nr_delivery_observe_fn)(void *arg, uint64_t id, size_t rcpt, int outcome,
+				       const char *text);
+void nr_delivery_observe(struct nr_delivery *d, nr_delivery_observe_fn fn, void *arg);
+
 /* Upstream state for `status`: fills at most max entries, returns the
  * number of smarthosts. */
 size_t nr_delivery_status(const struct nr_delivery *d, struct nr_upstream_status *out, size_t max);

@@ -18,6 +18,8 @@ struct nr_dlink_net {
 	struct nr_dns *dns;
 	struct nr_tls_ctx *tls; /* NULL when no smarthost uses TLS */
 	struct nr_dlink *links; /* every link not yet freed */
+	nr_dlink_observer_fn observe;
+	void *observe_arg;
 };
 
 /* TLS under the connection, watching for the end of the handshake. */
@@ -42,7 +44,9 @@ struct nr_dlink {
 	char host[128];
 	uint16_t port;
 	enum nr_tls_mode mode;
+	uint64_t connect_timeout_ms;
 	char peer[200];
+	struct nr_addr cur_addr; /* the address being tried */
 
 	struct nr_dns_query *q;
 	struct nr_dns_result res;
@@ -62,6 +66,7 @@ struct nr_dlink {
 	struct nr_hook hook;
 	unsigned events;
 	int fail_err;
+	char fail_text[320]; /* set when no connection was made: DNS or TCP */
 };
 
 /* ---- helpers ---- */
@@ -76,6 +81,26 @@ static void set_peer(struct nr_dlink *l, const struct nr_addr *a)
 	} else {
 		snprintf(l->peer, sizeof(l->peer), "%s[?]:%u", l->host, l->port);
 	}
+}
+
+static void report(struct nr_dlink *l, const struct nr_dlink_event *ev)
+{
+	if (l->net->observe && l->s)
+		l->net->observe(l->net->observe_arg, ev);
+}
+
+static void report_step(struct nr_dlink *l, enum nr_dlink_step step, int err,
+			const struct nr_addr *a)
+{
+	struct nr_dlink_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.step = step;
+	ev.err = err;
+	ev.addr = a;
+	ev.res = step == NR_DLINK_STEP_RESOLVED && err == 0 ? &l->res : NULL;
+	ev.tls = step == NR_DLINK_STEP_TLS ? l->tw.t : NULL;
+	report(l, &ev);
 }
 
 static void post(struct nr_dlink *l, unsigned ev)
@@ -235,10 +260,20 @@ static void feed_session(struct nr_dlink *l, const struct nr_dlink_reply *dr, si
 	nr_smtpc_on_reply(l->s, &r);
 }
 
+static void tls_up(struct nr_dlink *l);
+
 static void on_input(struct nr_conn *c, void *owner)
 {
 	struct nr_dlink *l = owner;
 	struct nr_buf *in = nr_conn_in(c);
+
+	/* The read that finished the handshake may also carry the server's
+	 * first reply (the 220 greeting on port 465): the session must hear
+	 * "TLS is up" before it, not at the end of the turn. */
+	if ((l->events & EV_TLS_UP) && l->s && nr_buf_len(in) > 0) {
+		l->events &= ~EV_TLS_UP;
+		tls_up(l);
+	}
 
 	while (nr_buf_len(in) > 0) {
 		struct nr_dlink_reply r;
@@ -260,6 +295,13 @@ static void on_input(struct nr_conn *c, void *owner)
 			nr_buf_consume(in, nr_buf_len(in));
 			fail(l, rc);
 			return;
+		}
+		if (l->net->observe) {
+			struct nr_dlink_event ev;
+			memset(&ev, 0, sizeof(ev));
+			ev.step = NR_DLINK_STEP_REPLY;
+			ev.reply = &r;
+			report(l, &ev);
 		}
 		/* The session may close the link from here: l stays valid
 		 * (freed at the end of the turn), l->s becomes NULL. */
@@ -289,6 +331,12 @@ static void on_close(struct nr_conn *c, void *owner, int err)
 	why[0] = '\0';
 	if ((err == NR_ECERT || err == NR_ECLOCK) && l->tw.t)
 		nr_tls_verify_text(l->tw.t, why, sizeof(why));
+	else if (err == NR_ETLS && l->tls_started && !l->tw.done)
+		snprintf(why, sizeof(why),
+			 "handshake failed (no TLS 1.2 or later, or no common "
+			 "cipher, on the server)");
+	if (l->tls_started && !l->tw.done)
+		report_step(l, NR_DLINK_STEP_TLS, err ? err : NR_ETLS, NULL);
 	nr_conn_free(c); /* destroys the TLS state too */
 	l->c = NULL;
 	l->tw.t = NULL;
@@ -328,13 +376,13 @@ static void connected(struct nr_dlink *l)
 	}
 	l->sock = NR_SOCK_INVALID; /* the connection's now */
 	nr_debug("delivery: connected to %s", l->peer);
+	report_step(l, NR_DLINK_STEP_CONNECT, 0, &l->cur_addr);
 	if (l->mode == NR_TLS_IMPLICIT) {
 		rc = switch_to_tls(l);
 		if (rc != 0) {
 			nr_warn("delivery: %s: cannot start TLS: %s", l->peer, nr_strerror(rc));
 			fail(l, NR_ETLS);
-		} else if (nr_timer_arm(l->net->loop, &l->timer, NR_DLINK_CONNECT_TIMEOUT_MS) !=
-			   0) {
+		} else if (nr_timer_arm(l->net->loop, &l->timer, l->connect_timeout_ms) != 0) {
 			fail(l, NR_ENOMEM);
 		}
 		return; /* on_connected once the handshake is done */
@@ -357,6 +405,7 @@ static void on_connect_io(struct nr_loop *loop, void *arg, unsigned events)
 	}
 	nr_info("delivery: connect to %s failed: %s", l->peer, nr_strerror(rc));
 	l->last_err = rc;
+	report_step(l, NR_DLINK_STEP_CONNECT, rc, &l->cur_addr);
 	stop_connecting(l);
 	try_next(l);
 }
@@ -372,13 +421,29 @@ static void on_timer(struct nr_loop *loop, void *arg)
 	}
 	if (l->c) { /* implicit TLS handshake */
 		nr_warn("delivery: TLS handshake with %s timed out", l->peer);
+		report_step(l, NR_DLINK_STEP_TLS, NR_ETIMEDOUT, NULL);
 		fail(l, NR_ETIMEDOUT);
 		return;
 	}
 	nr_info("delivery: connect to %s timed out", l->peer);
 	l->last_err = NR_ETIMEDOUT;
+	report_step(l, NR_DLINK_STEP_CONNECT, NR_ETIMEDOUT, &l->cur_addr);
 	stop_connecting(l);
 	try_next(l);
+}
+
+/* DNS outcomes in the words a user can act on. */
+static const char *dns_failure_words(int err)
+{
+	switch (err) {
+	case NR_ENOTFOUND:
+		return "no such name in DNS (NXDOMAIN or no address)";
+	case NR_ETIMEDOUT:
+		return "the DNS server did not answer";
+	case NR_EDNS:
+		return "the DNS server failed (SERVFAIL or refused)";
+	}
+	return nr_strerror(err);
 }
 
 static void try_next(struct nr_dlink *l)
@@ -389,10 +454,12 @@ static void try_next(struct nr_dlink *l)
 
 		a.port = l->port;
 		set_peer(l, &a);
+		l->cur_addr = a;
 		rc = nr_plat_tcp_connect(&a, &l->sock);
 		if (rc != 0) {
 			nr_info("delivery: connect to %s failed: %s", l->peer, nr_strerror(rc));
 			l->last_err = rc;
+			report_step(l, NR_DLINK_STEP_CONNECT, rc, &a);
 			continue;
 		}
 		l->io.sock = l->sock;
@@ -401,13 +468,16 @@ static void try_next(struct nr_dlink *l)
 		l->io.arg = l;
 		rc = nr_loop_add(l->net->loop, &l->io);
 		if (rc == 0)
-			rc = nr_timer_arm(l->net->loop, &l->timer, NR_DLINK_CONNECT_TIMEOUT_MS);
+			rc = nr_timer_arm(l->net->loop, &l->timer, l->connect_timeout_ms);
 		if (rc != 0) {
 			stop_connecting(l);
 			fail(l, rc);
 		}
 		return;
 	}
+	snprintf(l->fail_text, sizeof(l->fail_text), "cannot connect to %s%s: %s", l->peer,
+		 l->res.count > 1 ? " (and the other addresses)" : "",
+		 nr_strerror(l->last_err ? l->last_err : NR_EUNREACH));
 	fail(l, l->last_err ? l->last_err : NR_EUNREACH);
 }
 
@@ -418,15 +488,30 @@ static void on_resolved(void *arg, int status, const struct nr_dns_result *res)
 	l->q = NULL; /* the handle is dead once the callback runs */
 	if (status != 0) {
 		nr_warn("delivery: cannot resolve %s: %s", l->host, nr_strerror(status));
+		report_step(l, NR_DLINK_STEP_RESOLVED, status, NULL);
+		snprintf(l->fail_text, sizeof(l->fail_text), "cannot resolve %s: %s", l->host,
+			 dns_failure_words(status));
 		fail(l, status);
 		return;
 	}
 	l->res = *res;
 	l->next_addr = 0;
+	report_step(l, NR_DLINK_STEP_RESOLVED, 0, NULL);
 	try_next(l);
 }
 
 /* ---- deferred events ---- */
+
+static void tls_up(struct nr_dlink *l)
+{
+	nr_debug("delivery: TLS up with %s", l->peer);
+	report_step(l, NR_DLINK_STEP_TLS, 0, NULL);
+	nr_timer_cancel(l->net->loop, &l->timer);
+	if (l->mode == NR_TLS_IMPLICIT)
+		nr_smtpc_on_connected(l->s);
+	else
+		nr_smtpc_on_tls_done(l->s, 0, NULL);
+}
 
 static void on_hook(struct nr_loop *loop, void *arg)
 {
@@ -443,7 +528,10 @@ static void on_hook(struct nr_loop *loop, void *arg)
 	if (ev & EV_FAIL) {
 		nr_conn_free(l->c);
 		l->c = NULL;
-		nr_smtpc_on_closed(l->s, l->fail_err);
+		if (l->fail_text[0])
+			nr_smtpc_on_connect_failed(l->s, l->fail_text);
+		else
+			nr_smtpc_on_closed(l->s, l->fail_err);
 		return; /* the session is over; the engine closes us */
 	}
 	if (ev & EV_SWITCH) {
@@ -456,14 +544,8 @@ static void on_hook(struct nr_loop *loop, void *arg)
 			return;
 		}
 	}
-	if (ev & EV_TLS_UP) {
-		nr_debug("delivery: TLS up with %s", l->peer);
-		nr_timer_cancel(l->net->loop, &l->timer);
-		if (l->mode == NR_TLS_IMPLICIT)
-			nr_smtpc_on_connected(l->s);
-		else
-			nr_smtpc_on_tls_done(l->s, 0, NULL);
-	}
+	if (ev & EV_TLS_UP)
+		tls_up(l);
 }
 
 /* ---- ops ---- */
@@ -489,6 +571,9 @@ static int link_open(void *ctx, struct nr_dlink **out, const struct nr_dlink_tar
 	snprintf(l->host, sizeof(l->host), "%s", t->host ? t->host : "");
 	l->port = t->port;
 	l->mode = t->tls;
+	l->connect_timeout_ms = NR_DLINK_CONNECT_TIMEOUT_MS;
+	if (t->connect_timeout_ms && t->connect_timeout_ms < l->connect_timeout_ms)
+		l->connect_timeout_ms = t->connect_timeout_ms;
 	l->sock = NR_SOCK_INVALID;
 	l->io.slot = -1;
 	nr_timer_init(&l->timer, on_timer, l);
@@ -503,6 +588,9 @@ static int link_open(void *ctx, struct nr_dlink **out, const struct nr_dlink_tar
 	if (rc != 0) {
 		l->q = NULL;
 		nr_warn("delivery: cannot resolve %s: %s", l->host, nr_strerror(rc));
+		report_step(l, NR_DLINK_STEP_RESOLVED, rc, NULL);
+		snprintf(l->fail_text, sizeof(l->fail_text), "cannot resolve %s: %s", l->host,
+			 dns_failure_words(rc));
 		fail(l, rc);
 	}
 	*out = l;
@@ -618,6 +706,12 @@ int nr_dlink_net_new(struct nr_dlink_net **out, struct nr_loop *loop, const stru
 out:
 	nr_dlink_net_free(n);
 	return rc;
+}
+
+void nr_dlink_net_observe(struct nr_dlink_net *n, nr_dlink_observer_fn fn, void *arg)
+{
+	n->observe = fn;
+	n->observe_arg = arg;
 }
 
 void nr_dlink_net_free(struct nr_dlink_net *n)

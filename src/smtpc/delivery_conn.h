@@ -10,6 +10,10 @@
 #include "smtpc/delivery_link.h"
 
 struct nr_dlink_net;
+struct nr_dns_result;
+struct nr_dlink_reply;
+struct nr_tls;
+struct nr_addr;
 
 /* Per-address connect deadline. */
 #define NR_DLINK_CONNECT_TIMEOUT_MS 30000u
@@ -25,5 +29,31 @@ int nr_dlink_net_new(struct nr_dlink_net **out, struct nr_loop *loop,
 		     const struct nr_conf *conf) NR_MUST_CHECK;
 /* Frees every link still lingering. Call after every link was closed. */
 void nr_dlink_net_free(struct nr_dlink_net *n);
+
+/* ---- observing the steps (test-upstream) ---- */
+
+enum nr_dlink_step {
+	NR_DLINK_STEP_RESOLVED = 1, /* err 0 and res, or the lookup's error */
+	NR_DLINK_STEP_CONNECT = 2,  /* one address tried: err 0 connected, else why not */
+	NR_DLINK_STEP_TLS = 3,      /* handshake over: err 0 up, else NR_ETLS/ECERT/ECLOCK/... */
+	NR_DLINK_STEP_REPLY = 4,    /* a complete reply, before the session sees it */
+};
+
+/* Valid only during the callback. tls is the session (for nr_tls_version,
+ * nr_tls_peer_cert, nr_tls_verify_text); a reply's text is the server's. */
+struct nr_dlink_event {
+	enum nr_dlink_step step;
+	int err;
+	const struct nr_dns_result *res;    /* RESOLVED */
+	const struct nr_addr *addr;         /* CONNECT */
+	const struct nr_tls *tls;           /* TLS */
+	const struct nr_dlink_reply *reply; /* REPLY */
+};
+
+typedef void (*nr_dlink_observer_fn)(void *arg, const struct nr_dlink_event *ev);
+
+/* Report every step of every link of n to fn (NULL stops). The observer
+ * only looks: it must not close links or free sessions from inside. */
+void nr_dlink_net_observe(struct nr_dlink_net *n, nr_dlink_observer_fn fn, void *arg);
 
 #endif /* NR_SMTPC_DELIVERY_CONN_H */

@@ -24,6 +24,7 @@ struct nr_dlink_target {
 	const char *host;
 	uint16_t port;
 	enum nr_tls_mode tls;
+	uint64_t connect_timeout_ms; /* cap on the 30 s per address and implicit TLS (0: none) */
 };
 
 struct nr_dlink_ops {

@@ -141,16 +141,69 @@ const char *nr_dsched_outcome_word(enum nr_dsched_outcome o)
 	return "deferred";
 }
 
-char *nr_dsched_format_status(char *dst, size_t size, const char *id, const char *rcpt,
-			      const char *relay, uint64_t delay_s, enum nr_dsched_outcome o,
-			      const char *text)
+/* "N.N.N" at p (class 2, 4 or 5, then 1-3 digits twice), ending at a
+ * blank, a punctuation mark or the end. Returns its length or 0. */
+static size_t dsn_at(const char *p)
 {
-	char r[96], t[200];
+	size_t i = 0, part, digits;
 
-	copy_clean(r, sizeof(r), rcpt);
-	copy_clean(t, sizeof(t), text);
-	snprintf(dst, size, "%s: to=<%s>, relay=%s, delay=%llu, status=%s (%s)", id, r,
-		 relay ? relay : "none", (unsigned long long)delay_s, nr_dsched_outcome_word(o), t);
+	if ((p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
+		return 0;
+	i = 2;
+	for (part = 0; part < 2; part++) {
+		for (digits = 0; p[i] >= '0' && p[i] <= '9' && digits < 3; digits++)
+			i++;
+		if (digits == 0 || (part == 0 && p[i++] != '.'))
+			return 0;
+	}
+	return p[i] == '\0' || p[i] == ' ' || p[i] == ',' || p[i] == ';' || p[i] == ')' ? i : 0;
+}
+
+char *nr_dsched_dsn(char *dst, size_t size, int code, const char *text)
+{
+	const char *p;
+	size_t n;
+
+	for (p = text ? text : ""; *p; p++) {
+		if (p != text && p[-1] != ' ')
+			continue;
+		n = dsn_at(p);
+		if (n && n < size) {
+			memcpy(dst, p, n);
+			dst[n] = '\0';
+			return dst;
+		}
+	}
+	if (code >= 200 && code <= 599)
+		snprintf(dst, size, "%d.0.0", code / 100);
+	else if (text && strstr(text, "expired"))
+		snprintf(dst, size, "4.4.7");
+	else if (text && (strstr(text, "lost connection") || strstr(text, "timed out")))
+		snprintf(dst, size, "4.4.2");
+	else
+		snprintf(dst, size, "4.4.1");
+	return dst;
+}
+
+char *nr_dsched_format_status(char *dst, size_t size, const struct nr_dsched_status *st)
+{
+	char to[96], orig[112], t[200], dsn[16], delays[48];
+
+	copy_clean(to, sizeof(to), st->to);
+	orig[0] = '\0';
+	if (st->orig_to && strcmp(st->orig_to, st->to ? st->to : "") != 0) {
+		char o[96];
+		copy_clean(o, sizeof(o), st->orig_to);
+		snprintf(orig, sizeof(orig), "orig_to=<%s>, ", o);
+	}
+	delays[0] = '\0';
+	if (st->delays)
+		snprintf(delays, sizeof(delays), "delays=%s, ", st->delays);
+	copy_clean(t, sizeof(t), st->text);
+	nr_dsched_dsn(dsn, sizeof(dsn), st->code, st->text);
+	snprintf(dst, size, "%s: to=<%s>, %srelay=%s, delay=%llu, %sdsn=%s, status=%s (%s)", st->id,
+		 to, orig, st->relay ? st->relay : "none", (unsigned long long)st->delay_s, delays,
+		 dsn, nr_dsched_outcome_word(st->outcome), t);
 	return dst;
 }
 

@@ -86,12 +86,31 @@ enum nr_dsched_outcome nr_dsched_classify(int code);
 /* "sent", "deferred", "bounced" (Postfix log vocabulary). */
 const char *nr_dsched_outcome_word(enum nr_dsched_outcome o);
 
-/* One Postfix-style line into dst:
- *   <id>: to=<rcpt>, relay=host[addr]:port, delay=12, status=sent (250 ok)
- * relay may be NULL ("none"); text is escaped for the log. Returns dst. */
-char *nr_dsched_format_status(char *dst, size_t size, const char *id, const char *rcpt,
-			      const char *relay, uint64_t delay_s, enum nr_dsched_outcome o,
-			      const char *text);
+/* One delivery outcome for the log. */
+struct nr_dsched_status {
+	const char *id;
+	const char *to;      /* the address sent upstream (after rewriting) */
+	const char *orig_to; /* as queued; NULL or equal to `to`: not shown */
+	const char *relay;   /* "host[addr]:port"; NULL: "none" */
+	uint64_t delay_s;    /* since the message arrived */
+	const char *delays;  /* "a/b/c/d" (Postfix: before queue, in queue,
+				connection setup, transmission); NULL: not shown */
+	enum nr_dsched_outcome outcome;
+	int code;         /* the reply code, 0 when there was none */
+	const char *text; /* the reply or what went wrong */
+};
+
+/* One Postfix-style line into dst, the form pflogsumm and logwatch parse:
+ *   <id>: to=<a@x>, orig_to=<root>, relay=host[addr]:port, delay=12,
+ *   delays=0/11/0.4/0.6, dsn=2.0.0, status=sent (250 2.0.0 Ok)
+ * Addresses and text are cleaned of control bytes. Returns dst. */
+char *nr_dsched_format_status(char *dst, size_t size, const struct nr_dsched_status *st);
+
+/* The enhanced status code (RFC 3463) for the log: the first X.Y.Z in text
+ * when the server gave one, else from the code's class (2.0.0, 4.0.0,
+ * 5.0.0); no reply at all is 4.4.7 for an expired message, 4.4.2 after a
+ * lost or timed-out connection and 4.4.1 otherwise. dst: at least 16 bytes. */
+char *nr_dsched_dsn(char *dst, size_t size, int code, const char *text);
 
 /* ---- the failure digest ---- */
 

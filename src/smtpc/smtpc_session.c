@@ -84,6 +84,8 @@ static void arm_deadline(struct nr_smtpc *s)
 
 	if (s->state == S_READY)
 		t = s->p.idle_ms ? s->p.idle_ms : 5000;
+	else if (t && s->p.max_wait_ms)
+		t = NR_MIN(t, s->p.max_wait_ms);
 	if (t && s->p.timeout_scale > 1)
 		t = NR_MAX(t / s->p.timeout_scale, 1);
 	s->ops->arm_timer(s->owner, t);
@@ -99,6 +101,21 @@ static void enter_state(struct nr_smtpc *s, enum state next)
 const char *nr_smtpc_state_name(const struct nr_smtpc *s)
 {
 	return state_names[s->state];
+}
+
+const char *nr_smtpc_auth_mech(const struct nr_smtpc *s)
+{
+	switch (s->mech) {
+	case NR_SMTPC_AUTH_PLAIN:
+		return "PLAIN";
+	case NR_SMTPC_AUTH_LOGIN:
+		return "LOGIN";
+	case NR_SMTPC_AUTH_CRAM_MD5:
+		return "CRAM-MD5";
+	case NR_SMTPC_AUTH_XOAUTH2:
+		return "XOAUTH2";
+	}
+	return "";
 }
 
 int nr_smtpc_is_ready(const struct nr_smtpc *s)
@@ -798,6 +815,13 @@ void nr_smtpc_on_closed(struct nr_smtpc *s, int err)
 	}
 	snprintf(what, sizeof(what), "lost connection (%s)", nr_strerror(err));
 	fail_io(s, what);
+}
+
+void nr_smtpc_on_connect_failed(struct nr_smtpc *s, const char *text)
+{
+	if (s->state == S_DONE)
+		return;
+	finish(s, NR_SMTPC_END_HOST, text);
 }
 
 void nr_smtpc_on_writable(struct nr_smtpc *s)

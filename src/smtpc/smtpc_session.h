@@ -103,6 +103,7 @@ struct nr_smtpc_params {
 	int secret_is_token;    /* XOAUTH2 */
 	const char *auth_mech;  /* NULL: best offered; else forced */
 	uint64_t idle_ms;       /* READY with no work this long: QUIT (0: 5 s) */
+	uint64_t max_wait_ms;   /* cap on every reply deadline (0: RFC 5321 values) */
 	uint64_t timeout_scale; /* tests: divide every deadline by this (0/1: RFC values) */
 	/* HMAC-MD5 for CRAM-MD5 (nr_tls_hmac_md5); NULL: CRAM-MD5 not used. */
 	int (*hmac_md5)(const void *key, size_t keylen, const void *msg, size_t msglen,
@@ -140,6 +141,9 @@ void nr_smtpc_on_tls_done(struct nr_smtpc *s, int err, const char *text);
 void nr_smtpc_on_timeout(struct nr_smtpc *s);
 /* The connection broke (err NR_ECLOSED, NR_ERESET, ...). */
 void nr_smtpc_on_closed(struct nr_smtpc *s, int err);
+/* No connection could be made (DNS or TCP); text says why in plain words
+ * and becomes the deferral reason as it is. */
+void nr_smtpc_on_connect_failed(struct nr_smtpc *s, const char *text);
 /* Output room became available: continue sending. */
 void nr_smtpc_on_writable(struct nr_smtpc *s);
 
@@ -154,6 +158,8 @@ void nr_smtpc_quit(struct nr_smtpc *s);
 
 int nr_smtpc_is_ready(const struct nr_smtpc *s);
 const char *nr_smtpc_state_name(const struct nr_smtpc *s);
+/* The AUTH mechanism the session chose ("PLAIN", ...), "" before AUTH. */
+const char *nr_smtpc_auth_mech(const struct nr_smtpc *s);
 
 /* ---- helpers, exposed for tests ---- */
 

@@ -67,8 +67,8 @@ void smtpd_session_unlink(struct nr_smtpd *d, struct smtpd_session *s)
 	nr_loop_at_turn_end(d->loop, &d->reaper);
 }
 
-int nr_smtpd_accept(struct nr_smtpd *d, nr_sock_t sock, const struct nr_addr *peer, int listener,
-		    int trusted)
+static int accept_session(struct nr_smtpd *d, nr_sock_t sock, const struct nr_addr *peer,
+			  int listener, int trusted, long uid)
 {
 	struct nr_addr local;
 	char ip[64];
@@ -108,7 +108,7 @@ int nr_smtpd_accept(struct nr_smtpd *d, nr_sock_t sock, const struct nr_addr *pe
 		d->sessions->prev = s;
 	d->sessions = s;
 	d->nsessions++;
-	ret = smtpd_session_start(d, s, sock, peer, listener, trusted);
+	ret = smtpd_session_start(d, s, sock, peer, listener, trusted, uid);
 	if (ret < 0) {
 		/* The session released its socket; count and slot go back. */
 		s->freed = 1;
@@ -117,6 +117,17 @@ int nr_smtpd_accept(struct nr_smtpd *d, nr_sock_t sock, const struct nr_addr *pe
 		return ret;
 	}
 	return 0;
+}
+
+int nr_smtpd_accept(struct nr_smtpd *d, nr_sock_t sock, const struct nr_addr *peer, int listener,
+		    int trusted)
+{
+	return accept_session(d, sock, peer, listener, trusted, -1);
+}
+
+int nr_smtpd_accept_local(struct nr_smtpd *d, nr_sock_t sock, long uid)
+{
+	return accept_session(d, sock, NULL, -1, 1, uid < 0 ? -1 : uid);
 }
 
 /* ---- listeners ---- */

@@ -79,6 +79,14 @@ void nr_smtpd_set_tls(struct nr_smtpd *d, nr_smtpd_tls_fn fn, void *arg);
 int nr_smtpd_accept(struct nr_smtpd *d, nr_sock_t sock, const struct nr_addr *peer, int listener,
 		    int trusted);
 
+/*
+ * Serve a local submission (sendmail over the submit socket, or the
+ * in-process session of `sendmail` without a daemon): trusted, not
+ * counted per client, and `Received:` says "local, uid N" (uid < 0:
+ * unknown). Same ownership and codes as nr_smtpd_accept().
+ */
+int nr_smtpd_accept_local(struct nr_smtpd *d, nr_sock_t sock, long uid);
+
 /* Sessions currently open (for status). */
 size_t nr_smtpd_sessions(const struct nr_smtpd *d);
 

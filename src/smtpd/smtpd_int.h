@@ -44,6 +44,7 @@ struct smtpd_session {
 	struct nr_addr acl_peer; /* as counted by the acl */
 	char peer_str[72];       /* "[192.168.1.20]" or "local" */
 	int trusted;             /* local submission */
+	long local_uid;          /* local submission: the peer's uid, -1 unknown */
 	int allowed;             /* in `allow`: may relay without AUTH */
 	enum nr_tls_mode tls_mode;
 	enum nr_auth_policy auth_policy;
@@ -107,7 +108,7 @@ struct nr_smtpd {
 };
 
 int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t sock,
-			const struct nr_addr *peer, int listener, int trusted);
+			const struct nr_addr *peer, int listener, int trusted, long uid);
 void smtpd_session_stop(struct smtpd_session *s);
 /* Take s off the session list; its memory is released at the turn end. */
 void smtpd_session_unlink(struct nr_smtpd *d, struct smtpd_session *s);

@@ -295,6 +295,33 @@ static void proceed_mail(struct smtpd_session *s, const char *args, size_t len)
 	enter_state(s, SS_MAIL);
 }
 
+/* The client as Postfix logs it: "unknown[192.0.2.1]" (no reverse DNS
+ * here), or "localhost" for local submissions. */
+static const char *client_name(const struct smtpd_session *s, char *dst, size_t size)
+{
+	if (s->peer_str[0] == '[')
+		snprintf(dst, size, "unknown%s", s->peer_str);
+	else
+		snprintf(dst, size, "%s",
+			 strcmp(s->peer_str, "local") == 0 ? "localhost" : s->peer_str);
+	return dst;
+}
+
+/* "; from=<s> to=<r> proto=ESMTP helo=<h>", the tail of a Postfix reject line. */
+static const char *reject_tail(const struct smtpd_session *s, const char *rcpt, char *dst,
+			       size_t size)
+{
+	char helo[sizeof(s->helo) * 4];
+	char to[NR_PATH_MAX + 8] = "";
+
+	if (rcpt)
+		snprintf(to, sizeof(to), " to=<%s>", rcpt);
+	nr_log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
+	snprintf(dst, size, "from=<%s>%s proto=%s helo=<%s>", s->sender, to,
+		 s->esmtp ? "ESMTP" : "SMTP", helo);
+	return dst;
+}
+
 static int check_rcpt(struct smtpd_session *s, const char *args, size_t len)
 {
 	char addr[NR_PATH_MAX + 1];
@@ -319,9 +346,10 @@ static int check_rcpt(struct smtpd_session *s, const char *args, size_t len)
 		return -1;
 	}
 	if (!relay_permitted(s)) {
-		nr_info("smtpd[%u]: reject: RCPT from %s: 554 5.7.1 Relay access denied; from=<%s> "
-			"to=<%s>",
-			s->id, s->peer_str, s->sender, addr);
+		char client[96], tail[NR_PATH_MAX * 2 + 400];
+		nr_info("NOQUEUE: reject: RCPT from %s: 554 5.7.1 <%s>: Relay access denied; %s",
+			client_name(s, client, sizeof(client)), addr,
+			reject_tail(s, addr, tail, sizeof(tail)));
 		nr_stats_inc(NR_STAT_REJECTED);
 		reply(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
 		return -1;
@@ -476,6 +504,21 @@ static void proceed_data(struct smtpd_session *s, const char *args, size_t len)
 	enter_state(s, SS_DATA);
 }
 
+/* Acceptance, as Postfix's smtpd and qmgr log it: client= then from=. */
+static void log_accepted(const struct smtpd_session *s, const char *qid)
+{
+	char client[96], user[NR_PATH_MAX * 4];
+
+	client_name(s, client, sizeof(client));
+	if (s->auth_id[0])
+		nr_info("%s: client=%s, sasl_username=%s", qid, client,
+			nr_log_escape(user, sizeof(user), s->auth_id, strlen(s->auth_id)));
+	else
+		nr_info("%s: client=%s", qid, client);
+	nr_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", qid, s->sender,
+		(unsigned long long)s->body.size, s->nrcpt);
+}
+
 static void commit_done(void *arg, int result, nr_qid_t id)
 {
 	struct smtpd_session *s = arg;
@@ -484,17 +527,17 @@ static void commit_done(void *arg, int result, nr_qid_t id)
 	s->committing = 0;
 	if (s->zombie) {
 		/* The client left while the commit was in flight. */
-		if (result == 0)
+		if (result == 0) {
+			log_accepted(s, nr_qid_str(id, qid));
 			nr_info("smtpd[%u]: %s: queued as %s, client gone before the reply", s->id,
-				s->peer_str, nr_qid_str(id, qid));
+				s->peer_str, qid);
+		}
 		session_free(s);
 		return;
 	}
 	if (result == 0) {
 		nr_stats_inc(NR_STAT_ACCEPTED);
-		nr_info("smtpd[%u]: %s: queued as %s from=<%s> nrcpt=%zu size=%llu", s->id,
-			s->peer_str, nr_qid_str(id, qid), s->sender, s->nrcpt,
-			(unsigned long long)s->body.size);
+		log_accepted(s, nr_qid_str(id, qid));
 		reply(s, 250, "2.0.0", "Ok: queued as %s", qid);
 	} else {
 		nr_warn("smtpd[%u]: commit failed: %s", s->id, nr_strerror(result));
@@ -532,8 +575,13 @@ static void finish_data(struct smtpd_session *s)
 		code = 554, enh = "5.4.6", text = "Error: too many hops (mail loop?)";
 	}
 	if (code) {
-		nr_info("smtpd[%u]: reject: DATA from %s: %d %s %s; from=<%s>", s->id, s->peer_str,
-			code, enh, text, s->sender);
+		char client[96], tail[NR_PATH_MAX * 2 + 400];
+		/* Postfix's form for a refusal at DATA, which log tools sort. */
+		nr_info(
+		    "NOQUEUE: reject: DATA from %s: %d %s <DATA>: Data command rejected: %s; %s",
+		    client_name(s, client, sizeof(client)), code, enh,
+		    strncmp(text, "Error: ", 7) == 0 ? text + 7 : text,
+		    reject_tail(s, NULL, tail, sizeof(tail)));
 		reset_transaction(s);
 		reply(s, code, enh, "%s", text);
 		enter_state(s, SS_HELO);
@@ -652,7 +700,8 @@ static void start_tls_now(struct smtpd_session *s)
 
 /* ---- AUTH (RFC 4954) ---- */
 
-static void auth_verify(struct smtpd_session *s, const char *user, const char *pass, size_t passlen)
+static void auth_verify(struct smtpd_session *s, const char *mech, const char *user,
+			const char *pass, size_t passlen)
 {
 	struct nr_smtpd *d = s->d;
 	char esc[NR_PATH_MAX];
@@ -667,8 +716,10 @@ static void auth_verify(struct smtpd_session *s, const char *user, const char *p
 	} else if (ret == NR_EAUTH) {
 		nr_stats_inc(NR_STAT_AUTH_FAILED);
 		nr_acl_auth_failed(&d->acl, &s->peer, now_ms(s));
-		nr_info("smtpd[%u]: %s: AUTH failed for %s", s->id, s->peer_str,
-			nr_log_escape(esc, sizeof(esc), user, strlen(user)));
+		/* As Postfix: no user name (people type passwords there) and no
+		 * payload. */
+		nr_warn("%s: SASL %s authentication failed", client_name(s, esc, sizeof(esc)),
+			mech);
 		reply(s, 535, "5.7.8", "Error: authentication failed");
 	} else {
 		reply(s, 454, "4.7.0", "Temporary authentication failure");
@@ -696,7 +747,7 @@ static void auth_plain(struct smtpd_session *s, const char *b64, size_t len)
 	char user[256];
 	memcpy(user, z1 + 1, ulen);
 	user[ulen] = '\0';
-	auth_verify(s, user, (const char *)z2 + 1, (size_t)(end - z2 - 1));
+	auth_verify(s, "PLAIN", user, (const char *)z2 + 1, (size_t)(end - z2 - 1));
 	memset(dec, 0, sizeof(dec));
 }
 
@@ -805,7 +856,7 @@ static void auth_line(struct smtpd_session *s, const char *line, size_t len)
 		reply(s, 501, "5.5.2", "Error: malformed authentication data");
 		return;
 	}
-	auth_verify(s, s->auth_user, (const char *)pass, (size_t)n);
+	auth_verify(s, "LOGIN", s->auth_user, (const char *)pass, (size_t)n);
 	memset(pass, 0, sizeof(pass));
 	memset(s->auth_user, 0, sizeof(s->auth_user));
 }
@@ -1046,7 +1097,7 @@ static void session_free(struct smtpd_session *s)
 }
 
 int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t sock,
-			const struct nr_addr *peer, int listener, int trusted)
+			const struct nr_addr *peer, int listener, int trusted, long uid)
 {
 	const struct nr_conf *conf = d->conf;
 	char ip[64];
@@ -1054,6 +1105,7 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 
 	s->d = d;
 	s->trusted = trusted;
+	s->local_uid = uid;
 	if (peer)
 		s->peer = *peer;
 	else
@@ -1063,6 +1115,8 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 		snprintf(s->peer_str, sizeof(s->peer_str), "[%s]",
 			 nr_addr_ntop(&s->peer, ip, sizeof(ip)));
 		s->allowed = nr_acl_allowed(conf->allow, conf->allow_count, &s->peer);
+	} else if (uid >= 0) {
+		snprintf(s->peer_str, sizeof(s->peer_str), "local, uid %ld", uid);
 	} else {
 		snprintf(s->peer_str, sizeof(s->peer_str), "local");
 	}

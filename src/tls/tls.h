@@ -85,9 +85,16 @@ int nr_tls_resumed(const struct nr_tls *t);
  * algorithm", "unacceptable key type or size", "wall clock not set (cannot
  * check certificate dates)" (NR_ECLOCK); "ok" when nothing failed. */
 const char *nr_tls_verify_text(const struct nr_tls *t, char *dst, size_t size);
-/* Peer certificate subject, issuer and expiry ("2027-01-31") into dsts. */
+/* Peer certificate subject, issuer and expiry ("2027-01-31") into dsts
+ * (client sessions). Works also after the handshake failed on verification
+ * (the certificate seen then), so a caller can say what was refused.
+ * NR_ENOTFOUND when no certificate was received. */
 int nr_tls_peer_cert(const struct nr_tls *t, char *subject, size_t ssize, char *issuer,
 		     size_t isize, char *expires, size_t esize);
+/* The names the peer certificate is for: its subjectAltName DNS names
+ * blank separated, or its subject CN when it has none; "" when no
+ * certificate was seen. Same lifetime rules as nr_tls_peer_cert(). */
+const char *nr_tls_peer_names(const struct nr_tls *t, char *dst, size_t size);
 
 /* PBKDF2-SHA256 password hashing for the LAN users file. */
 int nr_tls_pbkdf2_sha256(const void *pw, size_t pwlen, const uint8_t *salt, size_t saltlen,

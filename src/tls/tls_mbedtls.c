@@ -56,6 +56,8 @@
 #define NR_TLS_SAVED_SESSIONS 4
 #define NR_TLS_HOST_MAX 256
 #define NR_TLS_GEN_YEARS 10
+#define NR_TLS_DN_MAX 160
+#define NR_TLS_NAMES_MAX 256
 
 /* TLS 1.2: forward secrecy and AEAD only. TLS 1.3 (3.x) suites are all AEAD. */
 #define NR_TLS13_SUITES_
@@ -123,6 +125,14 @@ struct nr_tls {
 	unsigned char offer_master[48];
 	char top_issuer[128];
 	char host[NR_TLS_HOST_MAX];
+	/* The server's own certificate as the verify callback saw it: kept
+	 * also when verification fails, so test-upstream can say what the
+	 * certificate is for. */
+	int leaf_seen;
+	char leaf_subject[NR_TLS_DN_MAX];
+	char leaf_issuer[NR_TLS_DN_MAX];
+	char leaf_expires[16];
+	char leaf_names[NR_TLS_NAMES_MAX];
 };
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -658,13 +668,68 @@ static int bio_recv(void *p, unsigned char *buf, size_t len)
 	return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
 }
 
+static void dn_text(char *dst, size_t size, const mbedtls_x509_name *dn)
+{
+	if (mbedtls_x509_dn_gets(dst, size, dn) < 0)
+		dst[0] = '\0';
+}
+
+/* The dNSName entries of subjectAltName, blank separated (cut at a whole
+ * name); without any, the subject CN (RFC 6125 6.4.4). */
+static void leaf_names(char *dst, size_t size, const mbedtls_x509_crt *crt)
+{
+	const mbedtls_x509_sequence *seq;
+	const mbedtls_x509_name *n;
+	size_t used = 0;
+
+	dst[0] = '\0';
+	for (seq = &crt->subject_alt_names; seq && seq->buf.p; seq = seq->next) {
+		if (seq->buf.tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_DNS_NAME))
+			continue;
+		if (used + seq->buf.len + 2 > size)
+			break;
+		if (used)
+			dst[used++] = ' ';
+		memcpy(dst + used, seq->buf.p, seq->buf.len);
+		used += seq->buf.len;
+		dst[used] = '\0';
+	}
+	if (used)
+		return;
+	for (n = &crt->subject; n; n = n->next)
+		if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0 && n->val.len + 1 <= size) {
+			memcpy(dst, n->val.p, n->val.len);
+			dst[n->val.len] = '\0';
+		}
+}
+
+static void keep_leaf(struct nr_tls *t, const mbedtls_x509_crt *crt)
+{
+	size_t i;
+
+	t->leaf_seen = 1;
+	dn_text(t->leaf_subject, sizeof(t->leaf_subject), &crt->subject);
+	dn_text(t->leaf_issuer, sizeof(t->leaf_issuer), &crt->issuer);
+	snprintf(t->leaf_expires, sizeof(t->leaf_expires), "%04d-%02d-%02d", crt->valid_to.year,
+		 crt->valid_to.mon, crt->valid_to.day);
+	leaf_names(t->leaf_names, sizeof(t->leaf_names), crt);
+	/* Peer text: keep it printable. */
+	for (i = 0; t->leaf_names[i]; i++)
+		if ((unsigned char)t->leaf_names[i] < 0x20 ||
+		    (unsigned char)t->leaf_names[i] > 0x7e)
+			t->leaf_names[i] = '?';
+}
+
 /* Remember the top of the verified chain: it tells a self-signed or
- * unknown root apart from a server that did not send its intermediate. */
+ * unknown root apart from a server that did not send its intermediate.
+ * The leaf (depth 0) is kept for nr_tls_peer_cert(). */
 static int verify_cb(void *p, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
 	struct nr_tls *t = p;
 
 	(void)flags;
+	if (depth == 0)
+		keep_leaf(t, crt);
 	if (depth >= t->top_depth) {
 		t->top_depth = depth;
 		t->top_self_signed =
@@ -1022,16 +1087,43 @@ const char *nr_tls_verify_text(const struct nr_tls *t, char *dst, size_t size)
 int nr_tls_peer_cert(const struct nr_tls *t, char *subject, size_t ssize, char *issuer,
 		     size_t isize, char *expires, size_t esize)
 {
-	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&t->ssl);
+	const mbedtls_x509_crt *crt;
 
+	if (t->leaf_seen) { /* also after a failed verification */
+		if (subject && ssize)
+			snprintf(subject, ssize, "%s", t->leaf_subject);
+		if (issuer && isize)
+			snprintf(issuer, isize, "%s", t->leaf_issuer);
+		if (expires && esize)
+			snprintf(expires, esize, "%s", t->leaf_expires);
+		return 0;
+	}
+	crt = mbedtls_ssl_get_peer_cert(&t->ssl); /* a resumed session */
 	if (!crt)
 		return NR_ENOTFOUND;
-	if (subject && ssize && mbedtls_x509_dn_gets(subject, ssize, &crt->subject) < 0)
-		subject[0] = '\0';
-	if (issuer && isize && mbedtls_x509_dn_gets(issuer, isize, &crt->issuer) < 0)
-		issuer[0] = '\0';
+	if (subject && ssize)
+		dn_text(subject, ssize, &crt->subject);
+	if (issuer && isize)
+		dn_text(issuer, isize, &crt->issuer);
 	if (expires && esize)
 		snprintf(expires, esize, "%04d-%02d-%02d", crt->valid_to.year, crt->valid_to.mon,
 			 crt->valid_to.day);
 	return 0;
+}
+
+const char *nr_tls_peer_names(const struct nr_tls *t, char *dst, size_t size)
+{
+	const mbedtls_x509_crt *crt;
+
+	if (!dst || size == 0)
+		return "";
+	dst[0] = '\0';
+	if (t->leaf_seen) {
+		snprintf(dst, size, "%s", t->leaf_names);
+		return dst;
+	}
+	crt = mbedtls_ssl_get_peer_cert(&t->ssl);
+	if (crt)
+		leaf_names(dst, size, crt);
+	return dst;
 }

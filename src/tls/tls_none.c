@@ -91,6 +91,15 @@ int nr_tls_peer_cert(const struct nr_tls *t, char *subject, size_t ssize, char *
 	return NR_ENOTSUP;
 }
 
+const char *nr_tls_peer_names(const struct nr_tls *t, char *dst, size_t size)
+{
+	if (dst && size) {
+		dst[0] = '\0';
+		return dst;
+	}
+	return "";
+}
+
 int nr_tls_pbkdf2_sha256(const void *pw, size_t pwlen, const uint8_t *salt, size_t saltlen,
 			 unsigned iterations, uint8_t *out, size_t outlen)
 {

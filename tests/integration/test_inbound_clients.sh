@@ -2,7 +2,7 @@
 # Inbound SMTP with real clients against the real daemon: python smtplib,
 # swaks (plain, STARTTLS, implicit TLS), curl (smtp://, smtps://) and
 # openssl s_client -starttls smtp. Every accepted message must show up in the
-# log ("queued as ID from=<...>") and, after SIGTERM, byte-exact (canonical
+# log ("ID: from=<...>, size=...") and, after SIGTERM, byte-exact (canonical
 # CRLF, dot-unstuffed) in the file queue. Bodies stay < 1 KB so envelope+body
 # fit in one 2 KiB chunk record (src/queue/FORMAT.md).
 set -euo pipefail
@@ -28,8 +28,8 @@ for p in $P_PLAIN $P_START $P_IMPL; do
 done
 mkdir -p "$NR_TMP/exp"
 
-# queued SENDER: the log has "queued as ID from=<SENDER>"
-queued() { grep -Eq "queued as [^ ]+ from=<$1>" "$LOG"; }
+# queued SENDER: the log has "ID: from=<SENDER>, size=..."
+queued() { grep -Eq "[0-9a-f]{16}: from=<$1>, size=" "$LOG"; }
 
 # --- 1. python smtplib -------------------------------------------------------
 "$NR_PY" - "$P_PLAIN" "$NR_TMP/exp/py.eml" >"$NR_TMP/py.out" 2>&1 <<'EOF' || fail "smtplib session" "$NR_TMP/py.out" "$LOG"

@@ -128,7 +128,7 @@ print("second reply:", r2)
 assert r2 and r2[0] == 221, ("expected 221 to QUIT, got a reply to a smuggled command", r2)
 EOF
 	check_not "smuggling $v: smuggled sender not queued" grep -q "from=<smuggled-$v@lan>" "$LOG"
-	check "smuggling $v: outer message queued" grep -Eq "queued as [^ ]+ from=<outer-$v@lan>" "$LOG"
+	check "smuggling $v: outer message queued" grep -Eq "[0-9a-f]{16}: from=<outer-$v@lan>, size=" "$LOG"
 done
 
 # --- STARTTLS with a pipelined NOOP in the same write --------------------------
@@ -244,7 +244,7 @@ assert r[0] == 250 and b"queued as" in r[1], r
 assert c.reply()[0] == 221
 assert c.closed(5)
 EOF2
-check "pipelined message queued with 2 recipients" grep -Eq "queued as [^ ]+ from=<pipe@lan> nrcpt=2" "$LOG"
+check "pipelined message queued with 2 recipients" grep -Eq "[0-9a-f]{16}: from=<pipe@lan>, size=[0-9]+, nrcpt=2 " "$LOG"
 check "MAIL SIZE= over the limit -> 552, DATA before RCPT -> 503, NUL -> 500" "$NR_PY" - "$P_PLAIN" <<'EOF2'
 import sys
 from smtpraw import Raw

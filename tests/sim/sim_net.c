@@ -612,6 +612,12 @@ int nr_plat_local_connect(const char *path, nr_sock_t *out)
 	return NR_ENOTSUP;
 }
 
+int nr_plat_local_pair(nr_sock_t out[2])
+{
+	out[0] = out[1] = NR_SOCK_INVALID;
+	return NR_ENOTSUP;
+}
+
 int nr_plat_local_peer_uid(nr_sock_t s, long *uid)
 {
 	(void)s;

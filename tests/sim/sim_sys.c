@@ -240,6 +240,14 @@ int nr_plat_local_own_uid(long *uid)
 	return NR_ENOTSUP;
 }
 
+/* The simulated box has one user. */
+int nr_plat_user_name(long *uid, char *name, size_t size)
+{
+	*uid = 1000;
+	snprintf(name, size, "%s", "simuser");
+	return 0;
+}
+
 /* ---- files through ISO C stdio ---------------------------------------------------------- */
 void sim_set_file_exposed(int answer)
 {

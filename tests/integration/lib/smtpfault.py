@@ -19,7 +19,15 @@ usage: smtpfault.py --port P [--addr 127.0.0.1] [--dir DIR]
          [--no-8bitmime] [--no-pipelining] [--size N]
          [--reply CMD=LINE]...      fixed reply for MAIL, RCPT, DATA, DOT,
                                     EHLO, HELO, RSET, QUIT, GREETING;
-                                    LINE "DROP" closes without a reply
+                                    LINE "DROP" closes without a reply,
+                                    "HANG" never answers (the client must
+                                    time out); CMD BODY=DROP closes after the
+                                    first body line (mid-DATA)
+         [--rule CMD:TEXT=LINE]...  like --reply, only for a transaction
+                                    whose MAIL argument (for MAIL) or RCPT
+                                    argument (RCPT) contains TEXT; for DATA,
+                                    BODY and DOT: whose MAIL or any accepted
+                                    RCPT contains TEXT. First match wins.
 """
 import argparse, base64, hmac, os, socket, ssl, sys, threading, time
 
@@ -60,13 +68,21 @@ class Conn:
         line, self.buf = self.buf.split(b"\n", 1)
         return line.rstrip(b"\r").decode("latin-1")
 
-    def fixed(self, key):
+    def fixed(self, key, about=()):
+        for k, text, line in self.a.rules:
+            if k == key and any(text in x for x in about if x):
+                return line
         return self.a.replies.get(key)
 
-    def reply(self, key, default):
-        r = self.fixed(key)
+    def reply(self, key, default, about=()):
+        r = self.fixed(key, about)
         if r == "DROP":
             log(self.cid, "S: <drop at %s>" % key)
+            raise EOFError
+        if r == "HANG":
+            log(self.cid, "S: <no reply at %s>" % key)
+            while self.sock.recv(65536):
+                pass
             raise EOFError
         self.send(r or default)
 
@@ -118,12 +134,15 @@ class Conn:
             return
         self.reply("AUTH", self.a.auth_reply)
 
-    def data(self):
+    def data(self, about=()):
         lines = []
         while True:
             line = self.readline()
             if line == ".":
                 break
+            if not lines and self.fixed("BODY", about) == "DROP":
+                log(self.cid, "S: <drop in DATA>")
+                raise EOFError
             lines.append(line[1:] if line.startswith(".") else line)
         return "".join(l + "\r\n" for l in lines)
 
@@ -170,19 +189,20 @@ class Conn:
                     self.auth(arg)
             elif verb == "MAIL":
                 mail_from, rcpts = arg.split(":", 1)[-1].strip(), []
-                self.reply("MAIL", "250 2.1.0 Ok")
+                self.reply("MAIL", "250 2.1.0 Ok", [arg])
             elif verb == "RCPT":
-                r = self.fixed("RCPT")
-                self.reply("RCPT", "250 2.1.5 Ok")
+                r = self.fixed("RCPT", [arg])
+                self.reply("RCPT", "250 2.1.5 Ok", [arg])
                 if not r or r.startswith("2"):
                     rcpts.append(arg.split(":", 1)[-1].strip())
             elif verb == "DATA":
-                r = self.fixed("DATA")
-                self.reply("DATA", "354 End data with <CR><LF>.<CR><LF>")
+                about = [mail_from] + rcpts
+                r = self.fixed("DATA", about)
+                self.reply("DATA", "354 End data with <CR><LF>.<CR><LF>", about)
                 if r and not r.startswith("3"):
                     continue
-                body = self.data()
-                r = self.fixed("DOT")
+                body = self.data(about)
+                r = self.fixed("DOT", about)
                 if not r or r.startswith("2"):
                     with lock:
                         counter[0] += 1
@@ -195,7 +215,7 @@ class Conn:
                                 f.write("X-Rcpt-To: %s\r\n" % r2)
                             f.write(body)
                         os.rename(tmp, os.path.join(a.dir, "msg.%06d" % n))
-                self.reply("DOT", "250 2.0.0 Ok: queued as SF%06d" % counter[0])
+                self.reply("DOT", "250 2.0.0 Ok: queued as SF%06d" % counter[0], about)
                 mail_from, rcpts = None, []
             elif verb == "RSET":
                 mail_from, rcpts = None, []
@@ -228,7 +248,13 @@ def main():
     p.add_argument("--no-pipelining", action="store_true")
     p.add_argument("--size", type=int, default=10240000)
     p.add_argument("--reply", action="append", default=[])
+    p.add_argument("--rule", action="append", default=[])
     a = p.parse_args()
+    a.rules = []
+    for r in a.rule:
+        k, _, v = r.partition("=")
+        cmd, _, text = k.partition(":")
+        a.rules.append((cmd.upper(), text, v))
     a.replies = {}
     for r in a.reply:
         k, _, v = r.partition("=")

@@ -101,6 +101,10 @@ static const struct bad_case bad[] = {
     {"tls_handshake_timeout 11m",
      "t.conf:1: tls_handshake_timeout: expected a duration from 1s to 10m, got \"11m\""},
     {"max_age 30s", "t.conf:1: max_age: expected a duration from 1m to 365d, got \"30s\""},
+    {"upstream_timeout 0",
+     "t.conf:1: upstream_timeout: expected a duration from 1s to 10m, got \"0\""},
+    {"upstream_timeout 1h",
+     "t.conf:1: upstream_timeout: expected a duration from 1s to 10m, got \"1h\""},
     {"retry 1m", "t.conf:1: retry: missing value (expected FIRST LONGEST, like 1m 1h)"},
     {"retry 1h 1m", "t.conf:1: retry: the first retry (1h) is longer than the longest interval "
 		    "(1m)"},
@@ -424,6 +428,7 @@ TEST(defaults_are_safe)
 	EXPECT_TRUE(c.admin == NULL);
 	EXPECT_EQ(c.retry_min_ms, 60000);
 	EXPECT_EQ(c.retry_max_ms, 3600000);
+	EXPECT_EQ(c.upstream_timeout_ms, 600000);
 	EXPECT_EQ(c.max_age_ms, 5ull * 86400 * 1000);
 	EXPECT_EQ(c.dns_server.family, NR_AF_NONE);
 	EXPECT_EQ(c.log_sink, NR_LOG_SINK_SYSLOG);
@@ -480,6 +485,7 @@ static const char good_text[] =
     "alias *@nas.lan admin@example.com\n"
     "admin admin@example.com\n"
     "retry 30s 2h\n"
+    "upstream_timeout 45s\n"
     "dns_server [::1]:5353\n"
     "max_age 3d\n"
     "log stderr level=debug\n"
@@ -576,6 +582,7 @@ TEST(good_file_field_by_field)
 	EXPECT_STREQ(c.admin, "admin@example.com");
 	EXPECT_EQ(c.retry_min_ms, 30000);
 	EXPECT_EQ(c.retry_max_ms, 7200000);
+	EXPECT_EQ(c.upstream_timeout_ms, 45000);
 	EXPECT_EQ(c.dns_server.family, NR_AF_INET6);
 	EXPECT_EQ(c.dns_server.port, 5353);
 	EXPECT_STREQ(nr_addr_ntop(&c.dns_server, buf, sizeof(buf)), "::1");

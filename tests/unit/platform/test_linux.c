@@ -381,6 +381,7 @@ TEST(stderr_log_line_has_timestamp)
 	dup2(fd, 2);
 	nr_plat_log_open(NR_LOG_SINK_STDERR, "nrtest");
 	nr_plat_log_write(NR_LOG_WARN, "queue 80% full");
+	nr_plat_log_write(NR_LOG_INFO, "0123abcd: client=unknown[192.0.2.1]");
 	dup2(saved, 2);
 	close(saved);
 	close(fd);
@@ -389,6 +390,8 @@ TEST(stderr_log_line_has_timestamp)
 	EXPECT_TRUE(len > 24 && data[4] == '-' && data[10] == 'T' && data[23] == 'Z');
 	EXPECT_TRUE(strstr(data, " nrtest[") != NULL);
 	EXPECT_TRUE(strstr(data, "]: warning: queue 80% full\n") != NULL);
+	/* info lines carry no level word: "ID: ..." as Postfix writes them */
+	EXPECT_TRUE(strstr(data, "]: 0123abcd: client=unknown[192.0.2.1]\n") != NULL);
 	free(data);
 }
 

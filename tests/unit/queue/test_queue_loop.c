@@ -130,10 +130,47 @@ TEST(a_failed_group_sync_fails_every_commit_in_it)
 	teardown();
 }
 
+static int commit_hooks;
+static int hook_saw_durable; /* the done callback ran before the hook */
+
+static void count_commit_hook(void *arg)
+{
+	struct qt_commit *c = arg;
+
+	commit_hooks++;
+	hook_saw_durable = c->called == 1 && c->result == 0;
+}
+
+TEST(the_commit_hook_runs_once_per_durable_group)
+{
+	struct qt_commit c[3];
+	int i;
+
+	ASSERT_EQ(setup(), 0);
+	memset(c, 0, sizeof(c));
+	commit_hooks = 0;
+	nr_queue_on_commit(q, count_commit_hook, &c[2]);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(begin_and_commit((uint32_t)i, 700, &c[i]), 0);
+	EXPECT_EQ(commit_hooks, 0); /* not before the sync */
+	EXPECT_TRUE(nr_loop_turn(loop, 0) >= 0);
+	EXPECT_EQ(commit_hooks, 1);
+	EXPECT_EQ(hook_saw_durable, 1);
+	EXPECT_TRUE(nr_loop_turn(loop, 0) >= 0);
+	EXPECT_EQ(commit_hooks, 1); /* an idle turn is no commit */
+	ASSERT_EQ(begin_and_commit(9, 700, &c[0]), 0);
+	nr_sim_flash_fail_sync(flash, 1);
+	EXPECT_TRUE(nr_loop_turn(loop, 0) >= 0);
+	EXPECT_EQ(commit_hooks, 1); /* a failed sync made nothing durable */
+	nr_queue_on_commit(q, NULL, NULL);
+	teardown();
+}
+
 int main(void)
 {
 	RUN(commits_in_one_turn_share_one_sync);
 	RUN(each_turn_gets_its_own_sync);
 	RUN(a_failed_group_sync_fails_every_commit_in_it);
+	RUN(the_commit_hook_runs_once_per_durable_group);
 	return TEST_REPORT();
 }

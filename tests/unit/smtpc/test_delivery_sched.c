@@ -117,17 +117,54 @@ TEST(classify)
 TEST(status_line)
 {
 	char b[512];
+	struct nr_dsched_status st = {"00000000000000a1",
+				      "bob@example.com",
+				      NULL,
+				      "smtp.example.com[192.0.2.1]:587",
+				      3,
+				      NULL,
+				      NR_OUTCOME_DELIVERED,
+				      250,
+				      "250 2.0.0 Ok: queued as ABC"};
 
-	nr_dsched_format_status(b, sizeof(b), "00000000000000a1", "bob@example.com",
-				"smtp.example.com[192.0.2.1]:587", 3, NR_OUTCOME_DELIVERED,
-				"250 2.0.0 Ok: queued as ABC");
+	nr_dsched_format_status(b, sizeof(b), &st);
 	EXPECT_STREQ(b, "00000000000000a1: to=<bob@example.com>, relay=smtp.example.com"
-			"[192.0.2.1]:587, delay=3, status=sent (250 2.0.0 Ok: queued as ABC)");
-	nr_dsched_format_status(b, sizeof(b), "1", "x\r\ny", NULL, 0, NR_OUTCOME_DEFERRED,
-				"connect timed out");
-	EXPECT_STREQ(b, "1: to=<x??y>, relay=none, delay=0, status=deferred (connect timed out)");
-	nr_dsched_format_status(b, sizeof(b), "1", "a@b", NULL, 0, NR_OUTCOME_FAILED, "550 no");
-	EXPECT_TRUE(strstr(b, "status=bounced (550 no)") != NULL);
+			"[192.0.2.1]:587, delay=3, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as "
+			"ABC)");
+	st.orig_to = "root";
+	st.delays = "0/1.2/0.3/0.1";
+	nr_dsched_format_status(b, sizeof(b), &st);
+	EXPECT_TRUE(strstr(b, ": to=<bob@example.com>, orig_to=<root>, relay=smtp.example.com"
+			      "[192.0.2.1]:587, delay=3, delays=0/1.2/0.3/0.1, dsn=2.0.0, "
+			      "status=sent (") != NULL);
+	st.orig_to = "bob@example.com"; /* not rewritten: not shown */
+	nr_dsched_format_status(b, sizeof(b), &st);
+	EXPECT_TRUE(strstr(b, "orig_to") == NULL);
+
+	struct nr_dsched_status d = {
+	    "1", "x\r\ny", NULL, NULL, 0, NULL, NR_OUTCOME_DEFERRED, 0, "connect to x timed out"};
+	nr_dsched_format_status(b, sizeof(b), &d);
+	EXPECT_STREQ(b, "1: to=<x??y>, relay=none, delay=0, dsn=4.4.2, status=deferred (connect "
+			"to x timed out)");
+	struct nr_dsched_status f = {"1", "a@b",   NULL, NULL, 0, NULL, NR_OUTCOME_FAILED,
+				     550, "550 no"};
+	nr_dsched_format_status(b, sizeof(b), &f);
+	EXPECT_TRUE(strstr(b, "dsn=5.0.0, status=bounced (550 no)") != NULL);
+}
+
+TEST(dsn_from_reply)
+{
+	char d[16];
+
+	EXPECT_STREQ(nr_dsched_dsn(d, sizeof(d), 550, "host x said: 550 5.1.1 <a@b>: unknown"),
+		     "5.1.1");
+	EXPECT_STREQ(nr_dsched_dsn(d, sizeof(d), 451, "451 4.3.0 Error"), "4.3.0");
+	EXPECT_STREQ(nr_dsched_dsn(d, sizeof(d), 250, "250 Ok v2.10.3"), "2.0.0");
+	EXPECT_STREQ(nr_dsched_dsn(d, sizeof(d), 452, "452 4.5.3)"), "4.5.3");
+	EXPECT_STREQ(nr_dsched_dsn(d, sizeof(d), 554, "554 5.7.1234 x"), "5.0.0");
+	EXPECT_STREQ(nr_dsched_dsn(d, sizeof(d), 0, "connect refused"), "4.4.1");
+	EXPECT_STREQ(nr_dsched_dsn(d, sizeof(d), 0, "lost connection with x"), "4.4.2");
+	EXPECT_STREQ(nr_dsched_dsn(d, sizeof(d), 0, NULL), "4.4.1");
 }
 
 TEST(digest_once_per_interval_and_never_for_null_sender)
@@ -217,6 +254,7 @@ int main(void)
 	RUN(auth_hold);
 	RUN(classify);
 	RUN(status_line);
+	RUN(dsn_from_reply);
 	RUN(digest_once_per_interval_and_never_for_null_sender);
 	RUN(digest_bounded);
 	RUN(date);

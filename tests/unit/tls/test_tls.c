@@ -596,8 +596,17 @@ static int connect_to(const char *cert, const char *key, const char *chain, cons
 		r = nr_tls_client_new(&c, cctx, fd, HOST);
 	if (r == 0)
 		r = drive(c, fd);
-	if (c)
+	if (c) {
+		/* what the certificate is for, also after a refusal */
+		char names[128], subj[128];
+		size_t used;
 		nr_tls_verify_text(c, why, wsize);
+		used = strlen(why);
+		nr_tls_peer_names(c, names, sizeof(names));
+		if (nr_tls_peer_cert(c, subj, sizeof(subj), NULL, 0, NULL, 0) != 0)
+			subj[0] = '\0';
+		snprintf(why + used, wsize - used, " [names=%s subject=%s]", names, subj);
+	}
 	close(in[1]);
 	stop(pid);
 	nr_tls_free(c);
@@ -624,6 +633,9 @@ TEST(client_against_openssl_s_server)
 	EXPECT_EQ(connect_to("viainter.crt", "viainter.key", "inter.crt", NULL, why, sizeof(why)),
 		  0);
 	EXPECT_CERT_FAILS("wrongname.crt", "wrongname.key", NULL, "hostname does not match");
+	EXPECT_CERT_FAILS("wrongname.crt", "wrongname.key", NULL,
+			  "[names=other.example subject=CN=other.example]");
+	EXPECT_CERT_FAILS("expired.crt", "expired.key", NULL, "subject=CN=" HOST "]");
 	EXPECT_CERT_FAILS("expired.crt", "expired.key", NULL, "certificate has expired");
 	EXPECT_CERT_FAILS("untrusted.crt", "untrusted.key", "evil.crt",
 			  "issuer not trusted (self-signed or unknown CA)");
