@@ -419,7 +419,7 @@ static void cmd_msg(struct ctl_client *cl, const char *arg)
 	struct nr_ctl *c = cl->ctl;
 	struct nr_upstream_status up[CONFIG_NR_MAX_SMARTHOSTS];
 	struct nr_qinfo info;
-	char text[NR_UPSTREAM_ERROR_MAX];
+	char text[NR_UPSTREAM_ERROR_MAX] = "";
 	nr_qid_t id;
 	size_t i, n = 0;
 	int kind;
@@ -500,10 +500,14 @@ static void client_read(struct ctl_client *cl)
 	}
 	cl->req_len += (size_t)n;
 	cl->req[cl->req_len] = '\0';
+	if (memchr(cl->req, '\0', cl->req_len)) {
+		client_close(cl); /* a NUL: not our client */
+		return;
+	}
 	nl = memchr(cl->req, '\n', cl->req_len);
 	if (!nl) {
-		if (cl->req_len >= sizeof(cl->req) - 1 || strlen(cl->req) != cl->req_len)
-			client_close(cl); /* too long, or a NUL: not our client */
+		if (cl->req_len >= sizeof(cl->req) - 1)
+			client_close(cl); /* too long for any request */
 		return;
 	}
 	*nl = '\0';

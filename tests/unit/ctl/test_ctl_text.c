@@ -239,7 +239,9 @@ TEST(recent_outcomes)
 	EXPECT_STREQ(t, "550");
 	for (i = 0; i < NR_STATS_RECENT; i++)
 		nr_stats_note_outcome(100 + (uint64_t)i, NR_OUTCOME_KIND_DELIVERED, "x");
+	strcpy(t, "stale");
 	EXPECT_EQ(nr_stats_find_outcome(7, t, sizeof(t)), 0); /* pushed out */
+	EXPECT_STREQ(t, "");
 	nr_stats_inc(NR_STAT_ACCEPTED);
 	nr_stats_inc(NR_STAT_COUNT); /* out of range: ignored */
 	EXPECT_EQ(nr_stats_get(NR_STAT_ACCEPTED), 1u);
