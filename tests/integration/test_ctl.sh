@@ -265,6 +265,7 @@ check_not "no sanitizer report in the AUTH daemon's log" grep -q "runtime error\
 # Its upstream holds the DATA reply for 4 s: a message stays in flight that long.
 sink_stop
 sink__launch -w 4 || fail "sink restart" "$SINK_LOG"
+base=$(sink_count) # the dump directory keeps the earlier messages
 port3=$(free_port)
 conf="$NR_TMP/user.conf"
 cat >"$conf" <<CONF
@@ -298,7 +299,26 @@ expect_match "delete in flight: says why" "being delivered right now" "$out"
 ctl send-test fast@example.com --wait 2
 expect_eq "send-test still waiting after --wait 2 exits 75" 75 "$rc"
 expect_match "send-test: still queued" "still queued, no outcome yet" "$out"
-sink_wait 1 15 || fail "the slow message was not delivered" "$SINK_LOG" "$NR_TMP/log3"
+sink_wait $((base + 1)) 15 || fail "the slow message was not delivered" "$SINK_LOG" "$NR_TMP/log3"
 pass "the message being delivered still arrived"
+# A reload swaps the configuration the control side reads.
+sed -i "s/^listen 127.0.0.1:$port3 tls=none/listen 127.0.0.1:$port3 tls=none\nhostname reloaded.example/" "$conf"
+kill -HUP "$pid3"
+reloaded() { grep -q "configuration reloaded" "$NR_TMP/log3"; }
+wait_for 5 "reload" reloaded || fail "no reload" "$NR_TMP/log3"
+ctl status
+expect_eq "status after a reload exits 0" 0 "$rc"
+expect_match "status after a reload still lists the listener" "listening:   127.0.0.1:$port3 plain" "$out"
+ctl send-test after-reload@example.com --wait 10
+expect_eq "send-test after a reload is delivered" 0 "$rc"
+# slow, fast (the one that outlasted --wait 2) and after-reload
+sink_wait $((base + 3)) 15 || fail "not all three at the sink" "$SINK_LOG" "$NR_TMP/log3"
+body3=""
+for k in 1 2 3; do
+	b=$(sink_body $((base + k)))
+	[[ $b == *"To: <after-reload@example.com>"* ]] && body3=$b
+done
+expect_match "the test message after the reload names the reloaded hostname" \
+	"From: nanorelay <nanorelay@reloaded.example>" "$body3"
 nr_stop_pid "$pid3"
 nr_done
