@@ -125,6 +125,13 @@ for c in flush "delete ${ids[0]}" "send-test x@example.com"; do
 	expect_match "$c as nobody: permission denied" "permission denied" "$out"
 done
 
+chmod 0600 "$conf"
+as_nobody status
+expect_eq "an unreadable configuration: status tries the default socket (not running there: 69)" 69 "$rc"
+expect_match "unreadable configuration: says so and names the default socket" \
+	"permission denied; trying the default control socket /var/lib/nanorelay/control" "$out"
+chmod 0644 "$conf"
+
 # ---- delete ----
 ctl delete "${ids[1]}"
 expect_eq "delete exits 0" 0 "$rc"
