@@ -124,9 +124,10 @@ int nr_plat_local_listen(const char *path, int world, nr_sock_t *out);
 int nr_plat_local_connect(const char *path, nr_sock_t *out);
 /* Credentials of a local peer: uid, or NR_ENOTSUP. */
 int nr_plat_local_peer_uid(nr_sock_t s, long *uid);
-/* The effective uid this process runs as (after nr_plat_drop_privileges),
- * for comparing with nr_plat_local_peer_uid(); NR_ENOTSUP without users. */
-int nr_plat_process_uid(long *uid);
+/* Our side of a local socket: the effective uid this process runs as
+ * (after nr_plat_drop_privileges), to compare with nr_plat_local_peer_uid()
+ * (the control socket's permission rule). NR_ENOTSUP without users. */
+int nr_plat_local_own_uid(long *uid);
 /* A connected pair of non-blocking local stream sockets (an in-process
  * SMTP session: `sendmail` without a daemon). NR_ENOTSUP on an RTOS. */
 int nr_plat_local_pair(nr_sock_t out[2]);

@@ -360,7 +360,7 @@ long nr_plat_pid(void)
 	return (long)getpid();
 }
 
-int nr_plat_process_uid(long *uid)
+int nr_plat_local_own_uid(long *uid)
 {
 	*uid = (long)geteuid();
 	return 0;

@@ -111,6 +111,32 @@ static int load_conf(struct nr_conf *conf, const char *path)
 	return EX_OK_;
 }
 
+/* Control commands. A local user may not be allowed to read a root-only
+ * configuration file: the commands then try the default control socket
+ * (and say so) instead of giving up. */
+static int run_ctl(const char *conf_path, int argc, char **argv)
+{
+	struct nr_conf conf;
+	char err[512];
+	int rc;
+
+	nr_conf_init(&conf);
+	rc = nr_conf_load(&conf, conf_path, err, sizeof(err));
+	if (rc == NR_EPERM) {
+		nr_conf_free(&conf);
+		nr_conf_init(&conf);
+		fprintf(stderr, "nanorelay: %s; trying the default control socket %s\n", err,
+			conf.control_socket);
+	} else if (rc != 0) {
+		fprintf(stderr, "nanorelay: %s\n", err);
+		nr_conf_free(&conf);
+		return EX_CONFIG_;
+	}
+	rc = nr_ctl_cli_main(conf.control_socket, argc, argv);
+	nr_conf_free(&conf);
+	return rc;
+}
+
 /* nanorelay passwd NAME: the password is the first line of standard input
  * (so scripts can pipe it; it never appears in argv or a process list). */
 static int cmd_passwd(const struct nr_conf *conf, int argc, char **argv)
@@ -212,15 +238,13 @@ int nr_app_main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return EX_USAGE_;
 	}
+	if (args.argi < argc && nr_ctl_is_command(argv[args.argi]))
+		return run_ctl(args.conf_path, argc - args.argi, argv + args.argi);
 	rc = load_conf(&conf, args.conf_path);
 	if (rc != EX_OK_)
 		goto out;
 	if (args.argi < argc && strcmp(argv[args.argi], "test-upstream") == 0) {
 		rc = cmd_test_upstream(&conf, argc - args.argi, argv + args.argi);
-		goto out;
-	}
-	if (args.argi < argc && nr_ctl_is_command(argv[args.argi])) {
-		rc = nr_ctl_cli_main(conf.control_socket, argc - args.argi, argv + args.argi);
 		goto out;
 	}
 	if (args.argi < argc) {

@@ -75,5 +75,7 @@ int nr_stats_find_outcome(uint64_t id, char *dst, size_t size)
 			return r->kind;
 		}
 	}
+	if (size)
+		dst[0] = '\0';
 	return 0;
 }

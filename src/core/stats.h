@@ -36,7 +36,7 @@ enum nr_outcome_kind { NR_OUTCOME_KIND_DELIVERED = 1, NR_OUTCOME_KIND_FAILED = 2
  * NR_STATS_RECENT outcomes are kept; text is cut to fit). */
 void nr_stats_note_outcome(uint64_t id, enum nr_outcome_kind kind, const char *text);
 /* The latest remembered outcome of message id: its kind (text copied into
- * dst), or 0 when none is remembered. */
+ * dst), or 0 when none is remembered (dst is then ""). */
 int nr_stats_find_outcome(uint64_t id, char *dst, size_t size);
 
 #define NR_STATS_RECENT 16

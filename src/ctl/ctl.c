@@ -51,7 +51,6 @@ struct nr_ctl {
 	nr_sock_t lsock;
 	struct nr_io lio;
 	uint64_t started_ms;
-	long self_uid;
 	struct ctl_client cl[CONFIG_NR_CTL_MAX_CLIENTS];
 };
 
@@ -183,6 +182,7 @@ static int mailq_one(void *arg, const struct nr_qinfo *info)
 	m.age_s = w->now > info->arrival ? (uint64_t)(w->now - info->arrival) : 0;
 	m.size = info->body_size;
 	m.state = info->state;
+	m.inflight = info->inflight;
 	m.sender = nr_queue_sender(w->ctl->q, info->id);
 	m.nrcpt = info->nrcpt;
 	m.attempts = info->attempts;
@@ -290,6 +290,13 @@ static void cmd_delete(struct ctl_client *cl, const char *arg)
 	}
 	if (nr_queue_info(c->q, id, &info) != 0 || info.state != NR_MSG_PENDING) {
 		reply_head(cl, NR_CTL_EX_NOINPUT, "no message %s is waiting in the queue", arg);
+		return;
+	}
+	if (info.inflight) {
+		/* Its outcome is about to be written; deleting under the
+		 * delivery would race with that. */
+		reply_head(cl, NR_CTL_EX_TEMPFAIL,
+			   "%s is being delivered right now; try again in a moment", arg);
 		return;
 	}
 	rc = nr_queue_delete(c->q, id);
@@ -412,7 +419,7 @@ static void cmd_msg(struct ctl_client *cl, const char *arg)
 	struct nr_ctl *c = cl->ctl;
 	struct nr_upstream_status up[CONFIG_NR_MAX_SMARTHOSTS];
 	struct nr_qinfo info;
-	char text[NR_UPSTREAM_ERROR_MAX];
+	char text[NR_UPSTREAM_ERROR_MAX] = "";
 	nr_qid_t id;
 	size_t i, n = 0;
 	int kind;
@@ -493,10 +500,14 @@ static void client_read(struct ctl_client *cl)
 	}
 	cl->req_len += (size_t)n;
 	cl->req[cl->req_len] = '\0';
+	if (memchr(cl->req, '\0', cl->req_len)) {
+		client_close(cl); /* a NUL: not our client */
+		return;
+	}
 	nl = memchr(cl->req, '\n', cl->req_len);
 	if (!nl) {
-		if (cl->req_len >= sizeof(cl->req) - 1 || strlen(cl->req) != cl->req_len)
-			client_close(cl); /* too long, or a NUL: not our client */
+		if (cl->req_len >= sizeof(cl->req) - 1)
+			client_close(cl); /* too long for any request */
 		return;
 	}
 	*nl = '\0';
@@ -556,7 +567,7 @@ static struct ctl_client *free_slot(struct nr_ctl *c)
 
 static void client_open(struct nr_ctl *c, struct ctl_client *cl, nr_sock_t s)
 {
-	long uid = -1;
+	long uid = -1, self = -1;
 
 	memset(cl, 0, sizeof(*cl));
 	cl->ctl = c;
@@ -568,8 +579,12 @@ static void client_open(struct nr_ctl *c, struct ctl_client *cl, nr_sock_t s)
 	cl->io.slot = -1;
 	nr_timer_init(&cl->timer, on_client_timeout, cl);
 	nr_ctl_out_init(&cl->out, CONFIG_NR_CTL_REPLY_MAX);
+	/* Asked now, not at start: the daemon drops privileges after
+	 * opening the socket. */
+	if (nr_plat_local_own_uid(&self) != 0)
+		self = -1;
 	cl->privileged = nr_plat_local_peer_uid(s, &uid) == 0 && uid >= 0 &&
-			 (uid == 0 || (c->self_uid >= 0 && uid == c->self_uid));
+			 (uid == 0 || (self >= 0 && uid == self));
 	if (nr_loop_add(c->loop, &cl->io) != 0) {
 		nr_plat_sock_close(s);
 		nr_ctl_out_free(&cl->out);
@@ -623,8 +638,6 @@ int nr_ctl_start(struct nr_ctl **out, struct nr_loop *loop, const struct nr_conf
 	c->lsock = NR_SOCK_INVALID;
 	snprintf(c->path, sizeof(c->path), "%s", conf->control_socket);
 	c->started_ms = nr_loop_now(loop);
-	if (nr_plat_process_uid(&c->self_uid) != 0)
-		c->self_uid = -1;
 	rc = nr_plat_mkdir_parents(c->path, 0755);
 	if (rc == 0)
 		rc = nr_plat_local_listen(c->path, 1, &c->lsock);

@@ -138,11 +138,13 @@ static int exchange(const char *path, const char *request, struct ctl_reply *r)
 		return connect_error(path, rc);
 	snprintf(line, sizeof(line), "%s\n", request);
 	nr_ctl_out_init(&raw, (size_t)CONFIG_NR_CTL_REPLY_MAX + 1024);
+	/* A daemon that turns us away (busy) answers and closes before
+	 * reading: a failed send still leaves its answer to read. */
 	rc = send_all(s, line, strlen(line), deadline);
-	if (rc == 0)
+	if (rc == 0 || rc == NR_ERESET || rc == NR_ECLOSED)
 		rc = read_all(s, &raw, deadline);
 	nr_plat_sock_close(s);
-	if (rc == 0)
+	if (rc == 0 || (rc == NR_ERESET && raw.len))
 		rc = parse_reply(&raw, r);
 	nr_ctl_out_free(&raw);
 	if (rc == NR_ETIMEDOUT) {

@@ -285,8 +285,11 @@ void nr_ctl_format_mailq_entry(struct nr_ctl_out *o, const struct nr_ctl_msg *m)
 	size_t i;
 
 	nr_ctl_out_printf(o, "%s%c %8llu %7s %5u  ", nr_qid_str(m->id, id),
-			  m->state == NR_MSG_DEAD ? '!' : ' ', (unsigned long long)m->size,
-			  nr_ctl_age(age, sizeof(age), m->age_s), m->attempts);
+			  m->state == NR_MSG_DEAD ? '!'
+			  : m->inflight           ? '*'
+						  : ' ',
+			  (unsigned long long)m->size, nr_ctl_age(age, sizeof(age), m->age_s),
+			  m->attempts);
 	if (m->sender && m->sender[0])
 		nr_ctl_out_text(o, m->sender);
 	else

@@ -63,6 +63,7 @@ struct nr_ctl_msg {
 	uint64_t age_s;
 	uint64_t size;
 	enum nr_msg_state state;
+	int inflight; /* being delivered now: marked '*' as in Postfix */
 	const char *sender;
 	size_t nrcpt;
 	unsigned attempts;

@@ -1610,6 +1610,7 @@ static void fill_info(const struct qent *e, struct nr_qinfo *out)
 	out->npending = e->npending;
 	out->attempts = e->attempts;
 	out->next_attempt_ms = e->next_ms;
+	out->inflight = e->inflight ? 1 : 0;
 	if (e->last_error) {
 		strncpy(out->last_error, e->last_error, sizeof(out->last_error) - 1);
 	}

@@ -69,6 +69,7 @@ struct nr_qinfo {
 	unsigned attempts;        /* RAM only: 0 after a restart */
 	uint64_t next_attempt_ms; /* RAM only: monotonic; 0 = due now */
 	char last_error[160];     /* RAM only */
+	int inflight;             /* being delivered right now */
 };
 
 struct nr_qstats {

@@ -125,6 +125,13 @@ for c in flush "delete ${ids[0]}" "send-test x@example.com"; do
 	expect_match "$c as nobody: permission denied" "permission denied" "$out"
 done
 
+chmod 0600 "$conf"
+as_nobody status
+expect_eq "an unreadable configuration: status tries the default socket (not running there: 69)" 69 "$rc"
+expect_match "unreadable configuration: says so and names the default socket" \
+	"permission denied; trying the default control socket /var/lib/nanorelay/control" "$out"
+chmod 0644 "$conf"
+
 # ---- delete ----
 ctl delete "${ids[1]}"
 expect_eq "delete exits 0" 0 "$rc"
@@ -188,10 +195,29 @@ h = st["smarthosts"][0]
 assert h["state"] == "deferring" and "refused" in h["last_error"], h
 assert st["counters"]["delivered"] == 3 and st["queue"]["messages"] == 1, st
 ' "$out"
-check_not "no sanitizer report in the log" grep -q "runtime error\|AddressSanitizer" "$NR_TMP/log"
+
+# ---- bounded clients: idle connections take every slot, the next is told ----
+$PY - "$sock" >"$NR_TMP/hold.txt" 2>&1 <<'PY' &
+import socket, sys, time
+conns = []
+for _ in range(4):  # CONFIG_NR_CTL_MAX_CLIENTS (default 4)
+    c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); conns.append(c)
+print("holding", flush=True)
+time.sleep(3)
+PY
+holder=$!
+wait_for 5 "idle clients connected" grep -q holding "$NR_TMP/hold.txt" || fail "holder" "$NR_TMP/hold.txt"
+sleep 0.3
+ctl status
+expect_eq "a fifth client is told the daemon is busy (75)" 75 "$rc"
+expect_match "busy: the message names the limit" "busy.*CONFIG_NR_CTL_MAX_CLIENTS" "$out"
+wait "$holder" || true
+ctl status
+expect_eq "status works again once they are gone" 0 "$rc"
 
 # ---- stopped: 69 again ----
 nr_stop_pid "$pid"
+check_not "no sanitizer report in the log" grep -q "runtime error\|AddressSanitizer\|LeakSanitizer" "$NR_TMP/log"
 ctl status
 expect_eq "status after stop exits 69" 69 "$rc"
 ctl mailq
@@ -239,4 +265,67 @@ expect_eq "flush lifts the AUTH hold" 0 "$rc"
 retried() { [ "$(grep -c 'AUTH-DATA' "$TLS_LOG")" -ge 2 ]; }
 wait_for 10 "a new AUTH attempt after flush" retried || fail "no retry after flush" "$TLS_LOG" "$NR_TMP/log2"
 pass "flush made the held smarthost try again"
+nr_stop_pid "$pid2"
+check_not "no sanitizer report in the AUTH daemon's log" grep -q "runtime error\|AddressSanitizer\|LeakSanitizer" "$NR_TMP/log2"
+
+# ---- a daemon running as `user nobody`: nobody may flush (the daemon's uid) ----
+# Its upstream holds the DATA reply for 4 s: a message stays in flight that long.
+sink_stop
+sink__launch -w 4 || fail "sink restart" "$SINK_LOG"
+base=$(sink_count) # the dump directory keeps the earlier messages
+port3=$(free_port)
+conf="$NR_TMP/user.conf"
+cat >"$conf" <<CONF
+listen 127.0.0.1:$port3 tls=none
+allow 127.0.0.0/8
+queue ram size=256K
+state_dir $NR_TMP/state3
+control_socket $NR_TMP/run/control3
+smarthost 127.0.0.1:$SINK_PORT tls=none insecure=yes
+user nobody
+log stderr level=debug
+CONF
+nr_spawn pid3 "$NR_TMP/log3" "$bin" -c "$conf" --foreground
+wait_port "$port3" 10 || fail "nanorelay (user nobody) did not listen" "$NR_TMP/log3"
+as_nobody flush
+expect_eq "flush by the daemon's own uid is allowed" 0 "$rc"
+ctl flush
+expect_eq "flush by root is allowed" 0 "$rc"
+rc=0
+out=$(setpriv --reuid=1 --regid=1 --clear-groups "$bin" -c "$conf" flush 2>&1) || rc=$?
+expect_eq "flush by another uid (daemon) is refused with 77" 77 "$rc"
+swaks --server "127.0.0.1:$port3" --from a@lan --to slow@example.com >"$NR_TMP/swaks-slow.txt" 2>&1 ||
+	fail "message not queued" "$NR_TMP/swaks-slow.txt"
+slow_id=$(sed -n 's/^<-  250 2.0.0 Ok: queued as \([0-9A-Fa-f]\{16\}\).*/\1/p' "$NR_TMP/swaks-slow.txt")
+in_flight() { "$bin" -c "$conf" mailq 2>/dev/null | grep -q "^$slow_id\*"; }
+wait_for 5 "mailq marks the message in flight with *" in_flight || fail "not in flight" "$NR_TMP/log3"
+pass "mailq marks a message being delivered with *"
+ctl delete "$slow_id"
+expect_eq "delete of a message being delivered exits 75" 75 "$rc"
+expect_match "delete in flight: says why" "being delivered right now" "$out"
+ctl send-test fast@example.com --wait 2
+expect_eq "send-test still waiting after --wait 2 exits 75" 75 "$rc"
+expect_match "send-test: still queued" "still queued, no outcome yet" "$out"
+sink_wait $((base + 1)) 15 || fail "the slow message was not delivered" "$SINK_LOG" "$NR_TMP/log3"
+pass "the message being delivered still arrived"
+# A reload swaps the configuration the control side reads.
+sed -i "s/^listen 127.0.0.1:$port3 tls=none/listen 127.0.0.1:$port3 tls=none\nhostname reloaded.example/" "$conf"
+kill -HUP "$pid3"
+reloaded() { grep -q "configuration reloaded" "$NR_TMP/log3"; }
+wait_for 5 "reload" reloaded || fail "no reload" "$NR_TMP/log3"
+ctl status
+expect_eq "status after a reload exits 0" 0 "$rc"
+expect_match "status after a reload still lists the listener" "listening:   127.0.0.1:$port3 plain" "$out"
+ctl send-test after-reload@example.com --wait 10
+expect_eq "send-test after a reload is delivered" 0 "$rc"
+# slow, fast (the one that outlasted --wait 2) and after-reload
+sink_wait $((base + 3)) 15 || fail "not all three at the sink" "$SINK_LOG" "$NR_TMP/log3"
+body3=""
+for k in 1 2 3; do
+	b=$(sink_body $((base + k)))
+	[[ $b == *"To: <after-reload@example.com>"* ]] && body3=$b
+done
+expect_match "the test message after the reload names the reloaded hostname" \
+	"From: nanorelay <nanorelay@reloaded.example>" "$body3"
+nr_stop_pid "$pid3"
 nr_done

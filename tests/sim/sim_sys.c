@@ -234,7 +234,7 @@ long nr_plat_pid(void)
 	return 4242;
 }
 
-int nr_plat_process_uid(long *uid)
+int nr_plat_local_own_uid(long *uid)
 {
 	*uid = -1;
 	return NR_ENOTSUP;

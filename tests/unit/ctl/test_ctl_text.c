@@ -194,7 +194,13 @@ TEST(mailq_layout)
 	m.nrcpt = 1;
 	m.last_error = "";
 	nr_ctl_format_mailq_entry(&o, &m);
-	nr_ctl_format_mailq_tail(&o, 4096, 1, 1);
+	m.id = 0x1a2d;
+	m.sender = "s@lan";
+	m.state = NR_MSG_PENDING;
+	m.inflight = 1;
+	m.attempts = 0;
+	nr_ctl_format_mailq_entry(&o, &m);
+	nr_ctl_format_mailq_tail(&o, 8192, 2, 1);
 	EXPECT_STREQ(o.p,
 		     "-Queue ID-------- --Size-- --Age-- Tries -Sender/Recipient-------\n"
 		     "0000000000001A2B      4096   5m12s     2  \"odd\\x5c\"name\"@lan\n"
@@ -207,7 +213,10 @@ TEST(mailq_layout)
 		     "0000000000001A2C!     4096   5m12s     2  <>  (dead: deleted or expired)\n"
 		     "                                          ok@example.com (delivered)\n"
 		     "\n"
-		     "-- 4 Kbytes in 1 Request (and 1 dead, marked !, kept for inspection).\n");
+		     "0000000000001A2D*     4096   5m12s     0  s@lan\n"
+		     "                                          ok@example.com (delivered)\n"
+		     "\n"
+		     "-- 8 Kbytes in 2 Requests (and 1 dead, marked !, kept for inspection).\n");
 	nr_ctl_out_free(&o);
 	nr_ctl_out_init(&o, 100);
 	nr_ctl_format_mailq_tail(&o, 0, 0, 0);
@@ -230,7 +239,9 @@ TEST(recent_outcomes)
 	EXPECT_STREQ(t, "550");
 	for (i = 0; i < NR_STATS_RECENT; i++)
 		nr_stats_note_outcome(100 + (uint64_t)i, NR_OUTCOME_KIND_DELIVERED, "x");
+	strcpy(t, "stale");
 	EXPECT_EQ(nr_stats_find_outcome(7, t, sizeof(t)), 0); /* pushed out */
+	EXPECT_STREQ(t, "");
 	nr_stats_inc(NR_STAT_ACCEPTED);
 	nr_stats_inc(NR_STAT_COUNT); /* out of range: ignored */
 	EXPECT_EQ(nr_stats_get(NR_STAT_ACCEPTED), 1u);

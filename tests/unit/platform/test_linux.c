@@ -326,6 +326,9 @@ TEST(local_sockets_and_peer_credentials)
 	EXPECT_EQ(peer.family, NR_AF_LOCAL);
 	EXPECT_EQ(nr_plat_local_peer_uid(s, &uid), 0);
 	EXPECT_EQ(uid, (long)getuid());
+	uid = -1;
+	EXPECT_EQ(nr_plat_local_own_uid(&uid), 0);
+	EXPECT_EQ(uid, (long)geteuid());
 	EXPECT_EQ(nr_plat_sock_write(c, "ok", 2), 2);
 	EXPECT_TRUE(wait_for(s, NR_POLL_IN, 2000) & NR_POLL_IN);
 	EXPECT_EQ(nr_plat_sock_read(s, buf, sizeof(buf)), 2);
