@@ -274,6 +274,8 @@ static void reload(struct nr_daemon *d)
 		nr_warn("reload: queue changes take effect at the next restart");
 	if (strcmp(next->control_socket, old->control_socket) != 0)
 		nr_warn("reload: control_socket changes take effect at the next restart");
+	if (strcmp(next->submit_socket, old->submit_socket) != 0)
+		nr_warn("reload: submit_socket changes take effect at the next restart");
 	nr_ctl_set_conf(d->ctl, next);
 	/* The modules now point into next; the old slot can go. */
 	d->conf = next;

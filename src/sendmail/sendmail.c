@@ -399,6 +399,15 @@ static int no_daemon(struct sm_job *j, int why, int (*run)(struct sm_job *, stru
 	nr_sock_t sock;
 	int rc, ex;
 
+	if (j->o.mode == NR_SM_MODE_SMTP) {
+		/* A 250 given in process would not be safe: the RAM queue dies
+		 * with us while the client believes the mail is taken. */
+		printf("421 4.3.0 nanorelay is not running, try again later\r\n");
+		fflush(stdout);
+		fprintf(stderr, "%s: -bs needs the nanorelay daemon (cannot connect to %s: %s)\n",
+			prog, j->conf->submit_socket, nr_strerror(why));
+		return NR_SM_EX_TEMPFAIL;
+	}
 	if (j->conf->sendmail_no_daemon == NR_NO_DAEMON_FAIL) {
 		fprintf(stderr,
 			"%s: the nanorelay daemon is not running (cannot connect to %s: %s); "

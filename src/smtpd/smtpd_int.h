@@ -42,7 +42,7 @@ struct smtpd_session {
 
 	struct nr_addr peer;
 	struct nr_addr acl_peer; /* as counted by the acl */
-	char peer_str[72];       /* "[192.168.1.20]" or "local" */
+	char peer_str[72];       /* "[192.168.1.20]", "local" or "local, uid 1000" */
 	int trusted;             /* local submission */
 	long local_uid;          /* local submission: the peer's uid, -1 unknown */
 	int allowed;             /* in `allow`: may relay without AUTH */

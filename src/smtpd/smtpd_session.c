@@ -296,14 +296,15 @@ static void proceed_mail(struct smtpd_session *s, const char *args, size_t len)
 }
 
 /* The client as Postfix logs it: "unknown[192.0.2.1]" (no reverse DNS
- * here), or "localhost" for local submissions. */
+ * here), or "localhost" for local submissions ("local" or "local, uid N";
+ * the uid is in the connect line and in Received:). */
 static const char *client_name(const struct smtpd_session *s, char *dst, size_t size)
 {
 	if (s->peer_str[0] == '[')
 		snprintf(dst, size, "unknown%s", s->peer_str);
 	else
 		snprintf(dst, size, "%s",
-			 strcmp(s->peer_str, "local") == 0 ? "localhost" : s->peer_str);
+			 strncmp(s->peer_str, "local", 5) == 0 ? "localhost" : s->peer_str);
 	return dst;
 }
 

@@ -62,6 +62,8 @@ msg=$(sink_msg "$idx")
 expect_has "crond: Subject kept" "Subject: Cron <root@box> run-parts" "$msg"
 expect_has "crond: From added from the envelope" "From: <root@box.test>" "$msg"
 expect_has "crond: Received says local with the uid" "(local, uid 0)" "$msg"
+check "crond: logged in Postfix form as client=localhost" grep -q ': client=localhost$' "$NR_TMP/log"
+check "crond: the connect line has the uid" grep -q 'connect from local, uid 0' "$NR_TMP/log"
 
 # 2. smartd: the address as an argument, Subject in the headers, no -t
 printf 'Subject: SMART error (CurrentPendingSector) detected on host: box\n\nDevice: /dev/sda [SAT], 8 Currently unreadable sectors\nsmartd-marker\n' |
@@ -135,7 +137,29 @@ out=$("$NR_TMP/bin/newaliases")
 expect_eq "newaliases: exit 0" 0 $?
 expect_has "newaliases explains" "aliases in its configuration" "$out"
 
-# 9. usage errors: 64, nothing sent
+# -C FILE instead of $NANORELAY_CONF; -f '<>' is the null sender
+printf 'Subject: null sender\n\nnull-marker\n' | env -u NANORELAY_CONF "$sm" -C "$conf" -f '<>' null@example.com
+expect_eq "-C and -f '<>': exit 0" 0 $?
+expect_sent "-C and -f '<>'" null-marker
+expect_eq "-f '<>': the null sender upstream" "from=<> to=<null@example.com>" "$(sink_envelope "$idx")"
+env -u NANORELAY_CONF "$sm" -C "$NR_TMP/missing.conf" x@example.com </dev/null 2>"$NR_TMP/err"
+expect_eq "-C with a missing file: exit 78" 78 $?
+expect_has "-C with a missing file: named" "$NR_TMP/missing.conf" "$(cat "$NR_TMP/err")"
+
+# 9. an ordinary user submits too: the socket is reachable, the uid recorded
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	chmod 0711 "$NR_TMP" "$NR_TMP/bin"
+	chmod 0644 "$conf"
+	printf 'Subject: as nobody\n\nnobody-marker\n' |
+		setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$sm" -i user@example.com
+	expect_eq "non-root: exit 0" 0 $?
+	expect_sent "non-root" nobody-marker
+	expect_eq "non-root: envelope from the user's name" \
+		"from=<nobody@box.test> to=<user@example.com>" "$(sink_envelope "$idx")"
+	expect_has "non-root: Received has the uid" "(local, uid $(id -u nobody))" "$(sink_msg "$idx")"
+fi
+
+# 10. usage errors: 64, nothing sent
 "$sm" -X foo@example.com </dev/null 2>"$NR_TMP/err"
 expect_eq "unknown option: exit 64" 64 $?
 expect_has "unknown option named" "unknown option -X" "$(cat "$NR_TMP/err")"

@@ -71,6 +71,9 @@ check_not "still no marker file" test -e "$marker"
 /usr/bin/python3 -c 'import sys; sys.stdout.write("Subject: long\n\n" + "x" * (2 * 1024 * 1024) + "\nlong-end\n")' |
 	sm long@example.com
 expect_eq "2 MB line: exit 0" 0 $?
+# the sink writes its dump in pieces: wait for the relay's "sent" first
+wait_for 60 "the long message delivered" grep -q 'to=<long@example.com>.*status=sent' "$NR_TMP/log" ||
+	fail "the long message was not delivered" "$NR_TMP/log"
 sink_wait 2 30 || fail "the long message did not arrive" "$NR_TMP/log"
 body=$(sink_body 2)
 expect_eq "2 MB line: longest line upstream <= 998" 1 \

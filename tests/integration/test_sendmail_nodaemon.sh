@@ -84,6 +84,11 @@ pf_wait 3 20 || fail "direct -t: Postfix did not deliver both" "$PF_LOG"
 expect_eq "direct -t: both delivered" 3 "$(pf_count)"
 expect_has "direct -v: the delivery log is shown" "status=sent" "$(cat "$NR_TMP/err")"
 
+# -bs without a daemon: a 421, never a 250 that a RAM queue could not keep
+out=$(printf 'EHLO x\r\nQUIT\r\n' | "$bin" -c "$NR_TMP/direct.conf" sendmail -bs 2>"$NR_TMP/err")
+expect_eq "-bs without a daemon: exit 75" 75 $?
+expect_eq "-bs without a daemon: 421 on stdout" $'421 4.3.0 nanorelay is not running, try again later\r' "$out"
+
 # direct to an unreachable smarthost: 75 and why
 write_conf "$NR_TMP/dead.conf" direct "smarthost 127.0.0.1:$dead_port tls=none insecure=yes"
 start=$(date +%s)

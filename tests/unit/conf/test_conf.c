@@ -313,6 +313,17 @@ static const struct bad_case bad[] = {
      "t.conf:1: state_dir: /"
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
      "aaaaaaaaaaaaaa/control is too long for a socket (at most 107 bytes); set control_socket"},
+    {"submit_socket /"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaa",
+     "t.conf:1: submit_socket: a socket path may have at most 107 bytes, got "
+     "\"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\""},
+    {"control_socket /run/c\nstate_dir /"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaa",
+     "t.conf:2: state_dir: /"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaa/submit is too long for a socket (at most 107 bytes); set submit_socket"},
 };
 
 TEST(bad_values_are_refused_with_file_and_line)
@@ -435,6 +446,7 @@ TEST(defaults_are_safe)
 	EXPECT_EQ(c.log_level, NR_LOG_INFO);
 	EXPECT_TRUE(c.user == NULL);
 	EXPECT_STREQ(c.control_socket, "/var/lib/nanorelay/control");
+	EXPECT_STREQ(c.submit_socket, "/var/lib/nanorelay/submit");
 	EXPECT_EQ(c.sendmail_no_daemon, NR_NO_DAEMON_DIRECT);
 	nr_conf_free(&c);
 	nr_conf_free(&c);
@@ -547,6 +559,7 @@ TEST(good_file_field_by_field)
 	EXPECT_EQ(c.queue_size, 4 * 1024 * 1024);
 	EXPECT_STREQ(c.state_dir, "/tmp/nr-state");
 	EXPECT_STREQ(c.control_socket, "/tmp/nr-state/control");
+	EXPECT_STREQ(c.submit_socket, "/tmp/nr-state/submit");
 
 	ASSERT_EQ(c.smarthost_count, 4);
 	EXPECT_STREQ(c.smarthost[0].host, "smtp.gmail.com");

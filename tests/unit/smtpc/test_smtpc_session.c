@@ -380,6 +380,28 @@ TEST(timeout_at_rcpt_defers)
 	nr_smtpc_free(s);
 }
 
+TEST(upstream_timeout_caps_every_deadline_but_idle)
+{
+	struct nr_smtpc_params p = params(NR_TLS_NONE);
+	struct nr_smtpc *s;
+
+	p.max_wait_ms = 3000;
+	s = start(&p);
+	ASSERT_TRUE(s);
+	mark = 0;
+	EXPECT_EQ(F.timer, 3000); /* greeting: 2 min otherwise */
+	reply(s, 220, "smtp.test ESMTP");
+	ehlo(s, 0, 0, 0);
+	sent();
+	EXPECT_EQ(F.timer, 5000); /* READY: the idle close is not a reply deadline */
+	set_msg("hello\r\n", 0);
+	ASSERT_EQ(nr_smtpc_send(s, &msg), 0);
+	EXPECT_EQ(F.timer, 3000); /* MAIL: 5 min otherwise */
+	nr_smtpc_on_timeout(s);
+	EXPECT_TRUE(strstr(F.done_text, "timed out") != NULL);
+	nr_smtpc_free(s);
+}
+
 TEST(reply_421_mid_transaction)
 {
 	struct nr_smtpc *s = ready_plain(NR_SMTPC_CAP_PIPELINING);
@@ -869,6 +891,7 @@ int main(void)
 	RUN(outcomes_at_each_step);
 	RUN(disconnect_after_dot_defers);
 	RUN(timeout_at_rcpt_defers);
+	RUN(upstream_timeout_caps_every_deadline_but_idle);
 	RUN(reply_421_mid_transaction);
 	RUN(eightbit_needs_8bitmime);
 	RUN(upstream_size_respected);
