@@ -96,9 +96,8 @@ static void start_write(struct ctl_client *cl)
 {
 	cl->state = CL_WRITE;
 	cl->sent = 0;
-	if (cl->out.truncated)
-		nr_ctl_out_printf(&cl->out, "(output cut at %u bytes: CONFIG_NR_CTL_REPLY_MAX)\n",
-				  (unsigned)CONFIG_NR_CTL_REPLY_MAX);
+	nr_ctl_out_note_cut(&cl->out, "\n(output cut here: longer than "
+				      "CONFIG_NR_CTL_REPLY_MAX bytes)\n");
 	nr_loop_want(cl->ctl->loop, &cl->io, NR_POLL_OUT);
 	arm_deadline(cl);
 }

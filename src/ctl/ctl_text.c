@@ -81,6 +81,16 @@ void nr_ctl_out_printf(struct nr_ctl_out *o, const char *fmt, ...)
 	o->len += (size_t)n;
 }
 
+void nr_ctl_out_note_cut(struct nr_ctl_out *o, const char *note)
+{
+	if (!o->truncated)
+		return;
+	o->truncated = 0;
+	o->max = o->len + 200;
+	nr_ctl_out_printf(o, "%s", note);
+	o->truncated = 1;
+}
+
 void nr_ctl_out_text(struct nr_ctl_out *o, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");

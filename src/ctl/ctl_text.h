@@ -32,6 +32,9 @@ struct nr_ctl_out {
 void nr_ctl_out_init(struct nr_ctl_out *o, size_t max);
 void nr_ctl_out_free(struct nr_ctl_out *o);
 void nr_ctl_out_printf(struct nr_ctl_out *o, const char *fmt, ...) NR_PRINTF(2, 3);
+/* When output was cut, append note anyway (up to 200 bytes past max) so
+ * the reader knows; nothing when it was not cut. */
+void nr_ctl_out_note_cut(struct nr_ctl_out *o, const char *note);
 /* Append s with control bytes escaped (text form). */
 void nr_ctl_out_text(struct nr_ctl_out *o, const char *s);
 /* Append s as a JSON string literal, quotes included. */

@@ -65,12 +65,17 @@ TEST(ceiling_truncates_never_overflows)
 	EXPECT_EQ(strlen(o.p), 100u);
 	nr_ctl_out_printf(&o, "x");
 	EXPECT_EQ(o.len, 100u);
+	nr_ctl_out_note_cut(&o, "|cut");
+	EXPECT_EQ(o.len, 104u);
+	EXPECT_STREQ(o.p + 100, "|cut");
 	nr_ctl_out_free(&o);
 	/* A single piece longer than the small printf buffer. */
 	nr_ctl_out_init(&o, 4096);
 	nr_ctl_out_printf(&o, "%1500s|", "");
 	EXPECT_EQ(o.len, 1501u);
 	EXPECT_EQ(o.p[1500], '|');
+	nr_ctl_out_note_cut(&o, "not cut: no note");
+	EXPECT_EQ(o.len, 1501u);
 	nr_ctl_out_free(&o);
 }
 
