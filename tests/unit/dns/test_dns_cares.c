@@ -175,6 +175,11 @@ static int wait_ready(void)
 		struct nr_dns *dns;
 		struct outcome o = {0};
 
+		if (waitpid(dnsmasq_pid, NULL, WNOHANG) == dnsmasq_pid) {
+			dnsmasq_pid = -1; /* it exited: its port was taken */
+			unlink(pidfile);
+			return -1;
+		}
 		if (nr_dns_new_opts(&dns, loop, &opts) != 0)
 			return -1;
 		if (nr_dns_resolve(dns, "v4only.test", on_done, &o, NULL) == 0)
@@ -183,6 +188,24 @@ static int wait_ready(void)
 		if (o.calls == 1 && o.status == 0)
 			return 0;
 		usleep(50000);
+	}
+	return -1;
+}
+
+/* dnsmasq also listens on TCP at its port, which another program may hold
+ * although the UDP port was free: then it exits at once and never answers.
+ * Try a few ports before giving up. */
+static int start_dnsmasq_on_free_port(void)
+{
+	int attempt;
+
+	for (attempt = 0; attempt < 5; attempt++) {
+		if (start_dnsmasq() != 0)
+			return -1;
+		if (wait_ready() == 0)
+			return 0;
+		fprintf(stderr, "dnsmasq did not answer on port %u; trying another\n", dns_port);
+		stop_dnsmasq();
 	}
 	return -1;
 }
@@ -437,13 +460,8 @@ int main(void)
 	servfail_io.slot = -1;
 	if (nr_loop_add(loop, &servfail_io) != 0)
 		return 1;
-	if (start_dnsmasq() != 0)
+	if (start_dnsmasq_on_free_port() != 0)
 		return 1;
-	if (wait_ready() != 0) {
-		fprintf(stderr, "dnsmasq did not answer on port %u\n", dns_port);
-		stop_dnsmasq();
-		return 1;
-	}
 	RUN(a_and_aaaa_both_returned_interleaved);
 	RUN(nxdomain_is_not_found);
 	RUN(servfail_and_refused_are_dns_errors);
