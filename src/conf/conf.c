@@ -71,6 +71,7 @@ void nr_conf_init(struct nr_conf *c)
 	 * starve the others. The Kconfig value is only the ceiling. */
 	c->max_sessions_per_client = NR_MIN(16u, (unsigned)CONFIG_NR_MAX_SESSIONS_PER_CLIENT);
 	c->max_header_size = 64 * 1024;
+	c->max_tls_handshakes = 8;
 	c->max_errors = 10;
 	c->max_received = 30;
 	c->min_data_rate = 1024;

@@ -76,6 +76,7 @@ struct nr_conf {
 	unsigned max_sessions;     /* default CONFIG_NR_MAX_SESSIONS */
 	unsigned max_sessions_per_client;
 	uint64_t max_header_size;          /* default 64K */
+	unsigned max_tls_handshakes;       /* TLS handshakes in flight, default 8 */
 	unsigned max_errors;               /* hard error limit per session, default 10 */
 	unsigned max_received;             /* loop detection: Received: headers, default 30 */
 	uint64_t min_data_rate;            /* bytes/s averaged over DATA; default 1K */

@@ -469,6 +469,11 @@ static int k_max_header_size(struct nr_conf_parser *p, struct nr_conf_line *l)
 	return get_size(p, l->arg[0], "64K", 1024, 1024 * 1024, &p->c->max_header_size);
 }
 
+static int k_max_tls_handshakes(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_tls_handshakes);
+}
+
 static int k_max_errors(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	return get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_errors);
@@ -924,6 +929,7 @@ const struct nr_conf_key nr_conf_keys[] = {
     {"max_sessions", k_max_sessions, 1, 1, NULL, 0, "a number"},
     {"max_sessions_per_client", k_max_sessions_per_client, 1, 1, NULL, 0, "a number"},
     {"max_header_size", k_max_header_size, 1, 1, NULL, 0, "a size like 64K"},
+    {"max_tls_handshakes", k_max_tls_handshakes, 1, 1, NULL, 0, "a number"},
     {"max_errors", k_max_errors, 1, 1, NULL, 0, "a number"},
     {"max_received", k_max_received, 1, 1, NULL, 0, "a number"},
     {"min_data_rate", k_min_data_rate, 1, 1, NULL, 0, "bytes per second like 1K"},

@@ -52,6 +52,10 @@ struct smtpd_session {
 	int legacy_tls_ok;
 	int tls;         /* the transport is TLS */
 	int tls_pending; /* switch to TLS when the 220 has drained */
+	/* Holds one of max_tls_handshakes from the start of TLS until the
+	 * first bytes pass through it (client input, or the implicit-TLS
+	 * greeting drained); tls_handshake_timeout applies meanwhile. */
+	int handshaking;
 
 	char helo[72]; /* sanitised EHLO/HELO argument */
 	int esmtp;
@@ -100,6 +104,7 @@ struct nr_smtpd {
 	struct nr_pool pool;
 	struct smtpd_session *sessions;
 	size_t nsessions;
+	unsigned handshakes; /* sessions with handshaking set */
 	struct smtpd_session *dead;
 	struct nr_hook reaper;
 	unsigned next_id;

@@ -79,6 +79,8 @@ static void enter_state(struct smtpd_session *s, enum smtpd_state st)
 	s->state = st;
 	switch (st) {
 	case SS_INIT:
+		arm(s, s->handshaking ? conf->tls_handshake_timeout_ms : conf->command_timeout_ms);
+		break;
 	case SS_HELO:
 	case SS_MAIL:
 	case SS_RCPT:
@@ -166,6 +168,37 @@ static int relay_permitted(const struct smtpd_session *s)
 static int auth_offered(const struct smtpd_session *s)
 {
 	return s->d->auth_fn && s->auth_policy != NR_AUTH_OFF && (s->tls || s->plain_auth_ok);
+}
+
+/* ---- TLS handshakes in flight (max_tls_handshakes) ---- */
+
+static int handshake_slot_free(const struct smtpd_session *s)
+{
+	return s->d->handshakes < s->d->conf->max_tls_handshakes;
+}
+
+static void handshake_begin(struct smtpd_session *s)
+{
+	s->handshaking = 1;
+	s->d->handshakes++;
+}
+
+static void handshake_end(struct smtpd_session *s)
+{
+	if (!s->handshaking)
+		return;
+	s->handshaking = 0;
+	s->d->handshakes--;
+}
+
+/* Bytes went through TLS: the handshake is over; from now on the command
+ * deadline applies. */
+static void handshake_done(struct smtpd_session *s)
+{
+	if (!s->handshaking)
+		return;
+	handshake_end(s);
+	enter_state(s, s->state);
 }
 
 static int starttls_offered(const struct smtpd_session *s)
@@ -662,6 +695,12 @@ static int check_starttls(struct smtpd_session *s, const char *args, size_t len)
 		reply(s, 501, "5.5.4", "Syntax: STARTTLS");
 		return -1;
 	}
+	if (!handshake_slot_free(s)) {
+		nr_warn("smtpd[%u]: %s: STARTTLS refused: max_tls_handshakes (%u) in flight", s->id,
+			s->peer_str, s->d->conf->max_tls_handshakes);
+		reply(s, 454, "4.7.0", "TLS not available due to temporary reason");
+		return -1;
+	}
 	return 0;
 }
 
@@ -673,6 +712,7 @@ static void proceed_starttls(struct smtpd_session *s, const char *args, size_t l
 	nr_buf_reset(nr_conn_in(s->conn));
 	nr_conn_pause_input(s->conn, 1);
 	s->tls_pending = 1;
+	handshake_begin(s);
 	enter_state(s, SS_STARTTLS);
 	nr_conn_flush(s->conn);
 }
@@ -1012,6 +1052,7 @@ static void process_input(struct smtpd_session *s)
 
 static void on_input(struct nr_conn *c, void *owner)
 {
+	handshake_done(owner);
 	process_input(owner);
 }
 
@@ -1022,6 +1063,8 @@ static void on_drained(struct nr_conn *c, void *owner)
 		start_tls_now(s);
 		if (s->freed)
 			return;
+	} else if (s->tls) {
+		handshake_done(s); /* the implicit-TLS greeting went through */
 	}
 	process_input(s);
 }
@@ -1065,6 +1108,11 @@ static void on_timer(struct nr_loop *loop, void *arg)
 		session_free(s);
 		return;
 	}
+	if (s->handshaking) { /* nothing can be said over a half-made TLS */
+		nr_info("smtpd[%u]: %s: TLS handshake timeout", s->id, s->peer_str);
+		session_free(s);
+		return;
+	}
 	nr_info("smtpd[%u]: %s: timeout in %s", s->id, s->peer_str, state_name(s->state));
 	close_with(s, 421, "4.4.2", "Error: timeout exceeded");
 	nr_conn_flush(s->conn);
@@ -1078,6 +1126,7 @@ static void session_free(struct smtpd_session *s)
 
 	if (s->freed)
 		return;
+	handshake_end(s);
 	nr_timer_cancel(d->loop, &s->timer);
 	if (s->conn) {
 		nr_conn_free(s->conn);
@@ -1146,6 +1195,14 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 		return ret;
 	}
 	if (s->tls_mode == NR_TLS_IMPLICIT) {
+		if (!handshake_slot_free(s)) {
+			/* No way to answer before TLS: close at once. */
+			nr_warn("smtpd[%u]: %s: closed: max_tls_handshakes (%u) in flight", s->id,
+				s->peer_str, d->conf->max_tls_handshakes);
+			nr_conn_free(s->conn);
+			s->conn = NULL;
+			return NR_EBUSY;
+		}
 		ret = d->tls_fn ? d->tls_fn(d->tls_arg, s->conn, s->legacy_tls_ok) : NR_ENOTSUP;
 		if (ret < 0) {
 			nr_warn("smtpd[%u]: %s: TLS setup failed: %s", s->id, s->peer_str,
@@ -1155,6 +1212,7 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 			return ret;
 		}
 		s->tls = 1;
+		handshake_begin(s);
 	}
 	nr_info("smtpd[%u]: connect from %s%s", s->id, s->peer_str, s->tls ? " (TLS)" : "");
 	reply(s, 220, NULL, "%s ESMTP nanorelay", d->hostname);

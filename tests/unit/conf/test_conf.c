@@ -88,6 +88,8 @@ static const struct bad_case bad[] = {
     {"max_sessions 4\nmax_sessions_per_client 8",
      "t.conf:2: max_sessions_per_client: 8 is more than max_sessions (4)"},
     {"max_errors 0", "t.conf:1: max_errors: expected a number from 1 to 1000, got \"0\""},
+    {"max_tls_handshakes 0",
+     "t.conf:1: max_tls_handshakes: expected a number from 1 to 1000, got \"0\""},
     {"max_received 1001", "t.conf:1: max_received: expected a number from 1 to 1000, got \"1001\""},
     {"max_received +5", "t.conf:1: max_received: expected a number from 1 to 1000, got \"+5\""},
     /* durations */
@@ -422,6 +424,7 @@ TEST(defaults_are_safe)
 	EXPECT_EQ(c.max_sessions_per_client, 16);
 	EXPECT_EQ(c.max_header_size, 64 * 1024);
 	EXPECT_EQ(c.max_errors, 10);
+	EXPECT_EQ(c.max_tls_handshakes, 8);
 	EXPECT_EQ(c.max_received, 30);
 	EXPECT_EQ(c.min_data_rate, 1024);
 	EXPECT_EQ(c.command_timeout_ms, 300000);
@@ -479,6 +482,7 @@ static const char good_text[] =
     "max_sessions_per_client 8\n"
     "max_header_size 32K\n"
     "max_errors 5\n"
+    "max_tls_handshakes 3\n"
     "max_received 50\n"
     "min_data_rate 0\n"
     "command_timeout 90\n"
@@ -549,6 +553,7 @@ TEST(good_file_field_by_field)
 	EXPECT_EQ(c.max_sessions_per_client, 8);
 	EXPECT_EQ(c.max_header_size, 32 * 1024);
 	EXPECT_EQ(c.max_errors, 5);
+	EXPECT_EQ(c.max_tls_handshakes, 3);
 	EXPECT_EQ(c.max_received, 50);
 	EXPECT_EQ(c.min_data_rate, 0);
 	EXPECT_EQ(c.command_timeout_ms, 90000);
@@ -570,7 +575,7 @@ TEST(good_file_field_by_field)
 	EXPECT_TRUE(c.smarthost[0].oauth_token_file == NULL);
 	EXPECT_TRUE(c.smarthost[0].auth_mech == NULL);
 	EXPECT_EQ(c.smarthost[0].insecure, 0);
-	EXPECT_EQ(c.smarthost[0].line, 24);
+	EXPECT_EQ(c.smarthost[0].line, 25);
 	EXPECT_EQ(c.smarthost[1].port, 587);
 	EXPECT_EQ(c.smarthost[1].tls, NR_TLS_STARTTLS);
 	EXPECT_STREQ(c.smarthost[1].auth_mech, "LOGIN");
@@ -590,7 +595,7 @@ TEST(good_file_field_by_field)
 	ASSERT_EQ(c.alias_count, 2);
 	EXPECT_STREQ(c.alias[0].from, "root");
 	EXPECT_STREQ(c.alias[0].to, "admin@example.com");
-	EXPECT_EQ(c.alias[0].line, 31);
+	EXPECT_EQ(c.alias[0].line, 32);
 	EXPECT_STREQ(c.alias[1].from, "*@nas.lan");
 	EXPECT_STREQ(c.admin, "admin@example.com");
 	EXPECT_EQ(c.retry_min_ms, 30000);
