@@ -34,8 +34,14 @@ enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_C
 	 CONFIG_NR_MAX_SMARTHOSTS * CONFIG_NR_MAX_UPSTREAM_CONNECTIONS + 32)
 #define NR_DAEMON_MAX_TIMERS (2 * NR_DAEMON_MAX_IOS)
 
-/* Erase unit of the file backend: a page-sized sector keeps writes aligned. */
-#define NR_FILE_SECTOR_SIZE 4096u
+/* Erase units. A page-sized sector keeps writes aligned. Every sector the
+ * ring moves into costs one sync first (FORMAT.md), so a file queue of
+ * NR_FILE_LARGE_FROM or more gets large sectors: 100 KB messages then pay
+ * about 2 syncs instead of 25. An existing queue keeps the size it was
+ * formatted with. */
+#define NR_SECTOR_SIZE 4096u
+#define NR_FILE_SECTOR_LARGE 65536u
+#define NR_FILE_LARGE_FROM (4u << 20)
 
 struct nr_daemon {
 	const char *conf_path;
@@ -71,6 +77,29 @@ static int conf_uses_lan_tls(const struct nr_conf *c)
 	return 0;
 }
 
+/* The file backend, with the sector size the file was formatted with, or
+ * for a new file the one its size calls for. */
+static int open_file_bdev(struct nr_daemon *d, const char *spec, uint64_t size)
+{
+	uint32_t want = NR_SECTOR_SIZE, found;
+	int rc;
+
+	if (size >= NR_FILE_LARGE_FROM && size % NR_FILE_SECTOR_LARGE == 0)
+		want = NR_FILE_SECTOR_LARGE;
+	rc = nr_plat_bdev_open(spec, size, NR_SECTOR_SIZE, &d->bdev);
+	if (rc != 0)
+		return rc;
+	rc = nr_queue_probe_sector_size(&d->bdev, &found);
+	if (rc == 0)
+		want = found;
+	else if (rc != NR_ENOTFOUND)
+		want = NR_SECTOR_SIZE; /* recovery reports the read error */
+	if (want == NR_SECTOR_SIZE)
+		return 0;
+	d->bdev.close(&d->bdev);
+	return nr_plat_bdev_open(spec, size, want, &d->bdev);
+}
+
 static int open_queue(struct nr_daemon *d)
 {
 	const struct nr_conf *c = d->conf;
@@ -78,7 +107,7 @@ static int open_queue(struct nr_daemon *d)
 	int rc;
 
 	if (c->queue_kind == NR_QUEUE_RAM) {
-		rc = nr_store_ram_open(&d->bdev, c->queue_size, NR_FILE_SECTOR_SIZE);
+		rc = nr_store_ram_open(&d->bdev, c->queue_size, NR_SECTOR_SIZE);
 	} else {
 		if (c->queue_kind == NR_QUEUE_FILE) {
 			rc = nr_plat_mkdir_parents(c->queue_path, 0700);
@@ -90,7 +119,9 @@ static int open_queue(struct nr_daemon *d)
 		}
 		snprintf(spec, sizeof(spec), "%s:%s",
 			 c->queue_kind == NR_QUEUE_MTD ? "mtd" : "file", c->queue_path);
-		rc = nr_plat_bdev_open(spec, c->queue_size, NR_FILE_SECTOR_SIZE, &d->bdev);
+		rc = c->queue_kind == NR_QUEUE_FILE
+			 ? open_file_bdev(d, spec, c->queue_size)
+			 : nr_plat_bdev_open(spec, c->queue_size, NR_SECTOR_SIZE, &d->bdev);
 	}
 	if (rc != 0) {
 		nr_err("queue: cannot open %s: %s", c->queue_path ? c->queue_path : "ram",

@@ -1165,6 +1165,26 @@ static uint8_t log2u(uint32_t v)
 	return r;
 }
 
+int nr_queue_probe_sector_size(struct nr_bdev *bd, uint32_t *sector_size)
+{
+	uint8_t h[SEC_HDR];
+	uint32_t s;
+
+	if (!crc_ready)
+		crc_init();
+	for (s = 0; s < bd->sector_count; s++) {
+		if (bd->read(bd, s * bd->sector_size, h, SEC_HDR) != 0)
+			return NR_EIO;
+		if (get32(h) != SEC_MAGIC || h[4] != 1 || get32(h + 28) != crc32_update(0, h, 28))
+			continue;
+		if (h[5] < 9 || h[5] > 24) /* 512 B .. 16 MiB: a header we never wrote */
+			continue;
+		*sector_size = 1u << h[5];
+		return 0;
+	}
+	return NR_ENOTFOUND;
+}
+
 int nr_queue_open(struct nr_queue **out, struct nr_bdev *bd, struct nr_loop *loop)
 {
 	struct nr_queue *q = NULL;

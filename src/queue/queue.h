@@ -91,6 +91,13 @@ struct nr_qstats {
 int nr_queue_open(struct nr_queue **out, struct nr_bdev *bd, struct nr_loop *loop) NR_MUST_CHECK;
 void nr_queue_close(struct nr_queue *q);
 
+/* The sector size a device was formatted with: the first valid sector
+ * header found at a multiple of bd->sector_size (open bd with the smallest
+ * size you may have used) gives it. NR_ENOTFOUND on a device holding no
+ * queue (new or erased), NR_EIO on a read error. Lets the caller pick a
+ * sector size for a new device without stranding an existing queue. */
+int nr_queue_probe_sector_size(struct nr_bdev *bd, uint32_t *sector_size) NR_MUST_CHECK;
+
 /* ---- enqueue (inbound side) ---- */
 
 /* Start a message. size_hint (0 = unknown) from SIZE=; NR_EFULL when it

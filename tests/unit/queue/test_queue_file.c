@@ -66,6 +66,43 @@ TEST(file_roundtrip)
 	EXPECT_EQ(nr_plat_bdev_open("mtd:/dev/mtd0", 0, QSECTOR, &bd), NR_ENOTSUP);
 }
 
+/* The daemon picks the sector size of a new file queue by its size but
+ * must keep the one an existing file was formatted with. */
+TEST(probe_finds_the_formatted_sector_size)
+{
+	struct nr_bdev bd;
+	struct nr_queue *q = NULL;
+	uint32_t size = 0, n;
+	nr_qid_t id;
+
+	unlink(path + 5);
+	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, 4096, &bd), 0);
+	EXPECT_EQ(nr_queue_probe_sector_size(&bd, &size), NR_ENOTFOUND); /* all erased */
+	bd.close(&bd);
+	ASSERT_EQ(open_q(&bd, &q), 0); /* formats with QSECTOR */
+	for (n = 0; n < 3; n++)
+		ASSERT_EQ(qt_enqueue(q, n, len_of(n), 1, 1000, &id), 0);
+	close_q(&bd, q);
+
+	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, 4096, &bd), 0);
+	EXPECT_EQ(nr_queue_probe_sector_size(&bd, &size), 0);
+	EXPECT_EQ(size, QSECTOR);
+	/* the wrong geometry is refused by recovery, never reformatted */
+	EXPECT_EQ(nr_queue_open(&q, &bd, NULL), NR_EINVAL);
+	bd.close(&bd);
+
+	/* with sector 0 erased the next header, 16 KiB further, still tells */
+	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, QSECTOR, &bd), 0);
+	ASSERT_EQ(bd.erase(&bd, 0), 0);
+	ASSERT_EQ(bd.sync(&bd), 0);
+	bd.close(&bd);
+	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, 4096, &bd), 0);
+	size = 0;
+	EXPECT_EQ(nr_queue_probe_sector_size(&bd, &size), 0);
+	EXPECT_EQ(size, QSECTOR);
+	bd.close(&bd);
+}
+
 struct report {
 	uint32_t n;
 	uint32_t done; /* 1: mark done returned for n */
@@ -238,6 +275,7 @@ int main(void)
 	snprintf(path, sizeof(path), "file:%s/nr_queue_test.%ld", dir ? dir : "/tmp",
 		 (long)getpid());
 	RUN(file_roundtrip);
+	RUN(probe_finds_the_formatted_sector_size);
 	RUN(sigkill_rounds);
 	unlink(path + 5);
 	return TEST_REPORT();
