@@ -227,26 +227,26 @@ static void end_of_data(struct nr_body *b)
 static size_t mid_run(struct nr_body *b, const uint8_t *s, size_t len)
 {
 	size_t n = 0, i = 0;
+	uint8_t high = 0;
 
-	while (n < len && s[n] != '\r' && s[n] != '\n' && s[n] != '\0')
-		n++;
+	for (; n < len; n++) {
+		uint8_t c = s[n];
+		if (c == '\r' || c == '\n' || c == '\0')
+			break;
+		high |= c;
+	}
+	if (high & 0x80)
+		b->flags |= NR_BODYF_8BIT;
 	while (i < n) {
-		size_t k = n - i, j;
-		uint8_t high = 0;
+		size_t k = n - i;
 
 		if (b->line_len >= NR_TEXT_LINE_MAX) {
 			out_byte(b, s[i]); /* folds, then writes one byte */
-			if (s[i] >= 0x80)
-				b->flags |= NR_BODYF_8BIT;
 			i++;
 			continue;
 		}
 		k = NR_MIN(k, NR_TEXT_LINE_MAX - b->line_len);
 		k = NR_MIN(k, sizeof(b->out) - b->out_len);
-		for (j = 0; j < k; j++)
-			high |= s[i + j];
-		if (high & 0x80)
-			b->flags |= NR_BODYF_8BIT;
 		b->size += k;
 		if (b->hdr_state != HDR_BODY) {
 			b->header_size += k;
