@@ -385,30 +385,6 @@ static const struct nr_smtpc_ops probe_ops = {
 
 /* ---- one smarthost ---- */
 
-static void wipe_free(char *p, size_t len)
-{
-	volatile char *v = p;
-	size_t i;
-
-	if (!p)
-		return;
-	for (i = 0; i < len; i++)
-		v[i] = 0;
-	free(p);
-}
-
-/* The secret as delivery reads it: one line of the file. */
-static int read_secret(const char *path, char **out, size_t *len)
-{
-	int rc = nr_plat_file_read(path, NR_SMTPC_SECRET_MAX + 2, out, len);
-
-	if (rc != 0)
-		return rc;
-	while (*len > 0 && ((*out)[*len - 1] == '\n' || (*out)[*len - 1] == '\r'))
-		(*out)[--*len] = '\0';
-	return 0;
-}
-
 static int start_session(struct probe *p, const struct nr_conf *conf,
 			 const struct nr_conf_smarthost *sh, unsigned timeout_s)
 {
@@ -419,7 +395,7 @@ static int start_session(struct probe *p, const struct nr_conf *conf,
 	int rc;
 
 	if (sh->user && p->r.secret_file) {
-		rc = read_secret(p->r.secret_file, &secret, &slen);
+		rc = nr_smtpc_secret_read(p->r.secret_file, &secret, &slen);
 		if (rc != 0) {
 			char text[NR_PROBE_TEXT_MAX];
 			snprintf(text, sizeof(text), "cannot read %s: %s", p->r.secret_file,
@@ -443,7 +419,7 @@ static int start_session(struct probe *p, const struct nr_conf *conf,
 	if (NR_ENABLED(CONFIG_NR_AUTH_CRAM_MD5))
 		sp.hmac_md5 = nr_tls_hmac_md5;
 	rc = nr_smtpc_new(&p->s, &sp, &probe_ops, p);
-	wipe_free(secret, slen);
+	nr_smtpc_secret_free(secret, slen);
 	if (rc != 0) {
 		set_failed(p, NR_PROBE_SETUP, rc, 0, "cannot start a session");
 		return rc;

@@ -53,11 +53,13 @@ static void flush_out(struct nr_body *b)
 	b->out_len = 0;
 }
 
-static void out_raw(struct nr_body *b, uint8_t c)
+/* Count k octets about to be written against the limits; 0 when the
+ * message is refused already, so they are dropped. */
+static int count_out(struct nr_body *b, size_t k)
 {
-	b->size++;
+	b->size += k;
 	if (b->hdr_state != HDR_BODY) {
-		b->header_size++;
+		b->header_size += k;
 		if (b->conf.max_header && b->header_size > b->conf.max_header)
 			b->flags |= NR_BODYF_HDRBIG;
 	}
@@ -65,8 +67,15 @@ static void out_raw(struct nr_body *b, uint8_t c)
 		b->flags |= NR_BODYF_TOOBIG;
 	if (b->flags & NR_BODYF_FATAL) {
 		b->out_len = 0;
-		return;
+		return 0;
 	}
+	return 1;
+}
+
+static void out_raw(struct nr_body *b, uint8_t c)
+{
+	if (!count_out(b, 1))
+		return;
 	b->out[b->out_len++] = c;
 	if (b->out_len == sizeof(b->out))
 		flush_out(b);
@@ -247,17 +256,7 @@ static size_t mid_run(struct nr_body *b, const uint8_t *s, size_t len)
 		}
 		k = NR_MIN(k, NR_TEXT_LINE_MAX - b->line_len);
 		k = NR_MIN(k, sizeof(b->out) - b->out_len);
-		b->size += k;
-		if (b->hdr_state != HDR_BODY) {
-			b->header_size += k;
-			if (b->conf.max_header && b->header_size > b->conf.max_header)
-				b->flags |= NR_BODYF_HDRBIG;
-		}
-		if (b->conf.max_size && b->size > b->conf.max_size)
-			b->flags |= NR_BODYF_TOOBIG;
-		if (b->flags & NR_BODYF_FATAL) {
-			b->out_len = 0;
-		} else {
+		if (count_out(b, k)) {
 			memcpy(b->out + b->out_len, s + i, k);
 			b->out_len += k;
 			if (b->out_len == sizeof(b->out))

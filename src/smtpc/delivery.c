@@ -587,32 +587,13 @@ static void reap(struct nr_delivery *d, struct dconn *dc)
 static int read_secret(const struct dhost *h, char **out, size_t *len, int *is_token)
 {
 	const char *path = h->oauth_token_file[0] ? h->oauth_token_file : h->password_file;
-	int rc;
 
 	*out = NULL;
 	*len = 0;
 	*is_token = h->oauth_token_file[0] != 0;
 	if (!h->user[0] || !path[0])
 		return 0;
-	rc = nr_plat_file_read(path, NR_SMTPC_SECRET_MAX + 2, out, len);
-	if (rc != 0)
-		return rc;
-	/* One line: the trailing newline is not part of the secret. */
-	while (*len > 0 && ((*out)[*len - 1] == '\n' || (*out)[*len - 1] == '\r'))
-		(*out)[--*len] = '\0';
-	return 0;
-}
-
-static void wipe_free(char *p, size_t len)
-{
-	volatile char *v = p;
-	size_t i;
-
-	if (!p)
-		return;
-	for (i = 0; i < len; i++)
-		v[i] = 0;
-	free(p);
+	return nr_smtpc_secret_read(path, out, len);
 }
 
 static void open_conn(struct nr_delivery *d, size_t h)
@@ -658,7 +639,7 @@ static void open_conn(struct nr_delivery *d, size_t h)
 	if (NR_ENABLED(CONFIG_NR_AUTH_CRAM_MD5))
 		p.hmac_md5 = nr_tls_hmac_md5;
 	rc = nr_smtpc_new(&dc->s, &p, &session_ops, dc);
-	wipe_free(secret, slen);
+	nr_smtpc_secret_free(secret, slen);
 	if (rc != 0) {
 		snprintf(text, sizeof(text), "cannot start a session: %s", nr_strerror(rc));
 		goto fail;

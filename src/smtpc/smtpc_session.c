@@ -976,3 +976,29 @@ size_t nr_smtpc_stuff_end(struct nr_smtpc_stuffer *st, uint8_t *dst)
 	memcpy(dst + n, ".\r\n", 3);
 	return n + 3;
 }
+
+/* ---- secret files ---- */
+
+int nr_smtpc_secret_read(const char *path, char **out, size_t *len)
+{
+	int rc = nr_plat_file_read(path, NR_SMTPC_SECRET_MAX + 2, out, len);
+
+	if (rc != 0)
+		return rc;
+	/* One line: the trailing newline is not part of the secret. */
+	while (*len > 0 && ((*out)[*len - 1] == '\n' || (*out)[*len - 1] == '\r'))
+		(*out)[--*len] = '\0';
+	return 0;
+}
+
+void nr_smtpc_secret_free(char *secret, size_t len)
+{
+	volatile char *v = secret;
+	size_t i;
+
+	if (!secret)
+		return;
+	for (i = 0; i < len; i++)
+		v[i] = 0;
+	free(secret);
+}

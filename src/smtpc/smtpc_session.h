@@ -113,6 +113,13 @@ struct nr_smtpc_params {
 /* Longest secret (password or bearer token) accepted. */
 #define NR_SMTPC_SECRET_MAX 2560
 
+/* A secret file (password or bearer token) as delivery reads it: its first
+ * line without the line end, at most NR_SMTPC_SECRET_MAX bytes, in a
+ * malloc'ed buffer; *len is its length. nr_smtpc_secret_free() overwrites
+ * and frees it (NULL is ignored). */
+int nr_smtpc_secret_read(const char *path, char **out, size_t *len) NR_MUST_CHECK;
+void nr_smtpc_secret_free(char *secret, size_t len);
+
 /* The message to send. rcpt[i] NULL means "skip": that recipient is not
  * sent and gets no result. */
 struct nr_smtpc_msg {
