@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "platform.h"
+#include "linux_internal.h"
 
 int nr_plat_detach(void)
 {
@@ -14,6 +14,7 @@ int nr_plat_detach(void)
 		return NR_EIO;
 	if (pid > 0)
 		_exit(0);
+	nr_linux_log_forget_pid();
 	if (setsid() < 0)
 		return NR_EIO;
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);

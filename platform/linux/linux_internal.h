@@ -11,5 +11,7 @@ int nr_linux_errno(int e);
 int nr_linux_signal_fd(void);
 /* Empty the self-pipe. */
 void nr_linux_signal_drain(void);
+/* The process id changed (fork): the log must ask again. */
+void nr_linux_log_forget_pid(void);
 
 #endif /* NR_LINUX_INTERNAL_H */

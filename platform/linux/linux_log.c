@@ -9,10 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "platform.h"
+#include "linux_internal.h"
 
 static enum nr_log_sink sink = NR_LOG_SINK_STDERR;
 static char ident[32] = "nanorelay";
+/* Asked once, not per line (a syscall each time); nr_plat_detach's fork
+ * makes us ask again. */
+static pid_t log_pid;
+
+void nr_linux_log_forget_pid(void)
+{
+	log_pid = 0;
+}
 
 void nr_plat_log_open(enum nr_log_sink s, const char *id)
 {
@@ -52,11 +60,13 @@ static void write_stderr(enum nr_log_level level, const char *line)
 	size_t n;
 	int m;
 
+	if (!log_pid)
+		log_pid = getpid();
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
 	m = snprintf(buf + n, sizeof(buf) - n, ".%03ldZ %s[%ld]: %s%s", (long)tv.tv_usec / 1000,
-		     ident, (long)getpid(), level_prefix(level), line);
+		     ident, (long)log_pid, level_prefix(level), line);
 	if (m < 0)
 		return;
 	n += (size_t)m;
