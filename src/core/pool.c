@@ -1,9 +1,12 @@
 /*
  * pool.c - fixed pools of equal-sized objects (see pool.h).
  *
- * One allocation at init holds every slot. A free slot stores the pointer
- * to the next free slot in its first bytes, so the free list costs no extra
- * memory. Slots are rounded up so each one is suitably aligned.
+ * One allocation at init holds every slot. Slots are handed out in order
+ * the first time, so a slot's memory is touched only once it is used (an
+ * idle daemon's pool costs address space, not RAM). A slot given back
+ * stores the pointer to the next free one in its first bytes, so the free
+ * list costs no extra memory. Slots are rounded up so each one is suitably
+ * aligned.
  */
 #include "core/pool.h"
 
@@ -25,7 +28,7 @@ static size_t slot_size(const struct nr_pool *p)
 
 int nr_pool_init(struct nr_pool *p, const char *name, size_t obj_size, size_t count)
 {
-	size_t i, slot;
+	size_t slot;
 
 	memset(p, 0, sizeof(*p));
 	p->name = name;
@@ -37,12 +40,6 @@ int nr_pool_init(struct nr_pool *p, const char *name, size_t obj_size, size_t co
 	if (!p->mem)
 		return NR_ENOMEM;
 	p->count = count;
-	/* Thread the free list front to back so objects come out in order. */
-	for (i = count; i-- > 0;) {
-		void **s = (void **)(void *)(p->mem + i * slot);
-		*s = p->free_list;
-		p->free_list = s;
-	}
 	return 0;
 }
 
@@ -53,15 +50,19 @@ void nr_pool_destroy(struct nr_pool *p)
 	p->free_list = NULL;
 	p->count = 0;
 	p->used = 0;
+	p->fresh = 0;
 }
 
 void *nr_pool_get(struct nr_pool *p)
 {
 	void **s = p->free_list;
 
-	if (!s)
+	if (s)
+		p->free_list = *s;
+	else if (p->fresh < p->count)
+		s = (void **)(void *)(p->mem + p->fresh++ * slot_size(p));
+	else
 		return NULL;
-	p->free_list = *s;
 	memset(s, 0, slot_size(p));
 	p->used++;
 	if (p->used > p->high_water)

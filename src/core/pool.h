@@ -17,8 +17,9 @@ struct nr_pool {
 	size_t count;
 	size_t used;
 	size_t high_water;
+	size_t fresh; /* slots [fresh, count) were never handed out */
 	unsigned char *mem;
-	void *free_list;
+	void *free_list; /* slots given back */
 };
 
 /* Allocate room for count objects of obj_size bytes. NR_ENOMEM. */

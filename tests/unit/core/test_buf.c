@@ -168,6 +168,28 @@ TEST(pool_exhaustion_and_reuse)
 	nr_pool_destroy(&p);
 }
 
+/* Untouched slots stay untouched: the first use goes in order through the
+ * block, and a slot given back is used again before a fresh one. */
+TEST(pool_hands_out_fresh_slots_in_order_and_reuses_first)
+{
+	struct nr_pool p;
+	unsigned char *a, *b, *c;
+
+	ASSERT_EQ(nr_pool_init(&p, "things", sizeof(struct thing), 3), 0);
+	EXPECT_EQ(p.fresh, 0);
+	a = nr_pool_get(&p);
+	ASSERT_TRUE(a == p.mem);
+	EXPECT_EQ(p.fresh, 1);
+	nr_pool_put(&p, a);
+	b = nr_pool_get(&p);
+	EXPECT_TRUE(b == a); /* the given-back slot, not a fresh one */
+	EXPECT_EQ(p.fresh, 1);
+	c = nr_pool_get(&p);
+	EXPECT_TRUE(c > a && (size_t)(c - a) >= sizeof(struct thing));
+	EXPECT_EQ(p.fresh, 2);
+	nr_pool_destroy(&p);
+}
+
 TEST(pool_tiny_objects_are_aligned)
 {
 	struct nr_pool p;
@@ -274,6 +296,7 @@ int main(void)
 	RUN(buf_printf_compacts);
 	RUN(buf_commit_after_direct_read);
 	RUN(pool_exhaustion_and_reuse);
+	RUN(pool_hands_out_fresh_slots_in_order_and_reuses_first);
 	RUN(pool_tiny_objects_are_aligned);
 	RUN(log_escape_control_bytes);
 	RUN(log_escape_truncates_at_whole_escapes);
