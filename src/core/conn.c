@@ -294,11 +294,7 @@ int nr_conn_new(struct nr_conn **out, struct nr_loop *loop, nr_sock_t sock, size
 	c->write_want = NR_POLL_OUT;
 	c->kick.fn = on_kick;
 	c->kick.arg = c;
-	c->io.sock = sock;
-	c->io.want = NR_POLL_IN;
-	c->io.fn = on_io;
-	c->io.arg = c;
-	c->io.slot = -1;
+	nr_io_init(&c->io, sock, NR_POLL_IN, on_io, c);
 	if (nr_buf_alloc(&c->in, in_size ? in_size : CONFIG_NR_IO_BUF_SIZE) != 0 ||
 	    nr_buf_alloc(&c->out, out_size ? out_size : CONFIG_NR_IO_BUF_SIZE) != 0)
 		goto out;

@@ -180,6 +180,15 @@ static void heap_remove(struct nr_loop *l, struct nr_timer *t)
 	heap_down(l, (size_t)last->heap_index);
 }
 
+void nr_io_init(struct nr_io *io, nr_sock_t sock, unsigned want, nr_io_fn fn, void *arg)
+{
+	io->sock = sock;
+	io->want = want;
+	io->fn = fn;
+	io->arg = arg;
+	io->slot = -1;
+}
+
 void nr_timer_init(struct nr_timer *t, nr_timer_fn fn, void *arg)
 {
 	t->deadline = 0;

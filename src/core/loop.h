@@ -59,6 +59,8 @@ int nr_loop_add(struct nr_loop *loop, struct nr_io *io) NR_MUST_CHECK;
 void nr_loop_want(struct nr_loop *loop, struct nr_io *io, unsigned want);
 /* Unregister; safe to call from inside io's own callback, and twice. */
 void nr_loop_del(struct nr_loop *loop, struct nr_io *io);
+/* Fill io in, not yet registered (then nr_loop_add). */
+void nr_io_init(struct nr_io *io, nr_sock_t sock, unsigned want, nr_io_fn fn, void *arg);
 
 void nr_timer_init(struct nr_timer *t, nr_timer_fn fn, void *arg);
 /* (Re)arm t to fire once, delay_ms from now. NR_ENOMEM when the timer heap

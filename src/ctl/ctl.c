@@ -571,11 +571,7 @@ static void client_open(struct nr_ctl *c, struct ctl_client *cl, nr_sock_t s)
 	memset(cl, 0, sizeof(*cl));
 	cl->ctl = c;
 	cl->state = CL_READ;
-	cl->io.sock = s;
-	cl->io.want = NR_POLL_IN;
-	cl->io.fn = on_client;
-	cl->io.arg = cl;
-	cl->io.slot = -1;
+	nr_io_init(&cl->io, s, NR_POLL_IN, on_client, cl);
 	nr_timer_init(&cl->timer, on_client_timeout, cl);
 	nr_ctl_out_init(&cl->out, CONFIG_NR_CTL_REPLY_MAX);
 	/* Asked now, not at start: the daemon drops privileges after
@@ -644,11 +640,7 @@ int nr_ctl_start(struct nr_ctl **out, struct nr_loop *loop, const struct nr_conf
 		free(c);
 		return rc;
 	}
-	c->lio.sock = c->lsock;
-	c->lio.want = NR_POLL_IN;
-	c->lio.fn = on_accept;
-	c->lio.arg = c;
-	c->lio.slot = -1;
+	nr_io_init(&c->lio, c->lsock, NR_POLL_IN, on_accept, c);
 	rc = nr_loop_add(loop, &c->lio);
 	if (rc != 0) {
 		nr_plat_sock_close(c->lsock);

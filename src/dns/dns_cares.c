@@ -166,11 +166,7 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
 	}
 	memset(free_slot, 0, sizeof(*free_slot));
 	free_slot->dns = dns;
-	free_slot->io.sock = (nr_sock_t)fd;
-	free_slot->io.want = want;
-	free_slot->io.fn = on_sock_ready;
-	free_slot->io.arg = free_slot;
-	free_slot->io.slot = -1;
+	nr_io_init(&free_slot->io, (nr_sock_t)fd, want, on_sock_ready, free_slot);
 	if (nr_loop_add(dns->loop, &free_slot->io) != 0) {
 		nr_err("dns: event loop full, resolver socket not watched");
 		return;

@@ -194,10 +194,7 @@ static int open_listeners(struct nr_smtpd *d, const struct nr_conf *conf)
 			       nr_strerror(ret));
 			goto out;
 		}
-		l->io.want = NR_POLL_IN;
-		l->io.fn = on_listener;
-		l->io.arg = l;
-		l->io.slot = -1;
+		nr_io_init(&l->io, l->io.sock, NR_POLL_IN, on_listener, l);
 		ret = nr_loop_add(d->loop, &l->io);
 		if (ret < 0) {
 			nr_plat_sock_close(l->io.sock);

@@ -60,11 +60,7 @@ int nr_smtpd_submit_start(struct nr_smtpd_submit **out, struct nr_loop *loop,
 	}
 	s->loop = loop;
 	s->smtpd = smtpd;
-	s->io.sock = sock;
-	s->io.want = NR_POLL_IN;
-	s->io.fn = on_submit_ready;
-	s->io.arg = s;
-	s->io.slot = -1;
+	nr_io_init(&s->io, sock, NR_POLL_IN, on_submit_ready, s);
 	ret = nr_loop_add(loop, &s->io);
 	if (ret != 0) {
 		nr_plat_sock_close(sock);
