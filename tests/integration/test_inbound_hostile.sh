@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Hostile inbound clients (python raw sockets) against the real daemon:
-# SMTP smuggling (<CR><LF>.<LF> and friends), STARTTLS command injection, an
+# SMTP smuggling (<CR><LF>.<LF> and friends, a NUL before the dot), STARTTLS command injection, an
 # over-long command, an HTTP request, a client vanishing mid-DATA, and relay
 # from a network that is not in `allow`.
 set -euo pipefail
@@ -34,86 +34,18 @@ for p in $P_PLAIN $P_START $P_DENY; do
 	wait_port "$p" 15 || fail "relay did not listen on $p" "$LOG" "$NR_TMP/b/relay.log"
 done
 
-# shared python helpers: a line-oriented raw SMTP client
-cat >"$NR_TMP/smtpraw.py" <<'EOF'
-import socket, ssl, sys, time
-class Raw:
-    def __init__(self, port, host="127.0.0.1"):
-        self.s = socket.create_connection((host, port), timeout=5)
-        self.buf = b""
-    def send(self, data):
-        self.s.sendall(data)
-    def _fill(self, timeout):
-        self.s.settimeout(timeout)
-        try:
-            d = self.s.recv(65536)
-        except socket.timeout:
-            return None      # nothing within timeout
-        except (ConnectionResetError, ssl.SSLError):
-            return b""
-        return d
-    def reply(self, timeout=5):
-        """one complete (multi-line) reply as (code, text); None on timeout; '' on EOF"""
-        lines = []
-        end = time.time() + timeout
-        while True:
-            while b"\r\n" in self.buf:
-                line, self.buf = self.buf.split(b"\r\n", 1)
-                lines.append(line)
-                if len(line) < 4 or line[3:4] != b"-":
-                    return int(line[:3]), b"\n".join(lines)
-            left = end - time.time()
-            if left <= 0:
-                return None
-            d = self._fill(left)
-            if d is None:
-                return None
-            if d == b"":
-                return ""
-            self.buf += d
-    def cmd(self, line, want=None):
-        self.send(line + b"\r\n")
-        r = self.reply()
-        if want is not None and (not r or r[0] != want):
-            sys.exit("%r: want %d, got %r" % (line, want, r))
-        return r
-    def quiet(self, secs):
-        """True if nothing arrives (and no EOF) within secs"""
-        if self.buf:
-            return False
-        d = self._fill(secs)
-        if d is None:
-            return True
-        self.buf += d
-        return False
-    def closed(self, secs):
-        """True if the peer closes within secs (data before the close is ignored)"""
-        end = time.time() + secs
-        while time.time() < end:
-            d = self._fill(end - time.time())
-            if d == b"":
-                return True
-            if d is None:
-                return False
-        return False
-def session(port, sender, rcpt=b"r@example.com"):
-    c = Raw(port)
-    assert c.reply()[0] == 220
-    c.cmd(b"EHLO hostile.lan", 250)
-    c.cmd(b"MAIL FROM:<" + sender + b">", 250)
-    c.cmd(b"RCPT TO:<" + rcpt + b">", 250)
-    return c
-EOF
-export PYTHONPATH=$NR_TMP
+# shared python helpers: lib/smtpraw.py (raw SMTP client), lib/ringscan.py
+export PYTHONPATH=$NR_LIB
 
 # --- smuggling: every bare-LF end-of-data variant, all in one write -----------
-for v in 'crlf.lf' 'lf.crlf' 'lf.lf' 'cr.cr'; do
+for v in 'crlf.lf' 'lf.crlf' 'lf.lf' 'cr.cr' 'crlf.crcrlf'; do
 	check "smuggling $v: one 250 for the whole message, no reply to smuggled commands" \
 		"$NR_PY" - "$P_PLAIN" "$v" <<'EOF'
 import sys
 from smtpraw import session
 port, v = int(sys.argv[1]), sys.argv[2]
-end = {"crlf.lf": b"\r\n.\n", "lf.crlf": b"\n.\r\n", "lf.lf": b"\n.\n", "cr.cr": b"\r.\r"}[v]
+end = {"crlf.lf": b"\r\n.\n", "lf.crlf": b"\n.\r\n", "lf.lf": b"\n.\n", "cr.cr": b"\r.\r",
+       "crlf.crcrlf": b"\r\n.\r\r\n"}[v]
 c = session(port, b"outer-%s@lan" % v.encode())
 c.cmd(b"DATA", 354)
 c.send(b"Subject: outer\r\nDate: x\r\nMessage-ID: <o@lan>\r\n\r\nsmuggle-" + v.encode() + b" body"
@@ -130,6 +62,24 @@ EOF
 	check_not "smuggling $v: smuggled sender not queued" grep -q "from=<smuggled-$v@lan>" "$LOG"
 	check "smuggling $v: outer message queued" grep -Eq "[0-9a-f]{16}: from=<outer-$v@lan>, size=" "$LOG"
 done
+
+# a NUL before the dot: the whole message is refused (554 5.6.0) at the real
+# end of data; the smuggled commands are still only content (no reply to them)
+check "smuggling with NUL before the dot: one 554 5.6.0, no reply to smuggled commands" \
+	"$NR_PY" - "$P_PLAIN" <<'EOF'
+import sys
+from smtpraw import session
+c = session(int(sys.argv[1]), b"outer-nul@lan")
+c.cmd(b"DATA", 354)
+c.send(b"Subject: outer\r\n\r\nsmuggle-nul body\r\n\x00.\r\nMAIL FROM:<smuggled-nul@lan>\r\n"
+       b"RCPT TO:<victim@example.com>\r\nDATA\r\nsmuggled body\r\n.\r\n")
+r = c.reply()
+assert r and r[0] == 554 and b"5.6.0" in r[1], r
+c.send(b"QUIT\r\n")
+r = c.reply()
+assert r and r[0] == 221, ("expected 221 to QUIT, got a reply to a smuggled command", r)
+EOF
+check_not "smuggling with NUL: smuggled sender not queued" grep -q "from=<smuggled-nul@lan>" "$LOG"
 
 # --- STARTTLS with a pipelined NOOP in the same write --------------------------
 check "STARTTLS\\r\\nNOOP\\r\\n: no reply to the injected NOOP" "$NR_PY" - "$P_START" <<'EOF'
@@ -283,54 +233,25 @@ EOF2
 # --- the queue, after a clean stop: committed messages only --------------------------
 nr_stop_pid "$RELAY_PID" 10
 nr_stop_pid "$DENY_PID" 10
-cat >"$NR_TMP/ring.py" <<'EOF'
-# Walk the queue ring (src/queue/FORMAT.md) and print, per message id, the
-# stream bytes and whether a LAST chunk (commit) was seen.
-import struct, sys
-def scan(path):
-    d = open(path, "rb").read()
-    msgs = {}
-    S = None
-    off = 0
-    # sector size: from the first valid sector header
-    for o in range(0, len(d), 512):
-        if d[o:o + 4] == b"NRQ1":
-            S, P = 1 << d[o + 5], 1 << d[o + 6]
-            break
-    if S is None:
-        return msgs
-    al = lambda x: (x + P - 1) // P * P
-    for so in range(0, len(d), S):
-        if d[so:so + 4] != b"NRQ1":
-            continue
-        o = so + al(32)
-        while o + 24 <= so + S and d[o] == 0x51:
-            kind, state_len, ln, mid = struct.unpack_from("<BHIQ", d, o + 1)
-            if kind & 0xF0 != 0x10:
-                break
-            m = msgs.setdefault(mid, {"data": b"", "last": False})
-            m["data"] += d[o + 24:o + 24 + ln]
-            if kind & 2:
-                m["last"] = True
-            o += al(24 + ln) + state_len
-    return msgs
-EOF
 check "queue: the smuggled commands are body text of the outer message" "$NR_PY" - "$NR_TMP/a/queue" <<'EOF'
 import sys
-sys.path.insert(0, sys.argv[1].rsplit("/", 2)[0])
-from ring import scan
+from ringscan import scan
 msgs = scan(sys.argv[1])
 assert msgs, "no records found in the ring"
-for v in ("crlf.lf", "lf.crlf", "lf.lf", "cr.cr"):
+for v in ("crlf.lf", "lf.crlf", "lf.lf", "cr.cr", "crlf.crcrlf"):
     hits = [m for m in msgs.values() if b"smuggle-" + v.encode() in m["data"]]
     assert len(hits) == 1 and hits[0]["last"], (v, "not exactly one committed message", len(hits))
     assert b"MAIL FROM:<smuggled-" + v.encode() + b"@lan>" in hits[0]["data"], (v, "smuggled text not in body")
     others = [m for m in msgs.values() if m["last"] and b"smuggled-" + v.encode() + b"@lan\x00" in m["data"]]
 EOF
+check "queue: nothing committed for the NUL variant" "$NR_PY" - "$NR_TMP/a/queue" <<'EOF'
+import sys
+from ringscan import committed
+assert not committed(sys.argv[1], b"smuggle-nul"), "the NUL message was committed"
+EOF
 check "queue: nothing committed for the mid-DATA disconnect" "$NR_PY" - "$NR_TMP/a/queue" <<'EOF'
 import sys
-sys.path.insert(0, sys.argv[1].rsplit("/", 2)[0])
-from ring import scan
+from ringscan import scan
 msgs = scan(sys.argv[1])
 bad = [i for i, m in msgs.items() if m["last"] and b"middata@lan" in m["data"]]
 assert not bad, ("committed message(s) from the mid-DATA client", bad)
@@ -339,8 +260,7 @@ assert len(ok) == 1, "the following message is not committed"
 EOF
 check "deny relay: nothing committed" "$NR_PY" - "$NR_TMP/b/queue" <<'EOF'
 import sys
-sys.path.insert(0, sys.argv[1].rsplit("/", 2)[0])
-from ring import scan
+from ringscan import scan
 msgs = scan(sys.argv[1])
 assert not [m for m in msgs.values() if m["last"]], msgs
 EOF
