@@ -66,6 +66,7 @@ void nr_conf_init(struct nr_conf *c)
 	c->lan_key = default_lan_key;
 	c->max_message_size = 25u * 1024 * 1024;
 	c->max_recipients = 100;
+	c->max_recipient_overshoot = 1000;
 	c->max_sessions = CONFIG_NR_MAX_SESSIONS;
 	/* A printer or a script needs a few; a burst from one address must not
 	 * starve the others. The Kconfig value is only the ceiling. */

@@ -71,9 +71,10 @@ struct nr_conf {
 	char *lan_cert;
 	char *lan_key;
 	char *users;
-	uint64_t max_message_size; /* bytes; default 25M, or the queue size if smaller */
-	unsigned max_recipients;   /* default 100, at most CONFIG_NR_MAX_RECIPIENTS */
-	unsigned max_sessions;     /* default CONFIG_NR_MAX_SESSIONS */
+	uint64_t max_message_size;        /* bytes; default 25M, or the queue size if smaller */
+	unsigned max_recipients;          /* default 100, at most CONFIG_NR_MAX_RECIPIENTS */
+	unsigned max_recipient_overshoot; /* 452s before each counts as an error, default 1000 */
+	unsigned max_sessions;            /* default CONFIG_NR_MAX_SESSIONS */
 	unsigned max_sessions_per_client;
 	uint64_t max_header_size;          /* default 64K */
 	unsigned max_tls_handshakes;       /* TLS handshakes in flight, default 8 */

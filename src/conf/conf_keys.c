@@ -451,6 +451,11 @@ static int k_max_recipients(struct nr_conf_parser *p, struct nr_conf_line *l)
 			  "limit CONFIG_NR_MAX_RECIPIENTS of this build", &p->c->max_recipients);
 }
 
+static int k_max_recipient_overshoot(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_number(p, l->arg[0], 0, 100000, NULL, &p->c->max_recipient_overshoot);
+}
+
 static int k_max_sessions(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	return get_number(p, l->arg[0], 1, CONFIG_NR_MAX_SESSIONS,
@@ -926,6 +931,7 @@ const struct nr_conf_key nr_conf_keys[] = {
     {"users", k_users, 1, 1, NULL, 0, PATH_USAGE},
     {"max_message_size", k_max_message_size, 1, 1, NULL, 0, "a size like 25M"},
     {"max_recipients", k_max_recipients, 1, 1, NULL, 0, "a number"},
+    {"max_recipient_overshoot", k_max_recipient_overshoot, 1, 1, NULL, 0, "a number"},
     {"max_sessions", k_max_sessions, 1, 1, NULL, 0, "a number"},
     {"max_sessions_per_client", k_max_sessions_per_client, 1, 1, NULL, 0, "a number"},
     {"max_header_size", k_max_header_size, 1, 1, NULL, 0, "a size like 64K"},

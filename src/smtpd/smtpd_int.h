@@ -70,6 +70,7 @@ struct smtpd_session {
 	char *rcpt[CONFIG_NR_MAX_RECIPIENTS];
 	size_t nrcpt;
 	size_t rcpt_used;
+	unsigned rcpt_excess; /* RCPTs refused 452 for the limit in this transaction */
 	char rcpt_buf[SMTPD_RCPT_BUF];
 	struct nr_qwriter *writer;
 	struct nr_body body;

@@ -157,7 +157,19 @@ static void reset_transaction(struct smtpd_session *s)
 	s->sender[0] = '\0';
 	s->nrcpt = 0;
 	s->rcpt_used = 0;
+	s->rcpt_excess = 0;
 	memset(&s->params, 0, sizeof(s->params));
+}
+
+/* Past the recipient limit: 452 (a well-behaved client sends the rest in
+ * another transaction). Beyond max_recipient_overshoot more, every refusal
+ * counts as an error, so thousands of RCPTs end at max_errors (Postfix's
+ * smtpd_recipient_overshoot_limit). */
+static void refuse_excess_rcpt(struct smtpd_session *s)
+{
+	reply(s, 452, "4.5.3", "Error: too many recipients");
+	if (++s->rcpt_excess > s->d->conf->max_recipient_overshoot)
+		s->errors++;
 }
 
 static int relay_permitted(const struct smtpd_session *s)
@@ -392,7 +404,7 @@ static int check_rcpt(struct smtpd_session *s, const char *args, size_t len)
 	unsigned max = s->d->conf->max_recipients;
 	if ((max && s->nrcpt >= max) || s->nrcpt >= NR_ARRAY_LEN(s->rcpt) ||
 	    s->rcpt_used + alen > sizeof(s->rcpt_buf)) {
-		reply(s, 452, "4.5.3", "Error: too many recipients");
+		refuse_excess_rcpt(s);
 		return -1;
 	}
 	s->rcpt[s->nrcpt++] = s->rcpt_buf + s->rcpt_used;

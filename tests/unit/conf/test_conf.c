@@ -87,6 +87,8 @@ static const struct bad_case bad[] = {
      "CONFIG_NR_MAX_SESSIONS_PER_CLIENT of this build), got \"129\""},
     {"max_sessions 4\nmax_sessions_per_client 8",
      "t.conf:2: max_sessions_per_client: 8 is more than max_sessions (4)"},
+    {"max_recipient_overshoot 100001", "t.conf:1: max_recipient_overshoot: expected a number "
+				       "from 0 to 100000, got \"100001\""},
     {"max_errors 0", "t.conf:1: max_errors: expected a number from 1 to 1000, got \"0\""},
     {"max_tls_handshakes 0",
      "t.conf:1: max_tls_handshakes: expected a number from 1 to 1000, got \"0\""},
@@ -420,6 +422,7 @@ TEST(defaults_are_safe)
 	EXPECT_TRUE(c.users == NULL);
 	EXPECT_EQ(c.max_message_size, 16 * 1024 * 1024); /* 25M, lowered to the queue */
 	EXPECT_EQ(c.max_recipients, 100);
+	EXPECT_EQ(c.max_recipient_overshoot, 1000);
 	EXPECT_EQ(c.max_sessions, CONFIG_NR_MAX_SESSIONS);
 	EXPECT_EQ(c.max_sessions_per_client, 16);
 	EXPECT_EQ(c.max_header_size, 64 * 1024);
@@ -478,6 +481,7 @@ static const char good_text[] =
     "users /nonexistent/users\n"
     "max_message_size 10M\n"
     "max_recipients 100\n"
+    "max_recipient_overshoot 0\n"
     "max_sessions 64\n"
     "max_sessions_per_client 8\n"
     "max_header_size 32K\n"
@@ -549,6 +553,7 @@ TEST(good_file_field_by_field)
 	EXPECT_STREQ(c.lan_key, "/nonexistent/lan.key");
 	EXPECT_STREQ(c.users, "/nonexistent/users");
 	EXPECT_EQ(c.max_message_size, 10 * 1024 * 1024);
+	EXPECT_EQ(c.max_recipient_overshoot, 0);
 	EXPECT_EQ(c.max_sessions, 64);
 	EXPECT_EQ(c.max_sessions_per_client, 8);
 	EXPECT_EQ(c.max_header_size, 32 * 1024);
@@ -575,7 +580,7 @@ TEST(good_file_field_by_field)
 	EXPECT_TRUE(c.smarthost[0].oauth_token_file == NULL);
 	EXPECT_TRUE(c.smarthost[0].auth_mech == NULL);
 	EXPECT_EQ(c.smarthost[0].insecure, 0);
-	EXPECT_EQ(c.smarthost[0].line, 25);
+	EXPECT_EQ(c.smarthost[0].line, 26);
 	EXPECT_EQ(c.smarthost[1].port, 587);
 	EXPECT_EQ(c.smarthost[1].tls, NR_TLS_STARTTLS);
 	EXPECT_STREQ(c.smarthost[1].auth_mech, "LOGIN");
@@ -595,7 +600,7 @@ TEST(good_file_field_by_field)
 	ASSERT_EQ(c.alias_count, 2);
 	EXPECT_STREQ(c.alias[0].from, "root");
 	EXPECT_STREQ(c.alias[0].to, "admin@example.com");
-	EXPECT_EQ(c.alias[0].line, 32);
+	EXPECT_EQ(c.alias[0].line, 33);
 	EXPECT_STREQ(c.alias[1].from, "*@nas.lan");
 	EXPECT_STREQ(c.admin, "admin@example.com");
 	EXPECT_EQ(c.retry_min_ms, 30000);

@@ -293,6 +293,62 @@ TEST(recipient_limit_at_and_past)
 	teardown();
 }
 
+/* Past max_recipients every RCPT gets 452; past max_recipient_overshoot more
+ * each also counts as an error, so a flood of RCPTs ends at max_errors. */
+TEST(recipient_overshoot_ends_in_error_limit)
+{
+	ASSERT_EQ(setup("max_recipient_overshoot 5\n"), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	static char cmds[16384], want[16384];
+	size_t c = 0, w = 0;
+	c += (size_t)snprintf(cmds + c, sizeof(cmds) - c, "HELO x\r\nMAIL FROM:<a@b>\r\n");
+	w += (size_t)snprintf(want + w, sizeof(want) - w, "250 test.lan\r\n250 2.1.0 Ok\r\n");
+	/* 100 accepted, 5 free refusals, then 10 counted: the 10th is max_errors */
+	for (int i = 1; i <= 200; i++)
+		c += (size_t)snprintf(cmds + c, sizeof(cmds) - c, "RCPT TO:<r%d@d>\r\n", i);
+	for (int i = 1; i <= 115; i++)
+		w += (size_t)snprintf(want + w, sizeof(want) - w, "%s",
+				      i <= 100 ? "250 2.1.5 Ok\r\n"
+					       : "452 4.5.3 Error: too many recipients\r\n");
+	snprintf(want + w, sizeof(want) - w, "421 4.7.0 test.lan Error: too many errors\r\n");
+	const struct step steps[] = {{NULL, GREETING}, {cmds, want}};
+	DIALOGUE(p, steps);
+	EXPECT_TRUE(sim_peer_closed_by_core(p));
+	EXPECT_EQ(queued(), 0);
+	teardown();
+}
+
+/* A new transaction starts the overshoot count again: five transactions of
+ * three refusals each stay free (together they would pass max_errors). */
+TEST(recipient_overshoot_is_per_transaction)
+{
+	ASSERT_EQ(setup("max_recipient_overshoot 3\n"), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	static char cmds[32768], want[32768];
+	size_t c = 0, w = 0;
+	c += (size_t)snprintf(cmds + c, sizeof(cmds) - c, "HELO x\r\n");
+	w += (size_t)snprintf(want + w, sizeof(want) - w, "250 test.lan\r\n");
+	for (int t = 0; t < 5; t++) {
+		c += (size_t)snprintf(cmds + c, sizeof(cmds) - c, "MAIL FROM:<a@b>\r\n");
+		w += (size_t)snprintf(want + w, sizeof(want) - w, "250 2.1.0 Ok\r\n");
+		for (int i = 1; i <= 103; i++) {
+			c += (size_t)snprintf(cmds + c, sizeof(cmds) - c, "RCPT TO:<r%d@d>\r\n", i);
+			w +=
+			    (size_t)snprintf(want + w, sizeof(want) - w, "%s",
+					     i <= 100 ? "250 2.1.5 Ok\r\n"
+						      : "452 4.5.3 Error: too many recipients\r\n");
+		}
+		c += (size_t)snprintf(cmds + c, sizeof(cmds) - c, "RSET\r\n");
+		w += (size_t)snprintf(want + w, sizeof(want) - w, "250 2.0.0 Ok\r\n");
+	}
+	c += (size_t)snprintf(cmds + c, sizeof(cmds) - c, "NOOP\r\n");
+	w += (size_t)snprintf(want + w, sizeof(want) - w, "250 2.0.0 Ok\r\n");
+	const struct step steps[] = {{NULL, GREETING}, {cmds, want}};
+	DIALOGUE(p, steps);
+	EXPECT_TRUE(!sim_peer_closed_by_core(p));
+	teardown();
+}
+
 TEST(command_line_limit)
 {
 	ASSERT_EQ(setup(NULL), 0);
@@ -683,6 +739,8 @@ int main(void)
 	RUN_SEL(pipelined_group_and_rset_and_helo_mid_transaction);
 	RUN_SEL(relay_denied_for_other_networks);
 	RUN_SEL(recipient_limit_at_and_past);
+	RUN_SEL(recipient_overshoot_ends_in_error_limit);
+	RUN_SEL(recipient_overshoot_is_per_transaction);
 	RUN_SEL(command_line_limit);
 	RUN_SEL(error_limit_closes);
 	RUN_SEL(http_is_closed);
