@@ -1095,27 +1095,44 @@ static void on_close(struct nr_conn *c, void *owner, int err)
 
 static const struct nr_conn_ops session_ops = {on_input, on_drained, on_close};
 
+/* The DATA clock. Bytes since the last check must match min_data_rate;
+ * only then does the deadline move. With min_data_rate 0 any byte is
+ * progress and a silent client still meets command_timeout. The rate is
+ * checked at the deadline too, so a command_timeout shorter than the first
+ * check does not cut a fast long message. Returns 1 if the session was dealt with, 0
+ * if the deadline passed (the caller times out). */
+static int data_tick(struct smtpd_session *s, uint64_t now)
+{
+	const struct nr_conf *conf = s->d->conf;
+	uint64_t rate = conf->min_data_rate;
+	uint64_t elapsed = now - s->rate_since;
+
+	if ((rate > 0 || s->rate_bytes > 0) && s->rate_bytes * 1000 >= rate * elapsed) {
+		s->data_deadline = now + conf->command_timeout_ms;
+		s->rate_bytes = 0;
+		s->rate_since = now;
+		arm(s, NR_MIN((uint64_t)RATE_CHECK_MS, conf->command_timeout_ms));
+		return 1;
+	}
+	if (rate > 0) {
+		nr_info("smtpd[%u]: %s: data rate below minimum, closing", s->id, s->peer_str);
+		close_with(s, 421, "4.4.2", "Error: data rate too low");
+		return 1;
+	}
+	if (now < s->data_deadline) {
+		arm(s, s->data_deadline - now);
+		return 1;
+	}
+	return 0;
+}
+
 static void on_timer(struct nr_loop *loop, void *arg)
 {
 	struct smtpd_session *s = arg;
 	uint64_t now = nr_loop_now(loop);
 
-	if (s->state == SS_DATA && now < s->data_deadline) {
-		/* Minimum data rate: bytes since the last check must match the
-		 * rate; only then does the deadline move. */
-		uint64_t rate = s->d->conf->min_data_rate;
-		uint64_t elapsed = now - s->rate_since;
-		if (rate == 0 || s->rate_bytes * 1000 >= rate * elapsed) {
-			s->data_deadline = now + s->d->conf->command_timeout_ms;
-			s->rate_bytes = 0;
-			s->rate_since = now;
-			arm(s, RATE_CHECK_MS);
-			return;
-		}
-		nr_info("smtpd[%u]: %s: data rate below minimum, closing", s->id, s->peer_str);
-		close_with(s, 421, "4.4.2", "Error: data rate too low");
+	if (s->state == SS_DATA && data_tick(s, now))
 		return;
-	}
 	if (s->state == SS_CLOSING) {
 		session_free(s);
 		return;

@@ -26,6 +26,8 @@ static struct nr_smtpd *d;
 	"max_errors 10\nmax_received 3\ncommand_timeout 60s\n"                                     \
 	"min_data_rate 100\nmax_sessions_per_client 2\nmax_sessions 4\n"
 
+static const char *base_conf = BASE_CONF;
+
 static int setup_q(const char *extra, uint64_t qsize)
 {
 	char text[2048], err[256];
@@ -34,7 +36,7 @@ static int setup_q(const char *extra, uint64_t qsize)
 		return -1;
 	if (nr_store_ram_open(&rb, qsize, 4096) < 0 || nr_queue_open(&q, &rb, loop) < 0)
 		return -1;
-	snprintf(text, sizeof(text), "%s%s", BASE_CONF, extra ? extra : "");
+	snprintf(text, sizeof(text), "%s%s", base_conf, extra ? extra : "");
 	nr_conf_init(&conf);
 	if (nr_conf_parse(&conf, "test.conf", text, strlen(text), err, sizeof(err)) < 0) {
 		fprintf(stderr, "conf: %s\n", err);
@@ -606,6 +608,65 @@ TEST(slow_data_rate_is_dropped)
 	teardown();
 }
 
+/* min_data_rate 0 turns the rate off, not the deadline: a client silent in
+ * DATA is closed at command_timeout (60 s here). */
+TEST(silent_data_without_rate_meets_the_deadline)
+{
+	base_conf = "listen 127.0.0.1:25\nallow 127.0.0.0/8\nhostname test.lan\n"
+		    "command_timeout 60s\nmin_data_rate 0\n";
+	int rc = setup(NULL);
+	base_conf = BASE_CONF;
+	ASSERT_EQ(rc, 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	sim_peer_send_str(p, "HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nx: y\r\n");
+	spin();
+	sim_peer_output_clear(p);
+	uint64_t t0 = sim_now();
+	for (int i = 0; i < 100 && !sim_peer_closed_by_core(p); i++)
+		nr_loop_turn(loop, -1);
+	EXPECT_STREQ(sim_peer_output_str(p), "421 4.4.2 test.lan Error: timeout exceeded\r\n");
+	EXPECT_TRUE(sim_now() - t0 >= 60000 && sim_now() - t0 < 71000);
+	EXPECT_EQ(queued(), 0);
+	teardown();
+}
+
+/* command_timeout shorter than the first rate check (10 s): a client that
+ * keeps the rate for 20 s is not cut at the deadline. */
+TEST(short_command_timeout_does_not_cut_a_fast_message)
+{
+	base_conf = "listen 127.0.0.1:25\nallow 127.0.0.0/8\nhostname test.lan\n"
+		    "max_message_size 100000\ncommand_timeout 2s\nmin_data_rate 100\n";
+	int rc = setup(NULL);
+	base_conf = BASE_CONF;
+	ASSERT_EQ(rc, 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	sim_peer_send_str(p, "HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+	spin();
+	sim_peer_output_clear(p);
+	uint64_t t0 = sim_now();
+	for (int i = 0; i < 40; i++) { /* 500 bytes every 500 ms */
+		sim_peer_at(p, t0 + (uint64_t)i * 500);
+		sim_peer_send_str(
+		    p, "x: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+		       "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+		       "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+		       "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+		       "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+		       "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+		       "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+		       "yyyyy\r\n");
+	}
+	sim_peer_at(p, t0 + 20000);
+	sim_peer_send_str(p, "\r\nbody\r\n.\r\n");
+	for (int i = 0; i < 400 && !strstr(sim_peer_output_str(p), "\r\n"); i++)
+		nr_loop_turn(loop, -1);
+	EXPECT_TRUE(match(sim_peer_output_str(p), QUEUED));
+	if (!match(sim_peer_output_str(p), QUEUED))
+		fprintf(stderr, "got [%s]\n", sim_peer_output_str(p));
+	EXPECT_EQ(queued(), 1);
+	teardown();
+}
+
 /* A stand-in TLS transport: bytes pass unchanged, but the switch is real. */
 static int tls_switches;
 static long fake_read(void *t, void *b, size_t n)
@@ -752,6 +813,8 @@ int main(void)
 	RUN_SEL(session_limits);
 	RUN_SEL(command_deadline_cannot_be_extended_by_trickling);
 	RUN_SEL(slow_data_rate_is_dropped);
+	RUN_SEL(silent_data_without_rate_meets_the_deadline);
+	RUN_SEL(short_command_timeout_does_not_cut_a_fast_message);
 	RUN_SEL(starttls_discards_pipelined_bytes_and_resets);
 	RUN_SEL(auth_plain_and_login);
 	RUN_SEL(auth_failures_are_throttled);
