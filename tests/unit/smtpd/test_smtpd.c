@@ -8,6 +8,7 @@
 #include "conf/conf.h"
 #include "core/conn.h"
 #include "core/loop.h"
+#include "proto/base64.h"
 #include "queue/queue.h"
 #include "sim.h"
 #include "smtpd/smtpd.h"
@@ -482,6 +483,64 @@ TEST(body_limits_and_loops)
 	teardown();
 }
 
+/* A message of `hdr` header-block octets (its fields, with Date: and
+ * Message-ID: present so nothing is added, and the blank line) and `total`
+ * octets in all, as stored (the end-of-data line not counted). */
+static const char *sized_message(size_t hdr, size_t total)
+{
+	static char m[16384];
+	static const char fixed[] = "Date: x\r\nMessage-ID: <m@x>\r\nX: ";
+	size_t n = sizeof(fixed) - 1;
+	memcpy(m, fixed, n);
+	while (n < hdr - 4)
+		m[n++] = 'h';
+	memcpy(m + n, "\r\n\r\n", 4);
+	n += 4;
+	while (n < total) { /* body lines of at most 80 octets */
+		size_t line = total - n < 80 ? total - n : 80;
+		if (line < 3) { /* too short for a line of its own: widen the last one */
+			memmove(m + n - 2 + line, m + n - 2, 2);
+			memset(m + n - 2, 'b', line);
+			n += line;
+			break;
+		}
+		memset(m + n, 'b', line - 2);
+		memcpy(m + n + line - 2, "\r\n", 2);
+		n += line;
+	}
+	memcpy(m + n, ".\r\n", 4);
+	m[n + 4] = '\0';
+	return m;
+}
+
+/* max_message_size and max_header_size, each at and just past its edge. */
+TEST(size_limits_at_and_past_the_edge)
+{
+	ASSERT_EQ(setup("max_header_size 1K\n"), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+#define TXN "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"
+#define TXN_OK "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+	struct step steps[] = {
+	    {NULL, GREETING}, {"HELO x\r\n", "250 test.lan\r\n"},
+	    {TXN, TXN_OK},    {NULL, QUEUED},
+	    {TXN, TXN_OK},    {NULL, "552 5.3.4 Error: message file too big\r\n"},
+	    {TXN, TXN_OK},    {NULL, QUEUED},
+	    {TXN, TXN_OK},    {NULL, "552 5.3.4 Error: message header too big\r\n"},
+	};
+	static char m[4][16384];
+	snprintf(m[0], sizeof(m[0]), "%s", sized_message(100, 10000));
+	snprintf(m[1], sizeof(m[1]), "%s", sized_message(100, 10001));
+	snprintf(m[2], sizeof(m[2]), "%s", sized_message(1024, 2000));
+	snprintf(m[3], sizeof(m[3]), "%s", sized_message(1025, 2000));
+	for (int i = 0; i < 4; i++)
+		steps[3 + 2 * i].send = m[i];
+	DIALOGUE(p, steps);
+#undef TXN
+#undef TXN_OK
+	EXPECT_EQ(queued(), 2);
+	teardown();
+}
+
 TEST(bare_lf_reject_policy)
 {
 	ASSERT_EQ(setup("bare_lf reject\n"), 0);
@@ -765,6 +824,35 @@ TEST(auth_plain_and_login)
 	teardown();
 }
 
+/* An AUTH exchange line may be CONFIG_NR_AUTH_LINE_MAX octets (CRLF not
+ * counted); one more is refused and the exchange ends. */
+TEST(auth_line_limit_at_and_past)
+{
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 auth=optional plain_auth=127.0.0.0/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	struct sim_peer *p = connect_from("127.0.0.1:2525", "127.0.0.1:4000");
+	static char at[CONFIG_NR_AUTH_LINE_MAX + 3], past[CONFIG_NR_AUTH_LINE_MAX + 4];
+	static uint8_t plain[CONFIG_NR_AUTH_LINE_MAX / 4 * 3];
+	memset(plain, 'x', sizeof(plain)); /* \0dev\0 and a long wrong password */
+	memcpy(plain, "\0dev\0", 5);
+	ASSERT_EQ(nr_base64_encode(plain, sizeof(plain), at, sizeof(at)), CONFIG_NR_AUTH_LINE_MAX);
+	memcpy(at + CONFIG_NR_AUTH_LINE_MAX, "\r\n", 3);
+	memset(past, 'Q', CONFIG_NR_AUTH_LINE_MAX + 1);
+	memcpy(past + CONFIG_NR_AUTH_LINE_MAX + 1, "\r\n", 3);
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+			   "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"},
+	    {"AUTH PLAIN\r\n", "334  \r\n"},
+	    {at, "535 5.7.8 Error: authentication failed\r\n"},
+	    {"AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n"},
+	    {past, "500 5.5.6 Error: authentication exchange line too long\r\n"},
+	    {"NOOP\r\n", "250 2.0.0 Ok\r\n"},
+	};
+	DIALOGUE(p, steps);
+	teardown();
+}
+
 TEST(auth_failures_are_throttled)
 {
 	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
@@ -807,6 +895,7 @@ int main(void)
 	RUN_SEL(http_is_closed);
 	RUN_SEL(smuggling_variants);
 	RUN_SEL(body_limits_and_loops);
+	RUN_SEL(size_limits_at_and_past_the_edge);
 	RUN_SEL(bare_lf_reject_policy);
 	RUN_SEL(queue_full_is_452);
 	RUN_SEL(disconnect_mid_data_stores_nothing);
@@ -817,6 +906,7 @@ int main(void)
 	RUN_SEL(short_command_timeout_does_not_cut_a_fast_message);
 	RUN_SEL(starttls_discards_pipelined_bytes_and_resets);
 	RUN_SEL(auth_plain_and_login);
+	RUN_SEL(auth_line_limit_at_and_past);
 	RUN_SEL(auth_failures_are_throttled);
 	return TEST_REPORT();
 }
