@@ -32,11 +32,13 @@ def scan(path):
             kind, state_len, ln, mid = struct.unpack_from("<BHIQ", d, o + 1)
             if kind & 0xF0 != 0x10:
                 break
-            m = msgs.setdefault(mid, {"data": b"", "last": False})
-            m["data"] += d[o + 24:o + 24 + ln]
+            m = msgs.setdefault(mid, {"parts": [], "last": False})
+            m["parts"].append(d[o + 24:o + 24 + ln])
             if kind & 2:
                 m["last"] = True
             o += al(24 + ln) + state_len
+    for m in msgs.values():
+        m["data"] = b"".join(m.pop("parts"))
     return msgs
 
 
