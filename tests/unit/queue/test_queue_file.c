@@ -66,6 +66,56 @@ TEST(file_roundtrip)
 	EXPECT_EQ(nr_plat_bdev_open("mtd:/dev/mtd0", 0, QSECTOR, &bd), NR_ENOTSUP);
 }
 
+/* The file backend gathers programs that continue one another; every other
+ * operation must still see them in order: a read, a program elsewhere
+ * (clearing bits in a buffered record), an erase, a sync, close. */
+TEST(file_write_buffer_keeps_order)
+{
+	struct nr_bdev bd;
+	static uint8_t want[3 * QSECTOR], got[3 * QSECTOR], big[40000];
+	unlink(path + 5);
+	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, QSECTOR, &bd), 0);
+	memset(want, 0xFF, sizeof(want));
+	for (uint32_t i = 0; i < 300; i++)
+		want[i] = (uint8_t)(i * 7 + 1);
+	ASSERT_EQ(bd.prog(&bd, 0, want, 100), 0);
+	ASSERT_EQ(bd.prog(&bd, 100, want + 100, 100), 0); /* continues: buffered */
+	ASSERT_EQ(bd.read(&bd, 0, got, 200), 0);          /* a read sees it */
+	EXPECT_EQ(memcmp(got, want, 200) == 0, 1);
+	ASSERT_EQ(bd.prog(&bd, 200, want + 200, 100), 0);
+	want[50] &= 0x0F; /* clear bits inside the buffered bytes */
+	ASSERT_EQ(bd.prog(&bd, 50, want + 50, 1), 0);
+	ASSERT_EQ(bd.prog(&bd, 300, "\x11\x22", 2), 0);
+	want[300] = 0x11, want[301] = 0x22;
+	ASSERT_EQ(bd.read(&bd, 0, got, 400), 0);
+	EXPECT_EQ(memcmp(got, want, 400) == 0, 1);
+	/* an erase after a buffered program wins */
+	ASSERT_EQ(bd.prog(&bd, QSECTOR, want, 64), 0);
+	ASSERT_EQ(bd.erase(&bd, 1), 0);
+	/* one program larger than the buffer, then one that continues it */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i % 251);
+	ASSERT_EQ(bd.prog(&bd, 2 * QSECTOR - 1000, big, sizeof(big)), 0);
+	ASSERT_EQ(bd.prog(&bd, 2 * QSECTOR - 1000 + sizeof(big), "\x33", 1), 0);
+	memcpy(want + 2 * QSECTOR - 1000, big, 1000);
+	ASSERT_EQ(bd.sync(&bd), 0);
+	bd.prog(&bd, 5 * QSECTOR + 4000, "\x44", 1); /* buffered, then closed unsynced */
+	bd.close(&bd);
+	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, QSECTOR, &bd), 0);
+	ASSERT_EQ(bd.read(&bd, 0, got, sizeof(got)), 0);
+	EXPECT_EQ(memcmp(got, want, 2 * QSECTOR) == 0, 1); /* sector 1 erased again */
+	ASSERT_EQ(bd.read(&bd, 2 * QSECTOR - 1000, big, sizeof(big)), 0);
+	for (size_t i = 0; i < sizeof(big); i++)
+		if (big[i] != (uint8_t)(i % 251))
+			NR_TEST_FAIL_("large program: byte %zu", i);
+	ASSERT_EQ(bd.read(&bd, 2 * QSECTOR - 1000 + sizeof(big), got, 1), 0);
+	EXPECT_EQ(got[0], 0x33);
+	ASSERT_EQ(bd.read(&bd, 5 * QSECTOR + 4000, got, 1), 0);
+	EXPECT_EQ(got[0], 0x44);
+	bd.close(&bd);
+	unlink(path + 5);
+}
+
 /* The daemon picks the sector size of a new file queue by its size but
  * must keep the one an existing file was formatted with. */
 TEST(probe_finds_the_formatted_sector_size)
@@ -275,6 +325,7 @@ int main(void)
 	snprintf(path, sizeof(path), "file:%s/nr_queue_test.%ld", dir ? dir : "/tmp",
 		 (long)getpid());
 	RUN(file_roundtrip);
+	RUN(file_write_buffer_keeps_order);
 	RUN(probe_finds_the_formatted_sector_size);
 	RUN(sigkill_rounds);
 	unlink(path + 5);
