@@ -243,6 +243,11 @@ unsigned nr_plat_signals_take(void)
 	sigset_t all, old;
 	unsigned bits;
 
+	/* Nothing pending (the common case, once per loop turn): no system
+	 * call. A signal landing after this test wakes the loop through the
+	 * pipe and is taken on the next turn. */
+	if (!sig_bits)
+		return 0;
 	/* Read and clear without losing a signal in between. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
