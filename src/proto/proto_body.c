@@ -229,21 +229,49 @@ static void end_of_data(struct nr_body *b)
 	b->done = 1;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Nonzero if one of the 8 bytes of w is zero (exact as a yes/no answer). */
+static uint64_t has_zero(uint64_t w)
+{
+	return (w - ONES) & ~w & HIGHS;
+}
+
+/* Length of the run of bytes at s that are not CR, LF or NUL, 8 bytes at a
+ * time while it lasts; *high collects the bits of the run (bit 7: 8-bit). */
+static size_t ordinary_run(const uint8_t *s, size_t len, uint8_t *high)
+{
+	uint64_t acc = 0;
+	size_t n = 0;
+
+	for (; n + 8 <= len; n += 8) {
+		uint64_t w;
+		memcpy(&w, s + n, 8);
+		if (has_zero(w) | has_zero(w ^ ('\r' * ONES)) | has_zero(w ^ ('\n' * ONES)))
+			break;
+		acc |= w;
+	}
+	*high = (acc & HIGHS) ? 0x80 : 0;
+	for (; n < len; n++) {
+		uint8_t c = s[n];
+		if (c == '\r' || c == '\n' || c == '\0')
+			break;
+		*high |= c;
+	}
+	return n;
+}
+
 /* The common case in bulk: a run of ordinary bytes inside a header field
  * or a body line. Does what content() then out_byte() do for each byte
  * (8-bit flag, folding at 998, size limits, chunking), a slice at a time.
  * Returns how many bytes of s it took (at least 1 if s[0] is ordinary). */
 static size_t mid_run(struct nr_body *b, const uint8_t *s, size_t len)
 {
-	size_t n = 0, i = 0;
-	uint8_t high = 0;
+	size_t i = 0;
+	uint8_t high;
+	size_t n = ordinary_run(s, len, &high);
 
-	for (; n < len; n++) {
-		uint8_t c = s[n];
-		if (c == '\r' || c == '\n' || c == '\0')
-			break;
-		high |= c;
-	}
 	if (high & 0x80)
 		b->flags |= NR_BODYF_8BIT;
 	while (i < n) {

@@ -23,6 +23,11 @@ wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev
 now() { date +%s.%N; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+# from smaps_rollup: PSS (shared pages divided among the processes mapping
+# them) and private pages (mapped by nanorelay alone: its heap, stacks,
+# data, and the code pages of libraries no other process uses)
+rollup_kib() { awk -v k="$2" '$1 == k":" {s += $2} END {print s + 0}' "/proc/$1/smaps_rollup"; }
+private_kib() { echo $(($(rollup_kib "$1" Private_Clean) + $(rollup_kib "$1" Private_Dirty))); }
 
 sink_port=$(free_port)
 smtp-sink -u nobody -c "127.0.0.1:$sink_port" 1000 >/dev/null 2>&1 &
@@ -47,6 +52,10 @@ pids+=($relay)
 wait_port "$sink_port"
 wait_port "$relay_port"
 idle_kib=$(rss_kib "$relay")
+idle_pss=$(rollup_kib "$relay" Pss)
+idle_priv=$(private_kib "$relay")
+idle_dirty=$(rollup_kib "$relay" Private_Dirty)
+idle_libc=$(awk '/libc\.so/ {f=1; next} /^[0-9a-f]+-/ {f=0} f && /^Rss:/ {s += $2} END {print s + 0}' "/proc/$relay/smaps")
 
 # one smtp-source run: rate in msg/s and MB/s
 run() { # port sessions messages length
@@ -108,6 +117,10 @@ tls_kib=$(rss_after_hold "$tls_port" 20 1)
 echo
 printf '%-44s %12s %14s\n' "memory (nanorelay RSS)" "measured" "target"
 printf '%-44s %9s KiB %14s\n' "idle" "$idle_kib" "<= 2 MiB"
+printf '%-44s %9s KiB\n' "  of which libc pages (shared)" "$idle_libc"
+printf '%-44s %9s KiB\n' "  idle PSS" "$idle_pss"
+printf '%-44s %9s KiB\n' "  idle private (clean + dirty)" "$idle_priv"
+printf '%-44s %9s KiB\n' "  idle private dirty (heap, data, stack)" "$idle_dirty"
 printf '%-44s %9s KiB %14s\n' "100 concurrent plain sessions" "$plain_kib" "<= 8 MiB"
 printf '%-44s %9s KiB %14s\n' "20 concurrent TLS sessions" "$tls_kib" "<= 8 MiB"
 printf '%-44s %9s KiB\n' "peak over the whole run (VmHWM)" "$(hwm_kib "$relay")"

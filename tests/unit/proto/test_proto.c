@@ -507,6 +507,88 @@ TEST(body_byte_at_a_time_equals_one_chunk)
 	EXPECT_STREQ(once, "Subject: x\r\nDate: D\r\n\r\na\r\n.\r\n . \r\n \r\nz \r\n");
 }
 
+static uint64_t split_max_size;
+
+/* Feed in as chunks of at most `step` bytes (0: one chunk); the sink
+ * holds the output. Returns the bytes consumed. */
+static size_t run_body_split(const uint8_t *in, size_t len, size_t step, uint32_t *seed)
+{
+	struct nr_body_conf c = {0};
+	c.emit = sink_emit;
+	c.arg = &sk;
+	c.date_header = "Date: D\r\n";
+	c.max_size = split_max_size;
+	memset(&sk, 0, sizeof(sk));
+	nr_body_init(&body, &c);
+	size_t used = 0;
+	while (used < len && !nr_body_done(&body)) {
+		size_t k = len - used;
+		if (step) {
+			*seed = *seed * 1103515245u + 12345u;
+			k = NR_MIN(k, 1 + (*seed >> 8) % step);
+		}
+		size_t got = nr_body_feed(&body, in + used, k);
+		used += got;
+		if (got < k)
+			break;
+	}
+	if (nr_body_done(&body))
+		nr_body_finish(&body);
+	return used;
+}
+
+/* The bulk paths (runs of ordinary bytes, 8 at a time) against the same
+ * filter fed one byte per call, on random input rich in CR, LF, dots, NUL,
+ * 8-bit bytes and long runs (folding, the size limit). */
+TEST(body_bulk_equals_byte_at_a_time_on_random_input)
+{
+	static const uint8_t alphabet[] = "\r\n.\r\n.:\0 aZ\x80\xff\xc3\t";
+	static uint8_t in[3000];
+	static char once[sizeof(sk.data)];
+	uint32_t seed = 12345;
+	for (int round = 0; round < 3000; round++) {
+		size_t len = 0;
+		seed = seed * 1103515245u + 12345u;
+		size_t want = 1 + (seed >> 8) % (sizeof(in) - 16);
+		while (len < want) {
+			seed = seed * 1103515245u + 12345u;
+			uint32_t r = seed >> 8;
+			if (r % 5 == 0) { /* a run of ordinary bytes, sometimes 8-bit */
+				size_t run = NR_MIN((size_t)(r >> 3) % 1200, want - len);
+				for (size_t i = 0; i < run; i++)
+					in[len++] = (r & 0x40) && i == run / 2
+							? 0xe9
+							: (uint8_t)('a' + i % 26);
+			} else {
+				in[len++] = alphabet[(r >> 3) % (sizeof(alphabet) - 1)];
+			}
+		}
+		if (round % 2)
+			memcpy(in + len, "\r\n.\r\n", 5), len += 5;
+		split_max_size = round % 3 == 0 ? 2500 : 0;
+		size_t u1 = run_body_split(in, len, 0, &seed);
+		unsigned f1 = body.flags;
+		uint64_t s1 = body.size;
+		memcpy(once, sk.data, sk.len + 1);
+		size_t l1 = sk.len;
+		size_t u2 = run_body_split(in, len, 1, &seed);
+		if (u1 != u2 || f1 != body.flags || s1 != body.size || l1 != sk.len ||
+		    memcmp(once, sk.data, l1) != 0) {
+			NR_TEST_FAIL_("round %d: one chunk used %zu flags %x size %llu out %zu; "
+				      "bytewise used %zu flags %x size %llu out %zu",
+				      round, u1, f1, (unsigned long long)s1, l1, u2, body.flags,
+				      (unsigned long long)body.size, sk.len);
+			return;
+		}
+		size_t u3 = run_body_split(in, len, 37, &seed);
+		if (u1 != u3 || f1 != body.flags || l1 != sk.len ||
+		    memcmp(once, sk.data, l1) != 0) {
+			NR_TEST_FAIL_("round %d: random chunks differ", round);
+			return;
+		}
+	}
+}
+
 /* ---- dot-stuffing ---- */
 
 TEST(dotstuff_basic)
@@ -561,6 +643,7 @@ int main(void)
 	RUN(body_emit_error_and_chunks);
 	RUN(body_8bit);
 	RUN(body_byte_at_a_time_equals_one_chunk);
+	RUN(body_bulk_equals_byte_at_a_time_on_random_input);
 	RUN(dotstuff_basic);
 	return TEST_REPORT();
 }
