@@ -20,7 +20,9 @@
 #include "core/build.h"
 #include "core/log.h"
 #include "ctl/ctl.h"
+#include "dns/dns.h"
 #include "sendmail/sendmail.h"
+#include "tls/tls.h"
 #include "users/users.h"
 
 #define NR_DEFAULT_CONF "/etc/nanorelay.conf"
@@ -57,7 +59,12 @@ static const char usage_text[] =
 
 static void print_version(void)
 {
+	const char *tls = nr_tls_library(), *dns = nr_dns_library();
+
 	printf("nanorelay %s\nfeatures: %s\n", NR_VERSION, nr_app_features());
+	if (tls || dns)
+		printf("libraries: %s%s%s\n", tls ? tls : "", tls && dns ? ", " : "",
+		       dns ? dns : "");
 }
 
 /* Global options come first; the first word that is not one is a

@@ -109,6 +109,10 @@ int nr_dns_resolve(struct nr_dns *dns, const char *name, nr_dns_fn fn, void *arg
  * timeout). Cancelling after the callback ran is a bug. */
 void nr_dns_cancel(struct nr_dns *dns, struct nr_dns_query *q);
 
+/* The resolver library, for --version: "c-ares 1.18.1" (the version
+ * linked, asked at run time), or NULL when only literals are resolved. */
+const char *nr_dns_library(void);
+
 /* Drop every cached answer. */
 void nr_dns_cache_flush(struct nr_dns *dns);
 

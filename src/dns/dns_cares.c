@@ -516,3 +516,12 @@ void nr_dns_free(struct nr_dns *dns)
 	ares_library_cleanup();
 	free(dns);
 }
+
+const char *nr_dns_library(void)
+{
+	static char name[32];
+
+	if (!name[0])
+		snprintf(name, sizeof(name), "c-ares %s", ares_version(NULL));
+	return name;
+}

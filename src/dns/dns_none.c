@@ -119,3 +119,8 @@ void nr_dns_free(struct nr_dns *dns)
 		nr_dns_cancel(dns, &dns->queries[i]);
 	free(dns);
 }
+
+const char *nr_dns_library(void)
+{
+	return NULL;
+}

@@ -68,6 +68,10 @@ unsigned nr_tls_wants(const struct nr_tls *t);
 /* Send close_notify (best effort, non-blocking). */
 void nr_tls_close_notify(struct nr_tls *t);
 
+/* The library this adapter was built with, for --version: "mbed TLS 2.28.3",
+ * or NULL without TLS. */
+const char *nr_tls_library(void);
+
 /* For logs and test-upstream. Strings belong to the session. */
 const char *nr_tls_version(const struct nr_tls *t); /* "TLSv1.2" */
 const char *nr_tls_ciphersuite(const struct nr_tls *t);

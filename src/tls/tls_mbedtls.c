@@ -1127,3 +1127,8 @@ const char *nr_tls_peer_names(const struct nr_tls *t, char *dst, size_t size)
 		leaf_names(dst, size, crt);
 	return dst;
 }
+
+const char *nr_tls_library(void)
+{
+	return MBEDTLS_VERSION_STRING_FULL;
+}

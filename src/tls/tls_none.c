@@ -110,3 +110,8 @@ int nr_tls_hmac_md5(const void *key, size_t keylen, const void *msg, size_t msgl
 {
 	return NR_ENOTSUP;
 }
+
+const char *nr_tls_library(void)
+{
+	return NULL;
+}
