@@ -1,0 +1,50 @@
+# Sourced by the compat scripts: fetch and unpack a Debian trixie source
+# package with private apt lists (nothing under /etc/apt changes).
+#
+#   compat_fetch WORKDIR PACKAGE   prints the unpacked source directory
+#
+# The mirror reachable here sometimes lists a version in its Sources index
+# whose files are no longer in the pool. Then the pinned upstream tarball
+# below is fetched from the pool instead and checked against its SHA-256.
+# Needs: dpkg-dev (dpkg-source), curl, a reachable Debian mirror.
+
+compat_mirror=${NR_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+# package -> "pool path of a known tarball" "its sha256"
+compat_pinned() {
+	case $1 in
+	mbedtls) echo "main/m/mbedtls/mbedtls_3.6.6.orig.tar.bz2 8fb65fae8dcae5840f793c0a334860a411f884cc537ea290ce1c52bb64ca007a" ;;
+	c-ares) echo "main/c/c-ares/c-ares_1.34.5.orig.tar.gz 7d935790e9af081c25c495fd13c2cfcda4792983418e96358ef6e7320ee06346" ;;
+	*) return 1 ;;
+	esac
+}
+
+compat_fetch() { # workdir package
+	local work=$1 pkg=$2 src dir list pinned tarball sum
+	src="$work/src"
+	dir=$(find "$src" -maxdepth 1 -type d -name "$pkg-[0-9]*" 2>/dev/null | sort | tail -n1)
+	if [ -n "$dir" ]; then
+		echo "$dir"
+		return 0
+	fi
+	mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$src"
+	list="$work/apt/sources.list"
+	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $compat_mirror trixie main" >"$list"
+	local apt=(apt-get -qq -o "Dir::Etc::SourceList=$list" -o Dir::Etc::SourceParts=/dev/null
+		-o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache" -o Debug::NoLocking=1)
+	if "${apt[@]}" update >&2 && (cd "$src" && "${apt[@]}" source "$pkg" >&2); then
+		dir=$(find "$src" -maxdepth 1 -type d -name "$pkg-[0-9]*" | sort | tail -n1)
+	fi
+	if [ -z "$dir" ]; then
+		pinned=$(compat_pinned "$pkg") || { echo "compat: no source for $pkg" >&2; return 1; }
+		tarball="$src/$(basename "${pinned% *}")"
+		echo "compat: $pkg: apt source failed, fetching the pinned ${pinned% *}" >&2
+		curl -fsS -o "$tarball" "$compat_mirror/pool/${pinned% *}" || return 1
+		sum=$(sha256sum "$tarball" | cut -d' ' -f1)
+		[ "$sum" = "${pinned#* }" ] || { echo "compat: $tarball: sha256 $sum, expected ${pinned#* }" >&2; return 1; }
+		tar -C "$src" -xf "$tarball"
+		dir=$(find "$src" -maxdepth 1 -type d -name "$pkg-[0-9]*" | sort | tail -n1)
+	fi
+	[ -n "$dir" ] || { echo "compat: $pkg did not unpack" >&2; return 1; }
+	echo "$dir"
+}
