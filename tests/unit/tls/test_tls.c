@@ -26,6 +26,7 @@
 
 #include <mbedtls/version.h>
 
+#include "core/build.h"
 #include "test.h"
 #include "tls/tls.h"
 #include "tls/tls_conn.h"
@@ -668,9 +669,12 @@ static int clock_child(void)
 	int sv[2], r;
 	char why[256];
 
+	/* libfaketime works by preloading: a static binary keeps the real clock */
+	if (time(NULL) > 946684800)
+		return 77;
 	if (nr_tls_client_ctx_new(&cctx, path_in("ca.crt")) != 0)
 		return 2;
-	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
 	if (nr_tls_client_new(&c, cctx, sv[0], HOST) != 0)
 		return 3;
 	r = nr_tls_handshake(c);
@@ -692,7 +696,12 @@ TEST(unset_clock_defers)
 	char *argv[] = {"faketime", "1999-06-01 00:00:00", self_exe, "--clock-child", dir, NULL};
 	/* libfaketime is preloaded ahead of the sanitizer runtime */
 	setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);
-	EXPECT_EQ(run(argv), 0);
+	int rc = run(argv);
+	if (rc == 77 && NR_ENABLED(CONFIG_NR_PLATFORM_BUSYBOX)) {
+		printf("# unset_clock_defers: skipped, faketime cannot reach a static binary\n");
+		return;
+	}
+	EXPECT_EQ(rc, 0);
 }
 
 /* ---- the RNG fails closed --------------------------------------------------------- */
