@@ -4,7 +4,10 @@
 #   build/        normal build: unit + integration tests
 #   build-asan/   ASan+UBSan build: unit + integration tests
 #   build-fuzz/   clang libFuzzer targets, each run for FUZZ_SECONDS (default 60)
-# Environment: FUZZ_SECONDS, JOBS (default: nproc), NR_SKIP_FUZZ=1, NR_SKIP_ASAN=1.
+#   build-compat/ mbedTLS 3.6 and c-ares 1.34 from Debian trixie's sources, and
+#                 the static musl build (tests/compat/*.sh)
+# Environment: FUZZ_SECONDS, JOBS (default: nproc), NR_SKIP_FUZZ=1, NR_SKIP_ASAN=1,
+# NR_SKIP_COMPAT=1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -87,6 +90,11 @@ step "clang-format" format_check
 step "build+test" build_and_test build
 if [ "${NR_SKIP_ASAN:-0}" != 1 ]; then
 	step "asan+ubsan build+test" build_and_test build-asan -DNR_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+fi
+if [ "${NR_SKIP_COMPAT:-0}" != 1 ]; then
+	step "compat: mbedTLS 3.6" tests/compat/mbedtls36.sh build-compat
+	step "compat: c-ares 1.34" tests/compat/cares-1.34.sh build-compat
+	step "compat: static musl (BusyBox)" tests/compat/musl-static.sh build-compat
 fi
 if [ "${NR_SKIP_FUZZ:-0}" != 1 ]; then
 	step "fuzz" fuzz_all
