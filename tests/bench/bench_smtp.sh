@@ -3,11 +3,14 @@
 # queue, every 250 after fdatasync with group commit) and against smtp-sink
 # (no storage: the upper bound) in the same run, plus peak RSS.
 # A benchmark, not a test: it prints a table. Loopback only, bounded.
-#   usage: tests/bench/bench_smtp.sh [BUILD_DIR]   (default: build)
+#   usage: tests/bench/bench_smtp.sh [BUILD_DIR] [STATIC_BUILD_DIR]
+#   (defaults: build, and build-compat/nr-musl when tests/compat/musl-static.sh
+#   has built it: its memory is measured in a second column)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 bin="$build/nanorelay"
+static_bin="${2:-build-compat/nr-musl}/nanorelay"
 [ -x "$bin" ] || { echo "build first: cmake --build $build" >&2; exit 1; }
 command -v smtp-source >/dev/null || { echo "needs smtp-source (package postfix)" >&2; exit 1; }
 tmp=$(mktemp -d)
@@ -33,29 +36,33 @@ sink_port=$(free_port)
 smtp-sink -u nobody -c "127.0.0.1:$sink_port" 1000 >/dev/null 2>&1 &
 pids+=($!)
 
-relay_port=$(free_port)
-tls_port=$(free_port)
-cat >"$tmp/nanorelay.conf" <<CONF
+start_relay() { # binary name: sets relay, relay_port, tls_port
+	relay_port=$(free_port)
+	tls_port=$(free_port)
+	cat >"$tmp/$2.conf" <<CONF
 listen 127.0.0.1:$relay_port
 listen 127.0.0.1:$tls_port tls=implicit
 allow 127.0.0.0/8
-queue file:$tmp/queue size=512M
-state_dir $tmp/state
+queue file:$tmp/$2.queue size=512M
+state_dir $tmp/$2.state
 max_message_size 1M
 max_sessions 128
 max_sessions_per_client 128
 log stderr level=warn
 CONF
-"$bin" -c "$tmp/nanorelay.conf" --foreground 2>"$tmp/log" &
-relay=$!
-pids+=($relay)
+	"$1" -c "$tmp/$2.conf" --foreground 2>"$tmp/$2.log" &
+	relay=$!
+	pids+=($relay)
+	wait_port "$relay_port"
+}
+idle_of() { # pid: "rss pss private private-dirty libc", in KiB
+	echo "$(rss_kib "$1") $(rollup_kib "$1" Pss) $(private_kib "$1") $(rollup_kib "$1" Private_Dirty)" \
+		"$(awk '/libc\.so/ {f=1; next} /^[0-9a-f]+-/ {f=0} f && /^Rss:/ {s += $2} END {print s + 0}' "/proc/$1/smaps")"
+}
+
 wait_port "$sink_port"
-wait_port "$relay_port"
-idle_kib=$(rss_kib "$relay")
-idle_pss=$(rollup_kib "$relay" Pss)
-idle_priv=$(private_kib "$relay")
-idle_dirty=$(rollup_kib "$relay" Private_Dirty)
-idle_libc=$(awk '/libc\.so/ {f=1; next} /^[0-9a-f]+-/ {f=0} f && /^Rss:/ {s += $2} END {print s + 0}' "/proc/$relay/smaps")
+start_relay "$bin" glibc
+read -r idle_kib idle_pss idle_priv idle_dirty idle_libc <<<"$(idle_of "$relay")"
 
 # one smtp-source run: rate in msg/s and MB/s
 run() { # port sessions messages length
@@ -112,17 +119,33 @@ rss_after_hold() { # port count tls: peak RSS while the sessions are open
 	wait "$h" || true
 	echo "$peak"
 }
+stripped_kib() { strip -o "$tmp/nr.stripped" "$1" && size "$tmp/nr.stripped" | awk 'NR==2 {printf "%d", ($1+$2)/1024}'; }
 plain_kib=$(rss_after_hold "$relay_port" 100 0)
 tls_kib=$(rss_after_hold "$tls_port" 20 1)
+hwm=$(hwm_kib "$relay")
+size_kib=$(stripped_kib "$bin")
+
+# The same memory rows for the static musl build (configs/busybox_defconfig),
+# which is what a router or NAS firmware ships.
+s_idle=- s_pss=- s_priv=- s_dirty=- s_libc=- s_plain=- s_tls=- s_size=-
+if [ -x "$static_bin" ]; then
+	start_relay "$static_bin" musl
+	read -r s_idle s_pss s_priv s_dirty s_libc <<<"$(idle_of "$relay")"
+	s_plain=$(rss_after_hold "$relay_port" 100 0)
+	s_tls=$(rss_after_hold "$tls_port" 20 1)
+	s_size=$(stripped_kib "$static_bin")
+fi
+
 echo
-printf '%-44s %12s %14s\n' "memory (nanorelay RSS)" "measured" "target"
-printf '%-44s %9s KiB %14s\n' "idle" "$idle_kib" "<= 2 MiB"
-printf '%-44s %9s KiB\n' "  of which libc pages (shared)" "$idle_libc"
-printf '%-44s %9s KiB\n' "  idle PSS" "$idle_pss"
-printf '%-44s %9s KiB\n' "  idle private (clean + dirty)" "$idle_priv"
-printf '%-44s %9s KiB\n' "  idle private dirty (heap, data, stack)" "$idle_dirty"
-printf '%-44s %9s KiB %14s\n' "100 concurrent plain sessions" "$plain_kib" "<= 8 MiB"
-printf '%-44s %9s KiB %14s\n' "20 concurrent TLS sessions" "$tls_kib" "<= 8 MiB"
-printf '%-44s %9s KiB\n' "peak over the whole run (VmHWM)" "$(hwm_kib "$relay")"
-printf '%-44s %9s KiB\n' "binary size (stripped text+data)" \
-	"$(strip -o "$tmp/nr.stripped" "$bin" && size "$tmp/nr.stripped" | awk 'NR==2 {printf "%d", ($1+$2)/1024}')"
+m='%-44s %14s %16s %12s\n'
+printf "$m" "memory (nanorelay RSS, KiB)" "glibc, shared" "musl, static" "target"
+printf "$m" "idle" "$idle_kib" "$s_idle" "<= 2 MiB"
+printf "$m" "  of which libc pages (shared)" "$idle_libc" "$s_libc" ""
+printf "$m" "  idle PSS" "$idle_pss" "$s_pss" ""
+printf "$m" "  idle private (clean + dirty)" "$idle_priv" "$s_priv" ""
+printf "$m" "  idle private dirty (heap, data, stack)" "$idle_dirty" "$s_dirty" ""
+printf "$m" "100 concurrent plain sessions" "$plain_kib" "$s_plain" "<= 8 MiB"
+printf "$m" "20 concurrent TLS sessions" "$tls_kib" "$s_tls" "<= 8 MiB"
+printf "$m" "peak over the whole glibc run (VmHWM)" "$hwm" "" ""
+printf "$m" "binary size (stripped text+data, KiB)" "$size_kib" "$s_size" ""
+[ -x "$static_bin" ] || echo "# no $static_bin: tests/compat/musl-static.sh builds it"
