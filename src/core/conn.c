@@ -32,6 +32,7 @@ struct nr_conn {
 	struct nr_loop *loop;
 	struct nr_io io;
 	struct nr_hook kick;
+	struct nr_hook flush_soon; /* nr_conn_flush_soon: write at the turn's end */
 	nr_sock_t sock;
 	struct nr_buf in, out;
 
@@ -136,6 +137,7 @@ static void release(struct nr_conn *c)
 {
 	nr_loop_del(c->loop, &c->io);
 	nr_loop_hook_cancel(c->loop, &c->kick);
+	nr_loop_hook_cancel(c->loop, &c->flush_soon);
 	if (c->tops && c->tops->destroy)
 		c->tops->destroy(c->tctx);
 	c->tops = NULL;
@@ -174,6 +176,7 @@ static int report_close(struct nr_conn *c, int err)
 	c->closed = 1;
 	nr_loop_del(c->loop, &c->io);
 	nr_loop_hook_cancel(c->loop, &c->kick);
+	nr_loop_hook_cancel(c->loop, &c->flush_soon);
 	return call_owner(c, CB_CLOSE, err);
 }
 
@@ -271,6 +274,12 @@ static void on_kick(struct nr_loop *loop, void *arg)
 	service(arg, EV_KICK);
 }
 
+static void on_flush_soon(struct nr_loop *loop, void *arg)
+{
+	(void)loop;
+	nr_conn_flush(arg);
+}
+
 /* ---- public ------------------------------------------------------------------------ */
 int nr_conn_new(struct nr_conn **out, struct nr_loop *loop, nr_sock_t sock, size_t in_size,
 		size_t out_size, const struct nr_conn_ops *ops, void *owner)
@@ -294,6 +303,8 @@ int nr_conn_new(struct nr_conn **out, struct nr_loop *loop, nr_sock_t sock, size
 	c->write_want = NR_POLL_OUT;
 	c->kick.fn = on_kick;
 	c->kick.arg = c;
+	c->flush_soon.fn = on_flush_soon;
+	c->flush_soon.arg = c;
 	nr_io_init(&c->io, sock, NR_POLL_IN, on_io, c);
 	if (nr_buf_alloc(&c->in, in_size ? in_size : CONFIG_NR_IO_BUF_SIZE) != 0 ||
 	    nr_buf_alloc(&c->out, out_size ? out_size : CONFIG_NR_IO_BUF_SIZE) != 0)
@@ -366,6 +377,16 @@ void nr_conn_flush(struct nr_conn *c)
 	if (c->err || (c->wrote && !nr_buf_len(&c->out) && (c->ops->on_drained || c->closing)))
 		kick(c);
 	update_want(c);
+}
+
+void nr_conn_flush_soon(struct nr_conn *c)
+{
+	if (c->closed)
+		return;
+	if (nr_buf_len(&c->out) >= c->out.cap / 2)
+		nr_conn_flush(c);
+	else
+		nr_loop_at_turn_end(c->loop, &c->flush_soon);
 }
 
 /*

@@ -66,6 +66,10 @@ struct nr_buf *nr_conn_in(struct nr_conn *c);
 struct nr_buf *nr_conn_out(struct nr_conn *c);
 /* Start writing what is in the output buffer (call after adding to it). */
 void nr_conn_flush(struct nr_conn *c);
+/* The same from the end of this loop turn (at once when the buffer is half
+ * full), so pieces added during the turn leave in one write: a pipelined
+ * MAIL, RCPT and DATA, or a short body and its final dot. */
+void nr_conn_flush_soon(struct nr_conn *c);
 /* Stop or resume reading input (e.g. while a commit is in flight).
  * Resuming hands input already buffered to on_input again (from the loop,
  * not from inside this call). */

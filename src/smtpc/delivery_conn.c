@@ -611,7 +611,7 @@ static int link_write(struct nr_dlink *l, const void *p, size_t n)
 	}
 	if (nr_buf_put(out, p, n) != 0)
 		return NR_EFULL;
-	nr_conn_flush(l->c);
+	nr_conn_flush_soon(l->c);
 	return 0;
 }
 

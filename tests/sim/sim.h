@@ -129,6 +129,8 @@ void sim_peer_reset(struct sim_peer *p);
 size_t sim_peer_unread(const struct sim_peer *p);
 /* Number of nr_plat_sock_read calls on this peer's socket. */
 size_t sim_peer_read_calls(const struct sim_peer *p);
+/* Number of nr_plat_sock_write calls on it. */
+size_t sim_peer_write_calls(const struct sim_peer *p);
 
 /* Outbound side. Each write call takes at most max_per_call bytes
  * (0: unlimited, the default). */

@@ -35,6 +35,7 @@ struct sim_peer {
 	struct item *head, *tail; /* inbound script */
 	uint64_t script_at;
 	size_t read_calls;
+	size_t write_calls;
 	int reset; /* a reset was reached: all I/O fails */
 
 	size_t max_per_call;
@@ -243,6 +244,11 @@ size_t sim_peer_unread(const struct sim_peer *p)
 size_t sim_peer_read_calls(const struct sim_peer *p)
 {
 	return p->read_calls;
+}
+
+size_t sim_peer_write_calls(const struct sim_peer *p)
+{
+	return p->write_calls;
 }
 
 /* The scripted item the core can see now, or NULL. */
@@ -545,6 +551,7 @@ long nr_plat_sock_write(nr_sock_t s, const void *buf, size_t len)
 	if (k->connect_result)
 		return k->connect_result;
 	p = k->peer;
+	p->write_calls++;
 	if (peer_is_reset(p))
 		return NR_ERESET;
 	if (p->eagain_writes) {

@@ -367,6 +367,31 @@ TEST(close_after_flush_sends_everything_first)
 	teardown(&f);
 }
 
+/* Pieces added with flush_soon during a turn leave in one write at its
+ * end; half a buffer goes at once. */
+TEST(flush_soon_gathers_a_turn_into_one_write)
+{
+	struct fixture f;
+	static const char big[CONFIG_NR_IO_BUF_SIZE / 2];
+
+	ASSERT_EQ(setup(&f, 0, 0), 0);
+	EXPECT_EQ(nr_buf_puts(nr_conn_out(f.o.c), "MAIL FROM:<a@lan>\r\n"), 0);
+	nr_conn_flush_soon(f.o.c);
+	EXPECT_EQ(nr_buf_puts(nr_conn_out(f.o.c), "RCPT TO:<b@example.com>\r\n"), 0);
+	nr_conn_flush_soon(f.o.c);
+	EXPECT_EQ(nr_buf_puts(nr_conn_out(f.o.c), "DATA\r\n"), 0);
+	nr_conn_flush_soon(f.o.c);
+	EXPECT_EQ(sim_peer_write_calls(f.peer), 0);
+	turns(&f, 1);
+	EXPECT_EQ(sim_peer_write_calls(f.peer), 1);
+	EXPECT_STREQ(sim_peer_output_str(f.peer),
+		     "MAIL FROM:<a@lan>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n");
+	EXPECT_EQ(nr_buf_put(nr_conn_out(f.o.c), big, sizeof(big)), 0);
+	nr_conn_flush_soon(f.o.c);
+	EXPECT_EQ(sim_peer_write_calls(f.peer), 2);
+	teardown(&f);
+}
+
 TEST(pause_keeps_input_and_resume_delivers_it)
 {
 	struct fixture f;
@@ -410,6 +435,7 @@ int main(void)
 	RUN(backpressure_peer_that_never_reads);
 	RUN(starttls_switch_discards_buffered_input);
 	RUN(close_after_flush_sends_everything_first);
+	RUN(flush_soon_gathers_a_turn_into_one_write);
 	RUN(pause_keeps_input_and_resume_delivers_it);
 	RUN(free_from_inside_input_callback);
 	return TEST_REPORT();
