@@ -120,6 +120,10 @@ struct qent {
 	uint32_t env_len, nrec;
 	uint16_t nrcpt, npending, state_len;
 	uint8_t flags, state, inflight, hidden;
+	/* A copy of the state area's meaningful bytes (1 + nrcpt/4, up to
+	 * ST_MIRROR) when st_known: marks then program without reading the
+	 * device first. Filled at seal or at the first read; 0 after a copy. */
+	uint8_t st_known, st[7];
 	unsigned attempts;
 	uint64_t next_ms;
 	char *last_error;
@@ -803,8 +807,37 @@ static int reader_init(struct nr_queue *q, const struct qent *e, uint64_t skip, 
 
 /* ---- state area marks ------------------------------------------------------------- */
 
-static int state_read_byte(struct nr_queue *q, const struct qent *e, uint32_t byte, uint8_t *v)
+/* Bytes of the state area that carry bits: the flags byte, then two bits
+ * per recipient. The rest up to state_len is padding, always erased. */
+static uint32_t state_bytes(const struct qent *e)
 {
+	return 1 + ((uint32_t)e->nrcpt + 3) / 4;
+}
+
+#define ST_MIRROR sizeof(((struct qent *)0)->st)
+
+/* The mirror, read from the device when it is not known yet; NULL when
+ * the message has too many recipients for it (then read the device). */
+static const uint8_t *state_mirror(struct nr_queue *q, struct qent *e)
+{
+	if (state_bytes(e) > ST_MIRROR)
+		return NULL;
+	if (!e->st_known) {
+		if (dev_read(q, e->state_off, e->st, state_bytes(e)) != 0)
+			return NULL;
+		e->st_known = 1;
+	}
+	return e->st;
+}
+
+static int state_read_byte(struct nr_queue *q, struct qent *e, uint32_t byte, uint8_t *v)
+{
+	const uint8_t *st = state_mirror(q, e);
+
+	if (st) {
+		*v = st[byte];
+		return 0;
+	}
 	return dev_read(q, e->state_off + byte, v, 1);
 }
 
@@ -812,12 +845,21 @@ static int state_read_byte(struct nr_queue *q, const struct qent *e, uint32_t by
 static int state_clear(struct nr_queue *q, struct qent *e, uint32_t byte, uint8_t mask)
 {
 	uint8_t unit[64];
-	uint32_t at = align_down(q, e->state_off + byte);
+	uint32_t at = align_down(q, e->state_off + byte), i;
+	const uint8_t *st = state_mirror(q, e);
 	int ret;
 
-	ret = dev_read(q, at, unit, q->P);
-	if (ret)
-		return ret;
+	if (st) {
+		/* the unit lies inside the state area (P-aligned, P-sized) */
+		for (i = 0; i < q->P; i++) {
+			uint32_t k = at - e->state_off + i;
+			unit[i] = k < state_bytes(e) ? st[k] : 0xFF;
+		}
+	} else {
+		ret = dev_read(q, at, unit, q->P);
+		if (ret)
+			return ret;
+	}
 	if (!(unit[e->state_off + byte - at] & mask))
 		return 0;
 	/* program the merged unit: a backend may overwrite rather than AND */
@@ -825,6 +867,8 @@ static int state_clear(struct nr_queue *q, struct qent *e, uint32_t byte, uint8_
 	ret = dev_prog(q, at, unit, q->P);
 	if (ret)
 		return ret;
+	if (st)
+		e->st[byte] &= (uint8_t)~mask;
 	if (q->loop || q->manual_flush) {
 		q->dirty_marks = 1;
 		if (q->loop)
@@ -1395,6 +1439,10 @@ static int seal(struct nr_qwriter *w, struct qent **out)
 	e->npending = w->nrcpt;
 	e->flags = w->flags;
 	e->state = NR_MSG_PENDING;
+	if (state_bytes(e) <= ST_MIRROR) {
+		memset(e->st, 0xFF, state_bytes(e)); /* committed erased */
+		e->st_known = 1;
+	}
 	*out = e;
 	return 0;
 }
@@ -1550,6 +1598,7 @@ static int copy_message(struct nr_queue *q, struct qent *e)
 	e->first = w->first;
 	e->last = last;
 	e->state_off = state_at;
+	e->st_known = 0; /* read the copy's state area again when needed */
 	writer_unlink(w);
 	writer_free(w);
 	w = NULL;
@@ -1848,6 +1897,10 @@ int nr_queue_mark_rcpt(struct nr_queue *q, nr_qid_t id, size_t i, enum nr_rcpt_s
 	ret = rcpt_state(q, e, i, &cur);
 	if (ret || cur != NR_RCPT_PENDING)
 		return ret;
+	/* The last open recipient: the done bit alone says it all (recovery
+	 * drops a done message whatever its recipients say), one program. */
+	if (e->npending <= 1)
+		return finish(q, e, ST_DONE);
 	ret = state_clear(q, e, (uint32_t)(1 + i / 4),
 			  (uint8_t)(1u << (2 * (i % 4) + (st == NR_RCPT_FAILED ? 1 : 0))));
 	if (ret)

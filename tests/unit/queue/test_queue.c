@@ -180,11 +180,14 @@ TEST(compaction_of_deferred_tail)
 {
 	struct nr_queue *q = fresh(1024, 8, 4);
 	struct nr_qstats st;
+	struct nr_qinfo info;
+	enum nr_rcpt_state rs;
 	nr_qid_t old, id;
 	int n;
 
 	ASSERT_TRUE(q);
 	ASSERT_EQ(qt_enqueue(q, 7, 200, 2, 50, &old), 0);
+	ASSERT_EQ(nr_queue_mark_rcpt(q, old, 0, NR_RCPT_DELIVERED), 0);
 	nr_queue_defer(q, old, UINT64_MAX / 2, "421 upstream down");
 	/* many times the ring's size passes while old stays deferred */
 	for (n = 0; n < 200; n++) {
@@ -197,6 +200,15 @@ TEST(compaction_of_deferred_tail)
 	q = reopen(q);
 	ASSERT_TRUE(q);
 	EXPECT_EQ(qt_check(q, old, 7, 200, 2), 0);
+	/* the copies kept the first recipient's outcome, and a mark lands on
+	 * the newest copy: the last one finishes the message for good */
+	EXPECT_TRUE(nr_queue_rcpt(q, old, 0, &rs) != NULL);
+	EXPECT_EQ(rs, NR_RCPT_DELIVERED);
+	EXPECT_EQ(nr_queue_mark_rcpt(q, old, 1, NR_RCPT_FAILED), 0);
+	EXPECT_EQ(nr_queue_info(q, old, &info), NR_ENOTFOUND);
+	q = reopen(q);
+	ASSERT_TRUE(q);
+	EXPECT_EQ(nr_queue_info(q, old, &info), NR_ENOTFOUND);
 	nr_queue_close(q);
 }
 

@@ -66,6 +66,42 @@ TEST(file_roundtrip)
 	EXPECT_EQ(nr_plat_bdev_open("mtd:/dev/mtd0", 0, QSECTOR, &bd), NR_ENOTSUP);
 }
 
+/* The file backend overwrites rather than ANDs, so each mark must carry
+ * the bits of the earlier ones (the queue keeps them in RAM): four
+ * recipients share one state byte, marked one by one, across reopens. */
+TEST(file_marks_keep_earlier_marks)
+{
+	struct nr_bdev bd;
+	struct nr_queue *q = NULL;
+	enum nr_rcpt_state st;
+	nr_qid_t id;
+
+	unlink(path + 5);
+	ASSERT_EQ(open_q(&bd, &q), 0);
+	ASSERT_EQ(qt_enqueue(q, 1, 500, 4, 1000, &id), 0);
+	EXPECT_EQ(nr_queue_mark_rcpt(q, id, 0, NR_RCPT_DELIVERED), 0);
+	EXPECT_EQ(nr_queue_mark_rcpt(q, id, 2, NR_RCPT_FAILED), 0);
+	close_q(&bd, q);
+	ASSERT_EQ(open_q(&bd, &q), 0);
+	EXPECT_EQ(nr_queue_mark_rcpt(q, id, 3, NR_RCPT_DELIVERED), 0);
+	close_q(&bd, q);
+	ASSERT_EQ(open_q(&bd, &q), 0);
+	ASSERT_TRUE(nr_queue_rcpt(q, id, 0, &st) != NULL);
+	EXPECT_EQ(st, NR_RCPT_DELIVERED);
+	ASSERT_TRUE(nr_queue_rcpt(q, id, 1, &st) != NULL);
+	EXPECT_EQ(st, NR_RCPT_PENDING);
+	ASSERT_TRUE(nr_queue_rcpt(q, id, 2, &st) != NULL);
+	EXPECT_EQ(st, NR_RCPT_FAILED);
+	ASSERT_TRUE(nr_queue_rcpt(q, id, 3, &st) != NULL);
+	EXPECT_EQ(st, NR_RCPT_DELIVERED);
+	/* the last one finishes it: gone after a reopen */
+	EXPECT_EQ(nr_queue_mark_rcpt(q, id, 1, NR_RCPT_DELIVERED), 0);
+	close_q(&bd, q);
+	ASSERT_EQ(open_q(&bd, &q), 0);
+	EXPECT_TRUE(nr_queue_rcpt(q, id, 0, &st) == NULL);
+	close_q(&bd, q);
+}
+
 /* The file backend gathers programs that continue one another; every other
  * operation must still see them in order: a read, a program elsewhere
  * (clearing bits in a buffered record), an erase, a sync, close. */
@@ -325,6 +361,7 @@ int main(void)
 	snprintf(path, sizeof(path), "file:%s/nr_queue_test.%ld", dir ? dir : "/tmp",
 		 (long)getpid());
 	RUN(file_roundtrip);
+	RUN(file_marks_keep_earlier_marks);
 	RUN(file_write_buffer_keeps_order);
 	RUN(probe_finds_the_formatted_sector_size);
 	RUN(sigkill_rounds);
