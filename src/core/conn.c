@@ -206,11 +206,13 @@ static int read_some(struct nr_conn *c)
 	int i;
 
 	for (i = 0; i < READS_PER_SERVICE && reading_allowed(c); i++) {
+		size_t room;
 		long n;
 		nr_buf_compact(&c->in);
-		if (!nr_buf_room(&c->in))
+		room = nr_buf_room(&c->in);
+		if (!room)
 			break; /* the owner has not consumed: nothing to do */
-		n = c->tops->read(c->tctx, nr_buf_tail(&c->in), nr_buf_room(&c->in));
+		n = c->tops->read(c->tctx, nr_buf_tail(&c->in), room);
 		if (n == NR_EAGAIN) {
 			c->read_want = c->tops->wants(c->tctx);
 			return 0;
@@ -223,6 +225,11 @@ static int read_some(struct nr_conn *c)
 		c->read_want = NR_POLL_IN;
 		if (call_owner(c, CB_INPUT, 0) || c->closed)
 			return 1;
+		/* A short read emptied the socket: the next read would almost
+		 * always say EAGAIN (a request waits for our reply), and poll
+		 * is level-triggered, so anything newer is seen next turn. */
+		if ((size_t)n < room)
+			break;
 	}
 	/* Bytes waiting inside the transport do not make the socket ready. */
 	if (reading_allowed(c) && input_room(c) && c->tops->pending(c->tctx))
