@@ -217,6 +217,12 @@ enum nr_log_sink { NR_LOG_SINK_STDERR = 0, NR_LOG_SINK_SYSLOG = 1 };
 void nr_plat_log_open(enum nr_log_sink sink, const char *ident);
 /* Emit one already-formatted line (no trailing newline). */
 void nr_plat_log_write(enum nr_log_level level, const char *line);
+/* Gather lines instead of writing each one at once (the daemon turns it
+ * on: one write per loop turn instead of one per line). A stderr sink then
+ * writes what it holds at nr_plat_log_flush(), when its buffer is full,
+ * and at once after an error line; syslog is unaffected. Off flushes. */
+void nr_plat_log_gather(int on);
+void nr_plat_log_flush(void);
 
 /* ---- process (POSIX shims only; RTOS returns NR_ENOTSUP) ----------------------------- */
 enum { NR_SIG_TERM = 1, NR_SIG_HUP = 2, NR_SIG_USR1 = 4 };

@@ -16,6 +16,10 @@ static char ident[32] = "nanorelay";
 /* Asked once, not per line (a syscall each time); nr_plat_detach's fork
  * makes us ask again. */
 static pid_t log_pid;
+/* nr_plat_log_gather: lines waiting for one write */
+static int gather;
+static char held[8192];
+static size_t held_len;
 
 void nr_linux_log_forget_pid(void)
 {
@@ -24,6 +28,7 @@ void nr_linux_log_forget_pid(void)
 
 void nr_plat_log_open(enum nr_log_sink s, const char *id)
 {
+	nr_plat_log_flush(); /* held lines belong to the old sink */
 	snprintf(ident, sizeof(ident), "%s", id && *id ? id : "nanorelay");
 	sink = s;
 	/* syslog keeps the pointer: give it our copy. */
@@ -49,8 +54,29 @@ static const char *level_prefix(enum nr_log_level level)
 	return "";
 }
 
+static void write_out(const char *buf, size_t n)
+{
+	if (write(STDERR_FILENO, buf, n) < 0) {
+		/* nowhere left to report it */
+	}
+}
+
+void nr_plat_log_flush(void)
+{
+	if (held_len)
+		write_out(held, held_len);
+	held_len = 0;
+}
+
+void nr_plat_log_gather(int on)
+{
+	gather = on;
+	if (!on)
+		nr_plat_log_flush();
+}
+
 /* "2024-05-01T12:00:00.123Z nanorelay[42]: LINE\n" (LINE with its level
- * prefix) in one write(), so lines from several processes do not
+ * prefix), whole lines per write(), so lines from several processes do not
  * interleave. */
 static void write_stderr(enum nr_log_level level, const char *line)
 {
@@ -73,9 +99,16 @@ static void write_stderr(enum nr_log_level level, const char *line)
 	if (n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
-	if (write(STDERR_FILENO, buf, n) < 0) {
-		/* nowhere left to report it */
+	if (!gather) {
+		write_out(buf, n);
+		return;
 	}
+	if (held_len + n > sizeof(held))
+		nr_plat_log_flush();
+	memcpy(held + held_len, buf, n);
+	held_len += n;
+	if (level <= NR_LOG_ERR)
+		nr_plat_log_flush(); /* the process may be about to end */
 }
 
 void nr_plat_log_write(enum nr_log_level level, const char *line)

@@ -363,10 +363,13 @@ int nr_daemon_run(struct nr_conf *conf, const char *conf_path, int foreground)
 		rc = EX_OSERR_;
 		goto out;
 	}
+	/* A turn's log lines leave together, before the loop waits again. */
+	nr_plat_log_gather(1);
 	for (;;) {
 		unsigned sig;
 
 		rc = nr_loop_turn(d.loop, -1);
+		nr_plat_log_flush();
 		if (rc < 0 && rc != NR_EAGAIN) {
 			nr_err("event loop: %s", nr_strerror(rc));
 			rc = EX_SOFTWARE_;
@@ -385,6 +388,7 @@ out:
 	stop(&d);
 	if (rc == EX_OK_)
 		nr_info("stopped");
+	nr_plat_log_gather(0);
 	nr_conf_free(&d.spare); /* the caller frees *first */
 	return rc;
 }

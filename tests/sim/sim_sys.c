@@ -124,6 +124,14 @@ void nr_plat_log_open(enum nr_log_sink sink, const char *ident)
 	(void)ident;
 }
 
+/* The simulator captures every line at once: nothing is held. */
+void nr_plat_log_gather(int on)
+{
+	(void)on;
+}
+
+void nr_plat_log_flush(void) {}
+
 void nr_plat_log_write(enum nr_log_level level, const char *line)
 {
 	if (log_echo < 0)

@@ -395,6 +395,58 @@ TEST(stderr_log_line_has_timestamp)
 	free(data);
 }
 
+static long file_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Gathered lines wait for the flush (or an error line, or gather off),
+ * then leave whole and in order. */
+TEST(stderr_log_gathers_until_flush)
+{
+	char path[512], *data = NULL;
+	size_t len = 0;
+	int fd, saved;
+	long after_info, after_err;
+
+	snprintf(path, sizeof(path), "%s/gather.txt", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT_TRUE(fd >= 0);
+	saved = dup(2);
+	dup2(fd, 2);
+	nr_plat_log_open(NR_LOG_SINK_STDERR, "nrtest");
+	nr_plat_log_gather(1);
+	nr_plat_log_write(NR_LOG_INFO, "one");
+	nr_plat_log_write(NR_LOG_WARN, "two");
+	after_info = file_size(fd);
+	nr_plat_log_write(NR_LOG_ERR, "three");
+	after_err = file_size(fd);
+	nr_plat_log_write(NR_LOG_INFO, "four");
+	nr_plat_log_flush();
+	nr_plat_log_write(NR_LOG_INFO, "five");
+	nr_plat_log_gather(0);
+	nr_plat_log_write(NR_LOG_INFO, "six");
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	EXPECT_EQ(after_info, 0);
+	EXPECT_TRUE(after_err > 0);
+	ASSERT_EQ(nr_plat_file_read(path, 4096, &data, &len), 0);
+	const char *p = data;
+	static const char *const want[] = {"]: one\n",  "]: warning: two\n", "]: error: three\n",
+					   "]: four\n", "]: five\n",         "]: six\n"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const char *at = strstr(p, want[i]);
+		EXPECT_TRUE(at != NULL);
+		if (at)
+			p = at + strlen(want[i]);
+	}
+	EXPECT_EQ((size_t)(p - data), len);
+	free(data);
+}
+
 static void rm_rf(const char *dir)
 {
 	char cmd[600];
@@ -421,6 +473,7 @@ int main(void)
 	RUN(local_sockets_and_peer_credentials);
 	RUN(drop_privileges);
 	RUN(stderr_log_line_has_timestamp);
+	RUN(stderr_log_gathers_until_flush);
 	RUN(poll_timeout_and_signals);
 	rm_rf(tmpdir);
 	return TEST_REPORT();
