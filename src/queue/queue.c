@@ -141,6 +141,7 @@ struct nr_qwriter {
 	uint8_t flags, started, failed, compact;
 	const uint8_t *state_init; /* compaction: the original state area */
 	uint8_t *buf;              /* REC_HDR + payload + trailer + pad + state */
+	struct qenv *env;          /* the envelope, for the entry (or NULL) */
 };
 
 struct pending_commit {
@@ -168,6 +169,7 @@ struct nr_queue {
 	size_t quarantined, damaged_sectors;
 	int manual_flush, dirty_marks;
 	struct nr_hook hook;
+	size_t envs;                  /* entries holding a decoded envelope (qent.env) */
 	void (*on_commit)(void *arg); /* after a group commit made mail durable */
 	void *on_commit_arg;
 };
@@ -284,8 +286,14 @@ static struct qent *ent_insert(struct nr_queue *q, nr_qid_t id)
 	return &q->ents[i];
 }
 
-static void ent_free_cache(struct qent *e)
+/* Envelopes kept decoded from the commit on, so delivery does not read
+ * them back from the device; past this many they are read when needed. */
+#define ENV_KEEP 256
+
+static void ent_free_cache(struct nr_queue *q, struct qent *e)
 {
+	if (e->env)
+		q->envs--;
 	free(e->last_error);
 	free(e->env);
 	e->last_error = NULL;
@@ -296,9 +304,50 @@ static void ent_remove(struct nr_queue *q, struct qent *e)
 {
 	size_t i = (size_t)(e - q->ents);
 
-	ent_free_cache(e);
+	ent_free_cache(q, e);
 	memmove(&q->ents[i], &q->ents[i + 1], (q->nents - i - 1) * sizeof(*q->ents));
 	q->nents--;
+}
+
+/* A decoded envelope in one allocation: the struct, the recipient
+ * pointers, then the strings (strbytes, NULs included). */
+static struct qenv *env_alloc(size_t nrcpt, size_t strbytes, char **strs)
+{
+	struct qenv *env = malloc(sizeof(*env) + nrcpt * sizeof(char *) + strbytes);
+
+	if (!env)
+		return NULL;
+	env->rcpt = (const char **)(env + 1);
+	*strs = (char *)(env->rcpt + nrcpt);
+	return env;
+}
+
+static const char *env_put(char **strs, const char *src)
+{
+	size_t len = src ? strlen(src) : 0;
+	char *dst = *strs;
+
+	memcpy(dst, src ? src : "", len);
+	dst[len] = 0;
+	*strs += len + 1;
+	return dst;
+}
+
+/* The same envelope decoded from what nr_queue_begin was given. */
+static struct qenv *env_from(const struct nr_qenvelope *in, size_t envsz)
+{
+	char *strs;
+	struct qenv *env = env_alloc(in->nrcpt, envsz + 3 + in->nrcpt, &strs);
+	size_t i;
+
+	if (!env)
+		return NULL;
+	env->sender = env_put(&strs, in->sender);
+	env->client = env_put(&strs, in->client);
+	env->auth = env_put(&strs, in->auth_id);
+	for (i = 0; i < in->nrcpt; i++)
+		env->rcpt[i] = env_put(&strs, in->rcpts[i]);
+	return env;
 }
 
 /* ---- sector references and the tail ---------------------------------------------- */
@@ -600,6 +649,7 @@ static void writer_free(struct nr_qwriter *w)
 {
 	if (!w)
 		return;
+	free(w->env);
 	free(w->buf);
 	free(w);
 }
@@ -672,19 +722,28 @@ static int parse_rechdr(const struct nr_queue *q, const uint8_t *b, uint32_t off
 static int reader_dev_read(struct nr_qreader *r, uint32_t off, void *buf, uint32_t len)
 {
 	struct nr_queue *q = r->q;
-	uint32_t blk = NR_MIN(QREADER_CACHE, q->S), start = off & ~(blk - 1);
+	uint32_t blk = NR_MIN(QREADER_CACHE, q->S);
+	uint8_t *dst = buf;
 
-	if (!r->cache || len > blk || off + len > start + blk)
+	if (!r->cache || len > blk)
 		return dev_read(q, off, buf, len);
-	if (r->cache_len == 0 || r->cache_off != start) {
-		if (dev_read(q, start, r->cache, blk)) {
-			r->cache_len = 0;
-			return NR_EIO;
+	/* A piece that crosses into the next block takes that block in: the
+	 * rest of the message is most likely there. */
+	while (len > 0) {
+		uint32_t start = off & ~(blk - 1), n = NR_MIN(len, start + blk - off);
+		if (r->cache_len == 0 || r->cache_off != start) {
+			if (dev_read(q, start, r->cache, blk)) {
+				r->cache_len = 0;
+				return NR_EIO;
+			}
+			r->cache_off = start;
+			r->cache_len = blk;
 		}
-		r->cache_off = start;
-		r->cache_len = blk;
+		memcpy(dst, r->cache + (off - start), n);
+		dst += n;
+		off += n;
+		len -= n;
 	}
-	memcpy(buf, r->cache + (off - start), len);
 	return 0;
 }
 
@@ -1298,7 +1357,7 @@ void nr_queue_close(struct nr_queue *q)
 		writer_free(w);
 	}
 	for (i = 0; i < q->nents; i++)
-		ent_free_cache(&q->ents[i]);
+		ent_free_cache(q, &q->ents[i]);
 	free(q->ents);
 	free(q->sec);
 	free(q->pend);
@@ -1378,6 +1437,8 @@ int nr_queue_begin(struct nr_queue *q, const struct nr_qenvelope *env, uint64_t 
 		ret = put_str(w, env->rcpts[i], 1);
 	if (ret)
 		goto out;
+	if (q->envs + q->nwriters < ENV_KEEP)
+		w->env = env_from(env, envsz); /* NULL only costs a read later */
 	*out = w;
 	w = NULL;
 out:
@@ -1439,6 +1500,11 @@ static int seal(struct nr_qwriter *w, struct qent **out)
 	e->npending = w->nrcpt;
 	e->flags = w->flags;
 	e->state = NR_MSG_PENDING;
+	if (w->env) {
+		e->env = w->env;
+		w->env = NULL;
+		q->envs++;
+	}
 	if (state_bytes(e) <= ST_MIRROR) {
 		memset(e->st, 0xFF, state_bytes(e)); /* committed erased */
 		e->st_known = 1;
@@ -1716,7 +1782,7 @@ static struct qenv *load_env(struct nr_queue *q, struct qent *e)
 	struct qenv *env = NULL;
 	uint8_t *raw = NULL;
 	char *strs;
-	size_t need, p = 0, o = 0, i;
+	size_t p = 0, o = 0, i;
 	long n;
 
 	if (e->env)
@@ -1736,12 +1802,9 @@ static struct qenv *load_env(struct nr_queue *q, struct qent *e)
 	}
 	free(r.cache);
 	/* strings: each gets a NUL instead of its length prefix */
-	need = sizeof(*env) + e->nrcpt * sizeof(char *) + e->env_len + 4;
-	env = malloc(need);
+	env = env_alloc(e->nrcpt, e->env_len + 4, &strs);
 	if (!env)
 		goto fail;
-	env->rcpt = (const char **)(env + 1);
-	strs = (char *)(env->rcpt + e->nrcpt);
 	{
 		const char **slots[3] = {&env->sender, &env->client, &env->auth};
 		for (i = 0; i < 3u + e->nrcpt; i++) {
@@ -1764,6 +1827,7 @@ static struct qenv *load_env(struct nr_queue *q, struct qent *e)
 	}
 	free(raw);
 	e->env = env;
+	q->envs++;
 	return env;
 fail:
 	free(raw);
