@@ -99,6 +99,7 @@ void nr_conf_init(struct nr_conf *c)
 	c->retry_min_ms = 60 * 1000;
 	c->retry_max_ms = 3600 * 1000;
 	c->upstream_timeout_ms = 600 * 1000;
+	c->upstream_connections = NR_MIN(4, CONFIG_NR_MAX_UPSTREAM_CONNECTIONS);
 	c->max_age_ms = 5ull * 86400 * 1000;
 	c->dns_server.family = NR_AF_NONE;
 	c->log_sink = NR_LOG_SINK_SYSLOG;

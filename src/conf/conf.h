@@ -98,11 +98,12 @@ struct nr_conf {
 	struct nr_conf_alias *alias;
 	size_t alias_count;
 	char *admin;
-	uint64_t retry_min_ms;        /* default 1m */
-	uint64_t retry_max_ms;        /* default 1h */
-	uint64_t max_age_ms;          /* default 5d */
-	uint64_t upstream_timeout_ms; /* default 10m: cap on each smarthost deadline */
-	struct nr_addr dns_server;    /* family NR_AF_NONE: system resolver */
+	uint64_t retry_min_ms;         /* default 1m */
+	uint64_t retry_max_ms;         /* default 1h */
+	uint64_t max_age_ms;           /* default 5d */
+	uint64_t upstream_timeout_ms;  /* default 10m: cap on each smarthost deadline */
+	unsigned upstream_connections; /* default 4: parallel connections per smarthost */
+	struct nr_addr dns_server;     /* family NR_AF_NONE: system resolver */
 
 	enum nr_log_sink log_sink;
 	enum nr_log_level log_level;

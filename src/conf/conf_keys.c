@@ -847,6 +847,13 @@ static int k_dns_server(struct nr_conf_parser *p, struct nr_conf_line *l)
 	return why_fail(p, why, l->arg[0], "an address like 192.168.1.1, 127.0.0.1:5353 or [::1]");
 }
 
+static int k_upstream_connections(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return get_number(p, l->arg[0], 1, CONFIG_NR_MAX_UPSTREAM_CONNECTIONS,
+			  "limit CONFIG_NR_MAX_UPSTREAM_CONNECTIONS of this build",
+			  &p->c->upstream_connections);
+}
+
 static int k_upstream_timeout(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	return get_duration(p, l->arg[0], "2m", 1000, 600 * 1000, &p->c->upstream_timeout_ms);
@@ -954,6 +961,7 @@ const struct nr_conf_key nr_conf_keys[] = {
     {"dns_server", k_dns_server, 1, 1, NULL, 0, "ADDRESS[:PORT]"},
     {"max_age", k_max_age, 1, 1, NULL, 0, "a duration like 5d"},
     {"upstream_timeout", k_upstream_timeout, 1, 1, NULL, 0, "a duration like 2m"},
+    {"upstream_connections", k_upstream_connections, 1, 1, NULL, 0, "a number"},
     {"log", k_log, 1, 1, log_opts, 0, "syslog or stderr"},
     {"user", k_user, 1, 1, NULL, 0, "a user name"},
     {"control_socket", k_control_socket, 1, 1, NULL, 0, PATH_USAGE},

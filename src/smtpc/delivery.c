@@ -929,7 +929,7 @@ int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
 	d->links = links;
 	d->links_ctx = links_ctx;
 	nr_dsched_init(&d->sched, d->nhosts, conf->retry_min_ms, conf->retry_max_ms,
-		       CONFIG_NR_MAX_UPSTREAM_CONNECTIONS);
+		       conf->upstream_connections);
 	nr_dsched_digest_init(&d->digest, NR_DELIVERY_DIGEST_INTERVAL_MS);
 	d->kick_hook.fn = on_kick;
 	d->kick_hook.arg = d;
@@ -1010,7 +1010,7 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 	}
 	load_conf(d, conf);
 	nr_dsched_init(&d->sched, d->nhosts, conf->retry_min_ms, conf->retry_max_ms,
-		       CONFIG_NR_MAX_UPSTREAM_CONNECTIONS);
+		       conf->upstream_connections);
 	for (i = 0; i < d->nhosts; i++)
 		for (j = 0; j < n; j++)
 			if (old[j].host.port == d->host[i].port &&

@@ -109,6 +109,12 @@ static const struct bad_case bad[] = {
      "t.conf:1: upstream_timeout: expected a duration from 1s to 10m, got \"0\""},
     {"upstream_timeout 1h",
      "t.conf:1: upstream_timeout: expected a duration from 1s to 10m, got \"1h\""},
+    {"upstream_connections 0",
+     "t.conf:1: upstream_connections: expected a number from 1 to 16 (limit "
+     "CONFIG_NR_MAX_UPSTREAM_CONNECTIONS of this build), got \"0\""},
+    {"upstream_connections 17",
+     "t.conf:1: upstream_connections: expected a number from 1 to 16 (limit "
+     "CONFIG_NR_MAX_UPSTREAM_CONNECTIONS of this build), got \"17\""},
     {"retry 1m", "t.conf:1: retry: missing value (expected FIRST LONGEST, like 1m 1h)"},
     {"retry 1h 1m", "t.conf:1: retry: the first retry (1h) is longer than the longest interval "
 		    "(1m)"},
@@ -446,6 +452,7 @@ TEST(defaults_are_safe)
 	EXPECT_EQ(c.retry_min_ms, 60000);
 	EXPECT_EQ(c.retry_max_ms, 3600000);
 	EXPECT_EQ(c.upstream_timeout_ms, 600000);
+	EXPECT_EQ(c.upstream_connections, 4);
 	EXPECT_EQ(c.max_age_ms, 5ull * 86400 * 1000);
 	EXPECT_EQ(c.dns_server.family, NR_AF_NONE);
 	EXPECT_EQ(c.log_sink, NR_LOG_SINK_SYSLOG);
@@ -506,6 +513,7 @@ static const char good_text[] =
     "admin admin@example.com\n"
     "retry 30s 2h\n"
     "upstream_timeout 45s\n"
+    "upstream_connections 12\n"
     "dns_server [::1]:5353\n"
     "max_age 3d\n"
     "log stderr level=debug\n"
@@ -606,6 +614,7 @@ TEST(good_file_field_by_field)
 	EXPECT_EQ(c.retry_min_ms, 30000);
 	EXPECT_EQ(c.retry_max_ms, 7200000);
 	EXPECT_EQ(c.upstream_timeout_ms, 45000);
+	EXPECT_EQ(c.upstream_connections, 12);
 	EXPECT_EQ(c.dns_server.family, NR_AF_INET6);
 	EXPECT_EQ(c.dns_server.port, 5353);
 	EXPECT_STREQ(nr_addr_ntop(&c.dns_server, buf, sizeof(buf)), "::1");
