@@ -85,6 +85,9 @@ check "missing config exits 78" test $? -eq 78
 check "missing config says it cannot be read" grep -q "missing.conf" "$tmp/err"
 "$bin" -c "$tmp/nanorelay.conf" --check-config >"$tmp/out"
 check "good config passes --check-config" test $? -eq 0
+# the example every user starts from (every setting, most commented out)
+"$bin" -c "$NR_SRC/configs/nanorelay.conf" --check-config >"$tmp/out" 2>&1
+check "configs/nanorelay.conf passes --check-config" test $? -eq 0
 
 # start, log what it listens on
 "$bin" -c "$tmp/nanorelay.conf" --foreground 2>"$tmp/log" &
