@@ -424,9 +424,12 @@ static int start_session(struct probe *p, const struct nr_conf *conf,
 		set_failed(p, NR_PROBE_SETUP, rc, 0, "cannot start a session");
 		return rc;
 	}
+	memset(&t, 0, sizeof(t));
 	t.host = sh->host;
 	t.port = sh->port;
 	t.tls = sh->tls;
+	/* each connect and an implicit TLS handshake: the probe's timeout */
+	t.connect_timeout_ms = (uint64_t)timeout_s * 1000;
 	p->stage = NR_PROBE_DNS;
 	rc = nr_dlink_net_ops.open(p->net, &p->link, &t, p->s);
 	if (rc != 0)

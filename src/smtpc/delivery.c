@@ -644,6 +644,7 @@ static void open_conn(struct nr_delivery *d, size_t h)
 		snprintf(text, sizeof(text), "cannot start a session: %s", nr_strerror(rc));
 		goto fail;
 	}
+	memset(&t, 0, sizeof(t));
 	t.host = dc->host.host;
 	t.port = dc->host.port;
 	t.tls = dc->host.tls;
