@@ -98,6 +98,13 @@ nr_spawn SINKPID "$NR_TMP/sink.log" smtp-sink -u nobody "127.0.0.1:$sink_port" 1
 wait_port "$sink_port" 10
 tls_start --tls starttls --kind good --auth-mechs PLAIN --dir "" >/dev/null
 
+# The machine's bound in the same run: the load generator straight into the
+# sink, no relay between them.
+t0=$(now)
+smtp-source -s "$SESSIONS" -m "$MSGS" -l 1024 -f bench@lan -t sink@example.com \
+	"127.0.0.1:$sink_port" >/dev/null
+direct_rate=$(awk -v n="$MSGS" -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.0f", n/(b-a)}')
+
 read -r p_rate p_in p_per p_secs p_conns p_cpu <<<"$(run plain "$sink_port" \
 	"127.0.0.1:$sink_port tls=none insecure=yes" "$MSGS")"
 read -r t_rate t_in t_per t_secs t_conns t_cpu <<<"$(run tls "$TLS_PORT" \
@@ -108,6 +115,8 @@ printf "\n$f" "end to end, $SESSIONS sessions, 1 KB messages" \
 	"delivered/s" "accepted/s" "msgs/conn" "seconds" "msg/relay-CPU-s" "target"
 printf "$f" "plain: smtp-source -> nanorelay -> smtp-sink ($MSGS)" \
 	"$p_rate" "$p_in" "$p_per" "$p_secs" "$p_cpu" ">= 4,000"
+printf "$f" "bound: smtp-source -> smtp-sink, no relay ($MSGS)" \
+	"$direct_rate" "-" "-" "-" "-" "-"
 printf "$f" "STARTTLS+AUTH -> python TLS sink ($TLS_MSGS)" \
 	"$t_rate" "$t_in" "$t_per" "$t_secs" "$t_cpu" "-"
 echo "# msg/relay-CPU-s: messages per second of nanorelay's own CPU time (user+system), the"
