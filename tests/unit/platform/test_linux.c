@@ -368,23 +368,39 @@ TEST(drop_privileges)
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* Point standard error at tmpdir/name (path receives the file's path);
+ * returns the saved descriptor for stderr_back, or -1. */
+static int stderr_to(const char *name, char *path, size_t size, int *fd)
+{
+	int saved;
+
+	snprintf(path, size, "%s/%s", tmpdir, name);
+	*fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (*fd < 0)
+		return -1;
+	saved = dup(2);
+	dup2(*fd, 2);
+	nr_plat_log_open(NR_LOG_SINK_STDERR, "nrtest");
+	return saved;
+}
+
+static void stderr_back(int saved, int fd)
+{
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+}
+
 TEST(stderr_log_line_has_timestamp)
 {
 	char path[512], *data = NULL;
 	size_t len = 0;
-	int fd, saved;
+	int fd, saved = stderr_to("stderr.txt", path, sizeof(path), &fd);
 
-	snprintf(path, sizeof(path), "%s/stderr.txt", tmpdir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ASSERT_TRUE(fd >= 0);
-	saved = dup(2);
-	dup2(fd, 2);
-	nr_plat_log_open(NR_LOG_SINK_STDERR, "nrtest");
+	ASSERT_TRUE(saved >= 0);
 	nr_plat_log_write(NR_LOG_WARN, "queue 80% full");
 	nr_plat_log_write(NR_LOG_INFO, "0123abcd: client=unknown[192.0.2.1]");
-	dup2(saved, 2);
-	close(saved);
-	close(fd);
+	stderr_back(saved, fd);
 	ASSERT_EQ(nr_plat_file_read(path, 4096, &data, &len), 0);
 	/* 2024-05-01T12:00:00.123Z nrtest[PID]: warning: queue 80% full */
 	EXPECT_TRUE(len > 24 && data[4] == '-' && data[10] == 'T' && data[23] == 'Z');
@@ -408,15 +424,10 @@ TEST(stderr_log_gathers_until_flush)
 {
 	char path[512], *data = NULL;
 	size_t len = 0;
-	int fd, saved;
+	int fd, saved = stderr_to("gather.txt", path, sizeof(path), &fd);
 	long after_info, after_err;
 
-	snprintf(path, sizeof(path), "%s/gather.txt", tmpdir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ASSERT_TRUE(fd >= 0);
-	saved = dup(2);
-	dup2(fd, 2);
-	nr_plat_log_open(NR_LOG_SINK_STDERR, "nrtest");
+	ASSERT_TRUE(saved >= 0);
 	nr_plat_log_gather(1);
 	nr_plat_log_write(NR_LOG_INFO, "one");
 	nr_plat_log_write(NR_LOG_WARN, "two");
@@ -428,9 +439,7 @@ TEST(stderr_log_gathers_until_flush)
 	nr_plat_log_write(NR_LOG_INFO, "five");
 	nr_plat_log_gather(0);
 	nr_plat_log_write(NR_LOG_INFO, "six");
-	dup2(saved, 2);
-	close(saved);
-	close(fd);
+	stderr_back(saved, fd);
 	EXPECT_EQ(after_info, 0);
 	EXPECT_TRUE(after_err > 0);
 	ASSERT_EQ(nr_plat_file_read(path, 4096, &data, &len), 0);
