@@ -9,7 +9,9 @@
 # Upstream connections are counted from SYNs in a dumpcap capture (filter:
 # SYNs to the upstream port only), giving messages per upstream connection.
 # A benchmark, not a test: it prints a table. Needs root (smtp-sink -u,
-# dumpcap). Loopback only, bounded by the harness watchdog.
+# dumpcap). Loopback only, bounded by the harness watchdog. The plain run
+# goes twice: smtp-source's default (a new connection per message) and -d
+# (each session keeps its connection for all its messages).
 #   usage: tests/bench/bench_e2e.sh [BUILD_DIR] [MESSAGES] [TLS_MESSAGES]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -68,9 +70,10 @@ sent_ge() {
 	[ "$sent_seen" -ge "$2" ]
 }
 
-# run NAME UPSTREAM_PORT SMARTHOST-LINE MESSAGES: prints "msg/s in_msg/s msgs/conn secs"
+# run NAME UPSTREAM_PORT SMARTHOST-LINE MESSAGES [SMTP-SOURCE FLAGS]:
+# prints "msg/s in_msg/s msgs/conn secs conns msg/relay-CPU-s"
 run() {
-	local name=$1 up=$2 sh=$3 n=$4 t0 t1 t2 syns
+	local name=$1 up=$2 sh=$3 n=$4 flags=${5:-} t0 t1 t2 syns
 	start_relay "$name" "$sh"
 	nr_spawn CAP_PID "$NR_TMP/$name.dumpcap" dumpcap -q -i lo \
 		-f "tcp dst port $up and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn" -w "$NR_TMP/$name.pcap"
@@ -78,7 +81,7 @@ run() {
 	sent_seen=0
 	sent_off=0
 	t0=$(now)
-	smtp-source -s "$SESSIONS" -m "$n" -l 1024 -f bench@lan -t sink@example.com \
+	smtp-source $flags -s "$SESSIONS" -m "$n" -l 1024 -f bench@lan -t sink@example.com \
 		"127.0.0.1:$RELAY_PORT" >/dev/null
 	t1=$(now)
 	wait_for 600 "$n delivered" sent_ge "$NR_TMP/$name.log" "$n" >/dev/null ||
@@ -99,14 +102,23 @@ wait_port "$sink_port" 10
 tls_start --tls starttls --kind good --auth-mechs PLAIN --dir "" >/dev/null
 
 # The machine's bound in the same run: the load generator straight into the
-# sink, no relay between them.
-t0=$(now)
-smtp-source -s "$SESSIONS" -m "$MSGS" -l 1024 -f bench@lan -t sink@example.com \
-	"127.0.0.1:$sink_port" >/dev/null
-direct_rate=$(awk -v n="$MSGS" -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.0f", n/(b-a)}')
+# sink, no relay between them. FLAGS: smtp-source's, e.g. -d
+direct() {
+	local t0
+	t0=$(now)
+	smtp-source ${1:-} -s "$SESSIONS" -m "$MSGS" -l 1024 -f bench@lan -t sink@example.com \
+		"127.0.0.1:$sink_port" >/dev/null
+	awk -v n="$MSGS" -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.0f", n/(b-a)}'
+}
+direct_rate=$(direct)
+direct_d_rate=$(direct -d)
 
 read -r p_rate p_in p_per p_secs p_conns p_cpu <<<"$(run plain "$sink_port" \
 	"127.0.0.1:$sink_port tls=none insecure=yes" "$MSGS")"
+# The same with each inbound session kept open for all its messages
+# (smtp-source -d): no TCP handshake and greeting per message inbound.
+read -r d_rate d_in d_per d_secs d_conns d_cpu <<<"$(run plain-d "$sink_port" \
+	"127.0.0.1:$sink_port tls=none insecure=yes" "$MSGS" -d)"
 read -r t_rate t_in t_per t_secs t_conns t_cpu <<<"$(run tls "$TLS_PORT" \
 	"smarthost.test:$TLS_PORT tls=starttls user=bench@smarthost.test password_file=$NR_TMP/pw" "$TLS_MSGS")"
 
@@ -117,9 +129,14 @@ printf "$f" "plain: smtp-source -> nanorelay -> smtp-sink ($MSGS)" \
 	"$p_rate" "$p_in" "$p_per" "$p_secs" "$p_cpu" ">= 4,000"
 printf "$f" "bound: smtp-source -> smtp-sink, no relay ($MSGS)" \
 	"$direct_rate" "-" "-" "-" "-" "-"
+printf "$f" "plain, one inbound connection per session (-d)" \
+	"$d_rate" "$d_in" "$d_per" "$d_secs" "$d_cpu" ">= 4,000"
+printf "$f" "bound with -d: smtp-source -> smtp-sink" \
+	"$direct_d_rate" "-" "-" "-" "-" "-"
 printf "$f" "STARTTLS+AUTH -> python TLS sink ($TLS_MSGS)" \
 	"$t_rate" "$t_in" "$t_per" "$t_secs" "$t_cpu" "-"
 echo "# msg/relay-CPU-s: messages per second of nanorelay's own CPU time (user+system), the"
 echo "# rate it could sustain with a core to itself; delivered/s is shared with the peers here"
 echo "# (load average $(cut -d' ' -f1 /proc/loadavg), $(nproc) cores)"
-echo "# upstream connections opened: plain $p_conns, STARTTLS $t_conns (upstream_connections $CONNS)"
+echo "# upstream connections opened: plain $p_conns, plain -d $d_conns, STARTTLS $t_conns" \
+	"(upstream_connections $CONNS)"
