@@ -163,8 +163,10 @@ struct nr_queue {
 	size_t nents, cap, max_ents;
 	struct nr_qwriter *writers;
 	size_t nwriters;
-	struct pending_commit *pend;
+	struct pending_commit *pend; /* commits waiting for the next sync */
 	size_t npend, pend_cap;
+	struct pending_commit *spare; /* an empty list kept for reuse */
+	size_t spare_cap;
 	uint64_t bytes_programmed, erases, syncs;
 	size_t quarantined, damaged_sectors;
 	int manual_flush, dirty_marks;
@@ -1361,6 +1363,7 @@ void nr_queue_close(struct nr_queue *q)
 	free(q->ents);
 	free(q->sec);
 	free(q->pend);
+	free(q->spare);
 	free(q);
 }
 
@@ -1567,34 +1570,62 @@ int nr_queue_commit(struct nr_qwriter *w, nr_qcommit_fn done, void *arg)
 	return 0;
 }
 
+/* Take the commits requested so far out of the queue; new ones (the done
+ * callbacks may make any number) gather in another list meanwhile. */
+static struct pending_commit *pend_take(struct nr_queue *q, size_t *n, size_t *cap)
+{
+	struct pending_commit *pc = q->pend;
+
+	*n = q->npend;
+	*cap = q->pend_cap;
+	q->pend = q->spare;
+	q->pend_cap = q->spare_cap;
+	q->npend = 0;
+	q->spare = NULL;
+	q->spare_cap = 0;
+	return pc;
+}
+
+static void pend_recycle(struct nr_queue *q, struct pending_commit *pc, size_t cap)
+{
+	if (q->spare) {
+		free(pc);
+		return;
+	}
+	q->spare = pc;
+	q->spare_cap = cap;
+}
+
 /* Group commit: one sync for every commit requested since the last one,
  * then each caller hears about its own record. */
 void nr_queue_flush(struct nr_queue *q)
 {
-	size_t i, n = q->npend;
+	struct pending_commit *pc;
+	size_t i, n, cap;
 	int ret;
 
-	if (n == 0) {
+	if (q->npend == 0) {
 		if (!q->head_synced || q->dirty_marks)
 			(void)dev_sync(q);
 		q->dirty_marks = 0;
 		return;
 	}
+	pc = pend_take(q, &n, &cap);
 	ret = dev_sync(q);
 	q->dirty_marks = 0;
 	for (i = 0; i < n; i++) {
-		struct qent *e = ent_find(q, q->pend[i].id);
+		struct qent *e = ent_find(q, pc[i].id);
 		if (ret)
-			commit_failed(q, q->pend[i].id);
+			commit_failed(q, pc[i].id);
 		else if (e)
 			e->hidden = 0;
 	}
-	/* callbacks last: they may begin new messages */
-	q->npend = 0;
+	/* callbacks last: they may begin and commit new messages */
 	for (i = 0; i < n; i++) {
-		if (q->pend[i].done)
-			q->pend[i].done(q->pend[i].arg, ret ? NR_EIO : 0, q->pend[i].id);
+		if (pc[i].done)
+			pc[i].done(pc[i].arg, ret ? NR_EIO : 0, pc[i].id);
 	}
+	pend_recycle(q, pc, cap);
 	if (!ret && q->on_commit)
 		q->on_commit(q->on_commit_arg);
 }

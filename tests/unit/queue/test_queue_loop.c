@@ -166,11 +166,68 @@ TEST(the_commit_hook_runs_once_per_durable_group)
 	teardown();
 }
 
+/* A done callback that commits two more messages (a session finding two
+ * whole transactions behind its 250, say): the later commits of the group
+ * still hear their own outcome, and the new ones wait for the next sync. */
+static struct qt_commit chain[2];
+static int chain_armed;
+
+static void commit_two_more(void *arg, int result, nr_qid_t id)
+{
+	qt_done(arg, result, id);
+	if (!chain_armed)
+		return;
+	chain_armed = 0;
+	if (begin_and_commit(100, 300, &chain[0]) != 0 ||
+	    begin_and_commit(101, 300, &chain[1]) != 0)
+		chain[0].result = chain[1].result = -999;
+}
+
+TEST(a_callback_that_commits_more_leaves_the_group_intact)
+{
+	struct qt_commit c[3];
+	struct nr_qenvelope env;
+	struct nr_qwriter *w;
+	static uint8_t body[300];
+	int i;
+
+	ASSERT_EQ(setup(), 0);
+	memset(c, 0, sizeof(c));
+	memset(chain, 0, sizeof(chain));
+	chain_armed = 1;
+	qt_env(&env, 1, 2);
+	qt_body(body, sizeof(body), 1);
+	ASSERT_EQ(nr_queue_begin(q, &env, 0, &w), 0);
+	ASSERT_EQ(nr_queue_append(w, body, sizeof(body)), 0);
+	ASSERT_EQ(nr_queue_commit(w, commit_two_more, &c[0]), 0);
+	for (i = 1; i < 3; i++)
+		ASSERT_EQ(begin_and_commit((uint32_t)i + 1, 300, &c[i]), 0);
+	uint64_t before = syncs();
+	EXPECT_TRUE(nr_loop_turn(loop, 0) >= 0);
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(c[i].called, 1);
+		EXPECT_EQ(c[i].result, 0);
+	}
+	EXPECT_EQ(syncs(), before + 1);
+	EXPECT_EQ(chain[0].called, 0); /* written after that sync */
+	EXPECT_EQ(chain[1].called, 0);
+	EXPECT_TRUE(nr_loop_turn(loop, 0) >= 0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(chain[i].called, 1);
+		EXPECT_EQ(chain[i].result, 0);
+	}
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(c[i].called, 1);
+	EXPECT_EQ(syncs(), before + 2);
+	teardown();
+}
+
 int main(void)
 {
 	RUN(commits_in_one_turn_share_one_sync);
 	RUN(each_turn_gets_its_own_sync);
 	RUN(a_failed_group_sync_fails_every_commit_in_it);
 	RUN(the_commit_hook_runs_once_per_durable_group);
+	RUN(a_callback_that_commits_more_leaves_the_group_intact);
 	return TEST_REPORT();
 }
