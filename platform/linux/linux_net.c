@@ -139,6 +139,11 @@ int nr_plat_tcp_listen(const struct nr_addr *addr, int backlog, nr_sock_t *out)
 	 * both be configured, and v4 clients never arrive as mapped addresses. */
 	if (!ret && ss.ss_family == AF_INET6)
 		ret = set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	/* Replies are small: no Nagle delay. Accepted sockets inherit the
+	 * option from the listener (test_linux checks), which saves a system
+	 * call per connection. Best effort, as it always was. */
+	if (!ret)
+		(void)set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 	if (!ret && bind(fd, (struct sockaddr *)&ss, len) != 0)
 		ret = nr_linux_errno(errno);
 	if (!ret && listen(fd, backlog > 0 ? backlog : 16) != 0)
@@ -167,8 +172,6 @@ int nr_plat_tcp_accept(nr_sock_t listener, nr_sock_t *out, struct nr_addr *peer)
 			return NR_EAGAIN;
 		return nr_linux_errno(errno);
 	}
-	if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
-		(void)set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1); /* replies are small */
 	if (peer)
 		from_sockaddr(&ss, peer);
 	*out = fd;

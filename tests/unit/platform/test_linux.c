@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -56,6 +57,17 @@ static int make_pair(nr_sock_t l, const struct nr_addr *laddr, nr_sock_t *client
 	return nr_plat_tcp_accept(l, server, peer);
 }
 
+/* TCP_NODELAY is set on the listener only; accepted sockets must have it. */
+static int nodelay(nr_sock_t s)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	if (getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, &len) != 0)
+		return -1;
+	return on;
+}
+
 static void exchange_and_close(nr_sock_t c, nr_sock_t s)
 {
 	char buf[64];
@@ -92,6 +104,8 @@ TEST(tcp_v4_listen_connect_accept)
 	ASSERT_EQ(make_pair(l, &laddr, &c, &s, &peer), 0);
 	EXPECT_TRUE(fcntl(s, F_GETFD) & FD_CLOEXEC);
 	EXPECT_TRUE(fcntl(s, F_GETFL) & O_NONBLOCK);
+	EXPECT_EQ(nodelay(s), 1);
+	EXPECT_EQ(nodelay(c), 1);
 	EXPECT_EQ(peer.family, NR_AF_INET4);
 	EXPECT_MEMEQ(peer.ip, "\x7f\0\0\x01", 4);
 	ASSERT_EQ(nr_plat_sock_local_addr(c, &cl), 0);
@@ -120,6 +134,7 @@ TEST(tcp_v6_listener_is_v6_only)
 	ASSERT_EQ(nr_plat_sock_local_addr(l, &laddr), 0);
 	EXPECT_EQ(laddr.family, NR_AF_INET6);
 	ASSERT_EQ(make_pair(l, &laddr, &c, &s, &peer), 0);
+	EXPECT_EQ(nodelay(s), 1);
 	EXPECT_EQ(peer.family, NR_AF_INET6);
 	EXPECT_EQ(peer.ip[15], 1);
 	EXPECT_EQ(peer.ip[0], 0);
