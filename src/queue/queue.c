@@ -159,8 +159,10 @@ struct nr_queue {
 	int have_head, head_dirty, head_synced, compacting;
 	uint32_t head, head_off, tail, next_seq;
 	nr_qid_t next_id;
-	struct qent *ents; /* sorted by id */
-	size_t nents, cap, max_ents;
+	/* The index, sorted by id: nents entries at ents, a window that starts
+	 * ents_front entries into an allocation of cap (ents_mem). */
+	struct qent *ents, *ents_mem;
+	size_t nents, ents_front, cap, max_ents;
 	struct nr_qwriter *writers;
 	size_t nwriters;
 	struct pending_commit *pend; /* commits waiting for the next sync */
@@ -266,18 +268,40 @@ static struct qent *ent_find(struct nr_queue *q, nr_qid_t id)
 	return NULL;
 }
 
+/* Room for one more entry at the end of the index. Delivery removes the
+ * oldest entries, and ent_remove then moves the window's start rather than
+ * every later entry; the space freed before the window is taken back here
+ * once it is a quarter of the array, else the array doubles. Either costs
+ * O(nents) now and then: O(1) per entry on average. */
+static int ents_reserve(struct nr_queue *q)
+{
+	struct qent *n;
+	size_t ncap;
+
+	if (q->ents_front + q->nents < q->cap)
+		return 0;
+	if (q->ents_front > 0 && q->ents_front >= q->cap / 4) {
+		memmove(q->ents_mem, q->ents, q->nents * sizeof(*q->ents));
+		q->ents = q->ents_mem;
+		q->ents_front = 0;
+		return 0;
+	}
+	ncap = q->cap ? q->cap * 2 : 16;
+	n = realloc(q->ents_mem, ncap * sizeof(*n));
+	if (!n)
+		return NR_ENOMEM;
+	q->ents_mem = n;
+	q->ents = n + q->ents_front;
+	q->cap = ncap;
+	return 0;
+}
+
 static struct qent *ent_insert(struct nr_queue *q, nr_qid_t id)
 {
 	size_t i;
 
-	if (q->nents == q->cap) {
-		size_t ncap = q->cap ? q->cap * 2 : 16;
-		struct qent *n = realloc(q->ents, ncap * sizeof(*n));
-		if (!n)
-			return NULL;
-		q->ents = n;
-		q->cap = ncap;
-	}
+	if (ents_reserve(q) != 0)
+		return NULL;
 	i = q->nents;
 	while (i > 0 && q->ents[i - 1].id > id)
 		i--;
@@ -307,7 +331,15 @@ static void ent_remove(struct nr_queue *q, struct qent *e)
 	size_t i = (size_t)(e - q->ents);
 
 	ent_free_cache(q, e);
-	memmove(&q->ents[i], &q->ents[i + 1], (q->nents - i - 1) * sizeof(*q->ents));
+	if (i < q->nents / 2) {
+		/* nearer the start (the oldest, as delivery goes): move the
+		 * entries before it up one and start the window later */
+		memmove(&q->ents[1], &q->ents[0], i * sizeof(*q->ents));
+		q->ents++;
+		q->ents_front++;
+	} else {
+		memmove(&q->ents[i], &q->ents[i + 1], (q->nents - i - 1) * sizeof(*q->ents));
+	}
 	q->nents--;
 }
 
@@ -1226,15 +1258,9 @@ static int recover(struct nr_queue *q)
 			continue;
 		if (q->nents >= q->max_ents)
 			break;
-		if (q->nents == q->cap) {
-			size_t ncap = q->cap ? q->cap * 2 : 16;
-			struct qent *ne = realloc(q->ents, ncap * sizeof(*ne));
-			if (!ne) {
-				ret = NR_ENOMEM;
-				goto out;
-			}
-			q->ents = ne;
-			q->cap = ncap;
+		if (ents_reserve(q) != 0) {
+			ret = NR_ENOMEM;
+			goto out;
 		}
 		e = &q->ents[q->nents++];
 		*e = r->c;
@@ -1360,7 +1386,7 @@ void nr_queue_close(struct nr_queue *q)
 	}
 	for (i = 0; i < q->nents; i++)
 		ent_free_cache(q, &q->ents[i]);
-	free(q->ents);
+	free(q->ents_mem);
 	free(q->sec);
 	free(q->pend);
 	free(q->spare);
@@ -1477,14 +1503,8 @@ static int seal(struct nr_qwriter *w, struct qent **out)
 	if (w->failed)
 		return NR_ESTATE;
 	/* room in the index first: a sealed record must get its entry */
-	if (q->nents == q->cap) {
-		size_t ncap = q->cap ? q->cap * 2 : 16;
-		struct qent *n = realloc(q->ents, ncap * sizeof(*n));
-		if (!n)
-			return NR_ENOMEM;
-		q->ents = n;
-		q->cap = ncap;
-	}
+	if (ents_reserve(q) != 0)
+		return NR_ENOMEM;
 	ret = stream_finish(w, &last, &state_at);
 	if (ret)
 		return ret;

@@ -348,6 +348,85 @@ TEST(recovery_is_read_only_and_bounded_on_garbage)
 	nr_queue_close(q);
 }
 
+/* The index under removals from the front (delivery), the back and the
+ * middle, with new messages in between: it lists exactly the live
+ * messages, in order, and finds each of them. */
+static nr_qid_t live[1024];
+static size_t nlive, seen;
+static int listed_ok;
+
+static int check_listed(void *arg, const struct nr_qinfo *info)
+{
+	(void)arg;
+	if (seen >= nlive || info->id != live[seen])
+		listed_ok = 0;
+	seen++;
+	return 0;
+}
+
+static int index_matches(struct nr_queue *q)
+{
+	struct nr_qinfo info;
+
+	seen = 0;
+	listed_ok = 1;
+	if (nr_queue_foreach(q, check_listed, NULL) != 0 || !listed_ok || seen != nlive)
+		return 0;
+	for (size_t i = 0; i < nlive; i++)
+		if (nr_queue_info(q, live[i], &info) != 0 || info.id != live[i])
+			return 0;
+	return 1;
+}
+
+TEST(index_keeps_order_under_removals_anywhere)
+{
+	struct nr_bdev rb;
+	struct nr_queue *q = NULL;
+	struct nr_qinfo info;
+	uint32_t seed = 7, n = 0;
+
+	ASSERT_EQ(nr_store_ram_open(&rb, 4u << 20, 4096), 0);
+	ASSERT_EQ(nr_queue_open(&q, &rb, NULL), 0);
+	nlive = 0;
+	for (; n < 300; n++)
+		ASSERT_EQ(qt_enqueue(q, n, 200, 1, 200, &live[nlive++]), 0);
+	for (int step = 0; step < 4000; step++) {
+		seed = seed * 1103515245u + 12345u;
+		uint32_t r = (seed >> 8) % 100;
+		size_t at;
+		if (nlive == 0 || (r < 30 && nlive < 1000)) {
+			ASSERT_EQ(qt_enqueue(q, n, 200, 1, 200, &live[nlive]), 0);
+			n++;
+			nlive++;
+			continue;
+		}
+		if (r < 70)
+			at = 0; /* the oldest: delivery's order */
+		else if (r < 85)
+			at = nlive - 1;
+		else
+			at = (seed >> 4) % nlive;
+		nr_qid_t gone = live[at];
+		ASSERT_EQ(nr_queue_mark_done(q, gone), 0);
+		memmove(&live[at], &live[at + 1], (nlive - at - 1) * sizeof(live[0]));
+		nlive--;
+		EXPECT_EQ(nr_queue_info(q, gone, &info), NR_ENOTFOUND);
+		if (step % 97 == 0)
+			ASSERT_TRUE(index_matches(q));
+	}
+	EXPECT_TRUE(index_matches(q));
+	while (nlive > 0) { /* drain it from the front */
+		ASSERT_EQ(nr_queue_mark_done(q, live[0]), 0);
+		memmove(&live[0], &live[1], (nlive - 1) * sizeof(live[0]));
+		nlive--;
+	}
+	EXPECT_TRUE(index_matches(q));
+	ASSERT_EQ(qt_enqueue(q, n, 200, 1, 200, &live[nlive++]), 0);
+	EXPECT_TRUE(index_matches(q));
+	nr_queue_close(q);
+	rb.close(&rb);
+}
+
 int main(void)
 {
 	RUN(roundtrip_and_reopen);
@@ -359,6 +438,7 @@ int main(void)
 	RUN(sync_eio_fails_the_commit);
 	RUN(short_write_enospc);
 	RUN(ram_backend);
+	RUN(index_keeps_order_under_removals_anywhere);
 	RUN(recovery_is_read_only_and_bounded_on_garbage);
 	nr_sim_flash_free(flash);
 	return TEST_REPORT();
