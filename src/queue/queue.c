@@ -163,6 +163,13 @@ struct nr_queue {
 	 * ents_front entries into an allocation of cap (ents_mem). */
 	struct qent *ents, *ents_mem;
 	size_t nents, ents_front, cap, max_ents;
+	/* No message that may be sent (pending, committed, not in flight) is
+	 * due before due_floor: next_due does not look while now is below it,
+	 * and a backlog deferred through an outage costs nothing per dispatch.
+	 * Lowered whenever a message may be sent from an earlier time; raised
+	 * only by a full scan. due_exact: it is some such message's time. */
+	uint64_t due_floor;
+	int due_exact;
 	struct nr_qwriter *writers;
 	size_t nwriters;
 	struct pending_commit *pend; /* commits waiting for the next sync */
@@ -341,6 +348,21 @@ static void ent_remove(struct nr_queue *q, struct qent *e)
 		memmove(&q->ents[i], &q->ents[i + 1], (q->nents - i - 1) * sizeof(*q->ents));
 	}
 	q->nents--;
+	q->due_exact = 0; /* it may have been the earliest */
+}
+
+static int sendable(const struct qent *e)
+{
+	return e->state == NR_MSG_PENDING && !e->hidden && !e->inflight;
+}
+
+/* e may be sent from e->next_ms on (it became sendable or was deferred). */
+static void due_lower(struct nr_queue *q, const struct qent *e)
+{
+	if (e->next_ms <= q->due_floor) {
+		q->due_floor = e->next_ms;
+		q->due_exact = sendable(e);
+	}
 }
 
 /* A decoded envelope in one allocation: the struct, the recipient
@@ -1637,8 +1659,10 @@ void nr_queue_flush(struct nr_queue *q)
 		struct qent *e = ent_find(q, pc[i].id);
 		if (ret)
 			commit_failed(q, pc[i].id);
-		else if (e)
+		else if (e) {
 			e->hidden = 0;
+			due_lower(q, e);
+		}
 	}
 	/* callbacks last: they may begin and commit new messages */
 	for (i = 0; i < n; i++) {
@@ -1771,32 +1795,43 @@ static struct qent *live_ent(struct nr_queue *q, nr_qid_t id)
 	return e && !e->hidden ? e : NULL;
 }
 
-int nr_queue_next_due(struct nr_queue *q, uint64_t now_ms, nr_qid_t *id)
-{
-	size_t i;
-
-	for (i = 0; i < q->nents; i++) {
-		struct qent *e = &q->ents[i];
-		if (e->state == NR_MSG_PENDING && !e->hidden && !e->inflight &&
-		    e->next_ms <= now_ms) {
-			*id = e->id;
-			return 0;
-		}
-	}
-	return NR_ENOTFOUND;
-}
-
-uint64_t nr_queue_next_wakeup(struct nr_queue *q)
+/* Every sendable message's time: sets due_floor to the earliest. */
+static void due_rescan(struct nr_queue *q)
 {
 	uint64_t best = UINT64_MAX;
 	size_t i;
 
 	for (i = 0; i < q->nents; i++) {
-		struct qent *e = &q->ents[i];
-		if (e->state == NR_MSG_PENDING && !e->hidden && !e->inflight && e->next_ms < best)
+		const struct qent *e = &q->ents[i];
+		if (sendable(e) && e->next_ms < best)
 			best = e->next_ms;
 	}
-	return best;
+	q->due_floor = best;
+	q->due_exact = 1;
+}
+
+int nr_queue_next_due(struct nr_queue *q, uint64_t now_ms, nr_qid_t *id)
+{
+	size_t i;
+
+	if (now_ms < q->due_floor)
+		return NR_ENOTFOUND;
+	for (i = 0; i < q->nents; i++) {
+		struct qent *e = &q->ents[i];
+		if (sendable(e) && e->next_ms <= now_ms) {
+			*id = e->id;
+			return 0;
+		}
+	}
+	due_rescan(q); /* none due: the floor can rise */
+	return NR_ENOTFOUND;
+}
+
+uint64_t nr_queue_next_wakeup(struct nr_queue *q)
+{
+	if (!q->due_exact)
+		due_rescan(q);
+	return q->due_floor;
 }
 
 static void fill_info(const struct qent *e, struct nr_qinfo *out)
@@ -1946,8 +1981,13 @@ void nr_queue_set_inflight(struct nr_queue *q, nr_qid_t id, int inflight)
 {
 	struct qent *e = live_ent(q, id);
 
-	if (e)
-		e->inflight = inflight ? 1 : 0;
+	if (!e)
+		return;
+	e->inflight = inflight ? 1 : 0;
+	if (inflight)
+		q->due_exact = 0; /* it may have been the earliest */
+	else
+		due_lower(q, e);
 }
 
 int nr_queue_read_open(struct nr_queue *q, nr_qid_t id, struct nr_qreader **out)
@@ -1993,6 +2033,7 @@ static int finish(struct nr_queue *q, struct qent *e, uint8_t bit)
 	} else {
 		e->state = NR_MSG_DEAD;
 		e->inflight = 0;
+		q->due_exact = 0;
 	}
 	return 0;
 }
@@ -2055,6 +2096,8 @@ void nr_queue_defer(struct nr_queue *q, nr_qid_t id, uint64_t next_ms, const cha
 		return;
 	e->attempts++;
 	e->next_ms = next_ms;
+	q->due_exact = 0;
+	due_lower(q, e);
 	if (error) {
 		size_t n = strlen(error);
 		char *s;

@@ -780,9 +780,11 @@ static void dispatch(struct nr_delivery *d)
 	for (i = 0; i < MAX_DCONNS; i++)
 		if (d->conn[i].used && !d->conn[i].dead && !d->conn[i].busy && !d->conn[i].ready)
 			opening = 1; /* a session on its way to READY takes the next one */
-	if (!opening && nr_queue_next_due(d->q, now, &id) == 0) {
+	/* A host that can take another connection first: while all are
+	 * failing or busy the queue is not searched at all. */
+	if (!opening) {
 		int h = nr_dsched_pick_host(&d->sched, now);
-		if (h >= 0)
+		if (h >= 0 && nr_queue_next_due(d->q, now, &id) == 0)
 			open_conn(d, (size_t)h);
 	}
 

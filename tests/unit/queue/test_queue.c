@@ -427,6 +427,70 @@ TEST(index_keeps_order_under_removals_anywhere)
 	rb.close(&rb);
 }
 
+/* next_due skips its search while nothing can be due (the floor): each
+ * way a message becomes sendable again must still show at once. */
+TEST(due_floor_never_hides_a_sendable_message)
+{
+	struct nr_queue *q = fresh(4096, 32, 4);
+	nr_qid_t id[4], got;
+	uint32_t n;
+
+	ASSERT_TRUE(q);
+	for (n = 0; n < 3; n++)
+		ASSERT_EQ(qt_enqueue(q, n, 300, 1, 300, &id[n]), 0);
+	/* an outage: all three deferred, the earliest to 50 s */
+	nr_queue_defer(q, id[0], 90000, "down");
+	nr_queue_defer(q, id[1], 50000, "down");
+	nr_queue_defer(q, id[2], 70000, "down");
+	EXPECT_EQ(nr_queue_next_due(q, 1000, &got), NR_ENOTFOUND); /* raises the floor */
+	EXPECT_EQ(nr_queue_next_wakeup(q), 50000);
+	/* a new message is due at once, above a raised floor */
+	ASSERT_EQ(qt_enqueue(q, 3, 300, 1, 300, &id[3]), 0);
+	EXPECT_EQ(nr_queue_next_wakeup(q), 0);
+	ASSERT_EQ(nr_queue_next_due(q, 1000, &got), 0);
+	EXPECT_EQ(got, id[3]);
+	nr_queue_set_inflight(q, id[3], 1);
+	EXPECT_EQ(nr_queue_next_due(q, 1000, &got), NR_ENOTFOUND);
+	EXPECT_EQ(nr_queue_next_wakeup(q), 50000);
+	/* back from flight undelivered: due again */
+	nr_queue_set_inflight(q, id[3], 0);
+	ASSERT_EQ(nr_queue_next_due(q, 1000, &got), 0);
+	EXPECT_EQ(got, id[3]);
+	EXPECT_EQ(nr_queue_mark_done(q, id[3]), 0);
+	EXPECT_EQ(nr_queue_next_due(q, 1000, &got), NR_ENOTFOUND);
+	EXPECT_EQ(nr_queue_next_wakeup(q), 50000);
+	/* the earliest leaves: the wake-up moves to the next one */
+	nr_queue_set_inflight(q, id[1], 1);
+	EXPECT_EQ(nr_queue_next_wakeup(q), 70000);
+	nr_queue_set_inflight(q, id[1], 0);
+	EXPECT_EQ(nr_queue_next_wakeup(q), 50000);
+	/* a deferral to an earlier time than the floor (flush: now) */
+	nr_queue_defer(q, id[0], 0, "flushed");
+	ASSERT_EQ(nr_queue_next_due(q, 1000, &got), 0);
+	EXPECT_EQ(got, id[0]);
+	EXPECT_EQ(nr_queue_mark_done(q, id[0]), 0);
+	/* time passes: the deferred ones come due in order */
+	ASSERT_EQ(nr_queue_next_due(q, 50000, &got), 0);
+	EXPECT_EQ(got, id[1]);
+	EXPECT_EQ(nr_queue_mark_done(q, id[1]), 0);
+	EXPECT_EQ(nr_queue_next_due(q, 60000, &got), NR_ENOTFOUND);
+	EXPECT_EQ(nr_queue_next_wakeup(q), 70000);
+	ASSERT_EQ(nr_queue_next_due(q, 70000, &got), 0);
+	EXPECT_EQ(got, id[2]);
+	EXPECT_EQ(nr_queue_mark_done(q, id[2]), 0);
+	EXPECT_EQ(nr_queue_next_due(q, UINT64_MAX - 1, &got), NR_ENOTFOUND);
+	EXPECT_EQ(nr_queue_next_wakeup(q), UINT64_MAX);
+	/* and after reopening (recovery), everything pending is found */
+	ASSERT_EQ(qt_enqueue(q, 5, 300, 1, 300, &id[0]), 0);
+	nr_queue_defer(q, id[0], 999999, "down");
+	EXPECT_EQ(nr_queue_next_due(q, 1000, &got), NR_ENOTFOUND);
+	q = reopen(q);
+	ASSERT_TRUE(q);
+	ASSERT_EQ(nr_queue_next_due(q, 0, &got), 0); /* retry times are not stored */
+	EXPECT_EQ(got, id[0]);
+	nr_queue_close(q);
+}
+
 int main(void)
 {
 	RUN(roundtrip_and_reopen);
@@ -439,6 +503,7 @@ int main(void)
 	RUN(short_write_enospc);
 	RUN(ram_backend);
 	RUN(index_keeps_order_under_removals_anywhere);
+	RUN(due_floor_never_hides_a_sendable_message);
 	RUN(recovery_is_read_only_and_bounded_on_garbage);
 	nr_sim_flash_free(flash);
 	return TEST_REPORT();
