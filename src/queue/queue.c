@@ -2122,7 +2122,7 @@ int nr_queue_expire(struct nr_queue *q, int64_t now, uint64_t max_age_s,
 	for (i = 0; i < q->nents; i++) {
 		struct qent *e = &q->ents[i];
 		nr_qid_t id = e->id;
-		if (e->state != NR_MSG_PENDING || e->hidden || e->inflight)
+		if (!sendable(e))
 			continue;
 		if (now < e->arrival || (uint64_t)(now - e->arrival) < max_age_s)
 			continue;
