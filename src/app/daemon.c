@@ -36,11 +36,14 @@ enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_C
 
 /* Erase units. A page-sized sector keeps writes aligned. Every sector the
  * ring moves into costs one sync first (FORMAT.md), so a file queue of
- * NR_FILE_LARGE_FROM or more gets large sectors: 100 KB messages then pay
- * about 2 syncs instead of 25. An existing queue keeps the size it was
- * formatted with. */
+ * NR_FILE_LARGE_FROM or more gets large sectors, from 64 KiB up to 1 MiB,
+ * at most 1/256 of the file (the two reserve sectors stay under 1 % of it):
+ * a 100 KB message then pays about 2 syncs instead of 25 on 64 KiB, and
+ * under one on 1 MiB. An existing queue keeps the size it was formatted
+ * with. */
 #define NR_SECTOR_SIZE 4096u
-#define NR_FILE_SECTOR_LARGE 65536u
+#define NR_FILE_SECTOR_MIN 65536u
+#define NR_FILE_SECTOR_MAX (1u << 20)
 #define NR_FILE_LARGE_FROM (4u << 20)
 
 struct nr_daemon {
@@ -77,15 +80,25 @@ static int conf_uses_lan_tls(const struct nr_conf *c)
 	return 0;
 }
 
+/* The sector size for a new file queue of size bytes. */
+static uint32_t file_sector_size(uint64_t size)
+{
+	uint32_t s = NR_FILE_SECTOR_MAX;
+
+	if (size < NR_FILE_LARGE_FROM)
+		return NR_SECTOR_SIZE;
+	while (s > NR_FILE_SECTOR_MIN && (s > size / 256 || size % s))
+		s /= 2;
+	return size % s == 0 ? s : NR_SECTOR_SIZE;
+}
+
 /* The file backend, with the sector size the file was formatted with, or
  * for a new file the one its size calls for. */
 static int open_file_bdev(struct nr_daemon *d, const char *spec, uint64_t size)
 {
-	uint32_t want = NR_SECTOR_SIZE, found;
+	uint32_t want = file_sector_size(size), found;
 	int rc;
 
-	if (size >= NR_FILE_LARGE_FROM && size % NR_FILE_SECTOR_LARGE == 0)
-		want = NR_FILE_SECTOR_LARGE;
 	rc = nr_plat_bdev_open(spec, size, NR_SECTOR_SIZE, &d->bdev);
 	if (rc != 0)
 		return rc;

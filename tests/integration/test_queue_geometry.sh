@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The file queue's sector size (src/queue/FORMAT.md): a new file of 4 MiB or
-# more is formatted with 64 KiB sectors, a smaller one with 4 KiB; a file
-# formatted earlier with 4 KiB sectors keeps them (it is neither refused nor
+# more is formatted with sectors of 1/256 of it, from 64 KiB up to 1 MiB, a
+# smaller one with 4 KiB; a file formatted earlier with 4 KiB sectors keeps them (it is neither refused nor
 # reformatted), and its mail survives a restart. The sector size is read
 # from the first sector header (byte 5: log2 of the size).
 set -euo pipefail
@@ -36,7 +36,8 @@ pending() { # LOG: the message count of the start line
 	sed -n 's/.*queue: file, [0-9]* bytes, \([0-9]*\) messages pending.*/\1/p' "$1" | tail -1
 }
 
-# 1. New files: 8 MiB -> 64 KiB sectors, 1 MiB -> 4 KiB.
+# 1. New files: 1 MiB -> 4 KiB sectors, 8 MiB -> 64 KiB, 64 MiB -> 256 KiB,
+#    256 MiB -> 1 MiB.
 start_relay big "file:$NR_TMP/big.queue size=8M"
 send_one || fail "message into the 8 MiB queue" "$NR_TMP/big.log"
 nr_stop_pid "$RELAY_PID"
@@ -45,6 +46,17 @@ start_relay small "file:$NR_TMP/small.queue size=1M"
 send_one || fail "message into the 1 MiB queue" "$NR_TMP/small.log"
 nr_stop_pid "$RELAY_PID"
 expect_eq "new 1 MiB queue: 4 KiB sectors" 12 "$(shift_at "$NR_TMP/small.queue" 0)"
+for q in 64M:18:256 256M:20:1024; do # size, log2 of the sector, in KiB
+	IFS=: read -r size shift kib <<<"$q"
+	start_relay "q$size" "file:$NR_TMP/q$size.queue size=$size"
+	send_one || fail "message into the $size queue" "$NR_TMP/q$size.log"
+	nr_stop_pid "$RELAY_PID"
+	expect_eq "new $size queue: $kib KiB sectors" "$shift" "$(shift_at "$NR_TMP/q$size.queue" 0)"
+	start_relay "q${size}2" "file:$NR_TMP/q$size.queue size=$size"
+	expect_eq "the $kib KiB queue's message survives a restart" 1 "$(pending "$NR_TMP/q${size}2.log")"
+	nr_stop_pid "$RELAY_PID"
+	rm -f "$NR_TMP/q$size.queue"
+done
 
 # 2. An 8 MiB file formatted with 4 KiB sectors (as before large sectors
 #    existed): one empty sector 0, header as FORMAT.md section 1.1 says.
@@ -70,7 +82,7 @@ nr_stop_pid "$RELAY_PID"
 start_relay big2 "file:$NR_TMP/big.queue size=8M"
 expect_eq "the 64 KiB queue's message survives a restart" 1 "$(pending "$NR_TMP/big2.log")"
 nr_stop_pid "$RELAY_PID"
-for l in big small old old2 big2; do
+for l in big small q64M q64M2 q256M q256M2 old old2 big2; do
 	check_not "$l: no sanitizer report" grep -q "Sanitizer" "$NR_TMP/$l.log"
 done
 nr_done
