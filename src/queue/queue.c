@@ -1504,6 +1504,12 @@ int nr_queue_append(struct nr_qwriter *w, const void *data, size_t len)
 	return stream_put(w, data, len);
 }
 
+void nr_queue_set_8bit(struct nr_qwriter *w)
+{
+	if (w)
+		w->flags |= NR_QENV_8BIT;
+}
+
 void nr_queue_abort(struct nr_qwriter *w)
 {
 	if (!w)

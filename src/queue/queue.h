@@ -108,6 +108,9 @@ int nr_queue_begin(struct nr_queue *q, const struct nr_qenvelope *env, uint64_t 
  * NR_EFULL when the ring is out of space (the writer is then dead: abort
  * it), NR_EIO. */
 int nr_queue_append(struct nr_qwriter *w, const void *data, size_t len) NR_MUST_CHECK;
+/* The body holds 8-bit data: the message is committed as an 8BITMIME one
+ * (NR_QENV_8BIT) whatever its envelope said. Before nr_queue_commit. */
+void nr_queue_set_8bit(struct nr_qwriter *w);
 
 /* done(arg, result, id): result 0 means durable; NR_EIO means the sync
  * failed and the message is not accepted. Called from the loop's turn end

@@ -651,6 +651,11 @@ static void finish_data(struct smtpd_session *s)
 	}
 	struct nr_qwriter *w = s->writer;
 	s->writer = NULL;
+	/* The content decides, not the client's word: an undeclared 8-bit
+	 * body (an old printer, a script) goes upstream as BODY=8BITMIME, or
+	 * to a smarthost without 8BITMIME not at all (5.6.3). */
+	if (f & NR_BODYF_8BIT)
+		nr_queue_set_8bit(w);
 	/* Waiting state first: a queue may call commit_done before
 	 * nr_queue_commit returns (no loop, or nothing to sync). */
 	s->committing = 1;

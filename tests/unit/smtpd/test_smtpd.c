@@ -172,6 +172,42 @@ TEST(basic_message)
 	teardown();
 }
 
+static int collect_flags(void *arg, const struct nr_qinfo *info)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+	out[n] = (info->flags & NR_QENV_8BIT) ? '8' : '7';
+	out[n + 1] = '\0';
+	return 0;
+}
+
+/* The content decides whether a message is 8-bit: an old printer sends
+ * 8-bit bytes without BODY=8BITMIME, and delivery must still declare them
+ * (or refuse a smarthost without 8BITMIME). A declaration is kept. */
+TEST(eightbit_is_decided_by_the_content)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"EHLO printer\r\n", EHLO_REPLY},
+	    {"MAIL FROM:<a@lan>\r\nRCPT TO:<r@example.com>\r\nDATA\r\n",
+	     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"},
+	    {"Subject: plain\r\n\r\nseven bits\r\n.\r\n", QUEUED},
+	    {"MAIL FROM:<a@lan>\r\nRCPT TO:<r@example.com>\r\nDATA\r\n",
+	     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"},
+	    {"Subject: scan\r\n\r\ncaf\xc3\xa9 undeclared\r\n.\r\n", QUEUED},
+	    {"MAIL FROM:<a@lan> BODY=8BITMIME\r\nRCPT TO:<r@example.com>\r\nDATA\r\n",
+	     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"},
+	    {"Subject: declared\r\n\r\nseven bits\r\n.\r\n", QUEUED},
+	};
+	DIALOGUE(p, steps);
+	char kinds[8] = "";
+	ASSERT_EQ(nr_queue_foreach(q, collect_flags, kinds), 0);
+	EXPECT_STREQ(kinds, "788");
+	teardown();
+}
+
 TEST(commands_out_of_order)
 {
 	ASSERT_EQ(setup(NULL), 0);
@@ -883,6 +919,7 @@ TEST(auth_failures_are_throttled)
 int main(void)
 {
 	RUN_SEL(basic_message);
+	RUN_SEL(eightbit_is_decided_by_the_content);
 	RUN_SEL(commands_out_of_order);
 	RUN_SEL(misc_commands);
 	RUN_SEL(pipelined_group_and_rset_and_helo_mid_transaction);
