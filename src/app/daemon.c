@@ -280,8 +280,19 @@ static int start(struct nr_daemon *d)
 	return EX_OK_;
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int same_addr(const struct nr_addr *a, const struct nr_addr *b)
+{
+	return a->family == b->family && a->port == b->port && a->scope_id == b->scope_id &&
+	       memcmp(a->ip, b->ip, sizeof(a->ip)) == 0;
+}
+
 /* SIGHUP: parse the file again; a bad file is refused and the old
- * configuration stays in force. */
+ * configuration stays in force. Delivery reads the CA file again. */
 static void reload(struct nr_daemon *d)
 {
 	char err[512];
@@ -320,6 +331,12 @@ static void reload(struct nr_daemon *d)
 		nr_warn("reload: control_socket changes take effect at the next restart");
 	if (strcmp(next->submit_socket, old->submit_socket) != 0)
 		nr_warn("reload: submit_socket changes take effect at the next restart");
+	if (!same_str(next->lan_cert, old->lan_cert) || !same_str(next->lan_key, old->lan_key))
+		nr_warn("reload: lan_cert/lan_key changes take effect at the next restart");
+	if (!same_addr(&next->dns_server, &old->dns_server))
+		nr_warn("reload: dns_server changes take effect at the next restart");
+	if (!same_str(next->user, old->user) || !same_str(next->state_dir, old->state_dir))
+		nr_warn("reload: user and state_dir changes take effect at the next restart");
 	nr_ctl_set_conf(d->ctl, next);
 	/* The modules now point into next; the old slot can go. */
 	d->conf = next;

@@ -667,16 +667,44 @@ static const char *link_peer(struct nr_dlink *l)
 	return l->peer;
 }
 
+static int link_reload(void *ctx, const struct nr_conf *conf)
+{
+	return nr_dlink_net_reload(ctx, conf);
+}
+
 const struct nr_dlink_ops nr_dlink_net_ops = {
-    link_open, link_write, link_room, link_start_tls, link_close, link_peer,
+    link_open, link_write, link_room, link_start_tls, link_close, link_peer, link_reload,
 };
+
+static int conf_uses_tls(const struct nr_conf *conf)
+{
+	for (size_t i = 0; i < conf->smarthost_count; i++)
+		if (conf->smarthost[i].tls != NR_TLS_NONE)
+			return 1;
+	return 0;
+}
+
+/* The client context for conf's ca_file (*out NULL when no smarthost uses
+ * TLS); the error is logged. */
+static int load_tls(struct nr_tls_ctx **out, const struct nr_conf *conf)
+{
+	int rc;
+
+	*out = NULL;
+	if (!conf_uses_tls(conf))
+		return 0;
+	rc = nr_tls_client_ctx_new(out, conf->ca_file);
+	if (rc != 0)
+		nr_err("delivery: cannot load CA file %s: %s",
+		       conf->ca_file ? conf->ca_file : "(system bundle)", nr_strerror(rc));
+	return rc;
+}
 
 int nr_dlink_net_new(struct nr_dlink_net **out, struct nr_loop *loop, const struct nr_conf *conf)
 {
 	struct nr_dlink_net *n;
 	struct nr_dns_opts opts;
-	size_t i;
-	int rc, need_tls = 0;
+	int rc;
 
 	*out = NULL;
 	n = calloc(1, sizeof(*n));
@@ -690,22 +718,27 @@ int nr_dlink_net_new(struct nr_dlink_net **out, struct nr_loop *loop, const stru
 		nr_err("delivery: cannot start the resolver: %s", nr_strerror(rc));
 		goto out;
 	}
-	for (i = 0; i < conf->smarthost_count; i++)
-		if (conf->smarthost[i].tls != NR_TLS_NONE)
-			need_tls = 1;
-	if (need_tls) {
-		rc = nr_tls_client_ctx_new(&n->tls, conf->ca_file);
-		if (rc != 0) {
-			nr_err("delivery: cannot load CA file %s: %s",
-			       conf->ca_file ? conf->ca_file : "(system bundle)", nr_strerror(rc));
-			goto out;
-		}
-	}
+	rc = load_tls(&n->tls, conf);
+	if (rc != 0)
+		goto out;
 	*out = n;
 	n = NULL;
 out:
 	nr_dlink_net_free(n);
 	return rc;
+}
+
+int nr_dlink_net_reload(struct nr_dlink_net *n, const struct nr_conf *conf)
+{
+	struct nr_tls_ctx *tls;
+	int rc = load_tls(&tls, conf);
+
+	if (rc != 0)
+		return rc;
+	/* Sessions still open hold their own reference to the old context. */
+	nr_tls_ctx_free(n->tls);
+	n->tls = tls;
+	return 0;
 }
 
 void nr_dlink_net_observe(struct nr_dlink_net *n, nr_dlink_observer_fn fn, void *arg)

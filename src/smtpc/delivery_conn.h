@@ -23,12 +23,17 @@ struct nr_addr;
 extern const struct nr_dlink_ops nr_dlink_net_ops;
 
 /* The ops' ctx. The resolver uses conf->dns_server; the TLS client context
- * is loaded from conf->ca_file once, only when some smarthost uses TLS.
+ * is loaded from conf->ca_file, only when some smarthost uses TLS, and again
+ * at each reload (nr_dlink_net_reload).
  * NR_ENOMEM, NR_EDNS, or a TLS context error (NR_ENOTFOUND, NR_EINVAL). */
 int nr_dlink_net_new(struct nr_dlink_net **out, struct nr_loop *loop,
 		     const struct nr_conf *conf) NR_MUST_CHECK;
 /* Frees every link still lingering. Call after every link was closed. */
 void nr_dlink_net_free(struct nr_dlink_net *n);
+/* Read the CA file again (a bundle updated in place, another ca_file, a
+ * first TLS smarthost); links already open keep their context. On failure
+ * (logged) the previous context stays. */
+int nr_dlink_net_reload(struct nr_dlink_net *n, const struct nr_conf *conf) NR_MUST_CHECK;
 
 /* ---- observing the steps (test-upstream) ---- */
 

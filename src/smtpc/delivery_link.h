@@ -43,6 +43,10 @@ struct nr_dlink_ops {
 	void (*close)(struct nr_dlink *l);
 	/* "host[addr]:port" of the current peer ("host[?]:port" before connect). */
 	const char *(*peer)(struct nr_dlink *l);
+	/* The configuration was reloaded: read again what links share (the
+	 * CA file). Open links keep what they started with. A failure keeps
+	 * the previous state. NULL: nothing to read again. */
+	int (*reload)(void *ctx, const struct nr_conf *conf);
 };
 
 /* Engine with an explicit link implementation (tests). */

@@ -39,6 +39,9 @@ int nr_tls_server_ctx_new(struct nr_tls_ctx **out, const char *cert_path, const 
  * NR_EINVAL (no certificate in the file), NR_EIO (no entropy: the RNG fails
  * closed), NR_ENOMEM. */
 int nr_tls_client_ctx_new(struct nr_tls_ctx **out, const char *ca_file) NR_MUST_CHECK;
+/* Drop the owner's reference. Each session holds its own, so the context
+ * lives on until the last session made from it is freed: a reload can put
+ * a new context in its place while connections are open. */
 void nr_tls_ctx_free(struct nr_tls_ctx *ctx);
 
 /* New session on a connected socket. Server: legacy_ok allows TLS 1.0/1.1.

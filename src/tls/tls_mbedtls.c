@@ -92,6 +92,9 @@ struct nr_tls_saved {
 };
 
 struct nr_tls_ctx {
+	/* The owner's reference, plus one per session made from it: a reload
+	 * can replace a context while its sessions are still open. */
+	unsigned refs;
 	int is_server;
 	int have_legacy;
 	mbedtls_ctr_drbg_context drbg;
@@ -204,6 +207,7 @@ static int ctx_alloc(struct nr_tls_ctx **out, int is_server)
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return NR_ENOMEM;
+	ctx->refs = 1;
 	ctx->is_server = is_server;
 	mbedtls_ctr_drbg_init(&ctx->drbg);
 	mbedtls_ssl_config_init(&ctx->conf);
@@ -228,7 +232,7 @@ static int ctx_alloc(struct nr_tls_ctx **out, int is_server)
 
 void nr_tls_ctx_free(struct nr_tls_ctx *ctx)
 {
-	if (!ctx)
+	if (!ctx || --ctx->refs > 0)
 		return;
 	for (size_t i = 0; i < NR_TLS_SAVED_SESSIONS; i++)
 		mbedtls_ssl_session_free(&ctx->saved[i].session);
@@ -751,6 +755,7 @@ static int session_new(struct nr_tls **out, struct nr_tls_ctx *ctx, nr_sock_t so
 	if (!t)
 		return NR_ENOMEM;
 	t->ctx = ctx;
+	ctx->refs++; /* nr_tls_free drops it, also on the failure below */
 	t->sock = sock;
 	t->is_server = ctx->is_server;
 	t->top_depth = -1;
@@ -827,14 +832,18 @@ static void save_session(struct nr_tls *t);
 
 void nr_tls_free(struct nr_tls *t)
 {
+	struct nr_tls_ctx *ctx;
+
 	if (!t)
 		return;
 	/* A TLS 1.3 ticket arrives after the handshake: keep it now. */
 	if (!t->is_server && t->handshake_done && !t->fatal && is_tls13(t))
 		save_session(t);
+	ctx = t->ctx;
 	mbedtls_ssl_free(&t->ssl);
 	mbedtls_platform_zeroize(t, sizeof(*t));
 	free(t);
+	nr_tls_ctx_free(ctx); /* the session's reference */
 }
 
 static void save_session(struct nr_tls *t)

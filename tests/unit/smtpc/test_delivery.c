@@ -412,7 +412,8 @@ static const char *l_peer(struct nr_dlink *l)
 {
 	return "smtp.test[127.0.0.1]:2500";
 }
-static const struct nr_dlink_ops link_ops = {l_open, l_write, l_room, l_start_tls, l_close, l_peer};
+static const struct nr_dlink_ops link_ops = {l_open,  l_write, l_room, l_start_tls,
+					     l_close, l_peer,  NULL};
 
 static struct nr_dlink *open_link(size_t host)
 {

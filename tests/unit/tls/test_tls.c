@@ -367,6 +367,37 @@ TEST(client_server_roundtrip_and_resumption)
 	nr_tls_ctx_free(cctx);
 }
 
+/* A reload replaces a context while sessions made from it are open: the
+ * owner's free must leave them working (ASan sees a use after free
+ * otherwise), and the last session's free releases the context. */
+TEST(sessions_outlive_their_context_owner)
+{
+	struct nr_tls_ctx *sctx = NULL, *cctx = NULL;
+	struct nr_tls *c = NULL, *s = NULL;
+	int cfd, sfd, rc, rs;
+
+	ASSERT_EQ(
+	    nr_tls_server_ctx_new(&sctx, path_in("good.crt"), path_in("good.key"), NULL, HOST), 0);
+	ASSERT_EQ(nr_tls_client_ctx_new(&cctx, path_in("ca.crt")), 0);
+	tcp_pair(&cfd, &sfd);
+	ASSERT_EQ(nr_tls_client_new(&c, cctx, cfd, HOST), 0);
+	ASSERT_EQ(nr_tls_server_new(&s, sctx, sfd, 0), 0);
+	nr_tls_ctx_free(cctx); /* both owners let go before the handshake */
+	nr_tls_ctx_free(sctx);
+	drive_both(c, cfd, &rc, s, sfd, &rs);
+	EXPECT_EQ(rc, 0);
+	EXPECT_EQ(rs, 0);
+	static const uint8_t msg[] = "after the owners let go";
+	uint8_t got[sizeof(msg)] = {0};
+	EXPECT_EQ(transfer(c, cfd, s, sfd, msg, got, sizeof(msg)), 0);
+	EXPECT_MEMEQ(msg, got, sizeof(msg));
+	nr_tls_close_notify(c);
+	nr_tls_free(c);
+	nr_tls_free(s);
+	close(cfd);
+	close(sfd);
+}
+
 TEST(transport_ops_table)
 {
 	EXPECT_STREQ(nr_tls_transport.name, "tls");
@@ -790,6 +821,7 @@ int main(int argc, char **argv)
 
 	RUN(pbkdf2_sha256_vectors);
 	RUN(hmac_md5_vectors);
+	RUN(sessions_outlive_their_context_owner);
 	RUN(transport_ops_table);
 	RUN(server_ctx_errors);
 	RUN(client_requires_hostname);
