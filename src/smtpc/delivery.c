@@ -996,15 +996,16 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 	rc = check_conf(conf); /* a bad configuration leaves d untouched */
 	if (rc != 0)
 		return rc;
-	if (d->links->reload) {
-		rc = d->links->reload(d->links_ctx, conf);
-		if (rc != 0)
-			return rc;
-	}
 	old = calloc(CONFIG_NR_MAX_SMARTHOSTS, sizeof(*old));
 	if (!old)
 		return NR_ENOMEM;
 	rc = build_rewrite(&rwc, conf);
+	/* Last of what can fail: the links read the CA file again. */
+	if (rc == 0 && d->links->reload) {
+		rc = d->links->reload(d->links_ctx, conf);
+		if (rc != 0)
+			free(rwc.arena);
+	}
 	if (rc != 0) {
 		free(old);
 		return rc;
