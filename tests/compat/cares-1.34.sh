@@ -27,5 +27,9 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 cmake -S "$root" -B "$work/nr-cares134" -G Ninja -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$work/nr-cares134" -j"$jobs" >/dev/null
 # The binary must run against 1.34 (asked at run time), not Debian's 1.18.
-"$work/nr-cares134/nanorelay" --version | tee /dev/stderr | grep -q 'c-ares 1\.34\.'
+# (Printed from a variable: `tee /dev/stderr` would truncate a log file that
+# stderr is redirected to.)
+version=$("$work/nr-cares134/nanorelay" --version)
+printf '%s\n' "$version"
+grep -q 'c-ares 1\.34\.' <<<"$version"
 (cd "$work/nr-cares134" && ctest --output-on-failure -j"$jobs" -R '^test_(dns.*|reply|rewrite|delivery_postfix)$')

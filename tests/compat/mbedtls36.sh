@@ -33,6 +33,10 @@ cmake -S "$root" -B "$work/nr-mbedtls36" -G Ninja \
 	-DMBEDCRYPTO_LIB="$prefix/lib/libmbedcrypto.a" >/dev/null
 cmake --build "$work/nr-mbedtls36" -j"$jobs" >/dev/null
 # The binary must carry 3.6, not Debian's 2.28.
-"$work/nr-mbedtls36/nanorelay" --version | tee /dev/stderr | grep -q '^libraries: Mbed TLS 3\.6\.'
+# (Printed from a variable: `tee /dev/stderr` would truncate a log file that
+# stderr is redirected to.)
+version=$("$work/nr-mbedtls36/nanorelay" --version)
+printf '%s\n' "$version"
+grep -q '^libraries: Mbed TLS 3\.6\.' <<<"$version"
 (cd "$work/nr-mbedtls36" && ctest --output-on-failure -j"$jobs" \
 	-R '^test_(tls|users|auth_users|delivery_postfix|delivery_tls_verify|inbound_clients)$')
