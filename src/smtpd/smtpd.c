@@ -323,6 +323,13 @@ void nr_smtpd_set_tls(struct nr_smtpd *d, nr_smtpd_tls_fn fn, void *arg)
 	d->tls_arg = arg;
 }
 
+void nr_smtpd_set_tls_ctx(struct nr_smtpd *d, struct nr_tls_ctx *ctx)
+{
+	d->tls_ctx = ctx;
+	if (d->tls_fn && d->tls_fn == smtpd_default_tls)
+		d->tls_arg = ctx;
+}
+
 size_t nr_smtpd_sessions(const struct nr_smtpd *d)
 {
 	return d->nsessions;

@@ -66,6 +66,9 @@ void nr_smtpd_stop(struct nr_smtpd *d);
 void nr_smtpd_set_auth(struct nr_smtpd *d, nr_smtpd_auth_fn fn, void *arg);
 /* Replace how TLS is put on a connection (tests use a fake transport). */
 void nr_smtpd_set_tls(struct nr_smtpd *d, nr_smtpd_tls_fn fn, void *arg);
+/* A new LAN certificate (reload): new handshakes use ctx, sessions already
+ * in TLS keep theirs. The caller still owns ctx. */
+void nr_smtpd_set_tls_ctx(struct nr_smtpd *d, struct nr_tls_ctx *ctx);
 
 /*
  * Serve an already connected, non-blocking socket. trusted: a local
