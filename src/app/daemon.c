@@ -323,6 +323,9 @@ static void reload_lan_tls(struct nr_daemon *d, const struct nr_conf *next,
 	if (!d->lan_tls || !conf_uses_lan_tls(next))
 		return;
 	pem = read_lan_pem(next, &len);
+	if (!pem)
+		nr_debug("reload: %s is not readable here; a renewal of it needs a restart",
+			 next->lan_cert);
 	if (same_str(next->lan_cert, old->lan_cert) && same_str(next->lan_key, old->lan_key) &&
 	    (!pem || (d->lan_pem && len == d->lan_pem_len && memcmp(pem, d->lan_pem, len) == 0))) {
 		free(pem); /* unchanged, or not readable to tell */
