@@ -43,34 +43,8 @@ reloads_ge() { [ "$(count 'configuration reloaded')" -ge "$1" ]; }
 expect_eq "at start the configured certificate is served" "$(file_fp "$CA_DIR/good.crt")" "$(served_fp)"
 
 # A TLS session held open across the reload (implicit TLS, after EHLO).
-"$NR_PY" - "$port" "$NR_TMP/in-session" "$NR_TMP/reloaded" >"$NR_TMP/held.out" 2>&1 <<'PY' &
-import socket, ssl, sys, time
-port, marker, done = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10))
-f = s.makefile("rb")
-assert f.readline().startswith(b"220"), "no greeting"
-s.sendall(b"EHLO held\r\n")
-while f.readline()[3:4] != b" ":
-    pass
-open(marker, "w").close()
-for _ in range(150):  # bounded wait for the shell's reload
-    try:
-        open(done).close()
-        break
-    except OSError:
-        time.sleep(0.1)
-else:
-    sys.exit("reload not confirmed")
-s.sendall(b"NOOP\r\n")
-r = f.readline()
-assert r.startswith(b"250"), r
-s.sendall(b"QUIT\r\n")
-assert f.readline().startswith(b"221")
-print("held session ok")
-PY
+"$NR_PY" "$(dirname "$0")/lib/session_across_reload.py" "$port" "$NR_TMP/in-session" \
+	"$NR_TMP/reloaded" tls >"$NR_TMP/held.out" 2>&1 &
 held=$!
 wait_for 10 "the held session" test -e "$NR_TMP/in-session" || fail "held session did not start" "$NR_TMP/held.out"
 
@@ -82,7 +56,7 @@ check "the reload says it loaded the renewed certificate" grep -q "reload: LAN c
 expect_eq "new connections get the renewed certificate" "$(file_fp "$CA_DIR/wrongname.crt")" "$(served_fp)"
 : >"$NR_TMP/reloaded"
 wait "$held"
-check "the session opened before the reload goes on in TLS" grep -q "held session ok" "$NR_TMP/held.out"
+check "the session opened before the reload goes on in TLS" grep -q "session survived the reload" "$NR_TMP/held.out"
 
 # 2. A reload with nothing changed loads nothing.
 kill -HUP "$pid"

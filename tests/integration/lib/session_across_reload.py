@@ -1,8 +1,14 @@
-import socket, sys, time
+import socket, ssl, sys, time
 # Open a session, ask for a reload from outside (the shell sends SIGHUP when
 # it sees the marker file), then keep talking on the same connection.
+#   session_across_reload.py PORT MARKER DONE [tls]   (tls: implicit TLS)
 port, marker, done = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 s = socket.create_connection(("127.0.0.1", port), timeout=5)
+if sys.argv[4:] == ["tls"]:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = ctx.wrap_socket(s)
 f = s.makefile("rb")
 assert f.readline().startswith(b"220"), "no greeting"
 s.sendall(b"EHLO survivor\r\n")
