@@ -33,9 +33,13 @@ def scan(path):
             if kind & 0xF0 != 0x10:
                 break
             m = msgs.setdefault(mid, {"parts": [], "last": False})
-            m["parts"].append(d[o + 24:o + 24 + ln])
+            part = d[o + 24:o + 24 + ln]
             if kind & 2:
+                # The LAST chunk's payload ends with the 20-byte commit
+                # trailer, which is not part of the stream (FORMAT.md 2.2).
+                part = part[:-20]
                 m["last"] = True
+            m["parts"].append(part)
             o += al(24 + ln) + state_len
     for m in msgs.values():
         m["data"] = b"".join(m.pop("parts"))
