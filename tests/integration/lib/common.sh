@@ -33,7 +33,7 @@
 #   nr_stop_pid PID [SECS]       SIGTERM, wait up to SECS (default 5), SIGKILL
 #   pass MSG                     print "ok N - MSG"
 #   fail MSG [FILE...]           print "not ok - MSG", where it failed, the tail
-#                                of each FILE, then exit 1
+#                                of each FILE and of each nr_spawn LOG, then exit 1
 #   check DESC CMD...            run CMD: pass DESC or fail DESC with its output
 #   check_not DESC CMD...        CMD must fail
 #   expect_eq DESC WANT GOT      string equality
@@ -54,6 +54,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 NR_PASS_COUNT=0
 NR_EXIT_HOOKS=()
+NR_FAIL_LOGS=() # every nr_spawn log: fail() shows their last lines too
 NR_MAIN_PID=$$
 
 nr_on_exit() { NR_EXIT_HOOKS+=("$*"); }
@@ -183,6 +184,7 @@ nr_spawn() {
 	shift 2
 	setsid "$@" </dev/null >"$nr__log" 2>&1 &
 	nr__pid=$!
+	NR_FAIL_LOGS+=("$nr__log")
 	printf -v "$nr__var" '%s' "$nr__pid"
 	nr_on_exit "nr_stop_pid $nr__pid"
 }
@@ -212,6 +214,13 @@ fail() {
 		else
 			echo "#  $f"
 		fi
+	done
+	# A flaky failure is only understood from what the daemons said then.
+	for f in "${NR_FAIL_LOGS[@]}"; do
+		case " $* " in *" $f "*) continue ;; esac
+		[ -s "$f" ] || continue
+		echo "#---- last lines of $f (spawned)"
+		tail -n 40 "$f" | sed 's/^/#  /'
 	done
 	exit 1
 }
