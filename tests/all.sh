@@ -2,6 +2,8 @@
 # Build and run every test: the README's test command and what CI runs.
 #   static checks (OS headers under src/, clang-format)
 #   build/        normal build: unit + integration tests
+#   build-o3/     Release (-O3) build, compiled only: its optimiser warns where
+#                 the default -O2 does not, and -Werror makes that a failure
 #   build-asan/   ASan+UBSan build: unit + integration tests
 #   build-fuzz/   clang libFuzzer targets, each run for FUZZ_SECONDS (default 60)
 #   build-compat/ mbedTLS 3.6 and c-ares 1.34 from Debian trixie's sources, and
@@ -39,12 +41,16 @@ format_check() {
 	git ls-files '*.c' '*.h' | grep -v '^tests/fuzz/corpus/' | xargs -r clang-format --dry-run -Werror
 }
 
-build_and_test() { # dir, cmake args...
+build_only() { # dir, cmake args...
 	local dir=$1
 	shift
 	cmake -S "$top" -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
-	cmake --build "$dir" -j "$JOBS" || return 1
-	(cd "$dir" && ctest --output-on-failure -j "$JOBS")
+	cmake --build "$dir" -j "$JOBS"
+}
+
+build_and_test() { # dir, cmake args...
+	build_only "$@" || return 1
+	(cd "$1" && ctest --output-on-failure -j "$JOBS")
 }
 
 fuzz_one() { # executable: run it for FUZZ_SECONDS from its seed corpus
@@ -88,6 +94,7 @@ fuzz_all() {
 step "os-headers" os_headers
 step "clang-format" format_check
 step "build+test" build_and_test build
+step "release build (-O3)" build_only build-o3 -DCMAKE_BUILD_TYPE=Release
 if [ "${NR_SKIP_ASAN:-0}" != 1 ]; then
 	step "asan+ubsan build+test" build_and_test build-asan -DNR_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 fi

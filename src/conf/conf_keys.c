@@ -140,6 +140,7 @@ static int get_duration(struct nr_conf_parser *p, const char *v, const char *exa
 	char a[24], b[24];
 	uint64_t x;
 
+	*out = 0; /* defined on failure too: optimised builds see every path */
 	if (nr_conf_parse_duration(v, &x) != 0)
 		return nr_conf_fail(
 		    p, "expected a duration like %s (s, m, h, d; bare number: seconds), got %s",
@@ -175,6 +176,7 @@ static int get_word(struct nr_conf_parser *p, const char *v, const char *const *
 {
 	int i;
 
+	*out = 0; /* defined on failure too: optimised builds see every path */
 	for (i = 0; words[i] != NULL; i++) {
 		if (strcmp(v, words[i]) == 0) {
 			*out = i;
