@@ -64,35 +64,45 @@ static size_t env_bytes(void)
 	return strlen(env.sender) + strlen(env.client) + strlen(rcpts[0]);
 }
 
-static double commit_rate(const char *path, int group)
+/*
+ * Durable commits per second of busy time, as the daemon makes them: one
+ * flush (one sync) per batch of `group` commits, and the delivery marks of
+ * a batch ride along with the next batch's sync. idle_us > 0 pauses that
+ * long after each batch (not counted), as a client between two messages
+ * does: on a VM a sync after an idle pause takes longer than back to back.
+ */
+static double commit_rate(const char *path, int group, unsigned idle_us)
 {
 	struct nr_bdev bd;
 	struct nr_queue *q = NULL;
 	nr_qid_t ids[20];
-	double t0, t;
+	double t0, t1, busy = 0;
 	int i, batch;
 
 	unlink(path + 5);
 	if (nr_linux_bdev_open(path, 16u << 20, 65536, &bd) || nr_queue_open(&q, &bd, NULL))
 		return -1;
-	nr_queue_set_manual_flush(q, group > 1);
+	nr_queue_set_manual_flush(q, 1);
 	commits_done = 0;
 	t0 = now_s();
-	for (batch = 0; (t = now_s()) - t0 < 2.0 && batch < 100000; batch++) {
+	for (batch = 0; now_s() - t0 < 2.0 && batch < 100000; batch++) {
+		t1 = now_s();
 		for (i = 0; i < group; i++) {
 			if (enqueue(q, 1024, &ids[i]))
 				return -1;
 		}
-		if (group > 1)
-			nr_queue_flush(q);
+		nr_queue_flush(q);
 		for (i = 0; i < group; i++)
 			if (nr_queue_mark_done(q, ids[i]))
 				return -1;
+		busy += now_s() - t1;
+		if (idle_us)
+			usleep(idle_us);
 	}
 	nr_queue_close(q);
 	bd.close(&bd);
 	unlink(path + 5);
-	return commits_done / (t - t0);
+	return commits_done / busy;
 }
 
 static double amplification(size_t len, uint32_t sector, double *vs_body)
@@ -244,14 +254,15 @@ int main(int argc, char **argv)
 {
 	long cycles = argc > 1 ? atol(argv[1]) : 1000000;
 	const char *path = "file:./bench_queue.ring";
-	double one, twenty, a1, a1b, a100, a100b, a1s, a1sb, mean = 0, secs = 0, rec;
+	double one, one_paced, twenty, a1, a1b, a100, a100b, a1s, a1sb, mean = 0, secs = 0, rec;
 	double disp = -1, drain = -1;
 	uint32_t mn = 0, mx = 0;
 	size_t msgs = 0;
 
 	memset(body, 'x', sizeof(body));
-	one = commit_rate(path, 1);
-	twenty = commit_rate(path, 20);
+	one = commit_rate(path, 1, 0);
+	one_paced = commit_rate(path, 1, 500);
+	twenty = commit_rate(path, 20, 0);
 	a1 = amplification(1024, 4096, &a1b);
 	a1s = amplification(1024, 65536, &a1sb);
 	a100 = amplification(100 * 1024, 4096, &a100b);
@@ -262,6 +273,10 @@ int main(int argc, char **argv)
 
 	printf("%-58s %14s %10s\n", "benchmark", "measured", "target");
 	printf("%-58s %14.0f %10s\n", "durable commits/s, 1 sync per commit (file, 1 KB)", one, "");
+	printf("%-58s %14.0f %10s\n", "  same, 500 us idle between commits (as one SMTP session)",
+	       one_paced, "");
+	printf("%-58s %14.0f %10s\n", "  one commit's wait in microseconds, idle between",
+	       1e6 / one_paced, "");
 	printf("%-58s %14.0f %10s\n", "durable commits/s, 20 commits per sync (file, 1 KB)", twenty,
 	       "");
 	printf("%-58s %13.1fx %10s\n", "group commit speed-up", twenty / one, ">= 10x");
