@@ -990,7 +990,8 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 		struct nr_dsched_host st;
 	} * old;
 	struct rw_conf rwc;
-	size_t i, j, n = NR_MIN(d->nhosts, (size_t)CONFIG_NR_MAX_SMARTHOSTS); /* never more: says so to -O3 */
+	/* d->nhosts is never more; saying so keeps GCC -O3 from a false -Wstringop-overread */
+	size_t i, j, n = NR_MIN(d->nhosts, (size_t)CONFIG_NR_MAX_SMARTHOSTS);
 	int rc;
 
 	rc = check_conf(conf); /* a bad configuration leaves d untouched */
