@@ -45,8 +45,6 @@ enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_C
 #define NR_FILE_SECTOR_MIN 65536u
 #define NR_FILE_SECTOR_MAX (1u << 20)
 #define NR_FILE_LARGE_FROM (4u << 20)
-/* A lan_cert file larger than this is never compared at a reload. */
-#define NR_LAN_PEM_MAX (256u << 10)
 
 struct nr_daemon {
 	const char *conf_path;
@@ -62,10 +60,6 @@ struct nr_daemon {
 	struct nr_queue *queue;
 	struct nr_delivery *delivery; /* NULL: no smarthost configured */
 	struct nr_tls_ctx *lan_tls;
-	/* The lan_cert file as it was loaded, to tell a renewal at a reload
-	 * (NULL when it could not be read). */
-	char *lan_pem;
-	size_t lan_pem_len;
 	struct nr_smtpd *smtpd;
 	struct nr_ctl *ctl;             /* NULL: no control socket on this platform */
 	struct nr_smtpd_submit *submit; /* NULL: no local submission socket */
@@ -84,18 +78,6 @@ static int conf_uses_lan_tls(const struct nr_conf *c)
 		if (c->listen[i].tls != NR_TLS_NONE)
 			return 1;
 	return 0;
-}
-
-/* The lan_cert file's bytes (NULL when it cannot be read: missing, or the
- * generated one, root's 0600, after the switch to `user`). */
-static char *read_lan_pem(const struct nr_conf *c, size_t *len)
-{
-	char *pem = NULL;
-
-	*len = 0;
-	if (!c->lan_cert || nr_plat_file_read(c->lan_cert, NR_LAN_PEM_MAX, &pem, len) != 0)
-		return NULL;
-	return pem;
 }
 
 /* The sector size for a new file queue of size bytes. */
@@ -257,7 +239,6 @@ static int start(struct nr_daemon *d)
 			       d->conf->lan_key, nr_strerror(rc));
 			return EX_CONFIG_;
 		}
-		d->lan_pem = read_lan_pem(d->conf, &d->lan_pem_len);
 	}
 	if (d->conf->smarthost_count > 0) {
 		rc = nr_delivery_start(&d->delivery, d->loop, d->conf, d->queue);
@@ -317,33 +298,27 @@ static void reload_lan_tls(struct nr_daemon *d, const struct nr_conf *next,
 			   const struct nr_conf *old)
 {
 	struct nr_tls_ctx *ctx = NULL;
-	size_t len;
-	char *pem;
+	int same;
 
 	if (!d->lan_tls || !conf_uses_lan_tls(next))
 		return;
-	pem = read_lan_pem(next, &len);
-	if (!pem)
+	/* No lan_cert: the generated one, root's 0600, not readable as `user`. */
+	same = next->lan_cert ? nr_tls_ctx_file_same(d->lan_tls, next->lan_cert) : NR_ENOTFOUND;
+	if (same < 0)
 		nr_debug("reload: %s is not readable here; a renewal of it needs a restart",
-			 next->lan_cert);
+			 next->lan_cert ? next->lan_cert : "the generated certificate");
 	if (same_str(next->lan_cert, old->lan_cert) && same_str(next->lan_key, old->lan_key) &&
-	    (!pem || (d->lan_pem && len == d->lan_pem_len && memcmp(pem, d->lan_pem, len) == 0))) {
-		free(pem); /* unchanged, or not readable to tell */
-		return;
-	}
+	    same != 0)
+		return; /* unchanged, or not readable to tell */
 	if (nr_tls_server_ctx_new(&ctx, next->lan_cert, next->lan_key, NULL, next->hostname) != 0) {
 		nr_warn(
 		    "reload: the LAN certificate %s / %s cannot be loaded; the one in use stays",
 		    next->lan_cert, next->lan_key);
-		free(pem);
 		return;
 	}
 	nr_smtpd_set_tls_ctx(d->smtpd, ctx);
 	nr_tls_ctx_free(d->lan_tls);
 	d->lan_tls = ctx;
-	free(d->lan_pem);
-	d->lan_pem = pem;
-	d->lan_pem_len = len;
 	nr_info("reload: LAN certificate loaded from %s", next->lan_cert);
 }
 
@@ -429,8 +404,6 @@ static void stop(struct nr_daemon *d)
 	if (d->lan_tls)
 		nr_tls_ctx_free(d->lan_tls);
 	d->lan_tls = NULL;
-	free(d->lan_pem);
-	d->lan_pem = NULL;
 	nr_loop_free(d->loop);
 	d->loop = NULL;
 }

@@ -676,6 +676,8 @@ const struct nr_dlink_ops nr_dlink_net_ops = {
     link_open, link_write, link_room, link_start_tls, link_close, link_peer, link_reload,
 };
 
+#define NR_SYSTEM_CA_TEXT "(system bundle)"
+
 static int conf_uses_tls(const struct nr_conf *conf)
 {
 	for (size_t i = 0; i < conf->smarthost_count; i++)
@@ -696,7 +698,7 @@ static int load_tls(struct nr_tls_ctx **out, const struct nr_conf *conf)
 	rc = nr_tls_client_ctx_new(out, conf->ca_file);
 	if (rc != 0)
 		nr_err("delivery: cannot load CA file %s: %s",
-		       conf->ca_file ? conf->ca_file : "(system bundle)", nr_strerror(rc));
+		       conf->ca_file ? conf->ca_file : NR_SYSTEM_CA_TEXT, nr_strerror(rc));
 	return rc;
 }
 
@@ -731,13 +733,21 @@ out:
 int nr_dlink_net_reload(struct nr_dlink_net *n, const struct nr_conf *conf)
 {
 	struct nr_tls_ctx *tls;
-	int rc = load_tls(&tls, conf);
+	int rc;
 
+	/* The same CA bytes: keep the context (and its saved sessions) rather
+	 * than parse the whole bundle again at every SIGHUP. */
+	if (n->tls && conf_uses_tls(conf) && nr_tls_ctx_file_same(n->tls, conf->ca_file) == 1)
+		return 0;
+	rc = load_tls(&tls, conf);
 	if (rc != 0)
 		return rc;
 	/* Sessions still open hold their own reference to the old context. */
 	nr_tls_ctx_free(n->tls);
 	n->tls = tls;
+	if (tls)
+		nr_info("reload: CA file %s loaded",
+			conf->ca_file ? conf->ca_file : NR_SYSTEM_CA_TEXT);
 	return 0;
 }
 

@@ -39,6 +39,12 @@ int nr_tls_server_ctx_new(struct nr_tls_ctx **out, const char *cert_path, const 
  * NR_EINVAL (no certificate in the file), NR_EIO (no entropy: the RNG fails
  * closed), NR_ENOMEM. */
 int nr_tls_client_ctx_new(struct nr_tls_ctx **out, const char *ca_file) NR_MUST_CHECK;
+/* Whether the file at path still holds the bytes ctx was loaded from (a
+ * server's certificate file, a client's CA file; for a client, NULL means
+ * the system bundle as in nr_tls_client_ctx_new): 1 the same, 0 changed,
+ * or NR_E... when it cannot be read. A reload asks before it loads and
+ * parses again; a context kept keeps its saved sessions too. */
+int nr_tls_ctx_file_same(const struct nr_tls_ctx *ctx, const char *path);
 /* Drop the owner's reference. Each session holds its own, so the context
  * lives on until the last session made from it is freed: a reload can put
  * a new context in its place while connections are open. */

@@ -16,6 +16,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
+#include <mbedtls/md.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
@@ -97,6 +98,9 @@ struct nr_tls_ctx {
 	unsigned refs;
 	int is_server;
 	int have_legacy;
+	/* SHA-256 of the certificate or CA file as loaded, for a reload to tell
+	 * whether it changed (nr_tls_ctx_file_same). */
+	unsigned char source_sha256[32];
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_config conf;
 	mbedtls_ssl_config conf_legacy;
@@ -247,6 +251,35 @@ void nr_tls_ctx_free(struct nr_tls_ctx *ctx)
 	free(ctx);
 }
 
+static int sha256(const void *data, size_t len, unsigned char out[32])
+{
+	const mbedtls_md_info_t *info = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+
+	return info && mbedtls_md(info, data, len, out) == 0 ? 0 : NR_ETLS;
+}
+
+int nr_tls_ctx_file_same(const struct nr_tls_ctx *ctx, const char *path)
+{
+	unsigned char now[32];
+	char *data = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!path && !ctx->is_server)
+		path = NR_TLS_DEFAULT_CA;
+	if (!path)
+		return NR_EINVAL;
+	ret = nr_plat_file_read(path, ctx->is_server ? NR_TLS_CERT_FILE_MAX : NR_TLS_CA_FILE_MAX,
+				&data, &len);
+	if (ret != 0)
+		return ret;
+	ret = sha256(data, len, now);
+	free(data);
+	if (ret != 0)
+		return ret;
+	return memcmp(now, ctx->source_sha256, sizeof(now)) == 0;
+}
+
 /* ---- server: certificate loading and generation ----------------------------- */
 
 static int file_exists(const char *path)
@@ -278,6 +311,8 @@ static int load_cert_and_key(struct nr_tls_ctx *ctx, const char *cert_path, cons
 	}
 	/* PEM parsing wants the terminating NUL inside the length. */
 	ret = mbedtls_x509_crt_parse(&ctx->cert, (const unsigned char *)data, len + 1);
+	if (ret == 0 && sha256(data, len, ctx->source_sha256) != 0)
+		ret = MBEDTLS_ERR_MD_BAD_INPUT_DATA;
 	free(data);
 	data = NULL;
 	if (ret != 0) {
@@ -611,6 +646,8 @@ int nr_tls_client_ctx_new(struct nr_tls_ctx **out, const char *ca_file)
 		goto out;
 	}
 	ret = mbedtls_x509_crt_parse(&ctx->cert, (const unsigned char *)data, len + 1);
+	if (ret >= 0 && sha256(data, len, ctx->source_sha256) != 0)
+		ret = MBEDTLS_ERR_MD_BAD_INPUT_DATA;
 	free(data);
 	if (ret < 0 || ctx->cert.version == 0) {
 		if (ret < 0)

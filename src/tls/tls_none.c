@@ -17,6 +17,11 @@ int nr_tls_client_ctx_new(struct nr_tls_ctx **out, const char *ca_file)
 	return NR_ENOTSUP;
 }
 
+int nr_tls_ctx_file_same(const struct nr_tls_ctx *ctx, const char *path)
+{
+	return NR_ENOTSUP;
+}
+
 void nr_tls_ctx_free(struct nr_tls_ctx *ctx) {}
 
 int nr_tls_server_new(struct nr_tls **out, struct nr_tls_ctx *ctx, nr_sock_t sock, int legacy_ok)

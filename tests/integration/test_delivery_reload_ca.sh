@@ -2,7 +2,8 @@
 # SIGHUP reads the CA file again: a bundle updated in place (the usual
 # ca-certificates update) or a first TLS smarthost added to a configuration
 # that had none takes effect without a restart. A reload whose ca_file cannot
-# be read keeps the previous CAs. A connection open across the reloads keeps
+# be read keeps the previous CAs; one that brings the same CA bytes (the file
+# unchanged, or a copy) loads nothing. A connection open across the reloads keeps
 # the context it started with and ends normally (test_tls checks under ASan
 # that a session outlives its context's owner).
 #   upstream: lib/smtpfault.py with STARTTLS and a certificate for
@@ -85,6 +86,29 @@ pass "the CAs of the last good reload stay in use"
 wait_for 10 "the timeout" grep -q "timed out with smarthost.test" "$NR_TMP/log" ||
 	fail "the hanging connection did not time out" "$NR_TMP/log"
 pass "the connection open across the reloads ended by its own timeout"
+# 4. Reloads that bring the same CA bytes load nothing: the bundle unchanged,
+# or another file with the same content. Only reloads 1 and 2 loaded one.
+loads() { count "reload: CA file .* loaded" "$NR_TMP/log"; }
+expect_eq "reloads 1 and 2 loaded a CA file, reload 3 none" 2 "$(loads)"
+write_conf "$tls_line" "$bundle"
+kill -HUP "$pid"
+wait_for 10 "reload 4" reloaded 4 || fail "reload 4 not done" "$NR_TMP/log"
+cp "$bundle" "$NR_TMP/copy.crt"
+write_conf "$tls_line" "$NR_TMP/copy.crt"
+kill -HUP "$pid"
+wait_for 10 "reload 5" reloaded 5 || fail "reload 5 not done" "$NR_TMP/log"
+expect_eq "the same bundle, by its name or a copy's, is not parsed again" 2 "$(loads)"
+send ok@lan third
+id=$(sed -nE 's/^<-  250 2.0.0 Ok: queued as ([0-9A-F]+).*/\1/p' "$NR_TMP/swaks.third")
+[ -n "$id" ] || fail "no queue id for the third message" "$NR_TMP/swaks.third"
+wait_for 20 "the third message" grep -q "$id: to=<r@example.com>.*status=sent" "$NR_TMP/log" ||
+	fail "nothing delivered with the context kept" "$NR_TMP/log" "$TLS_LOG"
+pass "the context kept across those reloads still delivers"
+# 5. The bundle loses the other CA again: the next reload loads it.
+cp "$CA_DIR/root.crt" "$NR_TMP/copy.crt"
+kill -HUP "$pid"
+wait_for 10 "reload 6" reloaded 6 || fail "reload 6 not done" "$NR_TMP/log"
+expect_eq "a changed bundle is loaded" 3 "$(loads)"
 check_not "no sanitizer report" grep -q "Sanitizer" "$NR_TMP/log"
 nr_stop_pid "$pid"
 check_not "no sanitizer report at exit" grep -q "Sanitizer" "$NR_TMP/log"

@@ -424,6 +424,47 @@ TEST(server_ctx_errors)
 	nr_tls_free(NULL);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+	char *data = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (nr_plat_file_read(from, 1 << 20, &data, &len) != 0)
+		return;
+	f = fopen(to, "w");
+	if (f) {
+		fwrite(data, 1, len, f);
+		fclose(f);
+	}
+	free(data);
+}
+
+/* A reload asks whether a context's file changed before loading it again:
+ * the same bytes (by any name) are the same; one byte more is a change. */
+TEST(ctx_file_same)
+{
+	struct nr_tls_ctx *sctx = NULL, *cctx = NULL;
+
+	copy_file(path_in("good.crt"), path_in("renew.crt"));
+	ASSERT_EQ(
+	    nr_tls_server_ctx_new(&sctx, path_in("renew.crt"), path_in("good.key"), NULL, HOST), 0);
+	ASSERT_EQ(nr_tls_client_ctx_new(&cctx, path_in("ca.crt")), 0);
+	EXPECT_EQ(nr_tls_ctx_file_same(sctx, path_in("renew.crt")), 1);
+	EXPECT_EQ(nr_tls_ctx_file_same(sctx, path_in("good.crt")), 1); /* a copy */
+	EXPECT_EQ(nr_tls_ctx_file_same(cctx, path_in("ca.crt")), 1);
+	EXPECT_EQ(nr_tls_ctx_file_same(cctx, path_in("good.crt")), 0);
+	EXPECT_EQ(nr_tls_ctx_file_same(sctx, path_in("none.crt")), NR_ENOTFOUND);
+	EXPECT_EQ(nr_tls_ctx_file_same(sctx, NULL), NR_EINVAL);
+	FILE *f = fopen(path_in("renew.crt"), "a");
+	ASSERT_TRUE(f != NULL);
+	fputs("\n", f);
+	fclose(f);
+	EXPECT_EQ(nr_tls_ctx_file_same(sctx, path_in("renew.crt")), 0);
+	nr_tls_ctx_free(sctx);
+	nr_tls_ctx_free(cctx);
+}
+
 TEST(generated_certificate)
 {
 	struct nr_tls_ctx *sctx = NULL, *cctx = NULL;
@@ -824,6 +865,7 @@ int main(int argc, char **argv)
 	RUN(sessions_outlive_their_context_owner);
 	RUN(transport_ops_table);
 	RUN(server_ctx_errors);
+	RUN(ctx_file_same);
 	RUN(client_requires_hostname);
 	RUN(client_server_roundtrip_and_resumption);
 	RUN(generated_certificate);
