@@ -261,6 +261,12 @@ static void service(struct nr_conn *c, unsigned events)
 	}
 	if ((events & (c->read_want | NR_POLL_ERR | NR_POLL_HUP | EV_KICK)) && read_some(c))
 		return;
+	/* Output that waited for the transport to read (a TLS handshake) may
+	 * go now: a handshake that completed in that read leaves no input to
+	 * wake us, and an implicit-TLS greeting would wait for the client,
+	 * which waits for the greeting. Drained is reported from the kick. */
+	if (nr_buf_len(&c->out) && c->write_want != NR_POLL_OUT)
+		nr_conn_flush(c);
 	if (c->err)
 		goto failed;
 	update_want(c);

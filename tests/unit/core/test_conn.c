@@ -149,6 +149,59 @@ static const struct nr_transport_ops fake_tls_ops = {
     .destroy = tls_destroy,
 };
 
+/* ---- a fake handshake: output waits until a read has seen "FIN" --------------------
+ * As a TLS server whose handshake needs the client's Finished: every write
+ * says NR_EAGAIN wanting input until then, and the read that completes it
+ * has no application data yet. */
+static struct {
+	int done;
+	unsigned wants; /* after the last NR_EAGAIN, as nr_tls_wants() */
+	nr_sock_t sock;
+} hs;
+
+static long hs_read(void *tctx, void *buf, size_t len)
+{
+	char fin[3];
+	long n;
+
+	if (hs.done)
+		return nr_plat_sock_read(hs.sock, buf, len);
+	n = nr_plat_sock_read(hs.sock, fin, sizeof(fin));
+	if (n == 3 && memcmp(fin, "FIN", 3) == 0)
+		hs.done = 1;
+	hs.wants = NR_POLL_IN; /* done or not, the next thing is input */
+	return n < 0 && n != NR_EAGAIN ? n : NR_EAGAIN;
+}
+
+static long hs_write(void *tctx, const void *buf, size_t len)
+{
+	if (hs.done)
+		return nr_plat_sock_write(hs.sock, buf, len);
+	hs.wants = NR_POLL_IN;
+	return NR_EAGAIN;
+}
+
+static size_t hs_pending(void *tctx)
+{
+	return 0;
+}
+
+static unsigned hs_wants(void *tctx)
+{
+	return hs.wants;
+}
+
+static void hs_destroy(void *tctx) {}
+
+static const struct nr_transport_ops fake_handshake_ops = {
+    .name = "tls",
+    .read = hs_read,
+    .write = hs_write,
+    .pending = hs_pending,
+    .wants = hs_wants,
+    .destroy = hs_destroy,
+};
+
 /* ---- fixture ------------------------------------------------------------------------ */
 struct fixture {
 	struct nr_loop *loop;
@@ -424,6 +477,31 @@ TEST(free_from_inside_input_callback)
 	teardown(&f);
 }
 
+/* Implicit TLS: the greeting is queued before the handshake. When the
+ * handshake completes inside a read (its write attempt came just before
+ * the client's last flight arrived), the greeting must still go out: the
+ * client waits for it and sends nothing more (a CI run once saw swaks
+ * time out so). */
+TEST(output_waiting_on_a_handshake_goes_when_a_read_completes_it)
+{
+	struct fixture f;
+
+	ASSERT_EQ(setup(&f, 0, 0), 0);
+	memset(&hs, 0, sizeof(hs));
+	hs.sock = tls.sock;
+	nr_conn_set_transport(f.o.c, &fake_handshake_ops, NULL);
+	EXPECT_EQ(nr_buf_puts(nr_conn_out(f.o.c), "220 hello\r\n"), 0);
+	nr_conn_flush(f.o.c);
+	turns(&f, 3);
+	EXPECT_STREQ(sim_peer_output_str(f.peer), ""); /* no handshake yet */
+	sim_peer_send_str(f.peer, "FIN");
+	turns(&f, 5);
+	EXPECT_EQ(hs.done, 1);
+	EXPECT_STREQ(sim_peer_output_str(f.peer), "220 hello\r\n");
+	EXPECT_EQ(f.o.drained, 1);
+	teardown(&f);
+}
+
 int main(void)
 {
 	RUN(short_reads_and_short_writes);
@@ -438,5 +516,6 @@ int main(void)
 	RUN(flush_soon_gathers_a_turn_into_one_write);
 	RUN(pause_keeps_input_and_resume_delivers_it);
 	RUN(free_from_inside_input_callback);
+	RUN(output_waiting_on_a_handshake_goes_when_a_read_completes_it);
 	return TEST_REPORT();
 }
