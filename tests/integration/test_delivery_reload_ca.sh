@@ -50,11 +50,14 @@ send() { # FROM SUBJECT
 }
 count() { grep -cE -- "$1" "$2" || true; }
 reloaded() { [ "$(count 'configuration reloaded' "$NR_TMP/log")" -ge "$1" ]; }
+hup() { # N: the Nth reload, done
+	kill -HUP "$pid"
+	wait_for 10 "reload $1" reloaded "$1" || fail "reload $1 not done" "$NR_TMP/log"
+}
 
 # 1. The first TLS smarthost arrives by reload; its CA is not in the bundle yet.
 write_conf "$tls_line" "$bundle"
-kill -HUP "$pid"
-wait_for 10 "reload 1" reloaded 1 || fail "reload 1 not done" "$NR_TMP/log"
+hup 1
 send hang@lan first
 wait_for 15 "a refusal" grep -q "TLS with smarthost.test failed" "$NR_TMP/log" ||
 	fail "no TLS attempt after the reload added a TLS smarthost" "$NR_TMP/log" "$TLS_LOG"
@@ -65,16 +68,14 @@ expect_eq "nothing delivered" 0 "$(tls_count)"
 # 2. The bundle is updated in place with the other CA, then SIGHUP.
 cat "$CA_DIR/root.crt" "$CA_DIR/other-ca.crt" >"$bundle.new"
 mv "$bundle.new" "$bundle"
-kill -HUP "$pid"
-wait_for 10 "reload 2" reloaded 2 || fail "reload 2 not done" "$NR_TMP/log"
+hup 2
 # The first message's connection now hangs after the dot, in TLS.
 wait_for 15 "the hanging dot" grep -q "C: MAIL FROM:<hang@lan>" "$TLS_LOG" ||
 	fail "the updated bundle was not used" "$NR_TMP/log" "$TLS_LOG"
 pass "after the reload the certificate from the added CA is accepted"
 # 3. A reload whose ca_file is missing, while that TLS connection is open.
 write_conf "$tls_line" "$NR_TMP/missing.crt"
-kill -HUP "$pid"
-wait_for 10 "reload 3" reloaded 3 || fail "reload 3 not done" "$NR_TMP/log"
+hup 3
 check "a missing ca_file is reported" grep -q "cannot load CA file $NR_TMP/missing.crt" "$NR_TMP/log"
 check "...and delivery keeps its previous settings" grep -q "reload: delivery keeps its previous settings" "$NR_TMP/log"
 # The hanging connection times out (upstream_timeout 3s) on the old context;
@@ -91,12 +92,10 @@ pass "the connection open across the reloads ended by its own timeout"
 loads() { count "reload: CA file .* loaded" "$NR_TMP/log"; }
 expect_eq "reloads 1 and 2 loaded a CA file, reload 3 none" 2 "$(loads)"
 write_conf "$tls_line" "$bundle"
-kill -HUP "$pid"
-wait_for 10 "reload 4" reloaded 4 || fail "reload 4 not done" "$NR_TMP/log"
+hup 4
 cp "$bundle" "$NR_TMP/copy.crt"
 write_conf "$tls_line" "$NR_TMP/copy.crt"
-kill -HUP "$pid"
-wait_for 10 "reload 5" reloaded 5 || fail "reload 5 not done" "$NR_TMP/log"
+hup 5
 expect_eq "the same bundle, by its name or a copy's, is not parsed again" 2 "$(loads)"
 send ok@lan third
 id=$(sed -nE 's/^<-  250 2.0.0 Ok: queued as ([0-9A-F]+).*/\1/p' "$NR_TMP/swaks.third")
@@ -106,8 +105,7 @@ wait_for 20 "the third message" grep -q "$id: to=<r@example.com>.*status=sent" "
 pass "the context kept across those reloads still delivers"
 # 5. The bundle loses the other CA again: the next reload loads it.
 cp "$CA_DIR/root.crt" "$NR_TMP/copy.crt"
-kill -HUP "$pid"
-wait_for 10 "reload 6" reloaded 6 || fail "reload 6 not done" "$NR_TMP/log"
+hup 6
 expect_eq "a changed bundle is loaded" 3 "$(loads)"
 check_not "no sanitizer report" grep -q "Sanitizer" "$NR_TMP/log"
 nr_stop_pid "$pid"
