@@ -285,12 +285,6 @@ static int same_str(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-static int same_addr(const struct nr_addr *a, const struct nr_addr *b)
-{
-	return a->family == b->family && a->port == b->port && a->scope_id == b->scope_id &&
-	       memcmp(a->ip, b->ip, sizeof(a->ip)) == 0;
-}
-
 /* A renewed LAN certificate, or other lan_cert/lan_key files, for new
  * connections; sessions already in TLS keep the one they started with.
  * Read as `user` (never generated here); a failure keeps the one in use. */
@@ -364,7 +358,7 @@ static void reload(struct nr_daemon *d)
 	if (strcmp(next->submit_socket, old->submit_socket) != 0)
 		nr_warn("reload: submit_socket changes take effect at the next restart");
 	reload_lan_tls(d, next, old);
-	if (!same_addr(&next->dns_server, &old->dns_server))
+	if (!nr_addr_same(&next->dns_server, &old->dns_server))
 		nr_warn("reload: dns_server changes take effect at the next restart");
 	if (!same_str(next->user, old->user) || !same_str(next->state_dir, old->state_dir))
 		nr_warn("reload: user and state_dir changes take effect at the next restart");

@@ -321,6 +321,12 @@ int nr_cidr_contains(const struct nr_cidr *c, const struct nr_addr *a)
 	return 0;
 }
 
+int nr_addr_same(const struct nr_addr *a, const struct nr_addr *b)
+{
+	return a->family == b->family && a->port == b->port && a->scope_id == b->scope_id &&
+	       memcmp(a->ip, b->ip, sizeof(a->ip)) == 0;
+}
+
 const char *nr_addr_ntop(const struct nr_addr *a, char *dst, size_t size)
 {
 	char tmp[48];

@@ -263,8 +263,7 @@ static int listen_changed(const struct nr_smtpd *d, const struct nr_conf *conf)
 	if (conf->listen_count != d->nlisteners)
 		return 1;
 	for (size_t i = 0; i < conf->listen_count; i++) {
-		const struct nr_addr *a = &conf->listen[i].addr, *b = &d->listeners[i].addr;
-		if (a->family != b->family || a->port != b->port || memcmp(a->ip, b->ip, 16) != 0 ||
+		if (!nr_addr_same(&conf->listen[i].addr, &d->listeners[i].addr) ||
 		    conf->listen[i].tls != d->listeners[i].tls)
 			return 1;
 	}
