@@ -14,10 +14,10 @@
 #include "core/stats.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_text.h"
+#include "proto/proto.h"
 #include "queue/queue.h"
 #include "rewrite/rewrite.h"
 #include "smtpc/delivery.h"
-#include "smtpc/delivery_sched.h"
 
 #define CTL_REQ_MAX 512
 #define CTL_TEST_SUBJECT "nanorelay test message"
@@ -350,7 +350,7 @@ static int write_test_body(struct nr_ctl *c, struct nr_qwriter *w, const char *f
 		memset(rnd, 0x5a, sizeof(rnd));
 	for (i = 0; i < sizeof(rnd); i++)
 		r = r << 8 | (unsigned char)rnd[i];
-	nr_dsched_format_date(date, sizeof(date), now);
+	nr_date_rfc5322(date, sizeof(date), now);
 	n = snprintf(buf, sizeof(buf),
 		     "From: nanorelay <%s>\r\n"
 		     "To: <%s>\r\n"

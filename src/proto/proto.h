@@ -184,4 +184,15 @@ size_t nr_dotstuff(struct nr_dotstuff *d, const void *in, size_t inlen, void *ou
  * not end a line. out needs 6 bytes. Returns bytes written. */
 size_t nr_dotstuff_end(struct nr_dotstuff *d, void *out);
 
+/* ---- dates ------------------------------------------------------------------ */
+
+/* Days since 1970-01-01 (may be negative) to a proleptic Gregorian date. */
+void nr_civil_from_days(int64_t days, int *year, unsigned *month, unsigned *day);
+
+/*
+ * RFC 5322 3.3 date-time in UTC for t seconds since 1970, as
+ * "Thu, 01 Jan 1970 00:00:00 +0000" (31 octets and the NUL). Returns dst.
+ */
+char *nr_date_rfc5322(char *dst, size_t size, int64_t t);
+
 #endif /* NR_PROTO_PROTO_H */

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/stats.h"
+#include "proto/proto.h"
 #include "queue/queue.h"
 #include "rewrite/rewrite.h"
 #include "smtpc/delivery.h"
@@ -723,8 +724,7 @@ static void send_digest(struct nr_delivery *d, uint64_t now)
 		return;
 	}
 	n = nr_dsched_digest_render(&d->digest, buf, DIGEST_SIZE, d->hostname, d->admin,
-				    nr_dsched_format_date(date, sizeof(date), wall_now()),
-				    random32());
+				    nr_date_rfc5322(date, sizeof(date), wall_now()), random32());
 	memset(&env, 0, sizeof(env));
 	env.sender = ""; /* null sender: a failing digest is never reported */
 	env.rcpts = rcpts;

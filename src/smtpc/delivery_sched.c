@@ -318,36 +318,3 @@ void nr_dsched_digest_sent(struct nr_dsched_digest *d, uint64_t now)
 	d->last_sent = now;
 	d->sent_any = 1;
 }
-
-/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	yoe = z - era * 146097;
-	yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
-	doy = (z - era * 146097) - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-char *nr_dsched_format_date(char *dst, size_t size, int64_t t)
-{
-	static const char *const wd[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
-	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-	int64_t secs = t - days * 86400;
-	int y;
-	unsigned m, d;
-
-	civil_from_days(days, &y, &m, &d);
-	snprintf(dst, size, "%s, %02u %s %04d %02u:%02u:%02u +0000", wd[((days % 7) + 7) % 7], d,
-		 mon[m - 1], y, (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
-		 (unsigned)(secs % 60));
-	return dst;
-}

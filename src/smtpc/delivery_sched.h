@@ -151,7 +151,4 @@ long nr_dsched_digest_render(const struct nr_dsched_digest *d, char *dst, size_t
 /* The digest was enqueued: forget the entries, start the interval. */
 void nr_dsched_digest_sent(struct nr_dsched_digest *d, uint64_t now);
 
-/* RFC 5322 date from wall-clock seconds (UTC): "Tue, 02 Jan 2024 03:04:05 +0000". */
-char *nr_dsched_format_date(char *dst, size_t size, int64_t t);
-
 #endif /* NR_SMTPC_DELIVERY_SCHED_H */

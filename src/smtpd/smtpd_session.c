@@ -425,31 +425,6 @@ static int body_emit(void *arg, const void *data, size_t len)
 	return nr_queue_append(s->writer, data, len);
 }
 
-/* RFC 5322 3.3 date-time in UTC from seconds since 1970. */
-static void format_date(int64_t t, char *dst, size_t size)
-{
-	static const char *const wd[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
-	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	if (t < 0)
-		t = 0;
-	int64_t days = t / 86400, secs = t % 86400;
-	/* civil_from_days (H. Hinnant), valid for the proleptic Gregorian calendar */
-	int64_t z = days + 719468;
-	int64_t era = z / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t y = yoe + era * 400;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t d = doy - (153 * mp + 2) / 5 + 1;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	if (m <= 2)
-		y++;
-	snprintf(dst, size, "%s, %d %s %04d %02d:%02d:%02d +0000", wd[days % 7], (int)d, mon[m - 1],
-		 (int)y, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
-}
-
 static int write_received(struct smtpd_session *s, const char *date)
 {
 	char hdr[1024];
@@ -536,7 +511,7 @@ static void proceed_data(struct smtpd_session *s, const char *args, size_t len)
 			reply(s, 451, "4.3.0", "Error: queue file write error");
 		return;
 	}
-	format_date(wall, date, sizeof(date));
+	nr_date_rfc5322(date, sizeof(date), wall < 0 ? 0 : wall);
 	if (write_received(s, date) < 0) {
 		reset_transaction(s);
 		reply(s, 452, "4.3.1", "Insufficient system storage");

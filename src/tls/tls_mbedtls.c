@@ -27,6 +27,7 @@
 #endif
 
 #include "core/log.h"
+#include "proto/proto.h"
 
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 #define NR_MBEDTLS3 1
@@ -365,34 +366,19 @@ static int hostname_ok(const char *h)
 	return 1;
 }
 
-/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 /* "YYYYMMDDhhmmss" as mbedtls_x509write_crt_set_validity wants it. */
 static void x509_time(char out[16], int64_t t, int add_years)
 {
-	int y, m, d;
+	int y;
+	unsigned m, d;
 	unsigned secs = (unsigned)(t % 86400);
 
-	civil_from_days(t / 86400, &y, &m, &d);
+	nr_civil_from_days(t / 86400, &y, &m, &d);
 	if (m == 2 && d == 29 && add_years)
 		d = 28;
 	y = NR_MIN(NR_MAX(y + add_years, 0), 9999);
-	snprintf(out, 16, "%04u%02u%02u%02u%02u%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
-		 (unsigned)d % 100u, secs / 3600 % 100u, secs / 60 % 60, secs % 60);
+	snprintf(out, 16, "%04u%02u%02u%02u%02u%02u", (unsigned)y % 10000u, m % 100u, d % 100u,
+		 secs / 3600 % 100u, secs / 60 % 60, secs % 60);
 }
 
 /* DER length prefix for n < 65536; returns bytes written. */

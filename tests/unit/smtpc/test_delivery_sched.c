@@ -1,6 +1,7 @@
 /* Unit tests of the delivery scheduler's pure logic. */
 #include <stdint.h>
 
+#include "proto/proto.h"
 #include "smtpc/delivery_sched.h"
 #include "test.h"
 
@@ -238,11 +239,9 @@ TEST(date)
 {
 	char b[64];
 
-	EXPECT_STREQ(nr_dsched_format_date(b, sizeof(b), 0), "Thu, 01 Jan 1970 00:00:00 +0000");
-	EXPECT_STREQ(nr_dsched_format_date(b, sizeof(b), 1704164645),
-		     "Tue, 02 Jan 2024 03:04:05 +0000");
-	EXPECT_STREQ(nr_dsched_format_date(b, sizeof(b), 951782400),
-		     "Tue, 29 Feb 2000 00:00:00 +0000");
+	EXPECT_STREQ(nr_date_rfc5322(b, sizeof(b), 0), "Thu, 01 Jan 1970 00:00:00 +0000");
+	EXPECT_STREQ(nr_date_rfc5322(b, sizeof(b), 1704164645), "Tue, 02 Jan 2024 03:04:05 +0000");
+	EXPECT_STREQ(nr_date_rfc5322(b, sizeof(b), 951782400), "Tue, 29 Feb 2000 00:00:00 +0000");
 }
 
 int main(void)
