@@ -18,7 +18,7 @@
 #include "core/stats.h"
 #include "ctl/ctl.h"
 #include "queue/queue.h"
-#include "smtpc/delivery.h"
+#include "delivery/delivery.h"
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_submit.h"
 #include "store/store.h"

@@ -17,7 +17,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "dns/dns.h"
-#include "smtpc/delivery_conn.h"
+#include "delivery/delivery_conn.h"
 #include "smtpc/delivery_rasm.h"
 #include "smtpc/smtpc_session.h"
 #include "tls/tls.h"

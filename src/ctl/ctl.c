@@ -17,7 +17,7 @@
 #include "proto/proto.h"
 #include "queue/queue.h"
 #include "rewrite/rewrite.h"
-#include "smtpc/delivery.h"
+#include "delivery/delivery.h"
 
 #define CTL_REQ_MAX 512
 #define CTL_TEST_SUBJECT "nanorelay test message"

@@ -18,7 +18,7 @@
 #include "core/build.h"
 #include "core/stats.h"
 #include "queue/queue.h"
-#include "smtpc/delivery.h"
+#include "delivery/delivery.h"
 
 /* A growing string with a ceiling: once max is reached further output is
  * dropped and truncated is set (nothing is ever written past it). */

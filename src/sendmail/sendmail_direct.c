@@ -20,7 +20,7 @@
 #include "core/loop.h"
 #include "queue/queue.h"
 #include "sendmail/sendmail_int.h"
-#include "smtpc/delivery.h"
+#include "delivery/delivery.h"
 #include "smtpd/smtpd.h"
 #include "store/store.h"
 

@@ -1,13 +1,13 @@
 /*
  * delivery_link.h - the I/O under one delivery session (internal to
- * src/smtpc). A link resolves the smarthost (every address in turn), connects,
+ * src/delivery). A link resolves the smarthost (every address in turn), connects,
  * runs TLS (implicit from the first byte, or when the session asks after
  * STARTTLS), assembles replies and feeds everything into the nr_smtpc
  * session it was opened for. The engine (delivery.c) only sees this table,
  * so tests can put a scripted server under real sessions.
  */
-#ifndef NR_SMTPC_DELIVERY_LINK_H
-#define NR_SMTPC_DELIVERY_LINK_H
+#ifndef NR_DELIVERY_DELIVERY_LINK_H
+#define NR_DELIVERY_DELIVERY_LINK_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -59,4 +59,4 @@ int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
  * every link was closed (nr_delivery_start() uses this for the real links). */
 void nr_delivery_own_links(struct nr_delivery *d, void (*links_free)(void *links_ctx));
 
-#endif /* NR_SMTPC_DELIVERY_LINK_H */
+#endif /* NR_DELIVERY_DELIVERY_LINK_H */

@@ -22,8 +22,8 @@
  * what it needs from conf: after nr_delivery_start()/nr_delivery_reload()
  * return, nothing points into the conf passed.
  */
-#ifndef NR_SMTPC_DELIVERY_H
-#define NR_SMTPC_DELIVERY_H
+#ifndef NR_DELIVERY_DELIVERY_H
+#define NR_DELIVERY_DELIVERY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -92,4 +92,4 @@ void nr_delivery_observe(struct nr_delivery *d, nr_delivery_observe_fn fn, void 
  * number of smarthosts. */
 size_t nr_delivery_status(const struct nr_delivery *d, struct nr_upstream_status *out, size_t max);
 
-#endif /* NR_SMTPC_DELIVERY_H */
+#endif /* NR_DELIVERY_DELIVERY_H */

@@ -7,9 +7,9 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "delivery/delivery.h"
+#include "delivery/delivery_conn.h"
 #include "dns/dns.h"
-#include "smtpc/delivery.h"
-#include "smtpc/delivery_conn.h"
 #include "smtpc/delivery_rasm.h"
 #include "tls/tls_conn.h"
 

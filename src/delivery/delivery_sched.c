@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "smtpc/delivery_sched.h"
+#include "delivery/delivery_sched.h"
 
 static void copy_str(char *dst, size_t size, const char *src)
 {

@@ -3,16 +3,16 @@
  * backoff with jitter, per-smarthost state and failover, outcome
  * classification, the failure digest for `admin`, and Postfix-style status
  * lines. Everything takes the time as an argument, so unit tests drive it on
- * a virtual clock. Internal to src/smtpc; the daemon uses delivery.h.
+ * a virtual clock. Internal to src/delivery; the daemon uses delivery.h.
  */
-#ifndef NR_SMTPC_DELIVERY_SCHED_H
-#define NR_SMTPC_DELIVERY_SCHED_H
+#ifndef NR_DELIVERY_DELIVERY_SCHED_H
+#define NR_DELIVERY_DELIVERY_SCHED_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/build.h"
-#include "smtpc/delivery.h"
+#include "delivery/delivery.h"
 
 /* How long an AUTH 535 holds a smarthost: long enough that a wrong password
  * never becomes an account-lockout storm. */
@@ -151,4 +151,4 @@ long nr_dsched_digest_render(const struct nr_dsched_digest *d, char *dst, size_t
 /* The digest was enqueued: forget the entries, start the interval. */
 void nr_dsched_digest_sent(struct nr_dsched_digest *d, uint64_t now);
 
-#endif /* NR_SMTPC_DELIVERY_SCHED_H */
+#endif /* NR_DELIVERY_DELIVERY_SCHED_H */

@@ -9,9 +9,9 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "queue/queue.h"
-#include "smtpc/delivery.h"
-#include "smtpc/delivery_link.h"
-#include "smtpc/delivery_sched.h"
+#include "delivery/delivery.h"
+#include "delivery/delivery_link.h"
+#include "delivery/delivery_sched.h"
 #include "test.h"
 
 /* ==== stand-ins until core/queue/tls/sim are merged into main (delete then) ==== */

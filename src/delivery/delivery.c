@@ -7,12 +7,12 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/stats.h"
+#include "delivery/delivery.h"
+#include "delivery/delivery_link.h"
+#include "delivery/delivery_sched.h"
 #include "proto/proto.h"
 #include "queue/queue.h"
 #include "rewrite/rewrite.h"
-#include "smtpc/delivery.h"
-#include "smtpc/delivery_link.h"
-#include "smtpc/delivery_sched.h"
 #include "tls/tls.h"
 
 #define STR_MAX 256

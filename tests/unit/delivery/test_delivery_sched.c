@@ -2,7 +2,7 @@
 #include <stdint.h>
 
 #include "proto/proto.h"
-#include "smtpc/delivery_sched.h"
+#include "delivery/delivery_sched.h"
 #include "test.h"
 
 TEST(backoff_doubles_and_caps)

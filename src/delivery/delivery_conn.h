@@ -1,13 +1,13 @@
 /*
- * delivery_conn.h - the real delivery link (internal to src/smtpc): DNS
+ * delivery_conn.h - the real delivery link (internal to src/delivery): DNS
  * (nr_dns), TCP (every address in turn, a connect timeout each), TLS
  * (implicit or after STARTTLS, always verified against the smarthost's name)
  * and reply assembly, under struct nr_dlink_ops.
  */
-#ifndef NR_SMTPC_DELIVERY_CONN_H
-#define NR_SMTPC_DELIVERY_CONN_H
+#ifndef NR_DELIVERY_DELIVERY_CONN_H
+#define NR_DELIVERY_DELIVERY_CONN_H
 
-#include "smtpc/delivery_link.h"
+#include "delivery/delivery_link.h"
 
 struct nr_dlink_net;
 struct nr_dns_result;
@@ -61,4 +61,4 @@ typedef void (*nr_dlink_observer_fn)(void *arg, const struct nr_dlink_event *ev)
  * only looks: it must not close links or free sessions from inside. */
 void nr_dlink_net_observe(struct nr_dlink_net *n, nr_dlink_observer_fn fn, void *arg);
 
-#endif /* NR_SMTPC_DELIVERY_CONN_H */
+#endif /* NR_DELIVERY_DELIVERY_CONN_H */
