@@ -16,9 +16,8 @@
 #include "app/test_upstream.h"
 #include "core/log.h"
 #include "core/loop.h"
-#include "dns/dns.h"
 #include "delivery/delivery_conn.h"
-#include "smtpc/delivery_rasm.h"
+#include "dns/dns.h"
 #include "smtpc/smtpc_session.h"
 #include "tls/tls.h"
 
@@ -184,24 +183,24 @@ static void show_tls(struct probe *p, const struct nr_dlink_event *ev)
 	set_failed(p, NR_PROBE_TLS, ev->err, 0, nr_strerror(ev->err));
 }
 
-static void caps_text(char *dst, size_t size, const struct nr_dlink_reply *r)
+static void caps_text(char *dst, size_t size, const struct nr_smtpc_reply *r)
 {
-	snprintf(dst, size, "%s%s%s%s%s", r->caps & NR_DLINK_CAP_STARTTLS ? " STARTTLS" : "",
-		 r->caps & NR_DLINK_CAP_PIPELINING ? " PIPELINING" : "",
-		 r->caps & NR_DLINK_CAP_8BITMIME ? " 8BITMIME" : "",
-		 r->caps & NR_DLINK_CAP_ENHANCEDSTATUSCODES ? " ENHANCEDSTATUSCODES" : "",
-		 r->caps & NR_DLINK_CAP_SIZE ? " SIZE" : "");
+	snprintf(dst, size, "%s%s%s%s%s", r->caps.caps & NR_SMTPC_CAP_STARTTLS ? " STARTTLS" : "",
+		 r->caps.caps & NR_SMTPC_CAP_PIPELINING ? " PIPELINING" : "",
+		 r->caps.caps & NR_SMTPC_CAP_8BITMIME ? " 8BITMIME" : "",
+		 r->caps.caps & NR_SMTPC_CAP_ENHANCEDSTATUSCODES ? " ENHANCEDSTATUSCODES" : "",
+		 r->caps.caps & NR_SMTPC_CAP_SIZE ? " SIZE" : "");
 }
 
 static void mechs_text(char *dst, size_t size, uint32_t auth)
 {
-	snprintf(dst, size, "%s%s%s%s", auth & NR_DLINK_AUTH_PLAIN ? " PLAIN" : "",
-		 auth & NR_DLINK_AUTH_LOGIN ? " LOGIN" : "",
-		 auth & NR_DLINK_AUTH_CRAM_MD5 ? " CRAM-MD5" : "",
-		 auth & NR_DLINK_AUTH_XOAUTH2 ? " XOAUTH2" : "");
+	snprintf(dst, size, "%s%s%s%s", auth & NR_SMTPC_AUTH_PLAIN ? " PLAIN" : "",
+		 auth & NR_SMTPC_AUTH_LOGIN ? " LOGIN" : "",
+		 auth & NR_SMTPC_AUTH_CRAM_MD5 ? " CRAM-MD5" : "",
+		 auth & NR_SMTPC_AUTH_XOAUTH2 ? " XOAUTH2" : "");
 }
 
-static void show_ehlo(struct probe *p, const struct nr_dlink_reply *r, const char *text)
+static void show_ehlo(struct probe *p, const struct nr_smtpc_reply *r, const char *text)
 {
 	char caps[96], mechs[64];
 
@@ -211,13 +210,13 @@ static void show_ehlo(struct probe *p, const struct nr_dlink_reply *r, const cha
 		return;
 	}
 	caps_text(caps, sizeof(caps), r);
-	mechs_text(mechs, sizeof(mechs), r->auth);
-	if (r->size)
+	mechs_text(mechs, sizeof(mechs), r->caps.auth);
+	if (r->caps.size_max)
 		snprintf(caps + strlen(caps), sizeof(caps) - strlen(caps), " %llu",
-			 (unsigned long long)r->size);
+			 (unsigned long long)r->caps.size_max);
 	say("EHLO", "%s:%s", p->tls_up ? "after TLS" : "in clear", caps[0] ? caps : " (nothing)");
 	if (!p->tls_up && p->r.tls == NR_TLS_STARTTLS) {
-		p->r.starttls_offered = (r->caps & NR_DLINK_CAP_STARTTLS) != 0;
+		p->r.starttls_offered = (r->caps.caps & NR_SMTPC_CAP_STARTTLS) != 0;
 		if (!p->r.starttls_offered) {
 			say("STARTTLS", "not offered: nanorelay never continues in clear");
 			set_failed(p, NR_PROBE_STARTTLS, 0, 0, "STARTTLS not offered");
@@ -225,13 +224,13 @@ static void show_ehlo(struct probe *p, const struct nr_dlink_reply *r, const cha
 		p->stage = NR_PROBE_STARTTLS;
 		return;
 	}
-	p->r.auth_offered = (r->caps & NR_DLINK_CAP_AUTH) != 0;
+	p->r.auth_offered = (r->caps.caps & NR_SMTPC_CAP_AUTH) != 0;
 	snprintf(p->r.mechs, sizeof(p->r.mechs), "%s", mechs[0] ? mechs + 1 : "");
 	say("AUTH", "offered: %s", p->r.auth_offered && mechs[0] ? mechs + 1 : "none");
 	p->stage = NR_PROBE_AUTH;
 }
 
-static void show_reply(struct probe *p, const struct nr_dlink_reply *r)
+static void show_reply(struct probe *p, const struct nr_smtpc_reply *r)
 {
 	const char *state = p->s ? nr_smtpc_state_name(p->s) : "";
 	char text[NR_PROBE_TEXT_MAX];

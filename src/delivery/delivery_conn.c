@@ -10,7 +10,7 @@
 #include "delivery/delivery.h"
 #include "delivery/delivery_conn.h"
 #include "dns/dns.h"
-#include "smtpc/delivery_rasm.h"
+#include "smtpc/reply.h"
 #include "tls/tls_conn.h"
 
 struct nr_dlink_net {
@@ -58,7 +58,7 @@ struct nr_dlink {
 	struct nr_timer timer; /* connect deadline, then the linger deadline */
 
 	struct nr_conn *c;
-	struct nr_dlink_rasm *rasm;
+	struct nr_smtpc_reply_asm rasm; /* the server's bytes -> whole replies */
 	struct tls_watch tw;
 	int tls_started; /* a handshake was started on c */
 	int switch_asked;
@@ -139,7 +139,6 @@ static void unlink_and_free(struct nr_dlink *l)
 	stop_connecting(l);
 	nr_loop_hook_cancel(l->net->loop, &l->hook);
 	nr_conn_free(l->c);
-	nr_dlink_rasm_free(l->rasm);
 	free(l);
 }
 
@@ -221,44 +220,12 @@ static int switch_to_tls(struct nr_dlink *l)
 	l->tw.l = l;
 	l->tw.done = 0;
 	l->tls_started = 1;
-	nr_dlink_rasm_reset(l->rasm);
+	nr_smtpc_reply_init(&l->rasm, 0);
 	nr_conn_set_transport(l->c, &tls_watch_ops, &l->tw);
 	return 0;
 }
 
 /* ---- connection callbacks ---- */
-
-static void feed_session(struct nr_dlink *l, const struct nr_dlink_reply *dr, size_t leftover)
-{
-	struct nr_smtpc_reply r;
-
-	memset(&r, 0, sizeof(r));
-	r.code = dr->code;
-	r.text = dr->text;
-	r.size = dr->size;
-	r.leftover = leftover;
-	if (dr->caps & NR_DLINK_CAP_STARTTLS)
-		r.caps |= NR_SMTPC_CAP_STARTTLS;
-	if (dr->caps & NR_DLINK_CAP_PIPELINING)
-		r.caps |= NR_SMTPC_CAP_PIPELINING;
-	if (dr->caps & NR_DLINK_CAP_8BITMIME)
-		r.caps |= NR_SMTPC_CAP_8BITMIME;
-	if (dr->caps & NR_DLINK_CAP_SIZE)
-		r.caps |= NR_SMTPC_CAP_SIZE;
-	if (dr->caps & NR_DLINK_CAP_AUTH)
-		r.caps |= NR_SMTPC_CAP_AUTH;
-	if (dr->caps & NR_DLINK_CAP_ENHANCEDSTATUSCODES)
-		r.caps |= NR_SMTPC_CAP_ENHANCEDSTATUSCODES;
-	if (dr->auth & NR_DLINK_AUTH_PLAIN)
-		r.auth |= NR_SMTPC_AUTH_PLAIN;
-	if (dr->auth & NR_DLINK_AUTH_LOGIN)
-		r.auth |= NR_SMTPC_AUTH_LOGIN;
-	if (dr->auth & NR_DLINK_AUTH_CRAM_MD5)
-		r.auth |= NR_SMTPC_AUTH_CRAM_MD5;
-	if (dr->auth & NR_DLINK_AUTH_XOAUTH2)
-		r.auth |= NR_SMTPC_AUTH_XOAUTH2;
-	nr_smtpc_on_reply(l->s, &r);
-}
 
 static void tls_up(struct nr_dlink *l);
 
@@ -276,7 +243,7 @@ static void on_input(struct nr_conn *c, void *owner)
 	}
 
 	while (nr_buf_len(in) > 0) {
-		struct nr_dlink_reply r;
+		const struct nr_smtpc_reply *r;
 		size_t used = 0;
 		int rc;
 
@@ -286,7 +253,7 @@ static void on_input(struct nr_conn *c, void *owner)
 			nr_buf_consume(in, nr_buf_len(in));
 			return;
 		}
-		rc = nr_dlink_rasm_feed(l->rasm, nr_buf_head(in), nr_buf_len(in), &used, &r);
+		rc = nr_smtpc_reply_feed(&l->rasm, nr_buf_head(in), nr_buf_len(in), &used);
 		nr_buf_consume(in, used);
 		if (rc == 0)
 			return;
@@ -296,16 +263,17 @@ static void on_input(struct nr_conn *c, void *owner)
 			fail(l, rc);
 			return;
 		}
+		r = nr_smtpc_reply_get(&l->rasm); /* valid until the next feed */
 		if (l->net->observe) {
 			struct nr_dlink_event ev;
 			memset(&ev, 0, sizeof(ev));
 			ev.step = NR_DLINK_STEP_REPLY;
-			ev.reply = &r;
+			ev.reply = r;
 			report(l, &ev);
 		}
 		/* The session may close the link from here: l stays valid
 		 * (freed at the end of the turn), l->s becomes NULL. */
-		feed_session(l, &r, nr_buf_len(in) + nr_dlink_rasm_pending(l->rasm));
+		nr_smtpc_on_reply(l->s, r, nr_buf_len(in) + nr_smtpc_reply_pending(&l->rasm));
 	}
 }
 
@@ -561,11 +529,7 @@ static int link_open(void *ctx, struct nr_dlink **out, const struct nr_dlink_tar
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return NR_ENOMEM;
-	rc = nr_dlink_rasm_new(&l->rasm);
-	if (rc != 0) {
-		free(l);
-		return rc;
-	}
+	nr_smtpc_reply_init(&l->rasm, 0);
 	l->net = net;
 	l->s = s;
 	snprintf(l->host, sizeof(l->host), "%s", t->host ? t->host : "");

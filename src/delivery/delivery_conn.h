@@ -11,7 +11,7 @@
 
 struct nr_dlink_net;
 struct nr_dns_result;
-struct nr_dlink_reply;
+struct nr_smtpc_reply;
 struct nr_tls;
 struct nr_addr;
 
@@ -52,7 +52,7 @@ struct nr_dlink_event {
 	const struct nr_dns_result *res;    /* RESOLVED */
 	const struct nr_addr *addr;         /* CONNECT */
 	const struct nr_tls *tls;           /* TLS */
-	const struct nr_dlink_reply *reply; /* REPLY */
+	const struct nr_smtpc_reply *reply; /* REPLY */
 };
 
 typedef void (*nr_dlink_observer_fn)(void *arg, const struct nr_dlink_event *ev);

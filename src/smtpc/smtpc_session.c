@@ -214,8 +214,12 @@ static const char *phase_name(const struct nr_smtpc *s)
 static void reply_text(const struct nr_smtpc *s, char *dst, size_t size,
 		       const struct nr_smtpc_reply *r)
 {
-	snprintf(dst, size, "host %s said: %d %s (in reply to %s)", s->p.relay, r->code,
-		 r->text ? r->text : "", phase_name(s));
+	/* A long reply is cut to fit the log line and the bounce (its start,
+	 * with the codes, is what matters); the result is tested only to tell
+	 * GCC's -Wformat-truncation that the cut is meant. */
+	if (snprintf(dst, size, "host %s said: %d %s (in reply to %s)", s->p.relay, r->code,
+		     r->text, phase_name(s)) >= (int)size)
+		dst[size - 1] = '\0';
 }
 
 /* ---- the end of a session ---- */
@@ -415,8 +419,7 @@ static int auth_continue(struct nr_smtpc *s, const struct nr_smtpc_reply *r)
 		if (s->auth_step != 1)
 			break;
 		/* RFC 2195: user SP hex(HMAC-MD5(password, challenge)). */
-		cl = r->text ? nr_base64_decode(r->text, strlen(r->text), chal, sizeof(chal))
-			     : NR_EINVAL;
+		cl = nr_base64_decode(r->text, r->text_len, chal, sizeof(chal));
 		ul = strlen(s->p.user);
 		if (cl <= 0 || ul + 34 > sizeof(resp))
 			break;
@@ -685,7 +688,7 @@ void nr_smtpc_on_connected(struct nr_smtpc *s)
 		enter_state(s, S_GREETING);
 }
 
-void nr_smtpc_on_reply(struct nr_smtpc *s, const struct nr_smtpc_reply *r)
+void nr_smtpc_on_reply(struct nr_smtpc *s, const struct nr_smtpc_reply *r, size_t leftover)
 {
 	char text[256];
 
@@ -703,9 +706,9 @@ void nr_smtpc_on_reply(struct nr_smtpc *s, const struct nr_smtpc_reply *r)
 			finish(s, NR_SMTPC_END_HOST, text);
 			return;
 		}
-		s->caps = r->caps;
-		s->auth = r->auth;
-		s->size_limit = (r->caps & NR_SMTPC_CAP_SIZE) ? r->size : 0;
+		s->caps = r->caps.caps;
+		s->auth = r->caps.auth;
+		s->size_limit = (r->caps.caps & NR_SMTPC_CAP_SIZE) ? r->caps.size_max : 0;
 		after_ehlo(s);
 		return;
 	case S_STARTTLS:
@@ -713,7 +716,7 @@ void nr_smtpc_on_reply(struct nr_smtpc *s, const struct nr_smtpc_reply *r)
 			finish(s, NR_SMTPC_END_HOST, text);
 			return;
 		}
-		if (r->leftover) {
+		if (leftover) {
 			/* CVE-2011-0411 class: anything after the 220 came from
 			 * before TLS and may be forged. */
 			finish(s, NR_SMTPC_END_HOST,

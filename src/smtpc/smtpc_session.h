@@ -3,7 +3,9 @@
  * without I/O ("sans-IO"): the owner feeds it assembled replies, TLS
  * results, timeouts and writability; the session writes command bytes
  * through ops->write and tells the owner what to do through callbacks.
- * The owner (delivery.c) does DNS, TCP, TLS and the reply assembly.
+ * The owner (src/delivery) does DNS, TCP, TLS and feeds the server's bytes
+ * to the reply assembler of reply.h, whose replies (struct nr_smtpc_reply,
+ * capabilities NR_SMTPC_CAP_*, mechanisms NR_SMTPC_AUTH_*) it hands on here.
  *
  *   connect -> 220 -> EHLO -> [STARTTLS -> 220 -> TLS -> EHLO] -> [AUTH]
  *   -> READY -> MAIL -> RCPT... -> DATA -> body -> "." -> READY ... -> QUIT
@@ -27,36 +29,9 @@
 
 #include "conf/conf.h"
 #include "core/build.h"
+#include "smtpc/reply.h"
 
 struct nr_smtpc;
-
-/* EHLO capabilities the client uses (a bitmask). */
-enum {
-	NR_SMTPC_CAP_STARTTLS = 1u << 0,
-	NR_SMTPC_CAP_PIPELINING = 1u << 1,
-	NR_SMTPC_CAP_8BITMIME = 1u << 2,
-	NR_SMTPC_CAP_SIZE = 1u << 3,
-	NR_SMTPC_CAP_AUTH = 1u << 4,
-	NR_SMTPC_CAP_ENHANCEDSTATUSCODES = 1u << 5,
-};
-
-/* AUTH mechanisms (a bitmask). */
-enum {
-	NR_SMTPC_AUTH_PLAIN = 1u << 0,
-	NR_SMTPC_AUTH_LOGIN = 1u << 1,
-	NR_SMTPC_AUTH_CRAM_MD5 = 1u << 2,
-	NR_SMTPC_AUTH_XOAUTH2 = 1u << 3,
-};
-
-/* One complete (multi-line assembled) reply, as the reply assembler gives it. */
-struct nr_smtpc_reply {
-	int code;         /* 100..599 */
-	const char *text; /* first line after "NNN " / "NNN-", NUL-terminated */
-	uint32_t caps;    /* EHLO replies: NR_SMTPC_CAP_* */
-	uint32_t auth;    /* EHLO replies: NR_SMTPC_AUTH_* offered */
-	uint64_t size;    /* EHLO replies: SIZE limit, 0 = none */
-	size_t leftover;  /* bytes already received after this reply */
-};
 
 /* How a session ended (ops->finished). */
 enum nr_smtpc_end {
@@ -141,7 +116,10 @@ void nr_smtpc_free(struct nr_smtpc *s);
 
 /* TCP (and for tls=implicit, TLS) is up: wait for the greeting. */
 void nr_smtpc_on_connected(struct nr_smtpc *s);
-void nr_smtpc_on_reply(struct nr_smtpc *s, const struct nr_smtpc_reply *r);
+/* One complete reply from the assembler. leftover: bytes already received
+ * after it (the owner's unread input plus nr_smtpc_reply_pending()); after
+ * the 220 to STARTTLS anything but 0 ends the session (response injection). */
+void nr_smtpc_on_reply(struct nr_smtpc *s, const struct nr_smtpc_reply *r, size_t leftover);
 /* err 0: TLS is up (the owner switched the transport). Else NR_ETLS,
  * NR_ECERT, NR_ECLOCK with a plain-words text. */
 void nr_smtpc_on_tls_done(struct nr_smtpc *s, int err, const char *text);

@@ -8,10 +8,10 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
-#include "queue/queue.h"
 #include "delivery/delivery.h"
 #include "delivery/delivery_link.h"
 #include "delivery/delivery_sched.h"
+#include "queue/queue.h"
 #include "test.h"
 
 /* ==== stand-ins until core/queue/tls/sim are merged into main (delete then) ==== */
@@ -424,25 +424,30 @@ static struct nr_dlink *open_link(size_t host)
 	return NULL;
 }
 
-static void say(struct nr_dlink *l, int code, const char *text)
+/* A reply as the assembler (smtpc/reply.h) hands it over. */
+static struct nr_smtpc_reply make_reply(int code, const char *text)
 {
 	struct nr_smtpc_reply r;
 	memset(&r, 0, sizeof(r));
 	r.code = code;
-	r.text = text;
-	nr_smtpc_on_reply(l->s, &r);
+	r.lines = 1;
+	r.text_len = (size_t)snprintf(r.text, sizeof(r.text), "%s", text);
+	return r;
+}
+
+static void say(struct nr_dlink *l, int code, const char *text)
+{
+	struct nr_smtpc_reply r = make_reply(code, text);
+	nr_smtpc_on_reply(l->s, &r, 0);
 	turn();
 }
 
 static void say_ehlo(struct nr_dlink *l, uint32_t caps, uint32_t auth)
 {
-	struct nr_smtpc_reply r;
-	memset(&r, 0, sizeof(r));
-	r.code = 250;
-	r.text = "smtp.test";
-	r.caps = caps;
-	r.auth = auth;
-	nr_smtpc_on_reply(l->s, &r);
+	struct nr_smtpc_reply r = make_reply(250, "smtp.test");
+	r.caps.caps = caps;
+	r.caps.auth = auth;
+	nr_smtpc_on_reply(l->s, &r, 0);
 	turn();
 }
 

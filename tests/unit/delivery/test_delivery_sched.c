@@ -1,8 +1,8 @@
 /* Unit tests of the delivery scheduler's pure logic. */
 #include <stdint.h>
 
-#include "proto/proto.h"
 #include "delivery/delivery_sched.h"
+#include "proto/proto.h"
 #include "test.h"
 
 TEST(backoff_doubles_and_caps)

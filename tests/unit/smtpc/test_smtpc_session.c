@@ -138,25 +138,30 @@ static struct nr_smtpc *start(const struct nr_smtpc_params *p)
 	return s;
 }
 
-static void reply(struct nr_smtpc *s, int code, const char *text)
+/* A reply as the assembler (smtpc/reply.h) hands it over. */
+static struct nr_smtpc_reply make_reply(int code, const char *text)
 {
 	struct nr_smtpc_reply r;
 	memset(&r, 0, sizeof(r));
 	r.code = code;
-	r.text = text;
-	nr_smtpc_on_reply(s, &r);
+	r.lines = 1;
+	r.text_len = (size_t)snprintf(r.text, sizeof(r.text), "%s", text);
+	return r;
+}
+
+static void reply(struct nr_smtpc *s, int code, const char *text)
+{
+	struct nr_smtpc_reply r = make_reply(code, text);
+	nr_smtpc_on_reply(s, &r, 0);
 }
 
 static void ehlo(struct nr_smtpc *s, uint32_t caps, uint32_t auth, uint64_t size)
 {
-	struct nr_smtpc_reply r;
-	memset(&r, 0, sizeof(r));
-	r.code = 250;
-	r.text = "smtp.test";
-	r.caps = caps;
-	r.auth = auth;
-	r.size = size;
-	nr_smtpc_on_reply(s, &r);
+	struct nr_smtpc_reply r = make_reply(250, "smtp.test");
+	r.caps.caps = caps;
+	r.caps.auth = auth;
+	r.caps.size_max = size;
+	nr_smtpc_on_reply(s, &r, 0);
 }
 
 /* Output since the last call, as a string. */
@@ -649,15 +654,12 @@ TEST(starttls_injection_aborts)
 {
 	struct nr_smtpc_params p = params(NR_TLS_STARTTLS);
 	struct nr_smtpc *s = start(&p);
-	struct nr_smtpc_reply r;
+	struct nr_smtpc_reply r = make_reply(220, "go ahead");
 	ASSERT_TRUE(s);
 	reply(s, 220, "hi");
 	ehlo(s, NR_SMTPC_CAP_STARTTLS, 0, 0);
-	memset(&r, 0, sizeof(r));
-	r.code = 220;
-	r.text = "go ahead";
-	r.leftover = 20; /* "250 injected reply\r\n" arrived with it */
-	nr_smtpc_on_reply(s, &r);
+	/* "250 injected reply\r\n" (20 bytes) arrived with it */
+	nr_smtpc_on_reply(s, &r, 20);
 	EXPECT_EQ(F.tls_started, 0);
 	EXPECT_EQ(F.finished, 1);
 	EXPECT_EQ(F.how, NR_SMTPC_END_HOST);
