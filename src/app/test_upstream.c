@@ -16,7 +16,7 @@
 #include "app/test_upstream.h"
 #include "core/log.h"
 #include "core/loop.h"
-#include "delivery/delivery_conn.h"
+#include "delivery/delivery.h"
 #include "dns/dns.h"
 #include "smtpc/smtpc_session.h"
 #include "tls/tls.h"

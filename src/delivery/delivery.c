@@ -13,6 +13,7 @@
 #include "proto/proto.h"
 #include "queue/queue.h"
 #include "rewrite/rewrite.h"
+#include "smtpc/smtpc_session.h"
 #include "tls/tls.h"
 
 #define STR_MAX 256

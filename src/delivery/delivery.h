@@ -1,5 +1,6 @@
 /*
- * delivery.h - delivery to the smarthosts: the public API the daemon calls.
+ * delivery.h - delivery to the smarthosts: the public API of src/delivery
+ * (the engine the daemon runs; below it, the link that test-upstream uses).
  *
  * The delivery engine takes due messages from the queue (FIFO, a deferred
  * message never blocks the others), sends them over a bounded number of
@@ -28,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/conf.h"
 #include "core/build.h"
 #include "platform.h"
 
@@ -91,5 +93,100 @@ void nr_delivery_observe(struct nr_delivery *d, nr_delivery_observe_fn fn, void 
 /* Upstream state for `status`: fills at most max entries, returns the
  * number of smarthosts. */
 size_t nr_delivery_status(const struct nr_delivery *d, struct nr_upstream_status *out, size_t max);
+
+/*
+ * ---- the link: the I/O under one client session ----
+ *
+ * A link resolves the smarthost (every address in turn), connects, runs TLS
+ * (implicit from the first byte, or when the session asks after STARTTLS;
+ * always verified against the smarthost's name), assembles replies
+ * (smtpc/reply.h) and feeds everything into the nr_smtpc session it was
+ * opened for. The engine sees links only through struct nr_dlink_ops, so
+ * tests can put a scripted server under real sessions; nr_dlink_net_ops is
+ * the real one (nr_dns, TCP, src/tls). test-upstream (src/app) drives one
+ * link by hand and watches its steps.
+ */
+
+struct nr_smtpc;
+struct nr_dlink;
+struct nr_dlink_net;
+struct nr_dns_result;
+struct nr_smtpc_reply;
+struct nr_tls;
+struct nr_addr;
+
+/* What a link needs to know of its smarthost. */
+struct nr_dlink_target {
+	const char *host;
+	uint16_t port;
+	enum nr_tls_mode tls;
+	uint64_t connect_timeout_ms; /* cap on the 30 s per address and implicit TLS (0: none) */
+};
+
+struct nr_dlink_ops {
+	/* Start: resolve, connect, (implicit TLS,) then nr_smtpc_on_connected(s);
+	 * later events go to s. Failures arrive as session events
+	 * (nr_smtpc_on_closed / on_timeout), never as a callback from inside
+	 * open(). NR_ENOMEM. */
+	int (*open)(void *ctx, struct nr_dlink **out, const struct nr_dlink_target *t,
+		    struct nr_smtpc *s);
+	int (*write)(struct nr_dlink *l, const void *p, size_t n);
+	size_t (*room)(struct nr_dlink *l);
+	/* Switch to TLS now, then nr_smtpc_on_tls_done(). */
+	void (*start_tls)(struct nr_dlink *l);
+	/* Close after the output drained; no session event follows. The link
+	 * is freed by this. */
+	void (*close)(struct nr_dlink *l);
+	/* "host[addr]:port" of the current peer ("host[?]:port" before connect). */
+	const char *(*peer)(struct nr_dlink *l);
+	/* The configuration was reloaded: read again what links share (the
+	 * CA file). Open links keep what they started with. A failure keeps
+	 * the previous state. NULL: nothing to read again. */
+	int (*reload)(void *ctx, const struct nr_conf *conf);
+};
+
+/* Per-address connect deadline. */
+#define NR_DLINK_CONNECT_TIMEOUT_MS 30000u
+
+extern const struct nr_dlink_ops nr_dlink_net_ops;
+
+/* The ops' ctx. The resolver uses conf->dns_server; the TLS client context
+ * is loaded from conf->ca_file, only when some smarthost uses TLS, and again
+ * at each reload (nr_dlink_net_reload).
+ * NR_ENOMEM, NR_EDNS, or a TLS context error (NR_ENOTFOUND, NR_EINVAL). */
+int nr_dlink_net_new(struct nr_dlink_net **out, struct nr_loop *loop,
+		     const struct nr_conf *conf) NR_MUST_CHECK;
+/* Frees every link still lingering. Call after every link was closed. */
+void nr_dlink_net_free(struct nr_dlink_net *n);
+/* Read the CA file again (a bundle updated in place, another ca_file, a
+ * first TLS smarthost); links already open keep their context. On failure
+ * (logged) the previous context stays. */
+int nr_dlink_net_reload(struct nr_dlink_net *n, const struct nr_conf *conf) NR_MUST_CHECK;
+
+/* ---- observing the steps (test-upstream) ---- */
+
+enum nr_dlink_step {
+	NR_DLINK_STEP_RESOLVED = 1, /* err 0 and res, or the lookup's error */
+	NR_DLINK_STEP_CONNECT = 2,  /* one address tried: err 0 connected, else why not */
+	NR_DLINK_STEP_TLS = 3,      /* handshake over: err 0 up, else NR_ETLS/ECERT/ECLOCK/... */
+	NR_DLINK_STEP_REPLY = 4,    /* a complete reply, before the session sees it */
+};
+
+/* Valid only during the callback. tls is the session (for nr_tls_version,
+ * nr_tls_peer_cert, nr_tls_verify_text); a reply's text is the server's. */
+struct nr_dlink_event {
+	enum nr_dlink_step step;
+	int err;
+	const struct nr_dns_result *res;    /* RESOLVED */
+	const struct nr_addr *addr;         /* CONNECT */
+	const struct nr_tls *tls;           /* TLS */
+	const struct nr_smtpc_reply *reply; /* REPLY */
+};
+
+typedef void (*nr_dlink_observer_fn)(void *arg, const struct nr_dlink_event *ev);
+
+/* Report every step of every link of n to fn (NULL stops). The observer
+ * only looks: it must not close links or free sessions from inside. */
+void nr_dlink_net_observe(struct nr_dlink_net *n, nr_dlink_observer_fn fn, void *arg);
 
 #endif /* NR_DELIVERY_DELIVERY_H */

@@ -8,10 +8,14 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "delivery/delivery.h"
-#include "delivery/delivery_conn.h"
+#include "delivery/delivery_link.h"
 #include "dns/dns.h"
 #include "smtpc/reply.h"
+#include "smtpc/smtpc_session.h"
 #include "tls/tls_conn.h"
+
+/* A closed link waits this long for its output (QUIT) to drain. */
+#define NR_DLINK_LINGER_MS 5000u
 
 struct nr_dlink_net {
 	struct nr_loop *loop;

@@ -11,6 +11,7 @@
 #include "delivery/delivery.h"
 #include "delivery/delivery_link.h"
 #include "delivery/delivery_sched.h"
+#include "smtpc/smtpc_session.h"
 #include "queue/queue.h"
 #include "test.h"
 
