@@ -166,22 +166,29 @@ unsigned nr_body_finish(struct nr_body *b);
 
 /* ---- outbound dot-stuffing ------------------------------------------------ */
 
+/* RFC 5322 2.1.1: octets on a line before its CRLF. */
+#define NR_DOTSTUFF_LINE_MAX 998
+
 struct nr_dotstuff {
-	int bol;        /* at the start of a line */
-	int pending_cr; /* a CR whose successor is not yet known */
+	size_t line_len; /* octets on the current output line */
+	int bol;         /* at the start of a line */
+	int pending_cr;  /* a CR whose successor is not yet known */
 };
 
 void nr_dotstuff_init(struct nr_dotstuff *d);
 /*
  * Turn canonical stored text into wire text: a '.' starting a line is
- * doubled; as a last defence a bare LF becomes CRLF and a bare CR a space.
- * Writes at most outcap bytes (outcap >= 4 guarantees progress), sets
+ * doubled; a line longer than NR_DOTSTUFF_LINE_MAX octets is folded (CRLF
+ * SP, so the fold never starts a line with a dot); as a last defence a bare
+ * LF becomes CRLF and a bare CR a space. Writes at most outcap bytes
+ * (outcap >= 4 guarantees progress; 2 * inlen + 8 takes all of in), sets
  * *consumed and returns the bytes written.
  */
 size_t nr_dotstuff(struct nr_dotstuff *d, const void *in, size_t inlen, void *out, size_t outcap,
 		   size_t *consumed);
 /* The terminator, exactly once: ".\r\n", preceded by CRLF when the text did
- * not end a line. out needs 6 bytes. Returns bytes written. */
+ * not end a line (a CR left at the very end counts as that line end). out
+ * needs 6 bytes. Returns bytes written. */
 size_t nr_dotstuff_end(struct nr_dotstuff *d, void *out);
 
 /* ---- dates ------------------------------------------------------------------ */

@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "proto/base64.h"
+#include "proto/proto.h"
 #include "smtpc/smtpc_session.h"
 
 /* States, in the order a session normally walks through them. */
@@ -70,7 +71,7 @@ struct nr_smtpc {
 	int done_reported;
 	int dot_only; /* 354 with no accepted recipient: send the terminator only */
 	uint8_t rstat[CONFIG_NR_MAX_RECIPIENTS];
-	struct nr_smtpc_stuffer st;
+	struct nr_dotstuff st;
 
 	uint8_t body_in[BODY_CHUNK];
 	uint8_t body_out[2 * BODY_CHUNK + 16];
@@ -594,7 +595,7 @@ static void txn_reply(struct nr_smtpc *s, const struct nr_smtpc_reply *r)
 		}
 	} else if (!s->decided) {
 		if (r->code == 354) {
-			nr_smtpc_stuffer_init(&s->st);
+			nr_dotstuff_init(&s->st);
 			s->dot_only = s->accepted == 0;
 			enter_state(s, S_BODY);
 			body_pump(s);
@@ -610,7 +611,7 @@ static void body_pump(struct nr_smtpc *s)
 	const struct nr_smtpc_msg *m = s->msg;
 
 	for (;;) {
-		size_t room = s->ops->room(s->owner), chunk, n;
+		size_t room = s->ops->room(s->owner), chunk, n, used;
 		long got;
 		if (room < 64)
 			return; /* on_writable continues */
@@ -626,7 +627,7 @@ static void body_pump(struct nr_smtpc *s)
 			return;
 		}
 		if (got == 0) {
-			n = nr_smtpc_stuff_end(&s->st, s->body_out);
+			n = nr_dotstuff_end(&s->st, s->body_out);
 			if (s->ops->write(s->owner, s->body_out, n) < 0) {
 				fail_io(s, "output full");
 				return;
@@ -634,8 +635,10 @@ static void body_pump(struct nr_smtpc *s)
 			enter_state(s, S_DOT);
 			return;
 		}
-		n = nr_smtpc_stuff(&s->st, s->body_in, (size_t)got, s->body_out);
-		if (s->ops->write(s->owner, s->body_out, n) < 0) {
+		/* body_out holds 2 * got + 8: one call takes the whole chunk. */
+		n = nr_dotstuff(&s->st, s->body_in, (size_t)got, s->body_out, sizeof(s->body_out),
+				&used);
+		if (used != (size_t)got || s->ops->write(s->owner, s->body_out, n) < 0) {
 			fail_io(s, "output full");
 			return;
 		}
@@ -899,85 +902,6 @@ void nr_smtpc_quit(struct nr_smtpc *s)
 		go_ready(s);
 	else if (s->state < S_READY)
 		finish(s, NR_SMTPC_END_QUIT, "closed before ready");
-}
-
-/* ---- canonical output ---- */
-
-void nr_smtpc_stuffer_init(struct nr_smtpc_stuffer *st)
-{
-	st->line_len = 0;
-	st->at_line_start = 1;
-	st->pending_cr = 0;
-}
-
-static size_t put_byte(struct nr_smtpc_stuffer *st, uint8_t ch, uint8_t *dst)
-{
-	size_t n = 0;
-
-	/* RFC 5322 2.1.1: at most 998 octets before CRLF; fold with CRLF SP. */
-	if (st->line_len >= 998) {
-		dst[n++] = '\r';
-		dst[n++] = '\n';
-		dst[n++] = ' ';
-		st->line_len = 1;
-		st->at_line_start = 0;
-	}
-	/* RFC 5321 4.5.2: the very last step before the wire. */
-	if (st->at_line_start && ch == '.') {
-		dst[n++] = '.';
-		st->line_len++;
-	}
-	dst[n++] = ch;
-	st->line_len++;
-	st->at_line_start = 0;
-	return n;
-}
-
-static size_t put_crlf(struct nr_smtpc_stuffer *st, uint8_t *dst)
-{
-	dst[0] = '\r';
-	dst[1] = '\n';
-	st->line_len = 0;
-	st->at_line_start = 1;
-	return 2;
-}
-
-size_t nr_smtpc_stuff(struct nr_smtpc_stuffer *st, const uint8_t *in, size_t len, uint8_t *dst)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len; i++) {
-		uint8_t ch = in[i];
-		if (st->pending_cr) {
-			st->pending_cr = 0;
-			if (ch == '\n') {
-				n += put_crlf(st, dst + n);
-				continue;
-			}
-			n += put_byte(st, ' ', dst + n); /* a stray CR is content: a space */
-		}
-		if (ch == '\r')
-			st->pending_cr = 1;
-		else if (ch == '\n')
-			n += put_crlf(st, dst + n); /* a bare LF: a line end */
-		else
-			n += put_byte(st, ch, dst + n);
-	}
-	return n;
-}
-
-size_t nr_smtpc_stuff_end(struct nr_smtpc_stuffer *st, uint8_t *dst)
-{
-	size_t n = 0;
-
-	if (st->pending_cr) {
-		st->pending_cr = 0;
-		n += put_crlf(st, dst);
-	}
-	if (!st->at_line_start)
-		n += put_crlf(st, dst + n);
-	memcpy(dst + n, ".\r\n", 3);
-	return n + 3;
 }
 
 /* ---- secret files ---- */

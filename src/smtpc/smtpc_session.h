@@ -16,8 +16,8 @@
  * capability learned before TLS is forgotten and EHLO is sent again; secrets
  * are never logged and are wiped when the session is freed.
  *
- * Output: dot-stuffing is the very last step, lines are folded at 998
- * octets, line ends are CRLF, the terminator is sent exactly once, and a
+ * Output (nr_dotstuff, src/proto): dot-stuffing is the very last step, lines
+ * are folded at 998 octets, line ends are CRLF, the terminator is sent exactly once, and a
  * body that cannot be read completely is never terminated (the connection
  * is dropped instead, so the upstream discards it).
  */
@@ -145,20 +145,5 @@ int nr_smtpc_is_ready(const struct nr_smtpc *s);
 const char *nr_smtpc_state_name(const struct nr_smtpc *s);
 /* The AUTH mechanism the session chose ("PLAIN", ...), "" before AUTH. */
 const char *nr_smtpc_auth_mech(const struct nr_smtpc *s);
-
-/* ---- helpers, exposed for tests ---- */
-
-/* Canonical body output: folding at 998, dot-stuffing last. */
-struct nr_smtpc_stuffer {
-	size_t line_len;
-	int at_line_start;
-	int pending_cr;
-};
-void nr_smtpc_stuffer_init(struct nr_smtpc_stuffer *st);
-/* Transform len input bytes into dst (at least 2 * len + 8 bytes). Returns
- * the output length. */
-size_t nr_smtpc_stuff(struct nr_smtpc_stuffer *st, const uint8_t *in, size_t len, uint8_t *dst);
-/* Finish: CRLF if a line is open, then ".\r\n". dst at least 8 bytes. */
-size_t nr_smtpc_stuff_end(struct nr_smtpc_stuffer *st, uint8_t *dst);
 
 #endif /* NR_SMTPC_SMTPC_SESSION_H */

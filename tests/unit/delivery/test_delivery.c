@@ -11,8 +11,8 @@
 #include "delivery/delivery.h"
 #include "delivery/delivery_link.h"
 #include "delivery/delivery_sched.h"
-#include "smtpc/smtpc_session.h"
 #include "queue/queue.h"
+#include "smtpc/smtpc_session.h"
 #include "test.h"
 
 /* ==== stand-ins until core/queue/tls/sim are merged into main (delete then) ==== */

@@ -235,15 +235,6 @@ TEST(digest_bounded)
 	EXPECT_EQ(nr_dsched_digest_render(&d, msg, 100, "h", "a@x", "date", 1), NR_EFULL);
 }
 
-TEST(date)
-{
-	char b[64];
-
-	EXPECT_STREQ(nr_date_rfc5322(b, sizeof(b), 0), "Thu, 01 Jan 1970 00:00:00 +0000");
-	EXPECT_STREQ(nr_date_rfc5322(b, sizeof(b), 1704164645), "Tue, 02 Jan 2024 03:04:05 +0000");
-	EXPECT_STREQ(nr_date_rfc5322(b, sizeof(b), 951782400), "Tue, 29 Feb 2000 00:00:00 +0000");
-}
-
 int main(void)
 {
 	RUN(backoff_doubles_and_caps);
@@ -256,6 +247,5 @@ int main(void)
 	RUN(dsn_from_reply);
 	RUN(digest_once_per_interval_and_never_for_null_sender);
 	RUN(digest_bounded);
-	RUN(date);
 	return TEST_REPORT();
 }

@@ -619,6 +619,104 @@ TEST(dotstuff_basic)
 	EXPECT_MEMEQ(out, ".\r\n", 3);
 }
 
+/* Stuff in as one call with room to spare, then end it. */
+static size_t stuff_all(struct nr_dotstuff *d, const char *in, size_t len, uint8_t *out)
+{
+	size_t used, n = nr_dotstuff(d, in, len, out, 2 * len + 8, &used);
+	EXPECT_EQ(used, len);
+	return n;
+}
+
+/* The rules the outbound session relies on (they were its own stuffer's). */
+TEST(dotstuff_session_rules)
+{
+	struct nr_dotstuff d;
+	static uint8_t out[8192];
+	static char line[3000];
+	size_t n, used;
+
+	nr_dotstuff_init(&d);
+	n = stuff_all(&d, ".\r\n", 3, out);
+	n += nr_dotstuff_end(&d, out + n);
+	EXPECT_EQ(n, 7);
+	EXPECT_MEMEQ(out, "..\r\n.\r\n", 7);
+
+	/* Bare LF becomes CRLF; a lone CR becomes a space; no final CRLF is added. */
+	nr_dotstuff_init(&d);
+	n = stuff_all(&d, "a\nb\rc\r\n.x", 9, out);
+	n += nr_dotstuff_end(&d, out + n);
+	out[n] = 0;
+	EXPECT_STREQ((char *)out, "a\r\nb c\r\n..x\r\n.\r\n");
+
+	/* A CRLF split across two chunks, then a dot line. */
+	nr_dotstuff_init(&d);
+	n = stuff_all(&d, "a\r", 2, out);
+	n += stuff_all(&d, "\n.\r\n", 4, out + n);
+	n += nr_dotstuff_end(&d, out + n);
+	out[n] = 0;
+	EXPECT_STREQ((char *)out, "a\r\n..\r\n.\r\n");
+
+	/* A CR at the very end ends the line: one CRLF, then the terminator. */
+	nr_dotstuff_init(&d);
+	n = stuff_all(&d, "a\r", 2, out);
+	n += nr_dotstuff_end(&d, out + n);
+	out[n] = 0;
+	EXPECT_STREQ((char *)out, "a\r\n.\r\n");
+
+	/* Folding at 998; a fold never creates a dot at line start. */
+	memset(line, '.', sizeof(line));
+	nr_dotstuff_init(&d);
+	n = stuff_all(&d, line, sizeof(line), out);
+	n += nr_dotstuff_end(&d, out + n);
+	{
+		size_t i, len = 0, maxlen = 0;
+		for (i = 0; i < n; i++) {
+			if (out[i] == '\r') {
+				EXPECT_EQ(out[i + 1], '\n');
+				if (len > maxlen)
+					maxlen = len;
+				len = 0;
+				i++;
+				continue;
+			}
+			len++;
+		}
+		EXPECT_TRUE(maxlen <= 998);
+		EXPECT_TRUE(maxlen >= 990);
+		EXPECT_MEMEQ(out + 998, "\r\n ", 3);
+		EXPECT_MEMEQ(out + n - 5, "\r\n.\r\n", 5);
+	}
+	/* The fold is never split: 4 bytes of room always make progress. */
+	{
+		static uint8_t small[8192];
+		size_t off = 0, total = 0;
+		nr_dotstuff_init(&d);
+		while (off < sizeof(line)) {
+			total += nr_dotstuff(&d, line + off, sizeof(line) - off, small + total, 4,
+					     &used);
+			ASSERT_TRUE(used > 0);
+			off += used;
+		}
+		total += nr_dotstuff_end(&d, small + total);
+		EXPECT_EQ(total, n);
+		EXPECT_MEMEQ(small, out, n);
+	}
+	/* Empty body: the terminator alone. */
+	nr_dotstuff_init(&d);
+	EXPECT_EQ(nr_dotstuff_end(&d, out), 3);
+}
+
+/* ---- dates ---- */
+
+TEST(date_rfc5322)
+{
+	char b[64];
+
+	EXPECT_STREQ(nr_date_rfc5322(b, sizeof(b), 0), "Thu, 01 Jan 1970 00:00:00 +0000");
+	EXPECT_STREQ(nr_date_rfc5322(b, sizeof(b), 1704164645), "Tue, 02 Jan 2024 03:04:05 +0000");
+	EXPECT_STREQ(nr_date_rfc5322(b, sizeof(b), 951782400), "Tue, 29 Feb 2000 00:00:00 +0000");
+}
+
 int main(void)
 {
 	RUN(line_crlf_and_lf);
@@ -645,5 +743,7 @@ int main(void)
 	RUN(body_byte_at_a_time_equals_one_chunk);
 	RUN(body_bulk_equals_byte_at_a_time_on_random_input);
 	RUN(dotstuff_basic);
+	RUN(dotstuff_session_rules);
+	RUN(date_rfc5322);
 	return TEST_REPORT();
 }

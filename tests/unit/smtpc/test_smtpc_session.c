@@ -545,62 +545,6 @@ TEST(body_backpressure)
 	nr_smtpc_free(s);
 }
 
-TEST(stuffer_rules)
-{
-	struct nr_smtpc_stuffer st;
-	static uint8_t out[8192];
-	static char line[3000];
-	size_t n;
-
-	nr_smtpc_stuffer_init(&st);
-	n = nr_smtpc_stuff(&st, (const uint8_t *)".\r\n", 3, out);
-	n += nr_smtpc_stuff_end(&st, out + n);
-	EXPECT_EQ(n, 7);
-	EXPECT_MEMEQ(out, "..\r\n.\r\n", 7);
-
-	/* Bare LF becomes CRLF; a lone CR becomes a space; no final CRLF is added. */
-	nr_smtpc_stuffer_init(&st);
-	n = nr_smtpc_stuff(&st, (const uint8_t *)"a\nb\rc\r\n.x", 9, out);
-	n += nr_smtpc_stuff_end(&st, out + n);
-	out[n] = 0;
-	EXPECT_STREQ((char *)out, "a\r\nb c\r\n..x\r\n.\r\n");
-
-	/* A CRLF split across two chunks, then a dot line. */
-	nr_smtpc_stuffer_init(&st);
-	n = nr_smtpc_stuff(&st, (const uint8_t *)"a\r", 2, out);
-	n += nr_smtpc_stuff(&st, (const uint8_t *)"\n.\r\n", 4, out + n);
-	n += nr_smtpc_stuff_end(&st, out + n);
-	out[n] = 0;
-	EXPECT_STREQ((char *)out, "a\r\n..\r\n.\r\n");
-
-	/* Folding at 998; a fold never creates a dot at line start. */
-	memset(line, '.', sizeof(line));
-	nr_smtpc_stuffer_init(&st);
-	n = nr_smtpc_stuff(&st, (const uint8_t *)line, sizeof(line), out);
-	n += nr_smtpc_stuff_end(&st, out + n);
-	{
-		size_t i, len = 0, maxlen = 0;
-		for (i = 0; i < n; i++) {
-			if (out[i] == '\r') {
-				EXPECT_EQ(out[i + 1], '\n');
-				if (len > maxlen)
-					maxlen = len;
-				len = 0;
-				i++;
-				continue;
-			}
-			len++;
-		}
-		EXPECT_TRUE(maxlen <= 998);
-		EXPECT_TRUE(maxlen >= 990);
-		EXPECT_MEMEQ(out + 998, "\r\n ", 3);
-		EXPECT_MEMEQ(out + n - 5, "\r\n.\r\n", 5);
-	}
-	/* Empty body: the terminator alone. */
-	nr_smtpc_stuffer_init(&st);
-	EXPECT_EQ(nr_smtpc_stuff_end(&st, out), 3);
-}
-
 /* ---- TLS ---- */
 
 TEST(tls_none_needs_insecure)
@@ -900,7 +844,6 @@ int main(void)
 	RUN(bad_addresses_never_reach_the_wire);
 	RUN(body_read_error_never_terminates);
 	RUN(body_backpressure);
-	RUN(stuffer_rules);
 	RUN(tls_none_needs_insecure);
 	RUN(starttls_missing_is_fatal_and_nothing_in_clear);
 	RUN(starttls_refused);
