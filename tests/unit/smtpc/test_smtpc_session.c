@@ -8,13 +8,6 @@
 #include "smtpc/smtpc_session.h"
 #include "test.h"
 
-/* Stand-in for core/log.c until it is merged into main (delete then). */
-void nr_log(enum nr_log_level level, const char *fmt, ...)
-{
-	(void)level;
-	(void)fmt;
-}
-
 /* ---- a scripted owner ---- */
 
 struct fake {
