@@ -6,26 +6,9 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "proto/base64.h"
 #include "proto/proto.h"
+#include "smtpc/smtpc_int.h"
 #include "smtpc/smtpc_session.h"
-
-/* States, in the order a session normally walks through them. */
-enum state {
-	S_CONNECTING = 0, /* the owner is connecting (and, for implicit TLS, handshaking) */
-	S_GREETING,       /* waiting for the 220 greeting */
-	S_EHLO,           /* EHLO sent, waiting for 250 and the capabilities */
-	S_STARTTLS,       /* STARTTLS sent, waiting for 220 */
-	S_TLS,            /* the owner runs the TLS handshake */
-	S_AUTH,           /* AUTH exchange in progress (auth_step says where) */
-	S_READY,          /* idle: a message may be sent; idle deadline armed */
-	S_TRANS,          /* MAIL / RCPT / DATA commands and their replies */
-	S_BODY,           /* streaming the message body */
-	S_DOT,            /* terminator sent, waiting for the final reply */
-	S_RSET,           /* RSET after an incomplete transaction */
-	S_QUIT,           /* QUIT sent */
-	S_DONE,           /* finished() was called; nothing more happens */
-};
 
 static const char *const state_names[] = {
     "CONNECTING", "GREETING", "EHLO", "STARTTLS", "TLS",  "AUTH", "READY",
@@ -38,44 +21,6 @@ static const uint64_t state_timeout[] = {
     [S_TLS] = 60000,    [S_AUTH] = 120000,     [S_READY] = 0,     [S_TRANS] = 300000,
     [S_BODY] = 180000,  [S_DOT] = 600000,      [S_RSET] = 60000,  [S_QUIT] = 30000,
     [S_DONE] = 0,
-};
-
-enum rcpt_stat { R_OPEN = 0, R_ACCEPTED = 1, R_OWN = 2, R_SKIP = 3 };
-
-#define BODY_CHUNK 1024
-#define AUTH_LINE_MAX 4096
-
-struct nr_smtpc {
-	enum state state;
-	const struct nr_smtpc_ops *ops;
-	void *owner;
-	struct nr_smtpc_params p;
-	char secret[NR_SMTPC_SECRET_MAX + 1];
-	size_t secret_len;
-
-	uint32_t caps, auth;
-	uint64_t size_limit;
-	int tls_active;
-	int quit_requested;
-
-	uint32_t mech;
-	int auth_step;
-
-	/* The transaction: command k is MAIL (0), RCPT i (1 + i), DATA (n + 1). */
-	const struct nr_smtpc_msg *msg;
-	size_t cmd_next, reply_next;
-	size_t accepted;
-	int decided; /* the outcome for open recipients is known */
-	int decided_code;
-	char decided_text[256];
-	int done_reported;
-	int dot_only; /* 354 with no accepted recipient: send the terminator only */
-	uint8_t rstat[CONFIG_NR_MAX_RECIPIENTS];
-	struct nr_dotstuff st;
-
-	uint8_t body_in[BODY_CHUNK];
-	uint8_t body_out[2 * BODY_CHUNK + 16];
-	char line[AUTH_LINE_MAX];
 };
 
 /* Arm the current state's deadline (also on progress within a state). */
@@ -104,21 +49,6 @@ const char *nr_smtpc_state_name(const struct nr_smtpc *s)
 	return state_names[s->state];
 }
 
-const char *nr_smtpc_auth_mech(const struct nr_smtpc *s)
-{
-	switch (s->mech) {
-	case NR_SMTPC_AUTH_PLAIN:
-		return "PLAIN";
-	case NR_SMTPC_AUTH_LOGIN:
-		return "LOGIN";
-	case NR_SMTPC_AUTH_CRAM_MD5:
-		return "CRAM-MD5";
-	case NR_SMTPC_AUTH_XOAUTH2:
-		return "XOAUTH2";
-	}
-	return "";
-}
-
 int nr_smtpc_is_ready(const struct nr_smtpc *s)
 {
 	return s->state == S_READY;
@@ -136,7 +66,7 @@ static void copy_str(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
-static void wipe(void *p, size_t n)
+void nr_smtpc_wipe(void *p, size_t n)
 {
 	volatile uint8_t *v = p;
 
@@ -144,10 +74,7 @@ static void wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
-/* Write one command line. NR_EFULL when the output has no room (the
- * caller waits for on_writable). */
-static int send_line(struct nr_smtpc *s, const char *fmt, ...) NR_PRINTF(2, 3);
-static int send_line(struct nr_smtpc *s, const char *fmt, ...)
+int nr_smtpc_send_line(struct nr_smtpc *s, const char *fmt, ...)
 {
 	char buf[1100];
 	va_list ap;
@@ -240,7 +167,7 @@ static void finish(struct nr_smtpc *s, enum nr_smtpc_end how, const char *text)
 	report_done(s, 0, text);
 	s->msg = NULL;
 	enter_state(s, S_DONE);
-	wipe(s->line, sizeof(s->line));
+	nr_smtpc_wipe(s->line, sizeof(s->line));
 	s->ops->finished(s->owner, how, text);
 }
 
@@ -248,7 +175,7 @@ static void go_ready(struct nr_smtpc *s)
 {
 	s->msg = NULL;
 	if (s->quit_requested) {
-		if (send_line(s, "QUIT") < 0) {
+		if (nr_smtpc_send_line(s, "QUIT") < 0) {
 			finish(s, NR_SMTPC_END_QUIT, "closed");
 			return;
 		}
@@ -275,173 +202,11 @@ static void send_ehlo(struct nr_smtpc *s)
 	s->caps = 0;
 	s->auth = 0;
 	s->size_limit = 0;
-	if (send_line(s, "EHLO %s", s->p.helo) < 0) {
+	if (nr_smtpc_send_line(s, "EHLO %s", s->p.helo) < 0) {
 		fail_io(s, "output full");
 		return;
 	}
 	enter_state(s, S_EHLO);
-}
-
-static uint32_t mech_from_name(const char *name)
-{
-	static const struct {
-		const char *name;
-		uint32_t bit;
-	} t[] = {{"PLAIN", NR_SMTPC_AUTH_PLAIN},
-		 {"LOGIN", NR_SMTPC_AUTH_LOGIN},
-		 {"CRAM-MD5", NR_SMTPC_AUTH_CRAM_MD5},
-		 {"XOAUTH2", NR_SMTPC_AUTH_XOAUTH2}};
-	size_t i;
-
-	for (i = 0; i < NR_ARRAY_LEN(t); i++) {
-		const char *a = name, *b = t[i].name;
-		while (*a && *b && (*a & ~0x20) == (*b & ~0x20))
-			a++, b++;
-		if (!*a && !*b)
-			return t[i].bit;
-	}
-	return 0;
-}
-
-static uint32_t pick_mech(const struct nr_smtpc *s)
-{
-	uint32_t offered = (s->caps & NR_SMTPC_CAP_AUTH) ? s->auth : 0;
-	uint32_t usable = 0;
-
-	if (s->p.secret_is_token) {
-		usable = NR_SMTPC_AUTH_XOAUTH2;
-	} else {
-		if (NR_ENABLED(CONFIG_NR_AUTH_PLAIN))
-			usable |= NR_SMTPC_AUTH_PLAIN;
-		if (NR_ENABLED(CONFIG_NR_AUTH_LOGIN))
-			usable |= NR_SMTPC_AUTH_LOGIN;
-		if (s->p.hmac_md5)
-			usable |= NR_SMTPC_AUTH_CRAM_MD5;
-	}
-	if (s->p.auth_mech && s->p.auth_mech[0])
-		usable &= mech_from_name(s->p.auth_mech);
-	offered &= usable;
-	if (offered & NR_SMTPC_AUTH_XOAUTH2)
-		return NR_SMTPC_AUTH_XOAUTH2;
-	/* Without TLS (insecure=yes only) prefer the mechanism that does not
-	 * reveal the password. */
-	if (!s->tls_active && (offered & NR_SMTPC_AUTH_CRAM_MD5))
-		return NR_SMTPC_AUTH_CRAM_MD5;
-	if (offered & NR_SMTPC_AUTH_PLAIN)
-		return NR_SMTPC_AUTH_PLAIN;
-	if (offered & NR_SMTPC_AUTH_LOGIN)
-		return NR_SMTPC_AUTH_LOGIN;
-	return offered & NR_SMTPC_AUTH_CRAM_MD5;
-}
-
-/* Write prefix + base64(raw) + CRLF from s->line, then wipe everything. */
-static int send_b64(struct nr_smtpc *s, const char *prefix, const uint8_t *raw, size_t rawlen)
-{
-	size_t pl = strlen(prefix), n;
-	long enc;
-	int rc = NR_EINVAL;
-
-	if (pl + 4 * ((rawlen + 2) / 3) + 3 > sizeof(s->line))
-		goto out;
-	memcpy(s->line, prefix, pl);
-	enc = nr_base64_encode(raw, rawlen, s->line + pl, sizeof(s->line) - pl);
-	if (enc < 0) {
-		rc = (int)enc;
-		goto out;
-	}
-	n = pl + (size_t)enc;
-	s->line[n++] = '\r';
-	s->line[n++] = '\n';
-	rc = NR_EFULL;
-	if (s->ops->room(s->owner) < n)
-		goto out;
-	rc = s->ops->write(s->owner, s->line, n);
-out:
-	wipe(s->line, sizeof(s->line));
-	return rc;
-}
-
-static int auth_start(struct nr_smtpc *s)
-{
-	uint8_t raw[AUTH_LINE_MAX / 2];
-	size_t ul = strlen(s->p.user), n = 0;
-	int rc = NR_EINVAL;
-
-	s->auth_step = 0;
-	switch (s->mech) {
-	case NR_SMTPC_AUTH_PLAIN:
-		/* RFC 4616: authzid NUL authcid NUL passwd, as an initial response. */
-		if (2 + ul + s->secret_len > sizeof(raw))
-			break;
-		raw[n++] = 0;
-		memcpy(raw + n, s->p.user, ul);
-		n += ul;
-		raw[n++] = 0;
-		memcpy(raw + n, s->secret, s->secret_len);
-		n += s->secret_len;
-		rc = send_b64(s, "AUTH PLAIN ", raw, n);
-		break;
-	case NR_SMTPC_AUTH_XOAUTH2:
-		n = (size_t)snprintf((char *)raw, sizeof(raw), "user=%s\001auth=Bearer %s\001\001",
-				     s->p.user, s->secret);
-		if (n >= sizeof(raw))
-			break;
-		rc = send_b64(s, "AUTH XOAUTH2 ", raw, n);
-		break;
-	case NR_SMTPC_AUTH_LOGIN:
-		rc = send_line(s, "AUTH LOGIN");
-		break;
-	case NR_SMTPC_AUTH_CRAM_MD5:
-		rc = send_line(s, "AUTH CRAM-MD5");
-		break;
-	}
-	wipe(raw, sizeof(raw));
-	return rc;
-}
-
-/* A 334 continuation. */
-static int auth_continue(struct nr_smtpc *s, const struct nr_smtpc_reply *r)
-{
-	uint8_t chal[512], mac[16];
-	char resp[600];
-	long cl;
-	size_t ul, i;
-	int rc = NR_EPROTO;
-
-	s->auth_step++;
-	switch (s->mech) {
-	case NR_SMTPC_AUTH_LOGIN:
-		if (s->auth_step == 1)
-			return send_b64(s, "", (const uint8_t *)s->p.user, strlen(s->p.user));
-		if (s->auth_step == 2)
-			return send_b64(s, "", (const uint8_t *)s->secret, s->secret_len);
-		break;
-	case NR_SMTPC_AUTH_CRAM_MD5:
-		if (s->auth_step != 1)
-			break;
-		/* RFC 2195: user SP hex(HMAC-MD5(password, challenge)). */
-		cl = nr_base64_decode(r->text, r->text_len, chal, sizeof(chal));
-		ul = strlen(s->p.user);
-		if (cl <= 0 || ul + 34 > sizeof(resp))
-			break;
-		if (s->p.hmac_md5(s->secret, s->secret_len, chal, (size_t)cl, mac) != 0)
-			break;
-		memcpy(resp, s->p.user, ul);
-		resp[ul] = ' ';
-		for (i = 0; i < 16; i++)
-			snprintf(resp + ul + 1 + 2 * i, 3, "%02x", mac[i]);
-		rc = send_b64(s, "", (const uint8_t *)resp, ul + 33);
-		wipe(resp, sizeof(resp));
-		wipe(mac, sizeof(mac));
-		return rc;
-	case NR_SMTPC_AUTH_XOAUTH2:
-		/* RFC 7628 3.2.3: the server sent an error; answer with an empty
-		 * response, the final 5xx follows. */
-		if (s->auth_step == 1)
-			return send_line(s, "%s", "");
-		break;
-	}
-	return rc;
 }
 
 static void after_ehlo(struct nr_smtpc *s)
@@ -452,7 +217,7 @@ static void after_ehlo(struct nr_smtpc *s)
 			       "STARTTLS not offered by the relay; refusing to send in clear");
 			return;
 		}
-		if (send_line(s, "STARTTLS") < 0) {
+		if (nr_smtpc_send_line(s, "STARTTLS") < 0) {
 			fail_io(s, "output full");
 			return;
 		}
@@ -461,14 +226,14 @@ static void after_ehlo(struct nr_smtpc *s)
 	}
 	if (s->p.user && s->p.user[0]) {
 		char text[128];
-		s->mech = pick_mech(s);
+		s->mech = nr_smtpc_pick_mech(s);
 		if (!s->mech) {
 			snprintf(text, sizeof(text), "%s offers no AUTH mechanism we can use",
 				 s->p.relay);
 			finish(s, NR_SMTPC_END_HOST, text);
 			return;
 		}
-		if (auth_start(s) < 0) {
+		if (nr_smtpc_auth_start(s) < 0) {
 			fail_io(s, "cannot send AUTH");
 			return;
 		}
@@ -512,7 +277,7 @@ static void txn_finish(struct nr_smtpc *s)
 {
 	report_done(s, s->decided_code, s->decided_text);
 	s->msg = NULL;
-	if (send_line(s, "RSET") < 0) {
+	if (nr_smtpc_send_line(s, "RSET") < 0) {
 		fail_io(s, "output full");
 		return;
 	}
@@ -538,16 +303,16 @@ static void txn_pump(struct nr_smtpc *s)
 			if ((s->caps & NR_SMTPC_CAP_SIZE) && m->size)
 				snprintf(size, sizeof(size), " SIZE=%llu",
 					 (unsigned long long)m->size);
-			rc = send_line(s, "MAIL FROM:<%s>%s%s", m->sender,
-				       m->eightbit ? " BODY=8BITMIME" : "", size);
+			rc = nr_smtpc_send_line(s, "MAIL FROM:<%s>%s%s", m->sender,
+						m->eightbit ? " BODY=8BITMIME" : "", size);
 		} else if (k <= m->nrcpt) {
-			rc = send_line(s, "RCPT TO:<%s>", m->rcpt[k - 1]);
+			rc = nr_smtpc_send_line(s, "RCPT TO:<%s>", m->rcpt[k - 1]);
 		} else {
 			if (!pipelining && s->accepted == 0) {
 				decide(s, 0, "no recipient accepted");
 				break;
 			}
-			rc = send_line(s, "DATA");
+			rc = nr_smtpc_send_line(s, "DATA");
 		}
 		if (rc == NR_EFULL)
 			return; /* on_writable continues */
@@ -681,7 +446,7 @@ void nr_smtpc_free(struct nr_smtpc *s)
 {
 	if (!s)
 		return;
-	wipe(s, sizeof(*s));
+	nr_smtpc_wipe(s, sizeof(*s));
 	free(s);
 }
 
@@ -731,13 +496,13 @@ void nr_smtpc_on_reply(struct nr_smtpc *s, const struct nr_smtpc_reply *r, size_
 		return;
 	case S_AUTH:
 		if (r->code == 235) {
-			wipe(s->secret, sizeof(s->secret));
+			nr_smtpc_wipe(s->secret, sizeof(s->secret));
 			s->secret_len = 0;
 			go_ready(s);
 			return;
 		}
 		if (r->code == 334) {
-			if (auth_continue(s, r) < 0)
+			if (nr_smtpc_auth_continue(s, r) < 0)
 				finish(s, NR_SMTPC_END_HOST, "AUTH exchange failed");
 			else
 				enter_state(s, S_AUTH);
@@ -902,30 +667,4 @@ void nr_smtpc_quit(struct nr_smtpc *s)
 		go_ready(s);
 	else if (s->state < S_READY)
 		finish(s, NR_SMTPC_END_QUIT, "closed before ready");
-}
-
-/* ---- secret files ---- */
-
-int nr_smtpc_secret_read(const char *path, char **out, size_t *len)
-{
-	int rc = nr_plat_file_read(path, NR_SMTPC_SECRET_MAX + 2, out, len);
-
-	if (rc != 0)
-		return rc;
-	/* One line: the trailing newline is not part of the secret. */
-	while (*len > 0 && ((*out)[*len - 1] == '\n' || (*out)[*len - 1] == '\r'))
-		(*out)[--*len] = '\0';
-	return 0;
-}
-
-void nr_smtpc_secret_free(char *secret, size_t len)
-{
-	volatile char *v = secret;
-	size_t i;
-
-	if (!secret)
-		return;
-	for (i = 0; i < len; i++)
-		v[i] = 0;
-	free(secret);
 }
