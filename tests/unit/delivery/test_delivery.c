@@ -727,7 +727,8 @@ TEST(tls_none_without_insecure_is_refused)
 	nr_delivery_stop(d);
 	d = NULL;
 	hosts[0].insecure = 0;
-	EXPECT_EQ(nr_delivery_start_links(&d, NULL, &conf, NULL, &link_ops, NULL), NR_EINVAL);
+	EXPECT_EQ(nr_delivery_start_links(&d, loop, &conf, q, &link_ops, NULL), NR_EINVAL);
+	teardown(d); /* d is NULL: frees the modules */
 }
 
 int main(void)
