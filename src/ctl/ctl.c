@@ -14,10 +14,10 @@
 #include "core/stats.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_text.h"
+#include "delivery/delivery.h"
 #include "proto/proto.h"
 #include "queue/queue.h"
 #include "rewrite/rewrite.h"
-#include "delivery/delivery.h"
 
 #define CTL_REQ_MAX 512
 #define CTL_TEST_SUBJECT "nanorelay test message"

@@ -17,8 +17,8 @@
 
 #include "core/build.h"
 #include "core/stats.h"
-#include "queue/queue.h"
 #include "delivery/delivery.h"
+#include "queue/queue.h"
 
 /* A growing string with a ceiling: once max is reached further output is
  * dropped and truncated is set (nothing is ever written past it). */

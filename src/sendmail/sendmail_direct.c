@@ -18,9 +18,9 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "delivery/delivery.h"
 #include "queue/queue.h"
 #include "sendmail/sendmail_int.h"
-#include "delivery/delivery.h"
 #include "smtpd/smtpd.h"
 #include "store/store.h"
 
