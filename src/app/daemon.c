@@ -143,6 +143,13 @@ static int open_queue(struct nr_daemon *d)
 	}
 	d->bdev_open = 1;
 	rc = nr_queue_open(&d->queue, &d->bdev, d->loop);
+	if (rc == NR_EFULL) {
+		nr_err("queue: %s holds more messages than CONFIG_NR_QUEUE_MAX_MESSAGES (%d) "
+		       "lets this build index; nothing was changed or lost: run a build with a "
+		       "larger CONFIG_NR_QUEUE_MAX_MESSAGES",
+		       c->queue_path ? c->queue_path : "ram", CONFIG_NR_QUEUE_MAX_MESSAGES);
+		return rc;
+	}
 	if (rc != 0) {
 		nr_err("queue: recovery failed: %s", nr_strerror(rc));
 		return rc;

@@ -25,29 +25,20 @@ struct qent *nr_queue_ent_find(struct nr_queue *q, nr_qid_t id)
 
 /* Room for one more entry at the end of the index. Delivery removes the
  * oldest entries, and ent_remove then moves the window's start rather than
- * every later entry; the space freed before the window is taken back here
- * once it is a quarter of the array, else the array doubles. Either costs
- * O(nents) now and then: O(1) per entry on average. */
+ * every later entry; the space freed before the window is taken back here.
+ * The array has a quarter more slots than max_ents, and nents never exceeds
+ * max_ents, so when the window reaches the end at least a quarter of the
+ * array lies before it: one O(nents) move per max_ents/4 removals, O(1) per
+ * entry on average. NR_EFULL when the index is full. */
 int nr_queue_ents_reserve(struct nr_queue *q)
 {
-	struct qent *n;
-	size_t ncap;
-
 	if (q->ents_front + q->nents < q->cap)
 		return 0;
-	if (q->ents_front > 0 && q->ents_front >= q->cap / 4) {
-		memmove(q->ents_mem, q->ents, q->nents * sizeof(*q->ents));
-		q->ents = q->ents_mem;
-		q->ents_front = 0;
-		return 0;
-	}
-	ncap = q->cap ? q->cap * 2 : 16;
-	n = realloc(q->ents_mem, ncap * sizeof(*n));
-	if (!n)
-		return NR_ENOMEM;
-	q->ents_mem = n;
-	q->ents = n + q->ents_front;
-	q->cap = ncap;
+	if (q->ents_front == 0)
+		return NR_EFULL;
+	memmove(q->ents_mem, q->ents, q->nents * sizeof(*q->ents));
+	q->ents = q->ents_mem;
+	q->ents_front = 0;
 	return 0;
 }
 
@@ -182,9 +173,16 @@ static uint8_t log2u(uint32_t v)
 
 int nr_queue_open(struct nr_queue **out, struct nr_bdev *bd, struct nr_loop *loop)
 {
+	return nr_queue_open_max(out, bd, loop, 0);
+}
+
+int nr_queue_open_max(struct nr_queue **out, struct nr_bdev *bd, struct nr_loop *loop,
+		      size_t max_messages)
+{
 	struct nr_queue *q = NULL;
 	int ret = NR_EINVAL;
-	uint64_t cap;
+	uint64_t fit;
+	size_t limit = CONFIG_NR_QUEUE_MAX_MESSAGES;
 
 	*out = NULL;
 	if (!bd || bd->sector_size < 512 || (bd->sector_size & (bd->sector_size - 1)) ||
@@ -205,10 +203,20 @@ int nr_queue_open(struct nr_queue **out, struct nr_bdev *bd, struct nr_loop *loo
 	q->prog_shift = log2u(q->P);
 	q->data_start = align_up(q, RING_SEC_HDR);
 	q->next_id = 1;
-	cap = (uint64_t)(q->C - 3) * (q->S - q->data_start) / 48;
-	q->max_ents = (size_t)NR_MAX(64, NR_MIN(cap, MAX_ENTS_CEIL));
+	/* No message takes less than 48 bytes of ring: a small device never
+	 * needs the whole ceiling. */
+	fit = NR_MAX(64, (uint64_t)(q->C - 3) * (q->S - q->data_start) / 48);
+	if (max_messages && max_messages < limit)
+		limit = max_messages;
+	q->max_ents = (size_t)NR_MIN(fit, (uint64_t)limit);
+	q->scan_limit = 4 * NR_MAX(q->max_ents, (size_t)NR_MIN(fit, MAX_ENTS_CEIL)) + 1024;
+	/* the whole index now, so it never grows with the backlog (pages
+	 * calloc leaves untouched cost no RAM on Linux) */
+	q->cap = q->max_ents + q->max_ents / 4 + 1;
+	q->ents_mem = calloc(q->cap, sizeof(*q->ents_mem));
+	q->ents = q->ents_mem;
 	q->sec = calloc(q->C, sizeof(*q->sec));
-	if (!q->sec)
+	if (!q->sec || !q->ents_mem)
 		goto out;
 	ret = nr_queue_recover(q);
 	if (ret)
@@ -343,8 +351,9 @@ static int seal(struct nr_qwriter *w, struct qent **out)
 	if (w->failed)
 		return NR_ESTATE;
 	/* room in the index first: a sealed record must get its entry */
-	if (nr_queue_ents_reserve(q) != 0)
-		return NR_ENOMEM;
+	ret = nr_queue_ents_reserve(q);
+	if (ret)
+		return ret;
 	ret = nr_ring_stream_finish(w, &last, &state_at);
 	if (ret)
 		return ret;

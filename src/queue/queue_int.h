@@ -22,6 +22,8 @@
 
 #define CHUNK 2048u   /* stream bytes a writer holds in RAM (FORMAT.md 2.2) */
 #define MIN_SPLIT 64u /* smallest chunk worth a record at a sector's end */
+/* Recovery tracks at most 4 ids per index entry of a ring with up to this
+ * many entries (plus 1024): its RAM stays bounded on any image. */
 #define MAX_ENTS_CEIL 65536u
 
 struct sec {
@@ -84,9 +86,11 @@ struct nr_queue {
 	uint32_t head, head_off, tail, next_seq;
 	nr_qid_t next_id;
 	/* The index, sorted by id: nents entries at ents, a window that starts
-	 * ents_front entries into an allocation of cap (ents_mem). */
+	 * ents_front entries into an allocation of cap (ents_mem), made at
+	 * open for max_ents entries and a quarter more for the window. */
 	struct qent *ents, *ents_mem;
 	size_t nents, ents_front, cap, max_ents;
+	size_t scan_limit; /* message ids recovery may track (bounds its RAM) */
 	/* No message that may be sent (pending, committed, not in flight) is
 	 * due before due_floor: next_due does not look while now is below it,
 	 * and a backlog deferred through an outage costs nothing per dispatch.
@@ -234,7 +238,7 @@ int nr_queue_recover(struct nr_queue *q);
 /* ---- queue.c ---- */
 
 struct qent *nr_queue_ent_find(struct nr_queue *q, nr_qid_t id);
-/* Room for one more index entry. NR_ENOMEM. */
+/* Room for one more index entry. NR_EFULL. */
 int nr_queue_ents_reserve(struct nr_queue *q);
 void nr_queue_ent_remove(struct nr_queue *q, struct qent *e);
 /* A message failed its CRC after commit: never sent again. */

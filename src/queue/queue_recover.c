@@ -91,7 +91,7 @@ static int scan_sector(struct nr_queue *q, uint32_t s, const uint8_t *buf, struc
 			uint32_t at = s * q->S + off;
 			const uint8_t *pay = buf + off + RING_REC_HDR;
 			int good = nr_ring_crc32(0, pay, h.len) == h.pcrc;
-			struct rinst *r = rtab_get(t, h.id, 4 * q->max_ents + 1024);
+			struct rinst *r = rtab_get(t, h.id, q->scan_limit);
 			uint32_t slen;
 
 			if (!r)
@@ -273,12 +273,15 @@ int nr_queue_recover(struct nr_queue *q)
 		}
 		if (!r->used || !r->committed || r->c.state == NR_MSG_DONE)
 			continue;
-		if (q->nents >= q->max_ents)
-			break;
-		if (nr_queue_ents_reserve(q) != 0) {
-			ret = NR_ENOMEM;
+		/* Never drop a message to fit: refuse to open (the device is
+		 * untouched) so that a build with a larger index finds all. */
+		if (q->nents >= q->max_ents) {
+			ret = NR_EFULL;
 			goto out;
 		}
+		ret = nr_queue_ents_reserve(q);
+		if (ret)
+			goto out;
 		e = &q->ents[q->nents++];
 		*e = r->c;
 		if (r->c_bad && e->state == NR_MSG_PENDING) {
