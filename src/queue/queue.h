@@ -1,6 +1,7 @@
 /*
  * queue.h - the message queue: a bounded, power-loss-safe ring of records on
- * a storage device (struct nr_bdev). The on-storage layout is specified in
+ * a storage device (struct nr_bdev, store/bdev.h). The on-storage layout is
+ * specified in
  * src/queue/FORMAT.md.
  *
  * Promises (DESIGN.md, "The queue"):
@@ -24,6 +25,7 @@
 #include "core/build.h"
 #include "core/loop.h"
 #include "platform.h"
+#include "store/bdev.h"
 
 struct nr_queue;
 struct nr_qwriter;
