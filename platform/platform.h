@@ -26,7 +26,7 @@
  *  poll        lwip_poll (or lwip_select when LWIP_SOCKET_POLL is off)
  *  clocks      sys_now() for monotonic ms; an SNTP-set RTC for wall time
  *  entropy     the HAL's TRNG; no TRNG means NR_EIO, never weak bytes
- *  storage     the flash HAL's read/program/erase callbacks (nr_bdev below)
+ *  storage     the flash HAL's read/program/erase callbacks (nr_plat_storage)
  *  log         the RTOS console or a ring buffer
  *  local sockets, daemon, privileges, signals: not provided (NR_ENOTSUP)
  */
@@ -158,43 +158,38 @@ int nr_plat_wall_time(int64_t *out);
  * NR_EIO. Never returns weak bytes. */
 int nr_plat_entropy(void *buf, size_t len);
 
-/* ---- storage devices ----------------------------------------------------------- */
+/* ---- raw storage ------------------------------------------------------------- */
 /*
- * A storage device has NOR-flash semantics, which every backend honours or
- * exceeds: a sector must be erased (all bytes 0xFF) before it is programmed;
- * program can only turn bits from 1 to 0 (so clearing more bits in an
- * already programmed word is allowed); reads return what was programmed.
- * prog() may be buffered until sync(); sync() returns only when everything
- * programmed or erased before it is durable. A failed sync is final for the
- * data it covered: callers must not retry it and then trust the data.
- *
- * Offsets are absolute bytes within the device. prog offsets and lengths are
- * multiples of prog_size; erase takes a sector index.
+ * A persistent device as the OS gives it: bytes read and written in place.
+ * The shim only moves bytes; src/store/ makes a block device of it (struct
+ * nr_bdev, store/bdev.h: NOR rules, sectors, the write combiner, "a failed
+ * sync is final"), the same for every platform.
  */
-struct nr_bdev {
-	void *ctx;             /* the backend's own state */
-	uint32_t sector_size;  /* erase unit in bytes */
-	uint32_t sector_count; /* number of sectors */
-	uint32_t prog_size;    /* program granularity (1, 4, 8, 16 ...) */
-	const char *name;      /* "ram", "file", "mtd", "flash", "sim" */
-	int persistent;        /* 1 when contents survive a power cut */
-
-	int (*read)(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t len);
-	int (*prog)(struct nr_bdev *bd, uint32_t off, const void *buf, uint32_t len);
-	int (*erase)(struct nr_bdev *bd, uint32_t sector);
-	int (*sync)(struct nr_bdev *bd);
-	void (*close)(struct nr_bdev *bd);
+struct nr_plat_storage {
+	void *ctx;     /* the shim's own state */
+	uint64_t size; /* bytes */
+	/* Read len bytes at off; bytes never written read 0xFF. NR_EIO. */
+	int (*read)(void *ctx, uint64_t off, void *buf, uint32_t len);
+	/* Write len bytes at off (durable after sync). NR_ENOSPC, NR_EIO. */
+	int (*write)(void *ctx, uint64_t off, const void *buf, uint32_t len);
+	/* Make [off, off + len) read 0xFF (a file writes 0xFF; a flash erases
+	 * the blocks; off and len are multiples of the caller's sector). */
+	int (*erase)(void *ctx, uint64_t off, uint64_t len);
+	/* Make every write and erase before it durable. NR_EIO. */
+	int (*sync)(void *ctx);
+	void (*close)(void *ctx);
 };
 
-/*
- * Open a persistent device from a queue spec, as in the config file:
- *   "file:/var/spool/nanorelay/queue" with size bytes (created and
- *      preallocated when missing; an existing file of another size is
- *      NR_EINVAL), synced with fdatasync;
- *   "mtd:/dev/mtd5" (size 0: the whole partition).
- * The RAM backend is portable and lives in src/store/.
- */
-int nr_plat_bdev_open(const char *spec, uint64_t size, uint32_t sector_size, struct nr_bdev *out);
+/* A file of size bytes: created (mode 0600), preallocated and filled with
+ * 0xFF, durably, when missing or empty; an existing file of another size
+ * is NR_EINVAL (a queue is never reinterpreted). NR_ENOTFOUND (no such
+ * directory), NR_EPERM, NR_ENOSPC, NR_ENOMEM, NR_EIO; NR_ENOTSUP without a
+ * file system. The RAM backend is portable and lives in src/store/. */
+int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out);
+
+/* A raw NOR flash partition (Linux MTD: /dev/mtdN); size 0: the whole
+ * partition. NR_ENOTSUP where not supported (today: everywhere). */
+int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storage *out);
 
 /* ---- files (configuration, secrets, state_dir) ------------------------------------- */
 /* Read a whole small file into a malloc'ed, NUL-terminated buffer.

@@ -1,17 +1,10 @@
 /*
- * linux_bdev.c - nr_plat_bdev_open for Linux: "file:PATH", a preallocated
- * file written with pwrite and made durable with fdatasync. An erase writes
- * 0xFF over the sector; a program writes the bytes the ring gives (the ring
- * always passes the merged bits). A failed fdatasync is final: the device
- * then refuses every further sync, so nothing it covered is ever trusted.
- * "mtd:" is not supported yet (NR_ENOTSUP).
- *
- * Programs that continue one another (the ring appends records at its
- * head) are gathered in a write buffer of WC_SIZE and written with one
- * pwrite: platform.h allows prog() to be buffered until sync(). Any other
- * operation (a program elsewhere, a read that overlaps, an erase, a sync,
- * close) writes the buffer out first, so the file sees every program in
- * order. A buffered write that fails is treated as a failed sync. */
+ * linux_bdev.c - raw storage for Linux (platform.h, struct nr_plat_storage):
+ * a preallocated file, read with pread, written with pwrite, erased by
+ * writing 0xFF, made durable with fdatasync. Buffering, sectors and "a
+ * failed sync is final" are src/store's (store_combine.c), not the shim's.
+ * MTD is not supported yet (NR_ENOTSUP).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,16 +15,12 @@
 
 #include "platform.h"
 
-#define WC_SIZE (32u * 1024) /* write buffer, allocated at the first program */
-#define FF_SIZE 4096u        /* 0xFF block an erase writes repeatedly */
+#define FF_SIZE 4096u /* 0xFF block an erase writes repeatedly */
+#define FF_IOV 16     /* blocks per pwritev */
 
 struct file_dev {
 	int fd;
-	int sync_failed;
-	uint8_t *ff; /* FF_SIZE (or one smaller sector) of 0xFF for erases */
-	uint32_t ff_size;
-	uint8_t *wc; /* write buffer: wc_len bytes for offset wc_off */
-	uint32_t wc_off, wc_len;
+	uint8_t ff[FF_SIZE];
 };
 
 static int map_errno(int e)
@@ -51,13 +40,14 @@ static int map_errno(int e)
 	}
 }
 
-static int write_all(int fd, const void *buf, size_t len, off_t off)
+/* Write every byte the cnt iovecs describe at off, taking short writes and
+ * EINTR in stride (iov is consumed). */
+static int write_iov(int fd, struct iovec *iov, int cnt, uint64_t off)
 {
-	const uint8_t *p = buf;
 	int tries = 0;
 
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, off);
+	while (cnt > 0) {
+		ssize_t n = pwritev(fd, iov, cnt, (off_t)off);
 		if (n < 0) {
 			if (errno == EINTR && tries++ < 100)
 				continue;
@@ -65,74 +55,58 @@ static int write_all(int fd, const void *buf, size_t len, off_t off)
 		}
 		if (n == 0)
 			return NR_ENOSPC;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-/* Write len bytes of 0xFF at off (both multiples of ff_size), up to 16
- * blocks per call. */
-static int write_ff(struct file_dev *d, int fd, uint64_t off, uint64_t len)
-{
-	struct iovec iov[16];
-	int tries = 0;
-
-	for (int i = 0; i < 16; i++) {
-		iov[i].iov_base = d->ff;
-		iov[i].iov_len = d->ff_size;
-	}
-	while (len > 0) {
-		uint64_t blocks = len / d->ff_size;
-		ssize_t n = pwritev(fd, iov, blocks < 16 ? (int)blocks : 16, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR && tries++ < 100)
-				continue;
-			return map_errno(errno);
-		}
-		if (n == 0)
-			return NR_ENOSPC;
-		uint32_t part = (uint32_t)((uint64_t)n % d->ff_size);
-		if (part) { /* a short write inside a block: finish that block */
-			int ret =
-			    write_all(fd, d->ff, d->ff_size - part, (off_t)(off + (uint64_t)n));
-			if (ret)
-				return ret;
-			n += d->ff_size - part;
-		}
 		off += (uint64_t)n;
-		len -= (uint64_t)n;
+		while (cnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
 	}
 	return 0;
 }
 
-/* Write the buffer out; a failure there is final, as a failed sync. */
-static int wc_flush(struct file_dev *d)
+static int file_write(void *ctx, uint64_t off, const void *buf, uint32_t len)
 {
-	int ret;
+	struct file_dev *d = ctx;
+	struct iovec iov = {(void *)(uintptr_t)buf, len};
 
-	if (d->wc_len == 0)
-		return 0;
-	ret = write_all(d->fd, d->wc, d->wc_len, (off_t)d->wc_off);
-	d->wc_len = 0;
-	if (ret)
-		d->sync_failed = 1;
-	return ret;
+	return write_iov(d->fd, &iov, 1, off);
 }
 
-static int file_read(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t len)
+static int file_erase(void *ctx, uint64_t off, uint64_t len)
 {
-	struct file_dev *d = bd->ctx;
+	struct file_dev *d = ctx;
+	struct iovec iov[FF_IOV];
+
+	while (len > 0) {
+		int cnt = 0;
+		uint64_t part = 0;
+		while (cnt < FF_IOV && part < len) {
+			iov[cnt].iov_base = d->ff;
+			iov[cnt].iov_len = len - part < FF_SIZE ? (size_t)(len - part) : FF_SIZE;
+			part += iov[cnt++].iov_len;
+		}
+		int ret = write_iov(d->fd, iov, cnt, off);
+		if (ret)
+			return ret;
+		off += part;
+		len -= part;
+	}
+	return 0;
+}
+
+static int file_read(void *ctx, uint64_t off, void *buf, uint32_t len)
+{
+	struct file_dev *d = ctx;
 	uint8_t *p = buf;
 	int tries = 0;
 
-	if ((uint64_t)off + len > (uint64_t)bd->sector_size * bd->sector_count)
-		return NR_EINVAL;
-	if (d->wc_len && off < d->wc_off + d->wc_len && off + len > d->wc_off && wc_flush(d))
-		return NR_EIO;
 	while (len > 0) {
-		ssize_t n = pread(d->fd, p, len, off);
+		ssize_t n = pread(d->fd, p, len, (off_t)off);
 		if (n < 0) {
 			if (errno == EINTR && tries++ < 100)
 				continue;
@@ -144,84 +118,36 @@ static int file_read(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t len)
 		}
 		p += n;
 		len -= (uint32_t)n;
-		off += (uint32_t)n;
+		off += (uint64_t)n;
 	}
 	return 0;
 }
 
-static int file_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint32_t len)
+static int file_sync(void *ctx)
 {
-	struct file_dev *d = bd->ctx;
+	struct file_dev *d = ctx;
 
-	if ((uint64_t)off + len > (uint64_t)bd->sector_size * bd->sector_count)
-		return NR_EINVAL;
-	if (d->wc_len && off == d->wc_off + d->wc_len && d->wc_len + len <= WC_SIZE) {
-		memcpy(d->wc + d->wc_len, buf, len);
-		d->wc_len += len;
-		return 0;
-	}
-	int ret = wc_flush(d);
-	if (ret)
-		return ret;
-	if (len < WC_SIZE && !d->wc)
-		d->wc = malloc(WC_SIZE);
-	if (len >= WC_SIZE || !d->wc)
-		return write_all(d->fd, buf, len, off);
-	memcpy(d->wc, buf, len);
-	d->wc_off = off;
-	d->wc_len = len;
-	return 0;
+	return fdatasync(d->fd) == 0 ? 0 : NR_EIO;
 }
 
-static int file_erase(struct nr_bdev *bd, uint32_t sector)
+static void file_close(void *ctx)
 {
-	struct file_dev *d = bd->ctx;
-
-	if (sector >= bd->sector_count)
-		return NR_EINVAL;
-	int ret = wc_flush(d);
-	if (ret)
-		return ret;
-	return write_ff(d, d->fd, (uint64_t)sector * bd->sector_size, bd->sector_size);
-}
-
-static int file_sync(struct nr_bdev *bd)
-{
-	struct file_dev *d = bd->ctx;
-
-	if (d->sync_failed || wc_flush(d))
-		return NR_EIO;
-	if (fdatasync(d->fd) != 0) {
-		/* Linux may drop the dirty pages after reporting EIO once:
-		 * a later "successful" sync would prove nothing. */
-		d->sync_failed = 1;
-		return NR_EIO;
-	}
-	return 0;
-}
-
-static void file_close(struct nr_bdev *bd)
-{
-	struct file_dev *d = bd->ctx;
+	struct file_dev *d = ctx;
 
 	if (!d)
 		return;
-	(void)wc_flush(d); /* nothing unsynced was acknowledged */
 	close(d->fd);
-	free(d->wc);
-	free(d->ff);
 	free(d);
-	bd->ctx = NULL;
 }
 
-static int open_file(const char *path, uint64_t size, uint32_t sector_size, struct nr_bdev *out)
+int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out)
 {
 	struct file_dev *d = NULL;
 	struct stat st;
 	int fd = -1, ret = NR_EINVAL, created = 0;
 
-	if (sector_size < 512 || (sector_size & (sector_size - 1)) || size == 0 ||
-	    size % sector_size || size > UINT32_MAX)
+	memset(out, 0, sizeof(*out));
+	if (!path || size == 0)
 		goto out;
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
@@ -240,10 +166,8 @@ static int open_file(const char *path, uint64_t size, uint32_t sector_size, stru
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		goto out;
-	d->ff_size = sector_size < FF_SIZE ? sector_size : FF_SIZE;
-	if (!(d->ff = malloc(d->ff_size)))
-		goto out;
-	memset(d->ff, 0xFF, d->ff_size);
+	memset(d->ff, 0xFF, sizeof(d->ff));
+	d->fd = fd;
 	if (created || st.st_size == 0) {
 		/* preallocate, all erased, and make the size durable */
 		int e = posix_fallocate(fd, 0, (off_t)size);
@@ -251,7 +175,7 @@ static int open_file(const char *path, uint64_t size, uint32_t sector_size, stru
 			ret = map_errno(e);
 			goto out;
 		}
-		ret = write_ff(d, fd, 0, size);
+		ret = file_erase(d, 0, size);
 		if (ret)
 			goto out;
 		if (fsync(fd) != 0) {
@@ -262,39 +186,25 @@ static int open_file(const char *path, uint64_t size, uint32_t sector_size, stru
 		ret = NR_EINVAL; /* never reinterpret a queue of another size */
 		goto out;
 	}
-	d->fd = fd;
-	fd = -1;
-	memset(out, 0, sizeof(*out));
 	out->ctx = d;
-	d = NULL;
-	out->sector_size = sector_size;
-	out->sector_count = (uint32_t)(size / sector_size);
-	out->prog_size = 1;
-	out->name = "file";
-	out->persistent = 1;
+	out->size = size;
 	out->read = file_read;
-	out->prog = file_prog;
+	out->write = file_write;
 	out->erase = file_erase;
 	out->sync = file_sync;
 	out->close = file_close;
-	ret = 0;
+	return 0;
 out:
-	if (d) {
-		free(d->ff);
-		free(d);
-	}
+	free(d);
 	if (fd >= 0)
 		close(fd);
 	return ret;
 }
 
-int nr_plat_bdev_open(const char *spec, uint64_t size, uint32_t sector_size, struct nr_bdev *out)
+int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storage *out)
 {
-	if (!spec || !out)
-		return NR_EINVAL;
-	if (strncmp(spec, "file:", 5) == 0)
-		return open_file(spec + 5, size, sector_size, out);
-	if (strncmp(spec, "mtd:", 4) == 0)
-		return NR_ENOTSUP;
-	return NR_EINVAL;
+	(void)path;
+	(void)size;
+	memset(out, 0, sizeof(*out));
+	return NR_ENOTSUP;
 }

@@ -34,18 +34,6 @@ enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_C
 	 CONFIG_NR_MAX_SMARTHOSTS * CONFIG_NR_MAX_UPSTREAM_CONNECTIONS + 32)
 #define NR_DAEMON_MAX_TIMERS (2 * NR_DAEMON_MAX_IOS)
 
-/* Erase units. A page-sized sector keeps writes aligned. Every sector the
- * ring moves into costs one sync first (FORMAT.md), so a file queue of
- * NR_FILE_LARGE_FROM or more gets large sectors, from 64 KiB up to 1 MiB,
- * at most 1/256 of the file (the two reserve sectors stay under 1 % of it):
- * a 100 KB message then pays about 2 syncs instead of 25 on 64 KiB, and
- * under one on 1 MiB. An existing queue keeps the size it was formatted
- * with. */
-#define NR_SECTOR_SIZE 4096u
-#define NR_FILE_SECTOR_MIN 65536u
-#define NR_FILE_SECTOR_MAX (1u << 20)
-#define NR_FILE_LARGE_FROM (4u << 20)
-
 struct nr_daemon {
 	const char *conf_path;
 	/* Two slots, so that a reload never moves a configuration the modules
@@ -80,61 +68,47 @@ static int conf_uses_lan_tls(const struct nr_conf *c)
 	return 0;
 }
 
-/* The sector size for a new file queue of size bytes. */
-static uint32_t file_sector_size(uint64_t size)
-{
-	uint32_t s = NR_FILE_SECTOR_MAX;
-
-	if (size < NR_FILE_LARGE_FROM)
-		return NR_SECTOR_SIZE;
-	while (s > NR_FILE_SECTOR_MIN && (s > size / 256 || size % s))
-		s /= 2;
-	return size % s == 0 ? s : NR_SECTOR_SIZE;
-}
-
 /* The file backend, with the sector size the file was formatted with, or
- * for a new file the one its size calls for. */
-static int open_file_bdev(struct nr_daemon *d, const char *spec, uint64_t size)
+ * for a new file the one its size calls for (nr_store_file_sector_size). */
+static int open_file_bdev(struct nr_daemon *d, const char *path, uint64_t size)
 {
-	uint32_t want = file_sector_size(size), found;
+	uint32_t want = nr_store_file_sector_size(size), found;
 	int rc;
 
-	rc = nr_plat_bdev_open(spec, size, NR_SECTOR_SIZE, &d->bdev);
+	rc = nr_store_file_open(&d->bdev, path, size, NR_STORE_SECTOR_SIZE);
 	if (rc != 0)
 		return rc;
 	rc = nr_queue_probe_sector_size(&d->bdev, &found);
 	if (rc == 0)
 		want = found;
 	else if (rc != NR_ENOTFOUND)
-		want = NR_SECTOR_SIZE; /* recovery reports the read error */
-	if (want == NR_SECTOR_SIZE)
+		want = NR_STORE_SECTOR_SIZE; /* recovery reports the read error */
+	if (want == NR_STORE_SECTOR_SIZE)
 		return 0;
 	d->bdev.close(&d->bdev);
-	return nr_plat_bdev_open(spec, size, want, &d->bdev);
+	return nr_store_file_open(&d->bdev, path, size, want);
 }
 
 static int open_queue(struct nr_daemon *d)
 {
 	const struct nr_conf *c = d->conf;
-	char spec[512];
 	int rc;
 
 	if (c->queue_kind == NR_QUEUE_RAM) {
-		rc = nr_store_ram_open(&d->bdev, c->queue_size, NR_SECTOR_SIZE);
-	} else {
-		if (c->queue_kind == NR_QUEUE_FILE) {
-			rc = nr_plat_mkdir_parents(c->queue_path, 0700);
-			if (rc != 0) {
-				nr_err("queue: cannot create the directory of %s: %s",
-				       c->queue_path, nr_strerror(rc));
-				return rc;
-			}
+		rc = nr_store_ram_open(&d->bdev, c->queue_size, NR_STORE_SECTOR_SIZE);
+	} else if (c->queue_kind == NR_QUEUE_FILE) {
+		rc = nr_plat_mkdir_parents(c->queue_path, 0700);
+		if (rc != 0) {
+			nr_err("queue: cannot create the directory of %s: %s", c->queue_path,
+			       nr_strerror(rc));
+			return rc;
 		}
-		snprintf(spec, sizeof(spec), "%s:%s",
-			 c->queue_kind == NR_QUEUE_MTD ? "mtd" : "file", c->queue_path);
-		rc = c->queue_kind == NR_QUEUE_FILE
-			 ? open_file_bdev(d, spec, c->queue_size)
-			 : nr_plat_bdev_open(spec, c->queue_size, NR_SECTOR_SIZE, &d->bdev);
+		rc = open_file_bdev(d, c->queue_path, c->queue_size);
+	} else if (c->queue_kind == NR_QUEUE_MTD) {
+		rc =
+		    nr_store_mtd_open(&d->bdev, c->queue_path, c->queue_size, NR_STORE_SECTOR_SIZE);
+	} else {
+		rc = NR_ENOTSUP; /* flash: an RTOS build opens its HAL itself */
 	}
 	if (rc != 0) {
 		nr_err("queue: cannot open %s: %s", c->queue_path ? c->queue_path : "ram",
@@ -143,6 +117,13 @@ static int open_queue(struct nr_daemon *d)
 	}
 	d->bdev_open = 1;
 	rc = nr_queue_open(&d->queue, &d->bdev, d->loop);
+	if (rc == NR_EFULL) {
+		nr_err("queue: %s holds more messages than CONFIG_NR_QUEUE_MAX_MESSAGES (%d) "
+		       "lets this build index; nothing was changed or lost: run a build with a "
+		       "larger CONFIG_NR_QUEUE_MAX_MESSAGES",
+		       c->queue_path ? c->queue_path : "ram", CONFIG_NR_QUEUE_MAX_MESSAGES);
+		return rc;
+	}
 	if (rc != 0) {
 		nr_err("queue: recovery failed: %s", nr_strerror(rc));
 		return rc;

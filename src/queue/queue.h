@@ -1,6 +1,7 @@
 /*
  * queue.h - the message queue: a bounded, power-loss-safe ring of records on
- * a storage device (struct nr_bdev). The on-storage layout is specified in
+ * a storage device (struct nr_bdev, store/bdev.h). The on-storage layout is
+ * specified in
  * src/queue/FORMAT.md.
  *
  * Promises (DESIGN.md, "The queue"):
@@ -24,6 +25,7 @@
 #include "core/build.h"
 #include "core/loop.h"
 #include "platform.h"
+#include "store/bdev.h"
 
 struct nr_queue;
 struct nr_qwriter;
@@ -87,8 +89,21 @@ struct nr_qstats {
 
 /* Open (recover) the queue on bd: scans, checks CRCs, drops torn or
  * uncommitted records, rebuilds the index. An empty or foreign device is
- * formatted. loop may be NULL: commits then sync before returning. */
+ * formatted. loop may be NULL: commits then sync before returning.
+ *
+ * The index is allocated here, once, for at most
+ * CONFIG_NR_QUEUE_MAX_MESSAGES messages (pending, dead or quarantined, and
+ * those being written; fewer on a small device, which cannot hold more):
+ * a message beyond it is NR_EFULL at nr_queue_begin (452 4.3.1).
+ * NR_EFULL here: the device holds more messages than the index takes (it
+ * was written by a build with a larger CONFIG_NR_QUEUE_MAX_MESSAGES). No
+ * message is dropped to fit and nothing is written: a build with a larger
+ * setting recovers them all. NR_EINVAL (geometry), NR_ENOMEM, NR_EIO. */
 int nr_queue_open(struct nr_queue **out, struct nr_bdev *bd, struct nr_loop *loop) NR_MUST_CHECK;
+/* nr_queue_open with the index bounded to max_messages (0 or more than
+ * CONFIG_NR_QUEUE_MAX_MESSAGES: the Kconfig ceiling). */
+int nr_queue_open_max(struct nr_queue **out, struct nr_bdev *bd, struct nr_loop *loop,
+		      size_t max_messages) NR_MUST_CHECK;
 void nr_queue_close(struct nr_queue *q);
 
 /* The sector size a device was formatted with: the first valid sector

@@ -1,10 +1,17 @@
 /*
- * store.h - portable storage backends (struct nr_bdev, platform.h).
+ * store.h - the storage backends: each opens a struct nr_bdev (bdev.h).
  *
- * The file and MTD backends live in the platform shims (nr_plat_bdev_open);
- * the RAM backend is portable and lives here. A RAM device behaves like an
- * ideal NOR flash (erase sets 0xFF, program clears bits, sync does nothing)
- * and is not persistent: it survives upstream outages, not a reboot.
+ *   ram    portable (store_ram.c): an ideal NOR flash in RAM (erase sets
+ *          0xFF, program clears bits, sync does nothing). Not persistent:
+ *          it survives upstream outages, not a reboot.
+ *   file   a preallocated file from the shim (nr_plat_bdev_file_open),
+ *          made a block device by store_combine.c.
+ *   mtd    a raw NOR partition from the shim (nr_plat_bdev_mtd_open): not
+ *          supported yet (NR_ENOTSUP), same shape.
+ *
+ * Geometry for all: sector_size a power of two, >= 512; size a multiple of
+ * it and at most 4 GiB. The memory and the device are released by
+ * bd->close(bd).
  */
 #ifndef NR_STORE_STORE_H
 #define NR_STORE_STORE_H
@@ -12,11 +19,48 @@
 #include <stdint.h>
 
 #include "core/build.h"
-#include "platform.h"
+#include "store/bdev.h"
 
-/* Allocate a RAM device of size bytes cut into sectors of sector_size (a
- * power of two, >= 512; size a multiple of it). Program size is 1. The
- * memory is freed by bd->close(bd). NR_EINVAL, NR_ENOMEM. */
+/* The sector size of a RAM queue and of a small file queue: a page. */
+#define NR_STORE_SECTOR_SIZE 4096u
+
+/* Allocate a RAM device of size bytes cut into sectors of sector_size.
+ * Program size is 1. NR_EINVAL, NR_ENOMEM. */
 int nr_store_ram_open(struct nr_bdev *out, uint64_t size, uint32_t sector_size) NR_MUST_CHECK;
+
+/* The file at path (created, preallocated and erased when missing; an
+ * existing file of another size is NR_EINVAL, never reinterpreted) as a
+ * persistent device of size bytes: programs are gathered by the write
+ * combiner, sync is the shim's (fdatasync on Linux), and a failed sync is
+ * final (every later sync fails too). Program size 1. NR_EINVAL, NR_EPERM,
+ * NR_ENOSPC, NR_ENOTFOUND, NR_ENOMEM, NR_EIO. */
+int nr_store_file_open(struct nr_bdev *out, const char *path, uint64_t size,
+		       uint32_t sector_size) NR_MUST_CHECK;
+
+/* A raw NOR partition (Linux MTD); size 0: the whole partition. Today
+ * NR_ENOTSUP on every platform. */
+int nr_store_mtd_open(struct nr_bdev *out, const char *path, uint64_t size,
+		      uint32_t sector_size) NR_MUST_CHECK;
+
+/* The sector size for a new file queue of size bytes. Every sector the
+ * ring moves into costs one sync first (FORMAT.md 1.2), so a file of 4 MiB
+ * or more gets large sectors: the largest power of two from 64 KiB up to
+ * 1 MiB that is at most 1/256 of the file (the two reserve sectors stay
+ * under 1 % of it) and divides its size. Else NR_STORE_SECTOR_SIZE. A file
+ * that already holds a queue keeps the size it was formatted with
+ * (nr_queue_probe_sector_size). */
+uint32_t nr_store_file_sector_size(uint64_t size);
+
+/* ---- for backends over raw device operations ---------------------------- */
+
+/* Make a block device of sector_size sectors over raw (whose size must be
+ * a multiple of it): erase is raw->erase of one sector, programs that
+ * continue one another are gathered in a 32 KiB buffer and written at
+ * once (any other operation writes the buffer out first, so the device
+ * sees every program in order), and a failed sync or buffered write is
+ * final. Takes raw over (closed by bd->close, also on failure). name and
+ * persistent as in struct nr_bdev. NR_EINVAL, NR_ENOMEM. */
+int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint32_t sector_size,
+			  const char *name) NR_MUST_CHECK;
 
 #endif /* NR_STORE_STORE_H */

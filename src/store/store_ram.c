@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/store_int.h"
 
 struct ram_dev {
 	uint8_t *data;
@@ -67,15 +67,24 @@ static void ram_close(struct nr_bdev *bd)
 	bd->ctx = NULL;
 }
 
+static const struct nr_bdev ram_ops = {
+    .prog_size = 1,
+    .name = "ram",
+    .persistent = 0,
+    .read = ram_read,
+    .prog = ram_prog,
+    .erase = ram_erase,
+    .sync = ram_sync,
+    .close = ram_close,
+};
+
 int nr_store_ram_open(struct nr_bdev *out, uint64_t size, uint32_t sector_size)
 {
 	int ret = NR_EINVAL;
 	struct ram_dev *r = NULL;
 
 	memset(out, 0, sizeof(*out));
-	if (sector_size < 512 || (sector_size & (sector_size - 1)) || size == 0 ||
-	    size % sector_size || size / sector_size > UINT32_MAX || size > (uint64_t)SIZE_MAX ||
-	    size > UINT32_MAX)
+	if (nr_store_check_geometry(size, sector_size))
 		goto out;
 	ret = NR_ENOMEM;
 	r = calloc(1, sizeof(*r));
@@ -86,17 +95,7 @@ int nr_store_ram_open(struct nr_bdev *out, uint64_t size, uint32_t sector_size)
 		goto out;
 	memset(r->data, 0xFF, (size_t)size);
 	r->size = size;
-	out->ctx = r;
-	out->sector_size = sector_size;
-	out->sector_count = (uint32_t)(size / sector_size);
-	out->prog_size = 1;
-	out->name = "ram";
-	out->persistent = 0;
-	out->read = ram_read;
-	out->prog = ram_prog;
-	out->erase = ram_erase;
-	out->sync = ram_sync;
-	out->close = ram_close;
+	nr_store_bdev_init(out, &ram_ops, r, size, sector_size);
 	r = NULL;
 	ret = 0;
 out:

@@ -1,5 +1,5 @@
-/* sim_flash.c - NOR flash emulator (see sim_flash.h) and the sim's
- * nr_plat_bdev_open for "sim:NAME" specs. */
+/* sim_flash.c - NOR flash emulator (see sim_flash.h) and the sim's raw
+ * storage openers (none: NR_ENOTSUP). */
 #include "sim_flash.h"
 
 #include <stdlib.h>
@@ -291,44 +291,21 @@ int nr_sim_flash_copy(struct nr_sim_flash *dst, const struct nr_sim_flash *src)
 	return 0;
 }
 
-/* ---- nr_plat_bdev_open for the simulator: "sim:NAME" names a device that
- * lives as long as the test process, so a reopen sees the same bits. */
-#define SIM_MAX_DEVICES 8
+/* ---- raw storage (platform.h): the simulator has no file system and no
+ * MTD; tests that want a device use nr_sim_flash_new() or the RAM store. */
 
-static struct {
-	char name[32];
-	struct nr_sim_flash *f;
-} sim_devices[SIM_MAX_DEVICES];
-
-int nr_plat_bdev_open(const char *spec, uint64_t size, uint32_t sector_size, struct nr_bdev *out)
+int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out)
 {
-	int i, ret;
-	const char *name;
+	(void)path;
+	(void)size;
+	memset(out, 0, sizeof(*out));
+	return NR_ENOTSUP;
+}
 
-	if (strncmp(spec, "sim:", 4) != 0)
-		return NR_ENOTSUP;
-	name = spec + 4;
-	if (strlen(name) >= sizeof(sim_devices[0].name) || sector_size == 0 || size % sector_size ||
-	    size / sector_size > UINT32_MAX)
-		return NR_EINVAL;
-	for (i = 0; i < SIM_MAX_DEVICES; i++) {
-		if (sim_devices[i].f && strcmp(sim_devices[i].name, name) == 0) {
-			if (nr_sim_flash_size(sim_devices[i].f) != size)
-				return NR_EINVAL;
-			nr_sim_flash_bdev(sim_devices[i].f, out);
-			return 0;
-		}
-	}
-	for (i = 0; i < SIM_MAX_DEVICES; i++) {
-		if (!sim_devices[i].f)
-			break;
-	}
-	if (i == SIM_MAX_DEVICES)
-		return NR_ENOMEM;
-	ret = nr_sim_flash_new(&sim_devices[i].f, sector_size, (uint32_t)(size / sector_size), 4);
-	if (ret)
-		return ret;
-	strcpy(sim_devices[i].name, name);
-	nr_sim_flash_bdev(sim_devices[i].f, out);
-	return 0;
+int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storage *out)
+{
+	(void)path;
+	(void)size;
+	memset(out, 0, sizeof(*out));
+	return NR_ENOTSUP;
 }

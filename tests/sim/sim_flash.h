@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#include "platform.h"
+#include "store/bdev.h"
 
 struct nr_sim_flash;
 

@@ -321,6 +321,49 @@ TEST(files_in_temp_dir)
 	EXPECT_EQ(nr_plat_mkdir_p(deep, 0750, "no-such-user-nr"), NR_ENOTFOUND);
 }
 
+/* Raw storage (platform.h): the shim only moves bytes; src/store builds
+ * the block device on top (tests/unit/store, tests/unit/queue). */
+TEST(raw_file_storage)
+{
+	struct nr_plat_storage st;
+	char path[300];
+	uint8_t buf[8192], ff[8192];
+	struct stat sb;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/queue", tmpdir);
+	memset(ff, 0xFF, sizeof(ff));
+	/* created, preallocated and erased */
+	ASSERT_EQ(nr_plat_bdev_file_open(path, 3 * 8192, &st), 0);
+	EXPECT_EQ(st.size, 3u * 8192);
+	ASSERT_EQ(stat(path, &sb), 0);
+	EXPECT_EQ((long long)sb.st_size, 3LL * 8192);
+	EXPECT_EQ(sb.st_mode & 0777, 0600u);
+	ASSERT_EQ(st.read(st.ctx, 8192, buf, sizeof(buf)), 0);
+	EXPECT_EQ(memcmp(buf, ff, sizeof(buf)), 0);
+	/* write, sync, erase a range, read back */
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)i;
+	ASSERT_EQ(st.write(st.ctx, 4096, buf, sizeof(buf)), 0);
+	ASSERT_EQ(st.sync(st.ctx), 0);
+	ASSERT_EQ(st.erase(st.ctx, 8192, 4096 + 512), 0);
+	ASSERT_EQ(st.read(st.ctx, 4096, buf, sizeof(buf)), 0);
+	EXPECT_EQ(buf[0], 0);
+	EXPECT_EQ(buf[4095], 0xFF & 4095);
+	EXPECT_EQ(memcmp(buf + 4096, ff, 4096), 0);
+	st.close(st.ctx);
+	/* reopened with the same size: the bytes are kept */
+	ASSERT_EQ(nr_plat_bdev_file_open(path, 3 * 8192, &st), 0);
+	ASSERT_EQ(st.read(st.ctx, 4096, buf, 4), 0);
+	EXPECT_EQ(buf[1], 1);
+	st.close(st.ctx);
+	/* another size is never reinterpreted; no directory; no MTD yet */
+	EXPECT_EQ(nr_plat_bdev_file_open(path, 4 * 8192, &st), NR_EINVAL);
+	snprintf(path, sizeof(path), "%s/none/queue", tmpdir);
+	EXPECT_EQ(nr_plat_bdev_file_open(path, 8192, &st), NR_ENOTFOUND);
+	EXPECT_EQ(nr_plat_bdev_mtd_open("/dev/mtd0", 0, &st), NR_ENOTSUP);
+}
+
 TEST(local_sockets_and_peer_credentials)
 {
 	char path[512];
@@ -494,6 +537,7 @@ int main(void)
 	RUN(connect_refused);
 	RUN(clocks_and_entropy);
 	RUN(files_in_temp_dir);
+	RUN(raw_file_storage);
 	RUN(local_sockets_and_peer_credentials);
 	RUN(drop_privileges);
 	RUN(stderr_log_line_has_timestamp);

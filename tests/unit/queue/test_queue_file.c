@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "qtest.h"
+#include "store/store.h"
 #include "test.h"
 
 #define QSIZE (1024 * 1024)
@@ -20,7 +21,7 @@ static char path[256];
 
 static int open_q(struct nr_bdev *bd, struct nr_queue **q)
 {
-	int ret = nr_plat_bdev_open(path, QSIZE, QSECTOR, bd);
+	int ret = nr_store_file_open(bd, path, QSIZE, QSECTOR);
 
 	if (ret)
 		return ret;
@@ -49,7 +50,7 @@ TEST(file_roundtrip)
 	nr_qid_t id[3];
 	uint32_t n;
 
-	unlink(path + 5);
+	unlink(path);
 	ASSERT_EQ(open_q(&bd, &q), 0);
 	for (n = 0; n < 3; n++)
 		ASSERT_EQ(qt_enqueue(q, n, len_of(n), 2, 1000, &id[n]), 0);
@@ -62,8 +63,8 @@ TEST(file_roundtrip)
 	EXPECT_EQ(st.persistent, 1);
 	close_q(&bd, q);
 	/* another size is refused, never reinterpreted */
-	EXPECT_EQ(nr_plat_bdev_open(path, QSIZE * 2, QSECTOR, &bd), NR_EINVAL);
-	EXPECT_EQ(nr_plat_bdev_open("mtd:/dev/mtd0", 0, QSECTOR, &bd), NR_ENOTSUP);
+	EXPECT_EQ(nr_store_file_open(&bd, path, QSIZE * 2, QSECTOR), NR_EINVAL);
+	EXPECT_EQ(nr_store_mtd_open(&bd, "/dev/mtd0", 0, QSECTOR), NR_ENOTSUP);
 }
 
 /* The file backend overwrites rather than ANDs, so each mark must carry
@@ -76,7 +77,7 @@ TEST(file_marks_keep_earlier_marks)
 	enum nr_rcpt_state st;
 	nr_qid_t id;
 
-	unlink(path + 5);
+	unlink(path);
 	ASSERT_EQ(open_q(&bd, &q), 0);
 	ASSERT_EQ(qt_enqueue(q, 1, 500, 4, 1000, &id), 0);
 	EXPECT_EQ(nr_queue_mark_rcpt(q, id, 0, NR_RCPT_DELIVERED), 0);
@@ -109,8 +110,8 @@ TEST(file_write_buffer_keeps_order)
 {
 	struct nr_bdev bd;
 	static uint8_t want[3 * QSECTOR], got[3 * QSECTOR], big[40000];
-	unlink(path + 5);
-	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, QSECTOR, &bd), 0);
+	unlink(path);
+	ASSERT_EQ(nr_store_file_open(&bd, path, QSIZE, QSECTOR), 0);
 	memset(want, 0xFF, sizeof(want));
 	for (uint32_t i = 0; i < 300; i++)
 		want[i] = (uint8_t)(i * 7 + 1);
@@ -137,7 +138,7 @@ TEST(file_write_buffer_keeps_order)
 	ASSERT_EQ(bd.sync(&bd), 0);
 	bd.prog(&bd, 5 * QSECTOR + 4000, "\x44", 1); /* buffered, then closed unsynced */
 	bd.close(&bd);
-	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, QSECTOR, &bd), 0);
+	ASSERT_EQ(nr_store_file_open(&bd, path, QSIZE, QSECTOR), 0);
 	ASSERT_EQ(bd.read(&bd, 0, got, sizeof(got)), 0);
 	EXPECT_EQ(memcmp(got, want, 2 * QSECTOR) == 0, 1); /* sector 1 erased again */
 	ASSERT_EQ(bd.read(&bd, 2 * QSECTOR - 1000, big, sizeof(big)), 0);
@@ -149,7 +150,7 @@ TEST(file_write_buffer_keeps_order)
 	ASSERT_EQ(bd.read(&bd, 5 * QSECTOR + 4000, got, 1), 0);
 	EXPECT_EQ(got[0], 0x44);
 	bd.close(&bd);
-	unlink(path + 5);
+	unlink(path);
 }
 
 /* The daemon picks the sector size of a new file queue by its size but
@@ -161,8 +162,8 @@ TEST(probe_finds_the_formatted_sector_size)
 	uint32_t size = 0, n;
 	nr_qid_t id;
 
-	unlink(path + 5);
-	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, 4096, &bd), 0);
+	unlink(path);
+	ASSERT_EQ(nr_store_file_open(&bd, path, QSIZE, 4096), 0);
 	EXPECT_EQ(nr_queue_probe_sector_size(&bd, &size), NR_ENOTFOUND); /* all erased */
 	bd.close(&bd);
 	ASSERT_EQ(open_q(&bd, &q), 0); /* formats with QSECTOR */
@@ -170,7 +171,7 @@ TEST(probe_finds_the_formatted_sector_size)
 		ASSERT_EQ(qt_enqueue(q, n, len_of(n), 1, 1000, &id), 0);
 	close_q(&bd, q);
 
-	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, 4096, &bd), 0);
+	ASSERT_EQ(nr_store_file_open(&bd, path, QSIZE, 4096), 0);
 	EXPECT_EQ(nr_queue_probe_sector_size(&bd, &size), 0);
 	EXPECT_EQ(size, QSECTOR);
 	/* the wrong geometry is refused by recovery, never reformatted */
@@ -178,11 +179,11 @@ TEST(probe_finds_the_formatted_sector_size)
 	bd.close(&bd);
 
 	/* with sector 0 erased the next header, 16 KiB further, still tells */
-	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, QSECTOR, &bd), 0);
+	ASSERT_EQ(nr_store_file_open(&bd, path, QSIZE, QSECTOR), 0);
 	ASSERT_EQ(bd.erase(&bd, 0), 0);
 	ASSERT_EQ(bd.sync(&bd), 0);
 	bd.close(&bd);
-	ASSERT_EQ(nr_plat_bdev_open(path, QSIZE, 4096, &bd), 0);
+	ASSERT_EQ(nr_store_file_open(&bd, path, QSIZE, 4096), 0);
 	size = 0;
 	EXPECT_EQ(nr_queue_probe_sector_size(&bd, &size), 0);
 	EXPECT_EQ(size, QSECTOR);
@@ -271,7 +272,7 @@ TEST(sigkill_rounds)
 
 	printf("sigkill seed %u\n", seed);
 	srand(seed);
-	unlink(path + 5);
+	unlink(path);
 	for (round = 0; round < ROUNDS && failures < 3; round++) {
 		int fds[2], status;
 		pid_t pid;
@@ -358,13 +359,12 @@ int main(void)
 {
 	const char *dir = getenv("TMPDIR");
 
-	snprintf(path, sizeof(path), "file:%s/nr_queue_test.%ld", dir ? dir : "/tmp",
-		 (long)getpid());
+	snprintf(path, sizeof(path), "%s/nr_queue_test.%ld", dir ? dir : "/tmp", (long)getpid());
 	RUN(file_roundtrip);
 	RUN(file_marks_keep_earlier_marks);
 	RUN(file_write_buffer_keeps_order);
 	RUN(probe_finds_the_formatted_sector_size);
 	RUN(sigkill_rounds);
-	unlink(path + 5);
+	unlink(path);
 	return TEST_REPORT();
 }
