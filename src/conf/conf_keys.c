@@ -9,23 +9,10 @@
 
 #include "conf/conf.h"
 #include "conf/conf_int.h"
+#include "core/ascii.h"
 #include "core/log.h"
 
 /* ---- small value helpers --------------------------------------------------------- */
-
-static int lower(int ch)
-{
-	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
-}
-
-static int str_ieq(const char *a, const char *b)
-{
-	while (*a != '\0' && lower((unsigned char)*a) == lower((unsigned char)*b)) {
-		a++;
-		b++;
-	}
-	return *a == '\0' && *b == '\0';
-}
 
 static int is_alnum(int ch)
 {
@@ -696,7 +683,7 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 	if (mech != NULL) {
 		int j;
 		p->sub = "auth";
-		for (j = 0; mech_words[j] != NULL && !str_ieq(mech, mech_words[j]); j++)
+		for (j = 0; mech_words[j] != NULL && !nr_ascii_ieq(mech, mech_words[j]); j++)
 			;
 		if (mech_words[j] == NULL)
 			return nr_conf_fail(p, "expected PLAIN, LOGIN, CRAM-MD5 or XOAUTH2, got %s",
@@ -711,7 +698,7 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 		word = j;
 	}
 	for (i = 0; i < c->smarthost_count; i++) {
-		if (str_ieq(c->smarthost[i].host, host) && c->smarthost[i].port == sh.port)
+		if (nr_ascii_ieq(c->smarthost[i].host, host) && c->smarthost[i].port == sh.port)
 			return nr_conf_fail(p, "%s:%u is already a smarthost on line %d", host,
 					    (unsigned)sh.port, c->smarthost[i].line);
 	}
@@ -790,7 +777,7 @@ static int k_alias(struct nr_conf_parser *p, struct nr_conf_line *l)
 		return nr_conf_fail(p, "expected a target address like admin@example.com, got %s",
 				    nr_conf_quote(p, to));
 	for (i = 0; i < c->alias_count; i++) {
-		if (str_ieq(c->alias[i].from, from))
+		if (nr_ascii_ieq(c->alias[i].from, from))
 			return nr_conf_fail(p, "%s is already an alias on line %d",
 					    nr_conf_quote(p, from), c->alias[i].line);
 	}

@@ -5,6 +5,7 @@
  * colon and a path without angle brackets are accepted, as Postfix does. */
 #include <string.h>
 
+#include "core/ascii.h"
 #include "proto/proto.h"
 
 struct cur {
@@ -34,20 +35,11 @@ static int is_atext(int c)
 	return is_alpha(c) || is_digit(c) || (c >= 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) && c);
 }
 
-static int lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
 static int match_keyword(struct cur *c, const char *kw)
 {
-	size_t n = strlen(kw);
-	if (c->len - c->i < n)
+	if (!nr_ascii_iprefix(c->s + c->i, c->len - c->i, kw))
 		return 0;
-	for (size_t k = 0; k < n; k++)
-		if (lower((unsigned char)c->s[c->i + k]) != lower((unsigned char)kw[k]))
-			return 0;
-	c->i += n;
+	c->i += strlen(kw);
 	return 1;
 }
 
@@ -179,16 +171,6 @@ static int parse_u64(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
-static int keyword_is(const char *kw, size_t n, const char *want)
-{
-	if (strlen(want) != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)kw[i]) != lower((unsigned char)want[i]))
-			return 0;
-	return 1;
-}
-
 /* esmtp-param = esmtp-keyword ["=" esmtp-value] (4.1.2). */
 static enum nr_path_result parse_params(struct cur *c, struct nr_mail_params *p)
 {
@@ -219,20 +201,20 @@ static enum nr_path_result parse_params(struct cur *c, struct nr_mail_params *p)
 		if (!p)
 			return NR_PATH_PARAM;
 		const char *k = c->s + kw, *v = c->s + val;
-		if (keyword_is(k, kwlen, "SIZE") && has_val) {
+		if (nr_ascii_ieq_word(k, kwlen, "SIZE") && has_val) {
 			if (p->has_size || parse_u64(v, vallen, &p->size) < 0)
 				return NR_PATH_PARAM;
 			p->has_size = 1;
-		} else if (keyword_is(k, kwlen, "BODY") && has_val) {
+		} else if (nr_ascii_ieq_word(k, kwlen, "BODY") && has_val) {
 			if (p->body != NR_BODY_UNSPEC)
 				return NR_PATH_PARAM;
-			if (keyword_is(v, vallen, "7BIT"))
+			if (nr_ascii_ieq_word(v, vallen, "7BIT"))
 				p->body = NR_BODY_7BIT;
-			else if (keyword_is(v, vallen, "8BITMIME"))
+			else if (nr_ascii_ieq_word(v, vallen, "8BITMIME"))
 				p->body = NR_BODY_8BITMIME;
 			else
 				return NR_PATH_PARAM;
-		} else if (keyword_is(k, kwlen, "AUTH") && has_val) {
+		} else if (nr_ascii_ieq_word(k, kwlen, "AUTH") && has_val) {
 			/* RFC 4954 5: accepted, never trusted. */
 		} else {
 			return NR_PATH_PARAM;

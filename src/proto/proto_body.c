@@ -13,6 +13,7 @@
  * decoder keeps going so the session finds the real end of data. */
 #include <string.h>
 
+#include "core/ascii.h"
 #include "proto/proto.h"
 
 enum in_state {
@@ -109,21 +110,6 @@ static void out_str(struct nr_body *b, const char *s)
 
 /* ---- layer 2: header tracker ---- */
 
-static int name_is(const struct nr_body *b, const char *want)
-{
-	size_t n = strlen(want);
-	if (b->name_len != n)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)b->name[i];
-		if (c >= 'A' && c <= 'Z')
-			c += 32;
-		if (c != want[i])
-			return 0;
-	}
-	return 1;
-}
-
 static int is_name_char(uint8_t c)
 {
 	return c >= 33 && c <= 126 && c != ':';
@@ -177,11 +163,11 @@ static void content(struct nr_body *b, uint8_t c)
 		break;
 	case HDR_NAME:
 		if (c == ':') {
-			if (name_is(b, "received"))
+			if (nr_ascii_ieq_word(b->name, b->name_len, "received"))
 				b->received++;
-			else if (name_is(b, "date"))
+			else if (nr_ascii_ieq_word(b->name, b->name_len, "date"))
 				b->has_date = 1;
-			else if (name_is(b, "message-id"))
+			else if (nr_ascii_ieq_word(b->name, b->name_len, "message-id"))
 				b->has_msgid = 1;
 			b->hdr_state = HDR_FIELD;
 			flush_name(b);
