@@ -290,6 +290,15 @@ static void stray_cr(struct nr_body *b)
 	content(b, ' ');
 }
 
+/* A line ended, by CRLF (after_crlf) or by a bare LF: the next byte starts
+ * a line, and only after a CRLF can "." CRLF there end the data. */
+static void next_line(struct nr_body *b, int after_crlf)
+{
+	line_end(b);
+	b->in_state = IN_BOL;
+	b->bol_after_crlf = after_crlf;
+}
+
 static void mid_byte(struct nr_body *b, uint8_t c)
 {
 	b->in_state = IN_MID;
@@ -297,9 +306,7 @@ static void mid_byte(struct nr_body *b, uint8_t c)
 		b->in_state = IN_CR;
 	} else if (c == '\n') {
 		b->flags |= NR_BODYF_BARE_LF;
-		line_end(b);
-		b->in_state = IN_BOL;
-		b->bol_after_crlf = 0;
+		next_line(b, 0);
 	} else if (c == '\0') {
 		b->flags |= NR_BODYF_NUL;
 	} else {
@@ -340,9 +347,7 @@ size_t nr_body_feed(struct nr_body *b, const void *p, size_t len)
 					return i + 1;
 				}
 				content(b, '.'); /* preceded by a bare LF: content */
-				line_end(b);
-				b->in_state = IN_BOL;
-				b->bol_after_crlf = 1;
+				next_line(b, 1);
 			} else {
 				/* ".\r" + more: a dot line with other characters
 				 * (the stray CR), so its first period goes. */
@@ -352,9 +357,7 @@ size_t nr_body_feed(struct nr_body *b, const void *p, size_t len)
 			break;
 		case IN_CR:
 			if (c == '\n') {
-				line_end(b);
-				b->in_state = IN_BOL;
-				b->bol_after_crlf = 1;
+				next_line(b, 1);
 			} else {
 				stray_cr(b);
 				mid_byte(b, c);
