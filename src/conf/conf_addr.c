@@ -8,13 +8,9 @@
 #include "conf/conf.h"
 #include "conf/conf_int.h"
 #include "core/addr.h"
+#include "core/ascii.h"
 
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-static int is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
-}
 
 enum nr_conf_why nr_conf_uint_parse(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
@@ -27,7 +23,7 @@ enum nr_conf_why nr_conf_uint_parse(const char *s, size_t len, uint64_t max, uin
 		return NR_CONF_WHY_SYNTAX;
 	for (i = 0; i < len; i++) {
 		unsigned d;
-		if (!is_digit(s[i]))
+		if (!nr_ascii_isdigit(s[i]))
 			return NR_CONF_WHY_SYNTAX;
 		d = (unsigned)(s[i] - '0');
 		if (v > (max - d) / 10)

@@ -11,13 +11,9 @@
 #include "conf/conf_int.h"
 #include "core/ascii.h"
 #include "core/log.h"
+#include "proto/proto.h"
 
 /* ---- small value helpers --------------------------------------------------------- */
-
-static int is_alnum(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-}
 
 /* A DNS name: labels of letters, digits and inner hyphens, 1-63 each, at
  * most 253 in all (RFC 1035 2.3.1, relaxed by RFC 1123 to leading digits). */
@@ -35,7 +31,7 @@ static int valid_domain(const char *s, size_t len)
 			label = 0;
 			continue;
 		}
-		if (!is_alnum(ch) && !(ch == '-' && label > 0))
+		if (!nr_ascii_isalnum(ch) && !(ch == '-' && label > 0))
 			return 0;
 		if (++label > 63)
 			return 0;
@@ -46,19 +42,7 @@ static int valid_domain(const char *s, size_t len)
 /* RFC 5322 dot-atom text: the local part of an address, ASCII only. */
 static int valid_local_part(const char *s, size_t len)
 {
-	static const char specials[] = "!#$%&'*+-/=?^_`{|}~";
-	size_t i;
-
-	if (len == 0 || len > 64 || s[0] == '.' || s[len - 1] == '.')
-		return 0;
-	for (i = 0; i < len; i++) {
-		int ch = (unsigned char)s[i];
-		if (ch == '.' && s[i - 1] == '.')
-			return 0;
-		if (!is_alnum(ch) && ch != '.' && strchr(specials, ch) == NULL)
-			return 0;
-	}
-	return 1;
+	return len <= 64 && nr_is_dot_atom(s, len);
 }
 
 static int valid_mailbox(const char *s)
@@ -77,7 +61,8 @@ static int valid_user_name(const char *s)
 	if (len == 0 || len > 32 || s[0] == '-')
 		return 0;
 	for (i = 0; i < len; i++) {
-		if (!is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
+		if (!nr_ascii_isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' &&
+		    s[i] != '.')
 			return 0;
 	}
 	return 1;

@@ -20,7 +20,7 @@ static int parse_v4(const char *s, size_t len, uint8_t ip[4])
 		size_t start = i;
 		unsigned v = 0;
 
-		while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
+		while (i < len && nr_ascii_isdigit(s[i]) && i - start < 3) {
 			v = v * 10 + (unsigned)(s[i] - '0');
 			i++;
 		}

@@ -1,5 +1,6 @@
 /*
- * ascii.h - ASCII case folding and case-insensitive compares, locale-free.
+ * ascii.h - ASCII character classes, case folding and case-insensitive
+ * compares, locale-free.
  *
  * SMTP verbs, EHLO keywords, header names, DNS names and config words are
  * compared without regard to ASCII case (RFC 5321 2.4). <ctype.h> depends
@@ -12,6 +13,23 @@
 
 #include <stddef.h>
 #include <string.h>
+
+/* Character classes of the C locale, for any int (EOF and bytes >= 0x80
+ * are in none of them). */
+static inline int nr_ascii_isdigit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline int nr_ascii_isalpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline int nr_ascii_isalnum(int c)
+{
+	return nr_ascii_isalpha(c) || nr_ascii_isdigit(c);
+}
 
 /* c with 'A'..'Z' mapped to 'a'..'z'; every other value unchanged. */
 static inline int nr_ascii_lower(int c)
@@ -28,7 +46,7 @@ static inline int nr_ascii_upper(int c)
 /* The value of a hexadecimal digit (either case), or -1. */
 static inline int nr_ascii_hex(int c)
 {
-	if (c >= '0' && c <= '9')
+	if (nr_ascii_isdigit(c))
 		return c - '0';
 	c = nr_ascii_lower(c);
 	if (c >= 'a' && c <= 'f')

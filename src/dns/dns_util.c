@@ -38,8 +38,7 @@ int nr_dns_check_name(const char *name)
 			label = 0;
 			continue;
 		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
+		if (!(nr_ascii_isalnum(c) || c == '-' || c == '_'))
 			return NR_EINVAL;
 		if (++label > 63)
 			return NR_EINVAL;

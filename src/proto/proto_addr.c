@@ -19,20 +19,25 @@ static int peek(const struct cur *c)
 	return c->i < c->len ? (unsigned char)c->s[c->i] : -1;
 }
 
-static int is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* atext, RFC 5322 3.2.3. */
 static int is_atext(int c)
 {
-	return is_alpha(c) || is_digit(c) || (c >= 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) && c);
+	return nr_ascii_isalnum(c) || (c >= 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) && c);
+}
+
+int nr_is_dot_atom(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		int ch = (unsigned char)s[i];
+
+		if (ch == '.' ? s[i - 1] == '.' : !is_atext(ch))
+			return 0;
+	}
+	return 1;
 }
 
 static int match_keyword(struct cur *c, const char *kw)
@@ -99,7 +104,7 @@ static enum nr_path_result parse_domain(struct cur *c)
 	} else {
 		for (;;) {
 			size_t label = c->i;
-			while (is_alpha(peek(c)) || is_digit(peek(c)) || peek(c) == '-')
+			while (nr_ascii_isalnum(peek(c)) || peek(c) == '-')
 				c->i++;
 			if (c->i == label || c->s[label] == '-' || c->s[c->i - 1] == '-')
 				return NR_PATH_BADADDR;
@@ -163,7 +168,7 @@ static int parse_u64(const char *s, size_t n, uint64_t *out)
 	if (n == 0 || n > 19)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit((unsigned char)s[i]))
+		if (!nr_ascii_isdigit((unsigned char)s[i]))
 			return -1;
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
@@ -179,9 +184,9 @@ static enum nr_path_result parse_params(struct cur *c, struct nr_mail_params *p)
 		if (peek(c) < 0)
 			return NR_PATH_OK;
 		size_t kw = c->i;
-		if (!is_alpha(peek(c)) && !is_digit(peek(c)))
+		if (!nr_ascii_isalnum(peek(c)))
 			return NR_PATH_PARAM;
-		while (is_alpha(peek(c)) || is_digit(peek(c)) || peek(c) == '-')
+		while (nr_ascii_isalnum(peek(c)) || peek(c) == '-')
 			c->i++;
 		size_t kwlen = c->i - kw;
 		size_t val = 0, vallen = 0;

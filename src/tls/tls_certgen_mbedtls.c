@@ -13,6 +13,7 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/platform_util.h>
 
+#include "core/ascii.h"
 #include "core/log.h"
 #include "proto/proto.h"
 
@@ -27,8 +28,7 @@ static int hostname_ok(const char *h)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = h[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '.'))
+		if (!(nr_ascii_isalnum(c) || c == '-' || c == '.'))
 			return 0;
 	}
 	return 1;

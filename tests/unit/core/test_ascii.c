@@ -21,6 +21,21 @@ TEST(fold_only_ascii_letters)
 	EXPECT_EQ(nr_ascii_lower((char)0xc4), (char)0xc4);
 }
 
+TEST(classes_are_the_c_locale_ones)
+{
+	int c;
+
+	for (c = -1; c < 256; c++) {
+		int digit = c >= '0' && c <= '9';
+		int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+
+		EXPECT_EQ(nr_ascii_isdigit(c), digit);
+		EXPECT_EQ(nr_ascii_isalpha(c), alpha);
+		EXPECT_EQ(nr_ascii_isalnum(c), digit || alpha);
+	}
+	EXPECT_EQ(nr_ascii_isalpha((char)0xe9), 0); /* a Latin-1 letter is not ASCII */
+}
+
 TEST(hex_digits)
 {
 	EXPECT_EQ(nr_ascii_hex('0'), 0);
@@ -62,6 +77,7 @@ TEST(case_insensitive_compares)
 int main(void)
 {
 	RUN(fold_only_ascii_letters);
+	RUN(classes_are_the_c_locale_ones);
 	RUN(hex_digits);
 	RUN(case_insensitive_compares);
 	return TEST_REPORT();
