@@ -7,6 +7,8 @@
  *   tls_mbedtls.c          contexts: RNG, configs, certificate/key/CA loading
  *   tls_certgen_mbedtls.c  the generated self-signed LAN certificate
  *   tls_session_mbedtls.c  sessions: BIO, handshake, read/write, peer info
+ *   tls_crypto_mbedtls.c   PBKDF2 and HMAC for users and CRAM-MD5 (needs
+ *                          none of this header)
  */
 #ifndef NR_TLS_MBEDTLS_INT_H
 #define NR_TLS_MBEDTLS_INT_H
@@ -49,6 +51,8 @@ struct nr_tls_saved {
 	mbedtls_ssl_session session;
 };
 
+/* tls.h's server or client context: configs, RNG, certificate and key,
+ * and (client) the sessions saved for resumption. */
 struct nr_tls_ctx {
 	/* The owner's reference, plus one per session made from it: a reload
 	 * can replace a context while its sessions are still open. */
