@@ -114,12 +114,31 @@ static void from_sockaddr(const struct sockaddr_storage *ss, struct nr_addr *a)
 	}
 }
 
+/* A stream socket of family, non-blocking and close-on-exec from birth. */
+static int stream_socket(int family, int *fd)
+{
+	*fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	return *fd < 0 ? nr_linux_errno(errno) : 0;
+}
+
 static int set_int_opt(int fd, int level, int name, int value)
 {
 	return setsockopt(fd, level, name, &value, sizeof(value)) == 0 ? 0 : nr_linux_errno(errno);
 }
 
 /* ---- TCP ------------------------------------------------------------------------ */
+/* A new TCP socket (non-blocking, close-on-exec) of addr's family, with
+ * addr as a sockaddr in *ss and *len for bind or connect. */
+static int tcp_socket(const struct nr_addr *addr, struct sockaddr_storage *ss, socklen_t *len,
+		      int *fd)
+{
+	int ret = to_sockaddr(addr, ss, len);
+
+	if (ret)
+		return ret;
+	return stream_socket(ss->ss_family, fd);
+}
+
 int nr_plat_tcp_listen(const struct nr_addr *addr, int backlog, nr_sock_t *out)
 {
 	struct sockaddr_storage ss;
@@ -127,12 +146,9 @@ int nr_plat_tcp_listen(const struct nr_addr *addr, int backlog, nr_sock_t *out)
 	int fd = -1, ret;
 
 	*out = NR_SOCK_INVALID;
-	ret = to_sockaddr(addr, &ss, &len);
+	ret = tcp_socket(addr, &ss, &len, &fd);
 	if (ret)
 		return ret;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return nr_linux_errno(errno);
 	/* Restart without waiting for TIME_WAIT to expire. */
 	ret = set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
 	/* A v6 listener takes only v6: "listen 0.0.0.0:25" and "[::]:25" can
@@ -185,12 +201,9 @@ int nr_plat_tcp_connect(const struct nr_addr *addr, nr_sock_t *out)
 	int fd, ret;
 
 	*out = NR_SOCK_INVALID;
-	ret = to_sockaddr(addr, &ss, &len);
+	ret = tcp_socket(addr, &ss, &len, &fd);
 	if (ret)
 		return ret;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return nr_linux_errno(errno);
 	(void)set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 	if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
 		ret = nr_linux_errno(errno);
@@ -254,26 +267,28 @@ void nr_plat_sock_close(nr_sock_t s)
 		close(s);
 }
 
-int nr_plat_sock_peer_addr(nr_sock_t s, struct nr_addr *out)
+/* The far (peer) or near end of s as an nr_addr. */
+static int sock_end(nr_sock_t s, int peer, struct nr_addr *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	int rc = peer ? getpeername(s, (struct sockaddr *)&ss, &len)
+		      : getsockname(s, (struct sockaddr *)&ss, &len);
 
-	if (getpeername(s, (struct sockaddr *)&ss, &len) != 0)
+	if (rc != 0)
 		return nr_linux_errno(errno);
 	from_sockaddr(&ss, out);
 	return 0;
 }
 
+int nr_plat_sock_peer_addr(nr_sock_t s, struct nr_addr *out)
+{
+	return sock_end(s, 1, out);
+}
+
 int nr_plat_sock_local_addr(nr_sock_t s, struct nr_addr *out)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(s, (struct sockaddr *)&ss, &len) != 0)
-		return nr_linux_errno(errno);
-	from_sockaddr(&ss, out);
-	return 0;
+	return sock_end(s, 0, out);
 }
 
 /* ---- local (AF_UNIX) sockets ------------------------------------------------------ */
@@ -323,9 +338,9 @@ int nr_plat_local_listen(const char *path, int world, nr_sock_t *out)
 		ret = remove_stale(path, &sun);
 	if (ret)
 		return ret;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return nr_linux_errno(errno);
+	ret = stream_socket(AF_UNIX, &fd);
+	if (ret)
+		return ret;
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
 	    chmod(path, world ? 0666 : 0660) != 0 || listen(fd, 16) != 0) {
 		ret = nr_linux_errno(errno);
@@ -350,9 +365,9 @@ int nr_plat_local_connect(const char *path, nr_sock_t *out)
 	ret = unix_addr(path, &sun);
 	if (ret)
 		return ret;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return nr_linux_errno(errno);
+	ret = stream_socket(AF_UNIX, &fd);
+	if (ret)
+		return ret;
 	/* Local connects complete at once or fail (EAGAIN: backlog full). */
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		ret = errno == EAGAIN ? NR_EBUSY : nr_linux_errno(errno);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app/test_upstream.h"
+#include "core/ascii.h"
 
 struct advice {
 	char (*out)[NR_PROBE_ADVICE_MAX];
@@ -32,13 +33,10 @@ static void add(struct advice *a, const char *fmt, ...)
 /* Case-insensitive "does host end with or contain this provider name". */
 static int host_has(const char *host, const char *word)
 {
-	size_t hl = strlen(host), wl = strlen(word), i, j;
+	size_t hl = strlen(host), i;
 
-	for (i = 0; i + wl <= hl; i++) {
-		for (j = 0; j < wl; j++)
-			if ((host[i + j] | 0x20) != word[j])
-				break;
-		if (j == wl)
+	for (i = 0; i < hl; i++) {
+		if (nr_ascii_iprefix(host + i, hl - i, word))
 			return 1;
 	}
 	return 0;

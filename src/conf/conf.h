@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/addr.h" /* nr_addr_same, nr_addr_ntop for the users of these types */
 #include "core/build.h"
 #include "platform.h"
 
@@ -148,9 +149,5 @@ int nr_conf_parse_duration(const char *s, uint64_t *out_ms); /* 30s 5m 1h 5d, ba
 int nr_conf_parse_hostport(const char *s, struct nr_addr *out, uint16_t default_port);
 int nr_conf_parse_cidr(const char *s, struct nr_cidr *out);
 int nr_cidr_contains(const struct nr_cidr *c, const struct nr_addr *a);
-/* 1 when a and b are the same address, port and scope. */
-int nr_addr_same(const struct nr_addr *a, const struct nr_addr *b);
-/* Text form of an address: "1.2.3.4" or "::1" (no port) into dst. */
-const char *nr_addr_ntop(const struct nr_addr *a, char *dst, size_t size);
 
 #endif /* NR_CONF_CONF_H */

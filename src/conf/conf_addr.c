@@ -1,31 +1,16 @@
 /*
- * conf_addr.c - IP addresses, host:port pairs and CIDR blocks, parsed by
- * hand (src/ may not use inet_pton) and strictly: "010.1.1.1" is refused
- * rather than read as octal or decimal, so a typo cannot open a relay.
+ * conf_addr.c - host:port pairs and CIDR blocks for the config file. The
+ * address itself is core/addr.c's strict literal ("010.1.1.1" is refused
+ * rather than read as octal or decimal, so a typo cannot open a relay).
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "conf/conf.h"
 #include "conf/conf_int.h"
+#include "core/addr.h"
+#include "core/ascii.h"
 
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-static int is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
-static int hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
 
 enum nr_conf_why nr_conf_uint_parse(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
@@ -38,7 +23,7 @@ enum nr_conf_why nr_conf_uint_parse(const char *s, size_t len, uint64_t max, uin
 		return NR_CONF_WHY_SYNTAX;
 	for (i = 0; i < len; i++) {
 		unsigned d;
-		if (!is_digit(s[i]))
+		if (!nr_ascii_isdigit(s[i]))
 			return NR_CONF_WHY_SYNTAX;
 		d = (unsigned)(s[i] - '0');
 		if (v > (max - d) / 10)
@@ -49,114 +34,14 @@ enum nr_conf_why nr_conf_uint_parse(const char *s, size_t len, uint64_t max, uin
 	return NR_CONF_WHY_OK;
 }
 
-/* Dotted quad: exactly four decimal parts 0..255, no leading zeros. */
-static int parse_v4(const char *s, size_t len, uint8_t ip[4])
-{
-	size_t i = 0;
-	int part;
-
-	for (part = 0; part < 4; part++) {
-		size_t start = i;
-		uint64_t v;
-		while (i < len && is_digit(s[i]) && i - start < 4)
-			i++;
-		if (i == start || i - start > 3)
-			return -1;
-		if (nr_conf_uint_parse(s + start, i - start, 255, &v) != NR_CONF_WHY_OK)
-			return -1;
-		ip[part] = (uint8_t)v;
-		if (part < 3) {
-			if (i >= len || s[i] != '.')
-				return -1;
-			i++;
-		}
-	}
-	return i == len ? 0 : -1;
-}
-
-/* RFC 4291 section 2.2: eight groups of 1-4 hex digits, one "::" for a
- * run of zero groups, optionally ending in a dotted quad. */
-static int parse_v6(const char *s, size_t len, uint8_t ip[16])
-{
-	uint16_t head[8], tail[8];
-	size_t nhead = 0, ntail = 0, i = 0;
-	int compressed = 0;
-	uint8_t v4[4];
-	size_t k;
-
-	if (len >= 2 && s[0] == ':' && s[1] == ':') {
-		compressed = 1;
-		i = 2;
-	} else if (len >= 1 && s[0] == ':') {
-		return -1;
-	}
-	while (i < len) {
-		size_t start = i, groups = nhead + ntail;
-		unsigned v = 0;
-		uint16_t *dst = compressed ? tail : head;
-		size_t *n = compressed ? &ntail : &nhead;
-
-		while (i < len && hex_value(s[i]) >= 0 && i - start < 5)
-			i++;
-		if (i < len && s[i] == '.') {
-			/* embedded IPv4: the rest of the string, worth two groups */
-			if (groups > 6 || parse_v4(s + start, len - start, v4) != 0)
-				return -1;
-			dst[(*n)++] = (uint16_t)(v4[0] << 8 | v4[1]);
-			dst[(*n)++] = (uint16_t)(v4[2] << 8 | v4[3]);
-			i = len;
-			break;
-		}
-		if (i == start || i - start > 4 || groups >= 8)
-			return -1;
-		for (k = start; k < i; k++)
-			v = v << 4 | (unsigned)hex_value(s[k]);
-		dst[(*n)++] = (uint16_t)v;
-		if (i == len)
-			break;
-		if (s[i] != ':')
-			return -1;
-		i++;
-		if (i < len && s[i] == ':') {
-			if (compressed)
-				return -1;
-			compressed = 1;
-			i++;
-		} else if (i == len) {
-			return -1; /* trailing single ':' */
-		}
-	}
-	if (compressed ? nhead + ntail > 7 : nhead != 8)
-		return -1;
-	memset(ip, 0, 16);
-	for (k = 0; k < nhead; k++) {
-		ip[2 * k] = (uint8_t)(head[k] >> 8);
-		ip[2 * k + 1] = (uint8_t)head[k];
-	}
-	for (k = 0; k < ntail; k++) {
-		size_t g = 8 - ntail + k;
-		ip[2 * g] = (uint8_t)(tail[k] >> 8);
-		ip[2 * g + 1] = (uint8_t)tail[k];
-	}
-	return 0;
-}
-
 enum nr_conf_why nr_conf_ip_parse(const char *s, size_t len, struct nr_addr *out)
 {
 	struct nr_addr a;
 
-	memset(&a, 0, sizeof(a));
-	if (memchr(s, ':', len) == NULL) {
-		if (parse_v4(s, len, a.ip) != 0)
-			return NR_CONF_WHY_SYNTAX;
-		a.family = NR_AF_INET4;
-	} else {
-		if (parse_v6(s, len, a.ip) != 0)
-			return NR_CONF_WHY_SYNTAX;
-		if (!NR_ENABLED(CONFIG_NR_IPV6))
-			return NR_CONF_WHY_NO_IPV6;
-		a.family = NR_AF_INET6;
-	}
+	if (nr_addr_parse(s, len, &a) != 0)
+		return NR_CONF_WHY_SYNTAX;
+	if (a.family == NR_AF_INET6 && !NR_ENABLED(CONFIG_NR_IPV6))
+		return NR_CONF_WHY_NO_IPV6;
 	*out = a;
 	return NR_CONF_WHY_OK;
 }
@@ -319,61 +204,4 @@ int nr_cidr_contains(const struct nr_cidr *c, const struct nr_addr *a)
 		return prefix_equal(c->net.ip, mapped, c->prefix);
 	}
 	return 0;
-}
-
-int nr_addr_same(const struct nr_addr *a, const struct nr_addr *b)
-{
-	return a->family == b->family && a->port == b->port && a->scope_id == b->scope_id &&
-	       memcmp(a->ip, b->ip, sizeof(a->ip)) == 0;
-}
-
-const char *nr_addr_ntop(const struct nr_addr *a, char *dst, size_t size)
-{
-	char tmp[48];
-	size_t n = 0;
-
-	if (dst == NULL || size == 0)
-		return dst;
-	if (a == NULL) {
-		snprintf(tmp, sizeof(tmp), "(none)");
-	} else if (a->family == NR_AF_INET4) {
-		snprintf(tmp, sizeof(tmp), "%u.%u.%u.%u", a->ip[0], a->ip[1], a->ip[2], a->ip[3]);
-	} else if (a->family == NR_AF_INET6) {
-		/* RFC 5952: lower case, the longest run (>= 2) of zero groups
-		 * compressed, the first such run on a tie; mapped v4 dotted. */
-		unsigned g[8], i, best = 0, best_len = 0, run = 0;
-		for (i = 0; i < 8; i++)
-			g[i] = (unsigned)a->ip[2 * i] << 8 | a->ip[2 * i + 1];
-		for (i = 0; i < 8; i++) {
-			run = g[i] == 0 ? run + 1 : 0;
-			if (run > best_len) {
-				best_len = run;
-				best = i + 1 - run;
-			}
-		}
-		if (best_len < 2)
-			best_len = 0;
-		if (memcmp(a->ip, v4mapped_prefix, 12) == 0) {
-			snprintf(tmp, sizeof(tmp), "::ffff:%u.%u.%u.%u", a->ip[12], a->ip[13],
-				 a->ip[14], a->ip[15]);
-		} else {
-			for (i = 0; i < 8; i++) {
-				if (best_len != 0 && i == best) {
-					n += (size_t)snprintf(tmp + n, sizeof(tmp) - n, "::");
-					i += best_len - 1;
-					continue;
-				}
-				if (n > 0 && tmp[n - 1] != ':')
-					tmp[n++] = ':';
-				n += (size_t)snprintf(tmp + n, sizeof(tmp) - n, "%x", g[i]);
-			}
-			tmp[n] = '\0';
-		}
-	} else if (a->family == NR_AF_LOCAL) {
-		snprintf(tmp, sizeof(tmp), "local");
-	} else {
-		snprintf(tmp, sizeof(tmp), "(none)");
-	}
-	snprintf(dst, size, "%s", tmp);
-	return dst;
 }

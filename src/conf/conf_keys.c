@@ -9,28 +9,11 @@
 
 #include "conf/conf.h"
 #include "conf/conf_int.h"
+#include "core/ascii.h"
 #include "core/log.h"
+#include "proto/proto.h"
 
 /* ---- small value helpers --------------------------------------------------------- */
-
-static int lower(int ch)
-{
-	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
-}
-
-static int str_ieq(const char *a, const char *b)
-{
-	while (*a != '\0' && lower((unsigned char)*a) == lower((unsigned char)*b)) {
-		a++;
-		b++;
-	}
-	return *a == '\0' && *b == '\0';
-}
-
-static int is_alnum(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-}
 
 /* A DNS name: labels of letters, digits and inner hyphens, 1-63 each, at
  * most 253 in all (RFC 1035 2.3.1, relaxed by RFC 1123 to leading digits). */
@@ -48,7 +31,7 @@ static int valid_domain(const char *s, size_t len)
 			label = 0;
 			continue;
 		}
-		if (!is_alnum(ch) && !(ch == '-' && label > 0))
+		if (!nr_ascii_isalnum(ch) && !(ch == '-' && label > 0))
 			return 0;
 		if (++label > 63)
 			return 0;
@@ -59,19 +42,7 @@ static int valid_domain(const char *s, size_t len)
 /* RFC 5322 dot-atom text: the local part of an address, ASCII only. */
 static int valid_local_part(const char *s, size_t len)
 {
-	static const char specials[] = "!#$%&'*+-/=?^_`{|}~";
-	size_t i;
-
-	if (len == 0 || len > 64 || s[0] == '.' || s[len - 1] == '.')
-		return 0;
-	for (i = 0; i < len; i++) {
-		int ch = (unsigned char)s[i];
-		if (ch == '.' && s[i - 1] == '.')
-			return 0;
-		if (!is_alnum(ch) && ch != '.' && strchr(specials, ch) == NULL)
-			return 0;
-	}
-	return 1;
+	return len <= 64 && nr_is_dot_atom(s, len);
 }
 
 static int valid_mailbox(const char *s)
@@ -90,7 +61,8 @@ static int valid_user_name(const char *s)
 	if (len == 0 || len > 32 || s[0] == '-')
 		return 0;
 	for (i = 0; i < len; i++) {
-		if (!is_alnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
+		if (!nr_ascii_isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' &&
+		    s[i] != '.')
 			return 0;
 	}
 	return 1;
@@ -696,7 +668,7 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 	if (mech != NULL) {
 		int j;
 		p->sub = "auth";
-		for (j = 0; mech_words[j] != NULL && !str_ieq(mech, mech_words[j]); j++)
+		for (j = 0; mech_words[j] != NULL && !nr_ascii_ieq(mech, mech_words[j]); j++)
 			;
 		if (mech_words[j] == NULL)
 			return nr_conf_fail(p, "expected PLAIN, LOGIN, CRAM-MD5 or XOAUTH2, got %s",
@@ -711,7 +683,7 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 		word = j;
 	}
 	for (i = 0; i < c->smarthost_count; i++) {
-		if (str_ieq(c->smarthost[i].host, host) && c->smarthost[i].port == sh.port)
+		if (nr_ascii_ieq(c->smarthost[i].host, host) && c->smarthost[i].port == sh.port)
 			return nr_conf_fail(p, "%s:%u is already a smarthost on line %d", host,
 					    (unsigned)sh.port, c->smarthost[i].line);
 	}
@@ -790,7 +762,7 @@ static int k_alias(struct nr_conf_parser *p, struct nr_conf_line *l)
 		return nr_conf_fail(p, "expected a target address like admin@example.com, got %s",
 				    nr_conf_quote(p, to));
 	for (i = 0; i < c->alias_count; i++) {
-		if (str_ieq(c->alias[i].from, from))
+		if (nr_ascii_ieq(c->alias[i].from, from))
 			return nr_conf_fail(p, "%s is already an alias on line %d",
 					    nr_conf_quote(p, from), c->alias[i].line);
 	}

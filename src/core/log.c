@@ -68,23 +68,14 @@ void nr_log(enum nr_log_level level, const char *fmt, ...)
 static size_t escape_byte(char *out, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
+	/* Named escapes; '\\' too, so "\r" in the log always means a real CR. */
+	static const char named[5] = {'\r', '\n', '\0', '\t', '\\'};
+	static const char letter[5] = {'r', 'n', '0', 't', '\\'};
+	const char *hit = memchr(named, c, sizeof(named));
 
-	switch (c) {
-	case '\r':
-		memcpy(out, "\\r", 2);
-		return 2;
-	case '\n':
-		memcpy(out, "\\n", 2);
-		return 2;
-	case '\0':
-		memcpy(out, "\\0", 2);
-		return 2;
-	case '\t':
-		memcpy(out, "\\t", 2);
-		return 2;
-	case '\\':
-		/* Escaped too, so "\r" in the log always means a real CR. */
-		memcpy(out, "\\\\", 2);
+	if (hit != NULL) {
+		out[0] = '\\';
+		out[1] = letter[hit - named];
 		return 2;
 	}
 	if (c >= 0x20 && c < 0x7f) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "core/ascii.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/stats.h"
@@ -254,18 +255,11 @@ static int parse_qid(const char *s, nr_qid_t *out)
 	if (strlen(s) != 16)
 		return NR_EINVAL;
 	for (i = 0; i < 16; i++) {
-		char ch = s[i];
-		unsigned d;
+		int d = nr_ascii_hex((unsigned char)s[i]);
 
-		if (ch >= '0' && ch <= '9')
-			d = (unsigned)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			d = (unsigned)(ch - 'a' + 10);
-		else if (ch >= 'A' && ch <= 'F')
-			d = (unsigned)(ch - 'A' + 10);
-		else
+		if (d < 0)
 			return NR_EINVAL;
-		v = v << 4 | d;
+		v = v << 4 | (unsigned)d;
 	}
 	*out = v;
 	return 0;

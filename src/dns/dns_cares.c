@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/addr.h"
 #include "core/log.h"
 
 /* 1.34.0: ares_process_fds() replaces the deprecated ares_process_fd(). */
@@ -399,14 +400,12 @@ void nr_dns_get_stats(const struct nr_dns *dns, struct nr_dns_stats *out)
 static int set_server(struct nr_dns *dns, const struct nr_addr *server)
 {
 	char ip[64], csv[80];
-	int family = server->family == NR_AF_INET6 ? AF_INET6 : AF_INET;
 	unsigned port = server->port ? server->port : 53;
 	int status;
 
 	if (server->family != NR_AF_INET4 && server->family != NR_AF_INET6)
 		return NR_EINVAL;
-	if (!ares_inet_ntop(family, server->ip, ip, sizeof(ip)))
-		return NR_EINVAL;
+	nr_addr_ntop(server, ip, sizeof(ip));
 	if (server->family == NR_AF_INET6)
 		snprintf(csv, sizeof(csv), "[%s]:%u", ip, port);
 	else

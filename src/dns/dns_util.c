@@ -3,128 +3,23 @@
 
 #include <string.h>
 
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Dotted quad from s[0..len); leading zeros are refused (octal confusion). */
-static int parse_v4(const char *s, size_t len, uint8_t out[4])
-{
-	size_t i = 0;
-	int part;
-
-	for (part = 0; part < 4; part++) {
-		unsigned v = 0;
-		size_t start = i;
-
-		while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
-			v = v * 10 + (unsigned)(s[i] - '0');
-			i++;
-		}
-		if (i == start || v > 255 || (i - start > 1 && s[start] == '0'))
-			return NR_EINVAL;
-		out[part] = (uint8_t)v;
-		if (part < 3) {
-			if (i >= len || s[i] != '.')
-				return NR_EINVAL;
-			i++;
-		}
-	}
-	return i == len ? 0 : NR_EINVAL;
-}
-
-/* RFC 4291 2.2: x:x:x:x:x:x:x:x, "::" once, a dotted quad as the last 32
- * bits. */
-static int parse_v6(const char *s, size_t len, uint8_t out[16])
-{
-	uint8_t words[16];
-	size_t i = 0, n = 0;
-	long gap = -1;
-
-	if (len >= 2 && s[0] == ':' && s[1] == ':') {
-		gap = 0;
-		i = 2;
-	} else if (len >= 1 && s[0] == ':') {
-		return NR_EINVAL;
-	}
-	while (i < len) {
-		size_t start = i;
-		unsigned v = 0;
-
-		while (i < len && hex_val(s[i]) >= 0 && i - start < 4) {
-			v = (v << 4) | (unsigned)hex_val(s[i]);
-			i++;
-		}
-		if (i < len && s[i] == '.') {
-			/* Embedded IPv4 in the last 32 bits. */
-			if (n > 12 || parse_v4(s + start, len - start, words + n) != 0)
-				return NR_EINVAL;
-			n += 4;
-			i = len;
-			break;
-		}
-		if (i == start || n > 14)
-			return NR_EINVAL;
-		words[n++] = (uint8_t)(v >> 8);
-		words[n++] = (uint8_t)v;
-		if (i == len)
-			break;
-		if (s[i] != ':')
-			return NR_EINVAL;
-		i++;
-		if (i < len && s[i] == ':') {
-			if (gap >= 0)
-				return NR_EINVAL;
-			gap = (long)n;
-			i++;
-			if (i == len)
-				break;
-		} else if (i == len) {
-			return NR_EINVAL; /* trailing single ':' */
-		}
-	}
-	if (gap < 0) {
-		if (n != 16)
-			return NR_EINVAL;
-		memcpy(out, words, 16);
-		return 0;
-	}
-	if (n > 14)
-		return NR_EINVAL;
-	memset(out, 0, 16);
-	memcpy(out, words, (size_t)gap);
-	memcpy(out + 16 - (n - (size_t)gap), words + gap, n - (size_t)gap);
-	return 0;
-}
+#include "core/addr.h"
+#include "core/ascii.h"
 
 int nr_dns_parse_literal(const char *s, struct nr_addr *out)
 {
 	size_t len = strlen(s);
-	struct nr_addr a;
 
-	memset(&a, 0, sizeof(a));
+	/* "[::1]", as a host is written before a port: IPv6 only. */
 	if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
-		s++;
-		len -= 2;
-		if (parse_v6(s, len, a.ip) != 0)
+		struct nr_addr a;
+
+		if (nr_addr_parse(s + 1, len - 2, &a) != 0 || a.family != NR_AF_INET6)
 			return NR_EINVAL;
-		a.family = NR_AF_INET6;
-	} else if (parse_v4(s, len, a.ip) == 0) {
-		a.family = NR_AF_INET4;
-	} else if (parse_v6(s, len, a.ip) == 0) {
-		a.family = NR_AF_INET6;
-	} else {
-		return NR_EINVAL;
+		*out = a;
+		return 0;
 	}
-	*out = a;
-	return 0;
+	return nr_addr_parse(s, len, out);
 }
 
 int nr_dns_check_name(const char *name)
@@ -143,8 +38,7 @@ int nr_dns_check_name(const char *name)
 			label = 0;
 			continue;
 		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
+		if (!(nr_ascii_isalnum(c) || c == '-' || c == '_'))
 			return NR_EINVAL;
 		if (++label > 63)
 			return NR_EINVAL;
@@ -190,7 +84,7 @@ void nr_dns_cache_key(char *key, const char *name)
 	for (i = 0; name[i] != '\0' && i < NR_DNS_NAME_MAX; i++) {
 		char c = name[i];
 
-		key[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+		key[i] = (char)nr_ascii_lower(c);
 	}
 	if (i > 0 && key[i - 1] == '.')
 		i--;

@@ -94,6 +94,11 @@ enum nr_path_result nr_parse_mail_from(const char *args, size_t len, char *addr,
 				       struct nr_mail_params *params);
 enum nr_path_result nr_parse_rcpt_to(const char *args, size_t len, char *addr);
 
+/* 1 when s[0..len) is RFC 5322 3.2.3 dot-atom-text: runs of atext (letters,
+ * digits and !#$%&'*+-/=?^_`{|}~) joined by single dots, no dot first or
+ * last. A local part that is not one must be quoted; an empty one is not. */
+int nr_is_dot_atom(const char *s, size_t len);
+
 /* 1 when s (NUL-terminated) is safe to put into an SMTP command or header:
  * printable ASCII only, no CR, LF, NUL or control bytes. */
 int nr_envelope_safe(const char *s);

@@ -5,6 +5,7 @@
  * colon and a path without angle brackets are accepted, as Postfix does. */
 #include <string.h>
 
+#include "core/ascii.h"
 #include "proto/proto.h"
 
 struct cur {
@@ -18,36 +19,32 @@ static int peek(const struct cur *c)
 	return c->i < c->len ? (unsigned char)c->s[c->i] : -1;
 }
 
-static int is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* atext, RFC 5322 3.2.3. */
 static int is_atext(int c)
 {
-	return is_alpha(c) || is_digit(c) || (c >= 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) && c);
+	return nr_ascii_isalnum(c) || (c >= 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) && c);
 }
 
-static int lower(int c)
+int nr_is_dot_atom(const char *s, size_t len)
 {
-	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+	size_t i;
+
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		int ch = (unsigned char)s[i];
+
+		if (ch == '.' ? s[i - 1] == '.' : !is_atext(ch))
+			return 0;
+	}
+	return 1;
 }
 
 static int match_keyword(struct cur *c, const char *kw)
 {
-	size_t n = strlen(kw);
-	if (c->len - c->i < n)
+	if (!nr_ascii_iprefix(c->s + c->i, c->len - c->i, kw))
 		return 0;
-	for (size_t k = 0; k < n; k++)
-		if (lower((unsigned char)c->s[c->i + k]) != lower((unsigned char)kw[k]))
-			return 0;
-	c->i += n;
+	c->i += strlen(kw);
 	return 1;
 }
 
@@ -107,7 +104,7 @@ static enum nr_path_result parse_domain(struct cur *c)
 	} else {
 		for (;;) {
 			size_t label = c->i;
-			while (is_alpha(peek(c)) || is_digit(peek(c)) || peek(c) == '-')
+			while (nr_ascii_isalnum(peek(c)) || peek(c) == '-')
 				c->i++;
 			if (c->i == label || c->s[label] == '-' || c->s[c->i - 1] == '-')
 				return NR_PATH_BADADDR;
@@ -171,22 +168,12 @@ static int parse_u64(const char *s, size_t n, uint64_t *out)
 	if (n == 0 || n > 19)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_digit((unsigned char)s[i]))
+		if (!nr_ascii_isdigit((unsigned char)s[i]))
 			return -1;
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
 	*out = v;
 	return 0;
-}
-
-static int keyword_is(const char *kw, size_t n, const char *want)
-{
-	if (strlen(want) != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)kw[i]) != lower((unsigned char)want[i]))
-			return 0;
-	return 1;
 }
 
 /* esmtp-param = esmtp-keyword ["=" esmtp-value] (4.1.2). */
@@ -197,9 +184,9 @@ static enum nr_path_result parse_params(struct cur *c, struct nr_mail_params *p)
 		if (peek(c) < 0)
 			return NR_PATH_OK;
 		size_t kw = c->i;
-		if (!is_alpha(peek(c)) && !is_digit(peek(c)))
+		if (!nr_ascii_isalnum(peek(c)))
 			return NR_PATH_PARAM;
-		while (is_alpha(peek(c)) || is_digit(peek(c)) || peek(c) == '-')
+		while (nr_ascii_isalnum(peek(c)) || peek(c) == '-')
 			c->i++;
 		size_t kwlen = c->i - kw;
 		size_t val = 0, vallen = 0;
@@ -219,20 +206,20 @@ static enum nr_path_result parse_params(struct cur *c, struct nr_mail_params *p)
 		if (!p)
 			return NR_PATH_PARAM;
 		const char *k = c->s + kw, *v = c->s + val;
-		if (keyword_is(k, kwlen, "SIZE") && has_val) {
+		if (nr_ascii_ieq_word(k, kwlen, "SIZE") && has_val) {
 			if (p->has_size || parse_u64(v, vallen, &p->size) < 0)
 				return NR_PATH_PARAM;
 			p->has_size = 1;
-		} else if (keyword_is(k, kwlen, "BODY") && has_val) {
+		} else if (nr_ascii_ieq_word(k, kwlen, "BODY") && has_val) {
 			if (p->body != NR_BODY_UNSPEC)
 				return NR_PATH_PARAM;
-			if (keyword_is(v, vallen, "7BIT"))
+			if (nr_ascii_ieq_word(v, vallen, "7BIT"))
 				p->body = NR_BODY_7BIT;
-			else if (keyword_is(v, vallen, "8BITMIME"))
+			else if (nr_ascii_ieq_word(v, vallen, "8BITMIME"))
 				p->body = NR_BODY_8BITMIME;
 			else
 				return NR_PATH_PARAM;
-		} else if (keyword_is(k, kwlen, "AUTH") && has_val) {
+		} else if (nr_ascii_ieq_word(k, kwlen, "AUTH") && has_val) {
 			/* RFC 4954 5: accepted, never trusted. */
 		} else {
 			return NR_PATH_PARAM;

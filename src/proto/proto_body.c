@@ -13,6 +13,7 @@
  * decoder keeps going so the session finds the real end of data. */
 #include <string.h>
 
+#include "core/ascii.h"
 #include "proto/proto.h"
 
 enum in_state {
@@ -109,21 +110,6 @@ static void out_str(struct nr_body *b, const char *s)
 
 /* ---- layer 2: header tracker ---- */
 
-static int name_is(const struct nr_body *b, const char *want)
-{
-	size_t n = strlen(want);
-	if (b->name_len != n)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)b->name[i];
-		if (c >= 'A' && c <= 'Z')
-			c += 32;
-		if (c != want[i])
-			return 0;
-	}
-	return 1;
-}
-
 static int is_name_char(uint8_t c)
 {
 	return c >= 33 && c <= 126 && c != ':';
@@ -177,11 +163,11 @@ static void content(struct nr_body *b, uint8_t c)
 		break;
 	case HDR_NAME:
 		if (c == ':') {
-			if (name_is(b, "received"))
+			if (nr_ascii_ieq_word(b->name, b->name_len, "received"))
 				b->received++;
-			else if (name_is(b, "date"))
+			else if (nr_ascii_ieq_word(b->name, b->name_len, "date"))
 				b->has_date = 1;
-			else if (name_is(b, "message-id"))
+			else if (nr_ascii_ieq_word(b->name, b->name_len, "message-id"))
 				b->has_msgid = 1;
 			b->hdr_state = HDR_FIELD;
 			flush_name(b);
@@ -304,6 +290,15 @@ static void stray_cr(struct nr_body *b)
 	content(b, ' ');
 }
 
+/* A line ended, by CRLF (after_crlf) or by a bare LF: the next byte starts
+ * a line, and only after a CRLF can "." CRLF there end the data. */
+static void next_line(struct nr_body *b, int after_crlf)
+{
+	line_end(b);
+	b->in_state = IN_BOL;
+	b->bol_after_crlf = after_crlf;
+}
+
 static void mid_byte(struct nr_body *b, uint8_t c)
 {
 	b->in_state = IN_MID;
@@ -311,9 +306,7 @@ static void mid_byte(struct nr_body *b, uint8_t c)
 		b->in_state = IN_CR;
 	} else if (c == '\n') {
 		b->flags |= NR_BODYF_BARE_LF;
-		line_end(b);
-		b->in_state = IN_BOL;
-		b->bol_after_crlf = 0;
+		next_line(b, 0);
 	} else if (c == '\0') {
 		b->flags |= NR_BODYF_NUL;
 	} else {
@@ -354,9 +347,7 @@ size_t nr_body_feed(struct nr_body *b, const void *p, size_t len)
 					return i + 1;
 				}
 				content(b, '.'); /* preceded by a bare LF: content */
-				line_end(b);
-				b->in_state = IN_BOL;
-				b->bol_after_crlf = 1;
+				next_line(b, 1);
 			} else {
 				/* ".\r" + more: a dot line with other characters
 				 * (the stray CR), so its first period goes. */
@@ -366,9 +357,7 @@ size_t nr_body_feed(struct nr_body *b, const void *p, size_t len)
 			break;
 		case IN_CR:
 			if (c == '\n') {
-				line_end(b);
-				b->in_state = IN_BOL;
-				b->bol_after_crlf = 1;
+				next_line(b, 1);
 			} else {
 				stray_cr(b);
 				mid_byte(b, c);

@@ -4,23 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static int eq_nocase(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t i;
-
-	if (alen != blen)
-		return 0;
-	for (i = 0; i < alen; i++) {
-		if (lower(a[i]) != lower(b[i]))
-			return 0;
-	}
-	return 1;
-}
+#include "core/ascii.h"
 
 static const char *host_of(const struct nr_rewrite *rw)
 {
@@ -73,21 +57,19 @@ static const char *alias_lookup(const struct nr_rewrite *rw, const char *addr)
 	const char *at = strchr(addr, '@');
 	const char *dom = at + 1, *host = host_of(rw);
 	size_t local_len = (size_t)(at - addr), i;
-	int local_domain = eq_nocase(dom, strlen(dom), host, strlen(host)) ||
-			   eq_nocase(dom, strlen(dom), "localhost", 9);
+	int local_domain = nr_ascii_ieq(dom, host) || nr_ascii_ieq(dom, "localhost");
 	const char *bare = NULL, *wild = NULL;
 
 	for (i = 0; i < rw->alias_count; i++) {
 		const char *from = rw->alias[i].from;
 
 		if (from[0] == '*' && from[1] == '@') {
-			if (!wild && eq_nocase(from + 2, strlen(from + 2), dom, strlen(dom)))
+			if (!wild && nr_ascii_ieq(from + 2, dom))
 				wild = rw->alias[i].to;
 		} else if (strchr(from, '@')) {
-			if (eq_nocase(from, strlen(from), addr, strlen(addr)))
+			if (nr_ascii_ieq(from, addr))
 				return rw->alias[i].to;
-		} else if (!bare && local_domain &&
-			   eq_nocase(from, strlen(from), addr, local_len)) {
+		} else if (!bare && local_domain && nr_ascii_ieq_word(addr, local_len, from)) {
 			bare = rw->alias[i].to;
 		}
 	}
@@ -111,7 +93,7 @@ int nr_rewrite_recipient(const struct nr_rewrite *rw, const char *rcpt, char *ou
 				return ret;
 		}
 		/* No alias, or one that maps the address to itself. */
-		if (!to || eq_nocase(next, strlen(next), cur, strlen(cur))) {
+		if (!to || nr_ascii_ieq(next, cur)) {
 			if (strlen(cur) >= size)
 				return NR_ETOOBIG;
 			memcpy(out, cur, strlen(cur) + 1);
@@ -425,9 +407,9 @@ static void classify(struct nr_rewrite_hdr *h, int has_colon)
 		n--; /* obs-optional: WSP before the colon (RFC 5322 4.5) */
 	h->field = F_PASS;
 	if (has_colon && h->rw->from_rewrite) {
-		if (eq_nocase(h->name, n, "From", 4))
+		if (nr_ascii_ieq_word(h->name, n, "From"))
 			h->field = h->from_done ? F_DROP : F_FROM;
-		else if (eq_nocase(h->name, n, "Reply-To", 8))
+		else if (nr_ascii_ieq_word(h->name, n, "Reply-To"))
 			h->reply_to_seen = 1;
 	}
 	field_str(h, h->name, h->name_len);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "core/ascii.h"
 #include "core/log.h"
 #include "ctl/ctl.h"
 #include "proto/proto.h"
@@ -61,26 +62,6 @@ static void say(const char *fmt, ...)
 
 /* ---- addresses ---- */
 
-static int needs_quotes(const char *local, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || local[0] == '.' || local[n - 1] == '.')
-		return 1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)local[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-			continue;
-		if (c == '.' && local[i + 1] != '.')
-			continue;
-		if (strchr("!#$%&'*+-/=?^_`{|}~", c) && c)
-			continue;
-		return 1;
-	}
-	return 0;
-}
-
 /*
  * addr as it goes into MAIL FROM/RCPT TO: the local part quoted when it is
  * not a dot-atom (so `$(reboot)@x.test` stays plain data), then checked by
@@ -100,7 +81,7 @@ static int format_path(const char *addr, char *out, size_t size)
 			return NR_SM_EX_DATAERR;
 	}
 
-	if (addr[0] == '"' || !needs_quotes(addr, llen)) {
+	if (addr[0] == '"' || nr_is_dot_atom(addr, llen)) {
 		if (strlen(addr) + 1 > size)
 			return NR_SM_EX_DATAERR;
 		memmove(out, addr, strlen(addr) + 1);

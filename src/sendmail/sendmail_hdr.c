@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "core/ascii.h"
 #include "proto/proto.h"
 #include "sendmail/sendmail.h"
 
@@ -159,23 +160,6 @@ static size_t field_end(const char *h, size_t len, size_t off)
 	}
 }
 
-static int name_is(const char *h, size_t n, const char *name)
-{
-	size_t k, want = strlen(name);
-
-	if (n != want)
-		return 0;
-	for (k = 0; k < n; k++) {
-		char a = h[k], b = name[k];
-
-		if (a >= 'A' && a <= 'Z')
-			a = (char)(a + 32);
-		if (a != b)
-			return 0;
-	}
-	return 1;
-}
-
 int nr_sendmail_scan_headers(char *hdr, size_t *len, struct nr_sm_hdrinfo *info, nr_sm_addr_fn fn,
 			     void *arg)
 {
@@ -195,11 +179,12 @@ int nr_sendmail_scan_headers(char *hdr, size_t *len, struct nr_sm_hdrinfo *info,
 		}
 		while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
 			nlen--; /* obsolete "To :" */
-		info->has_from |= name_is(name, nlen, "from");
-		info->has_date |= name_is(name, nlen, "date");
-		info->has_message_id |= name_is(name, nlen, "message-id");
-		int bcc = name_is(name, nlen, "bcc");
-		if (fn && (bcc || name_is(name, nlen, "to") || name_is(name, nlen, "cc"))) {
+		info->has_from |= nr_ascii_ieq_word(name, nlen, "from");
+		info->has_date |= nr_ascii_ieq_word(name, nlen, "date");
+		info->has_message_id |= nr_ascii_ieq_word(name, nlen, "message-id");
+		int bcc = nr_ascii_ieq_word(name, nlen, "bcc");
+		if (fn && (bcc || nr_ascii_ieq_word(name, nlen, "to") ||
+			   nr_ascii_ieq_word(name, nlen, "cc"))) {
 			const char *v = colon + 1;
 
 			rc = nr_sendmail_parse_addrlist(v, (size_t)(hdr + end - v), fn, arg);

@@ -3,28 +3,11 @@
 
 #include <string.h>
 
+#include "core/ascii.h"
+
 static int is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static char ascii_upper(char c)
-{
-	return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-}
-
-static int word_eq(const char *w, size_t wlen, const char *keyword)
-{
-	size_t klen = strlen(keyword);
-	size_t i;
-
-	if (wlen != klen)
-		return 0;
-	for (i = 0; i < klen; i++) {
-		if (ascii_upper(w[i]) != keyword[i])
-			return 0;
-	}
-	return 1;
 }
 
 void nr_smtpc_reply_init(struct nr_smtpc_reply_asm *a, unsigned flags)
@@ -118,13 +101,13 @@ static void parse_auth_mechs(struct nr_smtpc_caps *caps, const char *s, size_t l
 			i++;
 		if (i == start)
 			break;
-		if (word_eq(s + start, i - start, "PLAIN"))
+		if (nr_ascii_ieq_word(s + start, i - start, "PLAIN"))
 			caps->auth |= NR_SMTPC_AUTH_PLAIN;
-		else if (word_eq(s + start, i - start, "LOGIN"))
+		else if (nr_ascii_ieq_word(s + start, i - start, "LOGIN"))
 			caps->auth |= NR_SMTPC_AUTH_LOGIN;
-		else if (word_eq(s + start, i - start, "CRAM-MD5"))
+		else if (nr_ascii_ieq_word(s + start, i - start, "CRAM-MD5"))
 			caps->auth |= NR_SMTPC_AUTH_CRAM_MD5;
-		else if (word_eq(s + start, i - start, "XOAUTH2"))
+		else if (nr_ascii_ieq_word(s + start, i - start, "XOAUTH2"))
 			caps->auth |= NR_SMTPC_AUTH_XOAUTH2;
 	}
 }
@@ -152,20 +135,20 @@ void nr_smtpc_caps_parse_line(struct nr_smtpc_caps *caps, const char *text, size
 		kw_end++;
 	params = kw_end < len ? kw_end + 1 : len;
 
-	if (word_eq(text, kw_end, "AUTH")) {
+	if (nr_ascii_ieq_word(text, kw_end, "AUTH")) {
 		caps->caps |= NR_SMTPC_CAP_AUTH;
 		parse_auth_mechs(caps, text + params, len - params);
 		return;
 	}
 	if (kw_end < len && text[kw_end] == '=')
 		return;
-	if (word_eq(text, kw_end, "SIZE")) {
+	if (nr_ascii_ieq_word(text, kw_end, "SIZE")) {
 		caps->caps |= NR_SMTPC_CAP_SIZE;
 		caps->size_max = parse_size_param(text + params, len - params);
 		return;
 	}
 	for (i = 0; i < NR_ARRAY_LEN(simple); i++) {
-		if (word_eq(text, kw_end, simple[i].word)) {
+		if (nr_ascii_ieq_word(text, kw_end, simple[i].word)) {
 			caps->caps |= simple[i].bit;
 			return;
 		}

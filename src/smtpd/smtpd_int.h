@@ -118,7 +118,6 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 void smtpd_session_stop(struct smtpd_session *s);
 /* Take s off the session list; its memory is released at the turn end. */
 void smtpd_session_unlink(struct nr_smtpd *d, struct smtpd_session *s);
-int nr_strncasecmp_(const char *a, const char *b, size_t n);
 /* The default TLS hook (src/tls), or NULL in builds without LAN TLS. */
 extern const nr_smtpd_tls_fn smtpd_default_tls;
 

@@ -6,6 +6,7 @@
 
 #include "acl/acl.h"
 #include "conf/conf.h"
+#include "core/ascii.h"
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/stats.h"
@@ -834,8 +835,8 @@ static void proceed_auth(struct smtpd_session *s, const char *args, size_t len)
 	size_t ilen = len - mlen;
 	while (ilen && *init == ' ')
 		init++, ilen--;
-	int plain = mlen == 5 && nr_strncasecmp_(args, "PLAIN", 5) == 0;
-	int login = mlen == 5 && nr_strncasecmp_(args, "LOGIN", 5) == 0;
+	int plain = mlen == 5 && nr_ascii_ieq_mem(args, "PLAIN", 5);
+	int login = mlen == 5 && nr_ascii_ieq_mem(args, "LOGIN", 5);
 
 	if (!(plain && NR_ENABLED(CONFIG_NR_AUTH_PLAIN)) &&
 	    !(login && NR_ENABLED(CONFIG_NR_AUTH_LOGIN))) {
@@ -930,22 +931,6 @@ static const struct smtpd_cmd commands[] = {
 static const char *const forbidden[] = {"GET",     "POST",    "PUT",   "HEAD",
 					"CONNECT", "OPTIONS", "HOST:", "USER-AGENT:"};
 
-int nr_strncasecmp_(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int ca = (unsigned char)a[i], cb = (unsigned char)b[i];
-		if (ca >= 'a' && ca <= 'z')
-			ca -= 32;
-		if (cb >= 'a' && cb <= 'z')
-			cb -= 32;
-		if (ca != cb)
-			return ca - cb;
-		if (!ca)
-			return 0;
-	}
-	return 0;
-}
-
 static void command_line(struct smtpd_session *s, const char *line, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
@@ -960,7 +945,7 @@ static void command_line(struct smtpd_session *s, const char *line, size_t len)
 		vlen++;
 	for (size_t i = 0; i < NR_ARRAY_LEN(forbidden); i++) {
 		size_t n = strlen(forbidden[i]);
-		if (vlen == n && nr_strncasecmp_(line, forbidden[i], n) == 0) {
+		if (vlen == n && nr_ascii_ieq_mem(line, forbidden[i], n)) {
 			nr_info("smtpd[%u]: %s: non-SMTP command, closing", s->id, s->peer_str);
 			close_with(s, 421, "4.7.0", "Error: not an SMTP client");
 			return;
@@ -969,7 +954,7 @@ static void command_line(struct smtpd_session *s, const char *line, size_t len)
 	for (size_t i = 0; i < NR_ARRAY_LEN(commands); i++) {
 		const struct smtpd_cmd *cmd = &commands[i];
 		size_t n = strlen(cmd->verb);
-		if (vlen != n || nr_strncasecmp_(line, cmd->verb, n) != 0)
+		if (vlen != n || !nr_ascii_ieq_mem(line, cmd->verb, n))
 			continue;
 		const char *args = line + n;
 		size_t alen = len - n;

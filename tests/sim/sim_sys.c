@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/addr.h"
 #include "sim_internal.h"
 
 #define LOG_KEEP 4096
@@ -338,99 +339,31 @@ static void bad_literal(const char *text)
 	abort();
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "a.b.c.d" -> ip[0..3]; returns the rest or NULL. */
-static const char *parse_v4(const char *s, uint8_t *ip)
-{
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		unsigned v = 0, digits = 0;
-		while (*s >= '0' && *s <= '9' && digits < 4) {
-			v = v * 10 + (unsigned)(*s++ - '0');
-			digits++;
-		}
-		if (!digits || v > 255 || (i < 3 && *s++ != '.'))
-			return NULL;
-		ip[i] = (uint8_t)v;
-	}
-	return s;
-}
-
-/* hex groups with at most one "::", up to ']' */
-static const char *parse_v6(const char *s, uint8_t *ip)
-{
-	uint16_t head[8], tail[8];
-	int nh = 0, nt = 0, gap = 0, i;
-
-	if (s[0] == ':' && s[1] == ':') {
-		gap = 1;
-		s += 2;
-	}
-	while (*s && *s != ']') {
-		unsigned v = 0;
-		int d = 0, h;
-		while ((h = hexval(*s)) >= 0 && d < 4) {
-			v = v * 16 + (unsigned)h;
-			s++;
-			d++;
-		}
-		if (!d || nh + nt >= 8)
-			return NULL;
-		if (gap)
-			tail[nt++] = (uint16_t)v;
-		else
-			head[nh++] = (uint16_t)v;
-		if (*s == ':' && s[1] == ':' && !gap) {
-			gap = 1;
-			s += 2;
-		} else if (*s == ':') {
-			s++;
-		}
-	}
-	if ((!gap && nh != 8) || *s != ']')
-		return NULL;
-	memset(ip, 0, 16);
-	for (i = 0; i < nh; i++) {
-		ip[2 * i] = (uint8_t)(head[i] >> 8);
-		ip[2 * i + 1] = (uint8_t)head[i];
-	}
-	for (i = 0; i < nt; i++) {
-		ip[16 - 2 * (nt - i)] = (uint8_t)(tail[i] >> 8);
-		ip[16 - 2 * (nt - i) + 1] = (uint8_t)tail[i];
-	}
-	return s + 1;
-}
-
+/* The address parser is the product's (core/addr.h); the port is ours. */
 struct nr_addr sim_addr(const char *text)
 {
 	struct nr_addr a;
-	const char *s;
+	const char *s, *end;
 
 	memset(&a, 0, sizeof(a));
 	if (text[0] == '[') {
-		a.family = NR_AF_INET6;
-		s = parse_v6(text + 1, a.ip);
+		end = strchr(text, ']');
+		if (!end || nr_addr_parse(text + 1, (size_t)(end - text - 1), &a) != 0 ||
+		    a.family != NR_AF_INET6)
+			bad_literal(text);
+		s = end + 1;
 	} else {
-		a.family = NR_AF_INET4;
-		s = parse_v4(text, a.ip);
+		end = strchr(text, ':');
+		if (!end)
+			end = text + strlen(text);
+		if (nr_addr_parse(text, (size_t)(end - text), &a) != 0 || a.family != NR_AF_INET4)
+			bad_literal(text);
+		s = end;
 	}
-	if (!s)
-		bad_literal(text);
 	if (*s == ':') {
-		char *end;
-		unsigned long port = strtoul(s + 1, &end, 10);
-		if (end == s + 1 || *end || port > 65535)
+		char *pend;
+		unsigned long port = strtoul(s + 1, &pend, 10);
+		if (pend == s + 1 || *pend || port > 65535)
 			bad_literal(text);
 		a.port = (uint16_t)port;
 	} else if (*s) {
@@ -442,24 +375,14 @@ struct nr_addr sim_addr(const char *text)
 const char *sim_addr_str(const struct nr_addr *a)
 {
 	static char out[64];
-	size_t n = 0;
-	int i;
+	char ip[48];
 
-	if (a->family == NR_AF_INET4) {
-		snprintf(out, sizeof(out), "%u.%u.%u.%u:%u", a->ip[0], a->ip[1], a->ip[2], a->ip[3],
-			 a->port);
-		return out;
-	}
-	if (a->family != NR_AF_INET6) {
+	if (a->family != NR_AF_INET4 && a->family != NR_AF_INET6) {
 		snprintf(out, sizeof(out), "(family %u)", a->family);
 		return out;
 	}
-	/* Plain groups without "::" compression: unambiguous and enough here. */
-	out[n++] = '[';
-	for (i = 0; i < 8; i++)
-		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%x", i ? ":" : "",
-				      (unsigned)(a->ip[2 * i] << 8 | a->ip[2 * i + 1]));
-	snprintf(out + n, sizeof(out) - n, "]:%u", a->port);
+	nr_addr_ntop(a, ip, sizeof(ip));
+	snprintf(out, sizeof(out), a->family == NR_AF_INET6 ? "[%s]:%u" : "%s:%u", ip, a->port);
 	return out;
 }
 

@@ -23,7 +23,7 @@ TEST(addr_literals)
 	EXPECT_EQ(a.ip[3], 0xb8);
 	EXPECT_EQ(a.ip[15], 4);
 	a = sim_addr("[::1]:25");
-	EXPECT_STREQ(sim_addr_str(&a), "[0:0:0:0:0:0:0:1]:25");
+	EXPECT_STREQ(sim_addr_str(&a), "[::1]:25");
 	a = sim_addr("10.0.0.1:25");
 	EXPECT_STREQ(sim_addr_str(&a), "10.0.0.1:25");
 }

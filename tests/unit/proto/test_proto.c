@@ -240,6 +240,23 @@ TEST(path_lengths)
 
 /* ---- base64 ---- */
 
+TEST(dot_atom)
+{
+	static const char *const yes[] = {"a", "john.doe", "x+tag", "!#$%&'*+-/=?^_`{|}~", "A.B.C"};
+	static const char *const no[] = {"",     ".a",   "a.",  "a..b", "a b",
+					 "a\"b", "(c)",  "a@b", "a,b",  "\xc3\xa9",
+					 "a\\b", "a[1]", "a:b", "a;b",  "a<b>"};
+	size_t i;
+
+	for (i = 0; i < NR_ARRAY_LEN(yes); i++)
+		EXPECT_EQ(nr_is_dot_atom(yes[i], strlen(yes[i])), 1);
+	for (i = 0; i < NR_ARRAY_LEN(no); i++)
+		EXPECT_EQ(nr_is_dot_atom(no[i], strlen(no[i])), 0);
+	/* only len bytes count; a NUL inside is not atext */
+	EXPECT_EQ(nr_is_dot_atom("ab.", 2), 1);
+	EXPECT_EQ(nr_is_dot_atom("a\0b", 3), 0);
+}
+
 TEST(base64_roundtrip_and_strictness)
 {
 	char enc[64];
@@ -728,6 +745,7 @@ int main(void)
 	RUN(path_rejects);
 	RUN(path_params);
 	RUN(path_lengths);
+	RUN(dot_atom);
 	RUN(base64_roundtrip_and_strictness);
 	RUN(body_plain_end);
 	RUN(body_empty_message);
