@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ascii.h"
 #include "proto/base64.h"
 #include "smtpc/smtpc_int.h"
 
@@ -34,13 +35,9 @@ static uint32_t mech_from_name(const char *name)
 		 {"XOAUTH2", NR_SMTPC_AUTH_XOAUTH2}};
 	size_t i;
 
-	for (i = 0; i < NR_ARRAY_LEN(t); i++) {
-		const char *a = name, *b = t[i].name;
-		while (*a && *b && (*a & ~0x20) == (*b & ~0x20))
-			a++, b++;
-		if (!*a && !*b)
+	for (i = 0; i < NR_ARRAY_LEN(t); i++)
+		if (nr_ascii_ieq(name, t[i].name))
 			return t[i].bit;
-	}
 	return 0;
 }
 
