@@ -24,7 +24,7 @@ static void refused_input(struct nr_conn *c, void *owner)
 	nr_buf_reset(nr_conn_in(c));
 }
 
-static const struct nr_conn_ops refused_ops = {refused_input, NULL, refused_close};
+static const struct nr_conn_ops refused_ops = {refused_input, NULL, refused_close, NULL};
 
 static void refuse(struct nr_smtpd *d, nr_sock_t sock, const char *enh, const char *text)
 {

@@ -53,8 +53,8 @@ struct smtpd_session {
 	int tls;         /* the transport is TLS */
 	int tls_pending; /* switch to TLS when the 220 has drained */
 	/* Holds one of max_tls_handshakes from the start of TLS until the
-	 * first bytes pass through it (client input, or the implicit-TLS
-	 * greeting drained); tls_handshake_timeout applies meanwhile. */
+	 * connection reports the handshake done (on_tls_ready);
+	 * tls_handshake_timeout applies meanwhile. */
 	int handshaking;
 
 	char helo[72]; /* sanitised EHLO/HELO argument */

@@ -203,16 +203,6 @@ static void handshake_end(struct smtpd_session *s)
 	s->d->handshakes--;
 }
 
-/* Bytes went through TLS: the handshake is over; from now on the command
- * deadline applies. */
-static void handshake_done(struct smtpd_session *s)
-{
-	if (!s->handshaking)
-		return;
-	handshake_end(s);
-	enter_state(s, s->state);
-}
-
 static int starttls_offered(const struct smtpd_session *s)
 {
 	return s->tls_mode == NR_TLS_STARTTLS && !s->tls && s->d->tls_fn;
@@ -1060,7 +1050,6 @@ static void process_input(struct smtpd_session *s)
 
 static void on_input(struct nr_conn *c, void *owner)
 {
-	handshake_done(owner);
 	process_input(owner);
 }
 
@@ -1071,8 +1060,6 @@ static void on_drained(struct nr_conn *c, void *owner)
 		start_tls_now(s);
 		if (s->freed)
 			return;
-	} else if (s->tls) {
-		handshake_done(s); /* the implicit-TLS greeting went through */
 	}
 	process_input(s);
 }
@@ -1089,7 +1076,17 @@ static void on_close(struct nr_conn *c, void *owner, int err)
 	session_free(s);
 }
 
-static const struct nr_conn_ops session_ops = {on_input, on_drained, on_close};
+/* The TLS handshake is over: its slot is free, and from now on the
+ * command deadline applies. */
+static void on_tls_ready(struct nr_conn *c, void *owner)
+{
+	struct smtpd_session *s = owner;
+
+	handshake_end(s);
+	enter_state(s, s->state);
+}
+
+static const struct nr_conn_ops session_ops = {on_input, on_drained, on_close, on_tls_ready};
 
 /* The DATA clock. Bytes since the last check must match min_data_rate;
  * only then does the deadline move. With min_data_rate 0 any byte is

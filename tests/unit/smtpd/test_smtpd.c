@@ -781,8 +781,8 @@ static unsigned fake_wants(void *t)
 	return NR_POLL_IN;
 }
 static void fake_destroy(void *t) {}
-static const struct nr_transport_ops fake_tls = {"faketls",    fake_read,  fake_write,
-						 fake_pending, fake_wants, fake_destroy};
+static const struct nr_transport_ops fake_tls = {"faketls",  fake_read,    fake_write, fake_pending,
+						 fake_wants, fake_destroy, NULL};
 static int fake_tls_wrap(void *arg, struct nr_conn *c, int legacy_ok)
 {
 	tls_switches++;
