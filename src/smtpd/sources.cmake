@@ -3,6 +3,8 @@
 list(APPEND NR_CORE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/smtpd.c
   ${CMAKE_CURRENT_LIST_DIR}/smtpd_session.c
+  ${CMAKE_CURRENT_LIST_DIR}/smtpd_data.c
+  ${CMAKE_CURRENT_LIST_DIR}/smtpd_auth.c
   ${CMAKE_CURRENT_LIST_DIR}/smtpd_submit.c)
 if(CONFIG_NR_LAN_TLS AND EXISTS "${CMAKE_SOURCE_DIR}/src/tls/tls_conn.h")
   list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/smtpd_tls.c)
