@@ -286,6 +286,17 @@ static void teardown(struct fixture *f)
 	EXPECT_EQ(sim_open_sockets(), 0);
 }
 
+/* A connection whose transport is one of the fake handshakes, not done yet. */
+static int setup_handshake(struct fixture *f, const struct nr_transport_ops *ops)
+{
+	if (setup(f, 0, 0) != 0)
+		return -1;
+	memset(&hs, 0, sizeof(hs));
+	hs.sock = tls.sock;
+	nr_conn_set_transport(f->o.c, ops, NULL);
+	return 0;
+}
+
 /* Run up to n turns of at most 10 ms each (virtual time). */
 static void turns(struct fixture *f, int n)
 {
@@ -538,10 +549,7 @@ TEST(output_waiting_on_a_handshake_goes_when_a_read_completes_it)
 {
 	struct fixture f;
 
-	ASSERT_EQ(setup(&f, 0, 0), 0);
-	memset(&hs, 0, sizeof(hs));
-	hs.sock = tls.sock;
-	nr_conn_set_transport(f.o.c, &fake_handshake_ops, NULL);
+	ASSERT_EQ(setup_handshake(&f, &fake_handshake_ops), 0);
 	EXPECT_EQ(nr_buf_puts(nr_conn_out(f.o.c), "220 hello\r\n"), 0);
 	nr_conn_flush(f.o.c);
 	turns(&f, 3);
@@ -560,10 +568,7 @@ TEST(tls_ready_is_raised_once_before_the_greeting_drains)
 {
 	struct fixture f;
 
-	ASSERT_EQ(setup(&f, 0, 0), 0);
-	memset(&hs, 0, sizeof(hs));
-	hs.sock = tls.sock;
-	nr_conn_set_transport(f.o.c, &ready_handshake_ops, NULL);
+	ASSERT_EQ(setup_handshake(&f, &ready_handshake_ops), 0);
 	EXPECT_EQ(nr_buf_puts(nr_conn_out(f.o.c), "220 hello\r\n"), 0);
 	nr_conn_flush(f.o.c);
 	turns(&f, 3);
@@ -587,10 +592,7 @@ TEST(tls_ready_comes_before_input_of_the_same_read)
 {
 	struct fixture f;
 
-	ASSERT_EQ(setup(&f, 0, 0), 0);
-	memset(&hs, 0, sizeof(hs));
-	hs.sock = tls.sock;
-	nr_conn_set_transport(f.o.c, &ready_handshake_ops, NULL);
+	ASSERT_EQ(setup_handshake(&f, &ready_handshake_ops), 0);
 	sim_peer_send_str(f.peer, "FINhi\r\n");
 	turns(&f, 5);
 	EXPECT_EQ(f.o.ready, 1);
@@ -603,10 +605,7 @@ TEST(failed_handshake_closes_without_ready)
 {
 	struct fixture f;
 
-	ASSERT_EQ(setup(&f, 0, 0), 0);
-	memset(&hs, 0, sizeof(hs));
-	hs.sock = tls.sock;
-	nr_conn_set_transport(f.o.c, &ready_handshake_ops, NULL);
+	ASSERT_EQ(setup_handshake(&f, &ready_handshake_ops), 0);
 	sim_peer_send_str(f.peer, "BAD");
 	turns(&f, 5);
 	EXPECT_EQ(f.o.ready, 0);
