@@ -20,12 +20,22 @@ static int body_emit(void *arg, const void *data, size_t len)
 	return nr_queue_append(s->writer, data, len);
 }
 
+/* The protocol word of Received: (RFC 3848). */
+static const char *received_with(const struct smtpd_session *s)
+{
+	int auth = s->auth_id[0] != '\0';
+
+	if (!(s->flags & SF_ESMTP))
+		return "SMTP";
+	if (s->flags & SF_TLS)
+		return auth ? "ESMTPSA" : "ESMTPS";
+	return auth ? "ESMTPA" : "ESMTP";
+}
+
 static int write_received(struct smtpd_session *s, const char *date)
 {
 	char hdr[1024];
-	const char *with = !(s->flags & SF_ESMTP) ? "SMTP"
-			   : s->flags & SF_TLS    ? (s->auth_id[0] ? "ESMTPSA" : "ESMTPS")
-						  : (s->auth_id[0] ? "ESMTPA" : "ESMTP");
+	const char *with = received_with(s);
 	int n = snprintf(hdr, sizeof(hdr),
 			 "Received: from %s (%s)\r\n\tby %s (nanorelay) with %s%s%s%s;\r\n\t%s\r\n",
 			 s->helo[0] ? s->helo : "unknown", s->peer_str, s->d->hostname, with,
@@ -52,6 +62,9 @@ static int msgid_random(uint8_t *out, size_t len)
 	left -= len;
 	return 0;
 }
+
+/* DATA is in order (the command table checked): open a queue writer, write
+ * Received:, prepare Date: and Message-ID: for the body filter, 354. */
 void smtpd_proceed_data(struct smtpd_session *s, const struct smtpd_cmdline *cl)
 {
 	struct nr_smtpd *d = s->d;
