@@ -398,15 +398,7 @@ static void proceed_quit(struct smtpd_session *s, const struct smtpd_cmdline *cl
 	nr_conn_close_after_flush(s->conn);
 }
 
-static void proceed_help(struct smtpd_session *s, const struct smtpd_cmdline *cl)
-{
-	static const char *const lines[] = {
-	    "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS AUTH",
-	    "nanorelay " NR_VERSION};
-	if (nr_reply_put_lines(nr_conn_out(s->conn), 214, "2.0.0", lines, 2) < 0)
-		nr_warn("smtpd[%u]: HELP reply dropped", s->id);
-	smtpd_enter_state(s, s->state);
-}
+static void proceed_help(struct smtpd_session *s, const struct smtpd_cmdline *cl);
 
 static void proceed_vrfy(struct smtpd_session *s, const struct smtpd_cmdline *cl)
 {
@@ -539,6 +531,19 @@ static const struct smtpd_cmd commands[] = {
      .check = smtpd_check_auth,
      .proceed = smtpd_proceed_auth},
 };
+
+/* "Commands: EHLO HELO ...", the verbs of the table in its order. */
+static void proceed_help(struct smtpd_session *s, const struct smtpd_cmdline *cl)
+{
+	char verbs[128];
+	size_t n = (size_t)snprintf(verbs, sizeof(verbs), "Commands:");
+	for (size_t i = 0; i < NR_ARRAY_LEN(commands) && n < sizeof(verbs); i++)
+		n += (size_t)snprintf(verbs + n, sizeof(verbs) - n, " %s", commands[i].verb);
+	const char *lines[] = {verbs, "nanorelay " NR_VERSION};
+	if (nr_reply_put_lines(nr_conn_out(s->conn), 214, "2.0.0", lines, 2) < 0)
+		nr_warn("smtpd[%u]: HELP reply dropped", s->id);
+	smtpd_enter_state(s, s->state);
+}
 
 /* Why cmd may not run now, or NULL. */
 static const struct smtpd_refusal *refusal(const struct smtpd_session *s,
