@@ -790,6 +790,49 @@ static int fake_tls_wrap(void *arg, struct nr_conn *c, int legacy_ok)
 	return 0;
 }
 
+/* The same with a handshake: done once "FIN" arrived, so the connection
+ * raises on_tls_ready only then (as with src/tls). */
+static struct fake_hs {
+	nr_sock_t sock;
+	int done;
+} fake_hs[4];
+static size_t fake_hs_used;
+static int fake_hs_handshake(void *t)
+{
+	struct fake_hs *h = t;
+	char fin[3];
+	if (h->done)
+		return 0;
+	long n = nr_plat_sock_read(h->sock, fin, sizeof(fin));
+	if (n < 0)
+		return (int)n;
+	if (n != 3 || memcmp(fin, "FIN", 3) != 0)
+		return NR_ETLS;
+	h->done = 1;
+	return 0;
+}
+static long fake_hs_read(void *t, void *b, size_t n)
+{
+	return nr_plat_sock_read(((struct fake_hs *)t)->sock, b, n);
+}
+static long fake_hs_write(void *t, const void *b, size_t n)
+{
+	return nr_plat_sock_write(((struct fake_hs *)t)->sock, b, n);
+}
+static const struct nr_transport_ops fake_hs_tls = {"fakehs",         fake_hs_read, fake_hs_write,
+						    fake_pending,     fake_wants,   fake_destroy,
+						    fake_hs_handshake};
+static int fake_hs_wrap(void *arg, struct nr_conn *c, int legacy_ok)
+{
+	if (fake_hs_used == NR_ARRAY_LEN(fake_hs))
+		return NR_ENOMEM;
+	struct fake_hs *h = &fake_hs[fake_hs_used++];
+	h->sock = nr_conn_sock(c);
+	h->done = 0;
+	nr_conn_set_transport(c, &fake_hs_tls, h);
+	return 0;
+}
+
 static int auth_ok(void *arg, const char *user, const void *pw, size_t n)
 {
 	return strcmp(user, "dev") == 0 && n == 6 && memcmp(pw, "secret", 6) == 0 ? 0 : NR_EAUTH;
@@ -1013,6 +1056,41 @@ TEST(auth_mechanisms_follow_the_build)
 	teardown();
 }
 
+/* A STARTTLS handshake holds one of max_tls_handshakes until the connection
+ * says it is done (on_tls_ready), not until some bytes pass. */
+TEST(tls_handshake_slot_is_held_until_ready)
+{
+	ASSERT_EQ(setup("max_tls_handshakes 1\n"), 0);
+	nr_smtpd_set_tls(d, fake_hs_wrap, NULL);
+	fake_hs_used = 0;
+	struct sim_peer *a = connect_from("127.0.0.1:587", "127.0.0.1:4000");
+	struct sim_peer *b = connect_from("127.0.0.1:587", "127.0.0.1:4001");
+	const struct step a1[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\nSTARTTLS\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n"
+				       "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
+				       "220 2.0.0 Ready to start TLS\r\n"},
+	};
+	DIALOGUE(a, a1);
+	const struct step b1[] = {
+	    {NULL, GREETING},
+	    {"EHLO b\r\nSTARTTLS\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n"
+				       "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
+				       "454 4.7.0 TLS not available due to temporary reason\r\n"},
+	};
+	DIALOGUE(b, b1);
+	const struct step a2[] = {
+	    {"FIN", ""},
+	    {"EHLO a\r\n", EHLO_REPLY},
+	};
+	DIALOGUE(a, a2);
+	const struct step b2[] = {
+	    {"STARTTLS\r\n", "220 2.0.0 Ready to start TLS\r\n"},
+	};
+	DIALOGUE(b, b2);
+	teardown();
+}
+
 /* ONLY=name runs one test (debugging). */
 #define RUN_SEL(name)                                                                              \
 	do {                                                                                       \
@@ -1052,5 +1130,6 @@ int main(void)
 	RUN_SEL(auth_failures_are_throttled);
 	RUN_SEL(every_verb_in_every_state);
 	RUN_SEL(auth_mechanisms_follow_the_build);
+	RUN_SEL(tls_handshake_slot_is_held_until_ready);
 	return TEST_REPORT();
 }
