@@ -172,6 +172,7 @@ int nr_strncasecmp_(const char *a, const char *b, size_t n);
 
 /* ---- smtpd_data.c: DATA, the body and the commit ---- */
 
+/* The DATA row's proceed (the table checked order and arguments). */
 void smtpd_proceed_data(struct smtpd_session *s, const struct smtpd_cmdline *cl);
 /* Feed buffered input to the body filter; 1 when the end of data was seen
  * (the message is then refused or committing), 0 when more is needed. */
@@ -186,6 +187,8 @@ int smtpd_data_tick(struct smtpd_session *s, uint64_t now);
 int smtpd_auth_offered(const struct smtpd_session *s);
 /* The EHLO line, "AUTH PLAIN LOGIN" with the mechanisms the build has. */
 const char *smtpd_auth_ehlo_line(char *dst, size_t size);
+/* The AUTH row of the command table: gate (not offered, or authenticated
+ * already), check (throttle, mechanism, initial response), proceed. */
 const struct smtpd_refusal *smtpd_auth_gate(const struct smtpd_session *s);
 int smtpd_check_auth(struct smtpd_session *s, struct smtpd_cmdline *cl);
 void smtpd_proceed_auth(struct smtpd_session *s, const struct smtpd_cmdline *cl);
