@@ -219,6 +219,11 @@ void nr_plat_log_write(enum nr_log_level level, const char *line);
 void nr_plat_log_gather(int on);
 void nr_plat_log_flush(void);
 
+/* A broken invariant of ours (NR_ASSERT in core/panic.h): log "what" with
+ * file and line at NR_LOG_ERR, flush the log, then stop the program (Linux:
+ * abort(); an RTOS: halt or reset). Never returns; called in every build. */
+_Noreturn void nr_plat_panic(const char *file, int line, const char *what);
+
 /* ---- process (POSIX shims only; RTOS returns NR_ENOTSUP) ----------------------------- */
 enum { NR_SIG_TERM = 1, NR_SIG_HUP = 2, NR_SIG_USR1 = 4 };
 

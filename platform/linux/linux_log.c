@@ -3,6 +3,7 @@
  * timestamp. Lines arrive formatted and free of control bytes (core/log.c).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <syslog.h>
@@ -117,4 +118,14 @@ void nr_plat_log_write(enum nr_log_level level, const char *line)
 		syslog((int)level, "%s%s", level_prefix(level), line);
 	else
 		write_stderr(level, line);
+}
+
+_Noreturn void nr_plat_panic(const char *file, int line, const char *what)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "panic: %s:%d: %s", file, line, what);
+	nr_plat_log_write(NR_LOG_ERR, text);
+	nr_plat_log_flush();
+	abort();
 }

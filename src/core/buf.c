@@ -6,12 +6,12 @@
  */
 #include "core/buf.h"
 
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/panic.h"
 #include "platform.h"
 
 void nr_buf_init(struct nr_buf *b, void *storage, size_t cap)
@@ -110,17 +110,13 @@ int nr_buf_printf(struct nr_buf *b, const char *fmt, ...)
 
 void nr_buf_commit(struct nr_buf *b, size_t len)
 {
-	assert(len <= nr_buf_room(b));
-	if (len > nr_buf_room(b))
-		len = nr_buf_room(b);
+	NR_ASSERT(len <= nr_buf_room(b));
 	b->wpos += len;
 }
 
 void nr_buf_consume(struct nr_buf *b, size_t len)
 {
-	assert(len <= nr_buf_len(b));
-	if (len > nr_buf_len(b))
-		len = nr_buf_len(b);
+	NR_ASSERT(len <= nr_buf_len(b));
 	b->rpos += len;
 	/* An empty buffer starts over at the front: no memmove needed. */
 	if (b->rpos == b->wpos)

@@ -53,9 +53,11 @@ int nr_buf_put(struct nr_buf *b, const void *p, size_t len) NR_MUST_CHECK;
 int nr_buf_puts(struct nr_buf *b, const char *s) NR_MUST_CHECK;
 /* printf-style append; NR_EFULL (nothing written) when it does not fit. */
 int nr_buf_printf(struct nr_buf *b, const char *fmt, ...) NR_PRINTF(2, 3) NR_MUST_CHECK;
-/* Mark len bytes written at tail() (after a read into tail()). */
+/* Mark len bytes written at tail() (after a read into tail()); len must
+ * fit in nr_buf_room() (NR_ASSERT). */
 void nr_buf_commit(struct nr_buf *b, size_t len);
-/* Consume len bytes from the head. */
+/* Consume len bytes from the head; len must be at most nr_buf_len()
+ * (NR_ASSERT). */
 void nr_buf_consume(struct nr_buf *b, size_t len);
 /* Offset from head of the first occurrence of byte c, or -1. */
 long nr_buf_find(const struct nr_buf *b, uint8_t c);

@@ -47,12 +47,14 @@ struct nr_conn {
 	unsigned write_want; /* ... and a write */
 	int err;             /* error to report through on_close */
 	int paused;
-	int closing;    /* close after flush */
-	int closed;     /* on_close was called: no more callbacks */
-	int wrote;      /* bytes went out since the last on_drained */
-	int need_input; /* buffered input to hand over (after a pause) */
-	int depth;      /* owner callbacks running */
-	int doomed;     /* freed from inside a callback */
+	int closing;     /* close after flush */
+	int closed;      /* on_close was called: no more callbacks */
+	int wrote;       /* bytes went out since the last on_drained */
+	int need_input;  /* buffered input to hand over (after a pause) */
+	int handshaking; /* the transport's handshake is not done yet */
+	int ready_due;   /* on_tls_ready to raise from the loop */
+	int depth;       /* owner callbacks running */
+	int doomed;      /* freed from inside a callback */
 };
 
 /* ---- the plain transport ------------------------------------------------------- */
@@ -152,7 +154,7 @@ static void release(struct nr_conn *c)
  * connection meanwhile; the caller must then return without touching c
  * (it is already gone when this was the outermost callback).
  */
-enum cb { CB_INPUT, CB_DRAINED, CB_CLOSE };
+enum cb { CB_INPUT, CB_DRAINED, CB_TLS_READY, CB_CLOSE };
 static int call_owner(struct nr_conn *c, enum cb which, int err)
 {
 	c->depth++;
@@ -160,6 +162,8 @@ static int call_owner(struct nr_conn *c, enum cb which, int err)
 		c->ops->on_input(c, c->owner);
 	else if (which == CB_DRAINED)
 		c->ops->on_drained(c, c->owner);
+	else if (which == CB_TLS_READY)
+		c->ops->on_tls_ready(c, c->owner);
 	else
 		c->ops->on_close(c, c->owner, err);
 	c->depth--;
@@ -180,13 +184,43 @@ static int report_close(struct nr_conn *c, int err)
 	return call_owner(c, CB_CLOSE, err);
 }
 
+/* A handshake still running is driven before every read and write; 0 once
+ * the transport may move bytes, else its NR_EAGAIN or error. The ready
+ * event is raised from the loop (a kick), never from inside a public call:
+ * nr_conn_flush() writes too. */
+static int handshake_first(struct nr_conn *c)
+{
+	int rc;
+
+	if (!c->handshaking)
+		return 0;
+	rc = c->tops->handshake(c->tctx);
+	if (rc != 0)
+		return rc;
+	c->handshaking = 0;
+	c->ready_due = 1;
+	kick(c);
+	return 0;
+}
+
+/* Raise a due on_tls_ready; 1 when the connection is gone or closed. */
+static int raise_ready(struct nr_conn *c)
+{
+	if (!c->ready_due)
+		return 0;
+	c->ready_due = 0;
+	return c->ops->on_tls_ready && (call_owner(c, CB_TLS_READY, 0) || c->closed);
+}
+
 /* Write what the output buffer holds, as far as the transport takes it. */
 static void write_some(struct nr_conn *c)
 {
 	int i;
 
 	for (i = 0; i < WRITES_PER_SERVICE && nr_buf_len(&c->out) && !c->err; i++) {
-		long n = c->tops->write(c->tctx, nr_buf_head(&c->out), nr_buf_len(&c->out));
+		long n = handshake_first(c);
+		if (n == 0)
+			n = c->tops->write(c->tctx, nr_buf_head(&c->out), nr_buf_len(&c->out));
 		if (n > 0) {
 			nr_buf_consume(&c->out, (size_t)n);
 			c->wrote = 1;
@@ -212,10 +246,14 @@ static int read_some(struct nr_conn *c)
 		room = nr_buf_room(&c->in);
 		if (!room)
 			break; /* the owner has not consumed: nothing to do */
-		n = c->tops->read(c->tctx, nr_buf_tail(&c->in), room);
+		n = handshake_first(c);
+		if (n == 0)
+			n = c->tops->read(c->tctx, nr_buf_tail(&c->in), room);
 		if (n == NR_EAGAIN) {
 			c->read_want = c->tops->wants(c->tctx);
-			return 0;
+			/* A handshake that completed without application data
+			 * (the peer waits for us now) is reported here. */
+			return raise_ready(c);
 		}
 		if (n <= 0) {
 			report_close(c, n < 0 ? (int)n : NR_ECLOSED);
@@ -223,7 +261,9 @@ static int read_some(struct nr_conn *c)
 		}
 		nr_buf_commit(&c->in, (size_t)n);
 		c->read_want = NR_POLL_IN;
-		if (call_owner(c, CB_INPUT, 0) || c->closed)
+		/* Ready first: the read that ended the handshake may carry the
+		 * peer's first words (an implicit-TLS greeting). */
+		if (raise_ready(c) || call_owner(c, CB_INPUT, 0) || c->closed)
 			return 1;
 		/* A short read emptied the socket: the next read would almost
 		 * always say EAGAIN (a request waits for our reply), and poll
@@ -245,6 +285,8 @@ static void service(struct nr_conn *c, unsigned events)
 		write_some(c);
 	if (c->err)
 		goto failed;
+	if (raise_ready(c))
+		return;
 	if (c->wrote && !nr_buf_len(&c->out)) {
 		c->wrote = 0;
 		if (c->ops->on_drained && (call_owner(c, CB_DRAINED, 0) || c->closed))
@@ -365,6 +407,8 @@ void nr_conn_set_transport(struct nr_conn *c, const struct nr_transport_ops *ops
 	c->need_input = 0;
 	c->read_want = NR_POLL_IN;
 	c->write_want = NR_POLL_OUT;
+	c->handshaking = ops && ops->handshake;
+	c->ready_due = ops && !ops->handshake;
 	/* A TLS client must speak first: let the transport run at once. */
 	kick(c);
 	update_want(c);

@@ -37,6 +37,12 @@ struct nr_transport_ops {
 	unsigned (*wants)(void *tctx);
 	/* Release the transport's state (not the socket). */
 	void (*destroy)(void *tctx);
+	/* Optional: drive the transport's handshake (TLS). 0 once it is done,
+	 * NR_EAGAIN while it waits (see wants), another NR_E... code when it
+	 * failed. The connection calls it before every read and write until
+	 * it returned 0, then raises on_tls_ready. NULL: nothing to shake
+	 * hands about. */
+	int (*handshake)(void *tctx);
 };
 
 struct nr_conn_ops {
@@ -47,6 +53,12 @@ struct nr_conn_ops {
 	/* EOF or an error (err: NR_ECLOSED, NR_ERESET, NR_ETLS, ...). The owner
 	 * frees the connection. */
 	void (*on_close)(struct nr_conn *c, void *owner, int err);
+	/* The transport installed by nr_conn_set_transport() is ready: its
+	 * handshake completed (at once, from the loop, for a transport without
+	 * one). Raised once per switch, before any on_input or on_drained that
+	 * follows it; a handshake that fails reaches on_close instead
+	 * (optional). */
+	void (*on_tls_ready)(struct nr_conn *c, void *owner);
 };
 
 /* Wrap a connected, non-blocking socket. in_size/out_size 0: the Kconfig
@@ -59,7 +71,9 @@ void nr_conn_free(struct nr_conn *c);
 /* Switch transport (e.g. after STARTTLS). Bytes left in the input buffer
  * are discarded (STARTTLS is a hard boundary, CVE-2011-0411 class); the
  * previous transport is destroyed. Output still buffered goes out through
- * the new transport: switch from on_drained (after the 220 went out). */
+ * the new transport: switch from on_drained (after the 220 went out).
+ * on_tls_ready follows once the new transport's handshake is done (not for
+ * ops NULL, the plain socket again). */
 void nr_conn_set_transport(struct nr_conn *c, const struct nr_transport_ops *ops, void *tctx);
 
 struct nr_buf *nr_conn_in(struct nr_conn *c);

@@ -10,12 +10,12 @@
  */
 #include "core/pool.h"
 
-#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/panic.h"
 #include "platform.h"
 
 static size_t slot_size(const struct nr_pool *p)
@@ -77,17 +77,12 @@ void nr_pool_put(struct nr_pool *p, void *obj)
 	if (!obj)
 		return;
 	/* An object from elsewhere, or a pointer into the middle of a slot, is
-	 * a bug of ours: stop in debug builds, ignore it in release builds. */
-	if ((uintptr_t)obj < (uintptr_t)p->mem) {
-		assert(!"nr_pool_put: object not from this pool");
-		return;
-	}
+	 * a bug of ours: putting it on the free list would hand the same
+	 * memory out twice. */
+	NR_ASSERT((uintptr_t)obj >= (uintptr_t)p->mem);
 	off = (size_t)((uintptr_t)obj - (uintptr_t)p->mem);
-	if (off >= slot * p->count || off % slot != 0) {
-		assert(!"nr_pool_put: object not from this pool");
-		return;
-	}
-	assert(p->used > 0);
+	NR_ASSERT(off < slot * p->count && off % slot == 0);
+	NR_ASSERT(p->used > 0);
 	*(void **)obj = p->free_list;
 	p->free_list = obj;
 	p->used--;

@@ -27,7 +27,7 @@ int nr_pool_init(struct nr_pool *p, const char *name, size_t obj_size, size_t co
 void nr_pool_destroy(struct nr_pool *p);
 /* A zeroed object, or NULL when all are in use. */
 void *nr_pool_get(struct nr_pool *p);
-/* Return obj (which must come from p; NULL is ignored). */
+/* Return obj, which must come from p (NR_ASSERT); NULL is ignored. */
 void nr_pool_put(struct nr_pool *p, void *obj);
 
 #endif /* NR_CORE_POOL_H */

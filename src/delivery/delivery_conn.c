@@ -26,17 +26,9 @@ struct nr_dlink_net {
 	void *observe_arg;
 };
 
-/* TLS under the connection, watching for the end of the handshake. */
-struct tls_watch {
-	struct nr_tls *t;
-	struct nr_dlink *l;
-	int done;
-};
-
 /* Work deferred to the end of the loop turn (never from inside a call). */
 enum {
 	EV_FAIL = 1u << 0,    /* tell the session: connection failed (fail_err) */
-	EV_TLS_UP = 1u << 1,  /* handshake done: on_connected / on_tls_done */
 	EV_SWITCH = 1u << 2,  /* start_tls was asked: switch once drained */
 	EV_RELEASE = 1u << 3, /* closed by the engine: free what is left */
 };
@@ -63,8 +55,9 @@ struct nr_dlink {
 
 	struct nr_conn *c;
 	struct nr_smtpc_reply_asm rasm; /* the server's bytes -> whole replies */
-	struct tls_watch tw;
-	int tls_started; /* a handshake was started on c */
+	struct nr_tls *tls;             /* on c (the connection owns it); NULL before TLS */
+	int tls_done;                   /* its handshake completed (on_tls_ready) */
+	int tls_started;                /* a handshake was started on c */
 	int switch_asked;
 
 	struct nr_hook hook;
@@ -103,7 +96,7 @@ static void report_step(struct nr_dlink *l, enum nr_dlink_step step, int err,
 	ev.err = err;
 	ev.addr = a;
 	ev.res = step == NR_DLINK_STEP_RESOLVED && err == 0 ? &l->res : NULL;
-	ev.tls = step == NR_DLINK_STEP_TLS ? l->tw.t : NULL;
+	ev.tls = step == NR_DLINK_STEP_TLS ? l->tls : NULL;
 	report(l, &ev);
 }
 
@@ -146,67 +139,7 @@ static void unlink_and_free(struct nr_dlink *l)
 	free(l);
 }
 
-/* ---- TLS transport wrapper ---- */
-
-static int watch_handshake(struct tls_watch *w)
-{
-	int rc;
-
-	if (w->done)
-		return 0;
-	rc = nr_tls_handshake(w->t);
-	if (rc != 0)
-		return rc;
-	w->done = 1;
-	post(w->l, EV_TLS_UP);
-	return 0;
-}
-
-static long tw_read(void *tctx, void *buf, size_t len)
-{
-	struct tls_watch *w = tctx;
-	int rc = watch_handshake(w);
-
-	return rc ? rc : nr_tls_transport.read(w->t, buf, len);
-}
-
-static long tw_write(void *tctx, const void *buf, size_t len)
-{
-	struct tls_watch *w = tctx;
-	int rc = watch_handshake(w);
-
-	return rc ? rc : nr_tls_transport.write(w->t, buf, len);
-}
-
-static size_t tw_pending(void *tctx)
-{
-	struct tls_watch *w = tctx;
-	return nr_tls_transport.pending(w->t);
-}
-
-static unsigned tw_wants(void *tctx)
-{
-	struct tls_watch *w = tctx;
-	return nr_tls_transport.wants(w->t);
-}
-
-static void tw_destroy(void *tctx)
-{
-	struct tls_watch *w = tctx;
-
-	if (w->t)
-		nr_tls_transport.destroy(w->t);
-	w->t = NULL;
-}
-
-static const struct nr_transport_ops tls_watch_ops = {
-    .name = "tls",
-    .read = tw_read,
-    .write = tw_write,
-    .pending = tw_pending,
-    .wants = tw_wants,
-    .destroy = tw_destroy,
-};
+/* ---- TLS ---- */
 
 /* Always verified against the configured smarthost name; there is no
  * fallback to clear text or to an unverified peer. */
@@ -220,12 +153,11 @@ static int switch_to_tls(struct nr_dlink *l)
 	rc = nr_tls_client_new(&t, l->net->tls, nr_conn_sock(l->c), l->host);
 	if (rc != 0)
 		return rc;
-	l->tw.t = t;
-	l->tw.l = l;
-	l->tw.done = 0;
+	l->tls = t;
+	l->tls_done = 0;
 	l->tls_started = 1;
 	nr_smtpc_reply_init(&l->rasm, 0);
-	nr_conn_set_transport(l->c, &tls_watch_ops, &l->tw);
+	nr_conn_set_transport(l->c, &nr_tls_transport, t);
 	return 0;
 }
 
@@ -237,14 +169,6 @@ static void on_input(struct nr_conn *c, void *owner)
 {
 	struct nr_dlink *l = owner;
 	struct nr_buf *in = nr_conn_in(c);
-
-	/* The read that finished the handshake may also carry the server's
-	 * first reply (the 220 greeting on port 465): the session must hear
-	 * "TLS is up" before it, not at the end of the turn. */
-	if ((l->events & EV_TLS_UP) && l->s && nr_buf_len(in) > 0) {
-		l->events &= ~EV_TLS_UP;
-		tls_up(l);
-	}
 
 	while (nr_buf_len(in) > 0) {
 		const struct nr_smtpc_reply *r;
@@ -301,22 +225,22 @@ static void on_close(struct nr_conn *c, void *owner, int err)
 	char why[160];
 
 	why[0] = '\0';
-	if ((err == NR_ECERT || err == NR_ECLOCK) && l->tw.t)
-		nr_tls_verify_text(l->tw.t, why, sizeof(why));
-	else if (err == NR_ETLS && l->tls_started && !l->tw.done)
+	if ((err == NR_ECERT || err == NR_ECLOCK) && l->tls)
+		nr_tls_verify_text(l->tls, why, sizeof(why));
+	else if (err == NR_ETLS && l->tls_started && !l->tls_done)
 		snprintf(why, sizeof(why),
 			 "handshake failed (no TLS 1.2 or later, or no common "
 			 "cipher, on the server)");
-	if (l->tls_started && !l->tw.done)
+	if (l->tls_started && !l->tls_done)
 		report_step(l, NR_DLINK_STEP_TLS, err ? err : NR_ETLS, NULL);
 	nr_conn_free(c); /* destroys the TLS state too */
 	l->c = NULL;
-	l->tw.t = NULL;
+	l->tls = NULL;
 	if (!l->s) {
 		post(l, EV_RELEASE);
 		return;
 	}
-	if (l->tls_started && !l->tw.done) {
+	if (l->tls_started && !l->tls_done) {
 		nr_warn("delivery: %s: TLS handshake failed: %s%s%s", l->peer, nr_strerror(err),
 			why[0] ? ": " : "", why);
 		if (l->mode == NR_TLS_STARTTLS) {
@@ -328,7 +252,20 @@ static void on_close(struct nr_conn *c, void *owner, int err)
 	nr_smtpc_on_closed(l->s, err);
 }
 
-static const struct nr_conn_ops conn_ops = {on_input, on_drained, on_close};
+/* The connection raises this before any input that came with the end of
+ * the handshake (the 220 greeting on port 465), so the session hears "TLS
+ * is up" first. */
+static void on_tls_ready(struct nr_conn *c, void *owner)
+{
+	struct nr_dlink *l = owner;
+
+	(void)c;
+	l->tls_done = 1;
+	if (l->s)
+		tls_up(l);
+}
+
+static const struct nr_conn_ops conn_ops = {on_input, on_drained, on_close, on_tls_ready};
 
 /* ---- connecting ---- */
 
@@ -516,8 +453,6 @@ static void on_hook(struct nr_loop *loop, void *arg)
 			return;
 		}
 	}
-	if (ev & EV_TLS_UP)
-		tls_up(l);
 }
 
 /* ---- ops ---- */

@@ -24,7 +24,7 @@ static void refused_input(struct nr_conn *c, void *owner)
 	nr_buf_reset(nr_conn_in(c));
 }
 
-static const struct nr_conn_ops refused_ops = {refused_input, NULL, refused_close};
+static const struct nr_conn_ops refused_ops = {refused_input, NULL, refused_close, NULL};
 
 static void refuse(struct nr_smtpd *d, nr_sock_t sock, const char *enh, const char *text)
 {
@@ -111,7 +111,7 @@ static int accept_session(struct nr_smtpd *d, nr_sock_t sock, const struct nr_ad
 	ret = smtpd_session_start(d, s, sock, peer, listener, trusted, uid);
 	if (ret < 0) {
 		/* The session released its socket; count and slot go back. */
-		s->freed = 1;
+		s->flags |= SF_FREED;
 		nr_acl_session_close(&d->acl, &counted);
 		smtpd_session_unlink(d, s);
 		return ret;

@@ -23,6 +23,11 @@ static unsigned tls_transport_wants(void *tctx)
 	return nr_tls_wants(tctx);
 }
 
+static int tls_transport_handshake(void *tctx)
+{
+	return nr_tls_handshake(tctx);
+}
+
 static void tls_transport_destroy(void *tctx)
 {
 	/* No close_notify here: the connection may have closed the socket
@@ -37,4 +42,5 @@ const struct nr_transport_ops nr_tls_transport = {
     .pending = tls_transport_pending,
     .wants = tls_transport_wants,
     .destroy = tls_transport_destroy,
+    .handshake = tls_transport_handshake,
 };

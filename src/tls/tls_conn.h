@@ -7,11 +7,11 @@
  *
  * tctx is a struct nr_tls*; the connection owns it from then on and frees
  * it with nr_tls_free() through destroy (the socket stays the
- * connection's). The handshake runs inside the first read or write; its
- * failure reaches on_close as NR_ETLS, NR_ECERT, NR_ECLOCK or NR_ECLOSED
- * (nr_tls_verify_text() says why while the session still exists). Owners
- * that must know when the handshake is done may call nr_tls_handshake()
- * themselves first. Callbacks never block.
+ * connection's). The connection drives the handshake before its first
+ * read or write; its end reaches the owner as on_tls_ready, its failure as
+ * on_close with NR_ETLS, NR_ECERT, NR_ECLOCK or NR_ECLOSED
+ * (nr_tls_verify_text() says why while the session still exists).
+ * Callbacks never block.
  */
 #ifndef NR_TLS_TLS_CONN_H
 #define NR_TLS_TLS_CONN_H

@@ -67,6 +67,13 @@ void sim_log_clear(void);
 /* Also print lines to stderr (or set NR_SIM_LOG=1 in the environment). */
 void sim_log_echo(int on);
 
+/* ---- panic ------------------------------------------------------------------ */
+/* nr_plat_panic() logs its line, then calls fn, which must not return (a
+ * test longjmps out of it to show that an NR_ASSERT fired). NULL, the
+ * default, aborts as the real shims do. */
+typedef void (*sim_panic_fn)(const char *file, int line, const char *what);
+void sim_set_panic_hook(sim_panic_fn fn);
+
 /* ---- process ---------------------------------------------------------------- */
 /* Deliver NR_SIG_* bits: nr_plat_poll returns 0 at once, and
  * nr_plat_signals_take() reports them. */

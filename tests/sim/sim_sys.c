@@ -150,6 +150,26 @@ void nr_plat_log_write(enum nr_log_level level, const char *line)
 	log_n++;
 }
 
+/* ---- panic ------------------------------------------------------------------------ */
+static sim_panic_fn panic_hook;
+
+void sim_set_panic_hook(sim_panic_fn fn)
+{
+	panic_hook = fn;
+}
+
+_Noreturn void nr_plat_panic(const char *file, int line, const char *what)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "panic: %s:%d: %s", file, line, what);
+	nr_plat_log_write(NR_LOG_ERR, text);
+	if (panic_hook)
+		panic_hook(file, line, what);
+	fprintf(stderr, "%s\n", text);
+	abort();
+}
+
 size_t sim_log_count(void)
 {
 	return log_n;

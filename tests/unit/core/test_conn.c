@@ -16,7 +16,16 @@ struct owner {
 	size_t echo_pad; /* extra bytes per reply (to fill the output) */
 	int starttls;    /* switch transport after the 220 drains */
 	int switched;
+	int ready;       /* on_tls_ready calls */
+	char events[16]; /* R ready, I input, D drained, C close: the order seen */
 };
+
+static void note(struct owner *o, char ev)
+{
+	size_t n = strlen(o->events);
+	if (n + 1 < sizeof(o->events))
+		o->events[n] = ev;
+}
 
 static const struct nr_transport_ops fake_tls_ops;
 
@@ -27,6 +36,7 @@ static void owner_input(struct nr_conn *c, void *arg)
 	long eol;
 
 	o->inputs++;
+	note(o, 'I');
 	if (o->free_on_input) {
 		nr_conn_free(c);
 		o->c = NULL;
@@ -69,6 +79,7 @@ static void owner_drained(struct nr_conn *c, void *arg)
 	struct owner *o = arg;
 
 	o->drained++;
+	note(o, 'D');
 	if (o->starttls && !o->switched) {
 		o->switched = 1;
 		nr_conn_set_transport(c, &fake_tls_ops, o);
@@ -81,6 +92,7 @@ static void owner_close(struct nr_conn *c, void *arg, int err)
 	struct owner *o = arg;
 
 	o->closes++;
+	note(o, 'C');
 	o->close_err = err;
 	if (o->free_on_close) {
 		nr_conn_free(c);
@@ -88,10 +100,19 @@ static void owner_close(struct nr_conn *c, void *arg, int err)
 	}
 }
 
+static void owner_tls_ready(struct nr_conn *c, void *arg)
+{
+	struct owner *o = arg;
+
+	o->ready++;
+	note(o, 'R');
+}
+
 static const struct nr_conn_ops owner_ops = {
     .on_input = owner_input,
     .on_drained = owner_drained,
     .on_close = owner_close,
+    .on_tls_ready = owner_tls_ready,
 };
 
 /* ---- a fake TLS transport: plain bytes, plus an inner record buffer ------------ */
@@ -202,6 +223,36 @@ static const struct nr_transport_ops fake_handshake_ops = {
     .destroy = hs_destroy,
 };
 
+/* The same handshake behind a handshake op, as tls_conn.c has it: the
+ * connection drives it and raises on_tls_ready. "FIN" completes it, any
+ * other three bytes fail it (NR_ETLS). */
+static int hs_handshake(void *tctx)
+{
+	char fin[3];
+	long n;
+
+	if (hs.done)
+		return 0;
+	n = nr_plat_sock_read(hs.sock, fin, sizeof(fin));
+	hs.wants = NR_POLL_IN;
+	if (n < 0)
+		return (int)n;
+	if (n != 3 || memcmp(fin, "FIN", 3) != 0)
+		return NR_ETLS;
+	hs.done = 1;
+	return 0;
+}
+
+static const struct nr_transport_ops ready_handshake_ops = {
+    .name = "tls",
+    .read = hs_read,
+    .write = hs_write,
+    .pending = hs_pending,
+    .wants = hs_wants,
+    .destroy = hs_destroy,
+    .handshake = hs_handshake,
+};
+
 /* ---- fixture ------------------------------------------------------------------------ */
 struct fixture {
 	struct nr_loop *loop;
@@ -233,6 +284,17 @@ static void teardown(struct fixture *f)
 	nr_plat_sock_close(f->listener);
 	nr_loop_free(f->loop);
 	EXPECT_EQ(sim_open_sockets(), 0);
+}
+
+/* A connection whose transport is one of the fake handshakes, not done yet. */
+static int setup_handshake(struct fixture *f, const struct nr_transport_ops *ops)
+{
+	if (setup(f, 0, 0) != 0)
+		return -1;
+	memset(&hs, 0, sizeof(hs));
+	hs.sock = tls.sock;
+	nr_conn_set_transport(f->o.c, ops, NULL);
+	return 0;
 }
 
 /* Run up to n turns of at most 10 ms each (virtual time). */
@@ -390,6 +452,7 @@ TEST(starttls_switch_discards_buffered_input)
 	tls.inner_len = 13;
 	turns(&f, 10);
 	EXPECT_EQ(f.o.switched, 1);
+	EXPECT_EQ(f.o.ready, 1);
 	EXPECT_TRUE(nr_conn_is_tls(f.o.c));
 	EXPECT_TRUE(strstr(f.o.lines, "injected") == NULL);
 	/* The inner bytes came without any socket readiness (pending()). */
@@ -486,10 +549,7 @@ TEST(output_waiting_on_a_handshake_goes_when_a_read_completes_it)
 {
 	struct fixture f;
 
-	ASSERT_EQ(setup(&f, 0, 0), 0);
-	memset(&hs, 0, sizeof(hs));
-	hs.sock = tls.sock;
-	nr_conn_set_transport(f.o.c, &fake_handshake_ops, NULL);
+	ASSERT_EQ(setup_handshake(&f, &fake_handshake_ops), 0);
 	EXPECT_EQ(nr_buf_puts(nr_conn_out(f.o.c), "220 hello\r\n"), 0);
 	nr_conn_flush(f.o.c);
 	turns(&f, 3);
@@ -499,6 +559,78 @@ TEST(output_waiting_on_a_handshake_goes_when_a_read_completes_it)
 	EXPECT_EQ(hs.done, 1);
 	EXPECT_STREQ(sim_peer_output_str(f.peer), "220 hello\r\n");
 	EXPECT_EQ(f.o.drained, 1);
+	teardown(&f);
+}
+
+/* Implicit TLS as smtpd runs it: the greeting waits for the handshake, and
+ * the owner hears "ready" (its handshake deadline ends) before "drained". */
+TEST(tls_ready_is_raised_once_before_the_greeting_drains)
+{
+	struct fixture f;
+
+	ASSERT_EQ(setup_handshake(&f, &ready_handshake_ops), 0);
+	EXPECT_EQ(nr_buf_puts(nr_conn_out(f.o.c), "220 hello\r\n"), 0);
+	nr_conn_flush(f.o.c);
+	turns(&f, 3);
+	EXPECT_STREQ(sim_peer_output_str(f.peer), "");
+	EXPECT_EQ(f.o.ready, 0);
+	sim_peer_send_str(f.peer, "FIN");
+	turns(&f, 5);
+	EXPECT_STREQ(sim_peer_output_str(f.peer), "220 hello\r\n");
+	EXPECT_EQ(f.o.ready, 1);
+	EXPECT_STREQ(f.o.events, "RD");
+	sim_peer_send_str(f.peer, "EHLO x\r\n");
+	turns(&f, 5);
+	EXPECT_EQ(f.o.ready, 1); /* once per switch */
+	EXPECT_STREQ(f.o.events, "RDID");
+	teardown(&f);
+}
+
+/* As delivery's implicit TLS: the bytes that end the handshake carry the
+ * server's 220 too; "ready" must come before that input. */
+TEST(tls_ready_comes_before_input_of_the_same_read)
+{
+	struct fixture f;
+
+	ASSERT_EQ(setup_handshake(&f, &ready_handshake_ops), 0);
+	sim_peer_send_str(f.peer, "FINhi\r\n");
+	turns(&f, 5);
+	EXPECT_EQ(f.o.ready, 1);
+	EXPECT_STREQ(f.o.lines, "hi\r\n");
+	EXPECT_STREQ(f.o.events, "RID");
+	teardown(&f);
+}
+
+TEST(failed_handshake_closes_without_ready)
+{
+	struct fixture f;
+
+	ASSERT_EQ(setup_handshake(&f, &ready_handshake_ops), 0);
+	sim_peer_send_str(f.peer, "BAD");
+	turns(&f, 5);
+	EXPECT_EQ(f.o.ready, 0);
+	EXPECT_EQ(f.o.closes, 1);
+	EXPECT_EQ(f.o.close_err, NR_ETLS);
+	EXPECT_STREQ(f.o.events, "C");
+	teardown(&f);
+}
+
+/* A transport without a handshake is ready at once, but the event still
+ * comes from the loop, never from inside nr_conn_set_transport(). Back to
+ * plain (ops NULL) is not a TLS switch: no event. */
+TEST(transport_without_handshake_is_ready_from_the_loop)
+{
+	struct fixture f;
+
+	ASSERT_EQ(setup(&f, 0, 0), 0);
+	nr_conn_set_transport(f.o.c, &fake_tls_ops, &f.o);
+	EXPECT_EQ(f.o.ready, 0);
+	turns(&f, 1);
+	EXPECT_EQ(f.o.ready, 1);
+	nr_conn_set_transport(f.o.c, NULL, NULL);
+	turns(&f, 3);
+	EXPECT_EQ(f.o.ready, 1);
+	EXPECT_TRUE(!nr_conn_is_tls(f.o.c));
 	teardown(&f);
 }
 
@@ -517,5 +649,9 @@ int main(void)
 	RUN(pause_keeps_input_and_resume_delivers_it);
 	RUN(free_from_inside_input_callback);
 	RUN(output_waiting_on_a_handshake_goes_when_a_read_completes_it);
+	RUN(tls_ready_is_raised_once_before_the_greeting_drains);
+	RUN(tls_ready_comes_before_input_of_the_same_read);
+	RUN(failed_handshake_closes_without_ready);
+	RUN(transport_without_handshake_is_ready_from_the_loop);
 	return TEST_REPORT();
 }

@@ -781,12 +781,55 @@ static unsigned fake_wants(void *t)
 	return NR_POLL_IN;
 }
 static void fake_destroy(void *t) {}
-static const struct nr_transport_ops fake_tls = {"faketls",    fake_read,  fake_write,
-						 fake_pending, fake_wants, fake_destroy};
+static const struct nr_transport_ops fake_tls = {"faketls",  fake_read,    fake_write, fake_pending,
+						 fake_wants, fake_destroy, NULL};
 static int fake_tls_wrap(void *arg, struct nr_conn *c, int legacy_ok)
 {
 	tls_switches++;
 	nr_conn_set_transport(c, &fake_tls, (void *)(intptr_t)nr_conn_sock(c));
+	return 0;
+}
+
+/* The same with a handshake: done once "FIN" arrived, so the connection
+ * raises on_tls_ready only then (as with src/tls). */
+static struct fake_hs {
+	nr_sock_t sock;
+	int done;
+} fake_hs[4];
+static size_t fake_hs_used;
+static int fake_hs_handshake(void *t)
+{
+	struct fake_hs *h = t;
+	char fin[3];
+	if (h->done)
+		return 0;
+	long n = nr_plat_sock_read(h->sock, fin, sizeof(fin));
+	if (n < 0)
+		return (int)n;
+	if (n != 3 || memcmp(fin, "FIN", 3) != 0)
+		return NR_ETLS;
+	h->done = 1;
+	return 0;
+}
+static long fake_hs_read(void *t, void *b, size_t n)
+{
+	return nr_plat_sock_read(((struct fake_hs *)t)->sock, b, n);
+}
+static long fake_hs_write(void *t, const void *b, size_t n)
+{
+	return nr_plat_sock_write(((struct fake_hs *)t)->sock, b, n);
+}
+static const struct nr_transport_ops fake_hs_tls = {"fakehs",         fake_hs_read, fake_hs_write,
+						    fake_pending,     fake_wants,   fake_destroy,
+						    fake_hs_handshake};
+static int fake_hs_wrap(void *arg, struct nr_conn *c, int legacy_ok)
+{
+	if (fake_hs_used == NR_ARRAY_LEN(fake_hs))
+		return NR_ENOMEM;
+	struct fake_hs *h = &fake_hs[fake_hs_used++];
+	h->sock = nr_conn_sock(c);
+	h->done = 0;
+	nr_conn_set_transport(c, &fake_hs_tls, h);
 	return 0;
 }
 
@@ -908,6 +951,146 @@ TEST(auth_failures_are_throttled)
 	teardown();
 }
 
+/* The command table: each verb in each state a command line can arrive in
+ * (INIT, HELO, MAIL, RCPT), with the exact reply. Out-of-order refusals
+ * come before syntax (DATA x), "already authenticated" before "transaction
+ * in progress", and RSET in INIT keeps INIT. */
+TEST(every_verb_in_every_state)
+{
+	ASSERT_EQ(
+	    setup("listen 127.0.0.1:2526 tls=starttls auth=optional plain_auth=127.0.0.0/8\n"), 0);
+	nr_smtpd_set_tls(d, fake_tls_wrap, NULL);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	struct sim_peer *p = connect_from("127.0.0.1:2526", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    /* INIT */
+	    {"DATA x\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
+	    {"STARTTLS x\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
+	    {"AUTH PLAIN\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
+	    {"RSET\r\n", "250 2.0.0 Ok\r\n"},
+	    {"MAIL FROM:<a@b>\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
+	    {"NOOP\r\n", "250 2.0.0 Ok\r\n"},
+	    /* HELO */
+	    {"HELO x\r\n", "250 test.lan\r\n"},
+	    {"STARTTLS x\r\n", "501 5.5.4 Syntax: STARTTLS\r\n"},
+	    {"DATA x\r\n", "503 5.5.1 Error: need RCPT command\r\n"},
+	    {"AUTH FOO\r\n", "504 5.5.4 Error: unsupported authentication mechanism\r\n"},
+	    {"MAIL FROM:<a@b>\r\n", "250 2.1.0 Ok\r\n"},
+	    /* MAIL */
+	    {"AUTH PLAIN\r\n", "503 5.5.1 Error: MAIL transaction in progress\r\n"},
+	    {"DATA x\r\n", "554 5.5.1 Error: no valid recipients\r\n"},
+	    {"HELP\r\n", "214-2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY "
+			 "STARTTLS AUTH\r\n214 2.0.0 nanorelay " NR_VERSION "\r\n"},
+	    {"RCPT TO:<c@d>\r\n", "250 2.1.5 Ok\r\n"},
+	    {"QUIT\r\n", "221 2.0.0 Bye\r\n"},
+	};
+	DIALOGUE(p, steps);
+	/* Nine errors so far: the rest in a new session (max_errors 10). */
+	p = connect_from("127.0.0.1:2526", "127.0.0.1:4001");
+	const struct step s2[] = {
+	    {NULL, GREETING},
+	    {"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n",
+	     "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+	     "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"
+	     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"},
+	    /* RCPT */
+	    {"MAIL FROM:<a@b>\r\n", "503 5.5.1 Error: nested MAIL command\r\n"},
+	    {"DATA x\r\n", "501 5.5.4 Syntax: DATA\r\n"},
+	    {"VRFY c\r\n", "252 2.0.0 Cannot VRFY user, but will accept message\r\n"},
+	    {"DATA  \r\n", "354 End data with <CR><LF>.<CR><LF>\r\n"},
+	    {"Subject: x\r\n\r\nhi\r\n.\r\n", QUEUED},
+	    /* authenticated: "already" wins over "in progress" */
+	    {"AUTH PLAIN AGRldgBzZWNyZXQ=\r\n", "235 2.7.0 Authentication successful\r\n"},
+	    {"MAIL FROM:<a@b>\r\n", "250 2.1.0 Ok\r\n"},
+	    {"AUTH PLAIN\r\n", "503 5.5.1 Error: already authenticated\r\n"},
+	    {"RCPT TO:<c@d>\r\n", "250 2.1.5 Ok\r\n"},
+	    {"HELO y\r\n", "250 test.lan\r\n"},
+	    {"RCPT TO:<c@d>\r\n", "503 5.5.1 Error: need MAIL command\r\n"},
+	    {"QUIT\r\n", "221 2.0.0 Bye\r\n"},
+	};
+	DIALOGUE(p, s2);
+	EXPECT_EQ(queued(), 1);
+	teardown();
+}
+
+/* EHLO offers the AUTH mechanisms the build has (CONFIG_NR_AUTH_PLAIN,
+ * CONFIG_NR_AUTH_LOGIN), and one compiled out gets the same reply as an
+ * unknown one. The expected bytes follow the build's own config. */
+TEST(auth_mechanisms_follow_the_build)
+{
+	const int plain = NR_ENABLED(CONFIG_NR_AUTH_PLAIN),
+		  login = NR_ENABLED(CONFIG_NR_AUTH_LOGIN);
+	static const char unsupported[] =
+	    "504 5.5.4 Error: unsupported authentication mechanism\r\n";
+	char ehlo[300];
+	struct step steps[8];
+	size_t n = 0;
+
+	snprintf(ehlo, sizeof(ehlo),
+		 "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+		 "250%sENHANCEDSTATUSCODES\r\n%s%s%s%s",
+		 plain || login ? "-" : " ", plain || login ? "250 AUTH" : "",
+		 plain ? " PLAIN" : "", login ? " LOGIN" : "", plain || login ? "\r\n" : "");
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 auth=optional plain_auth=127.0.0.0/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	struct sim_peer *p = connect_from("127.0.0.1:2525", "127.0.0.1:4000");
+	steps[n++] = (struct step){NULL, GREETING};
+	steps[n++] = (struct step){"EHLO a\r\n", ehlo};
+	if (!plain && !login) {
+		steps[n++] = (struct step){"AUTH PLAIN\r\n",
+					   "503 5.5.1 Error: authentication not enabled\r\n"};
+	} else {
+		steps[n++] = (struct step){"AUTH PLAIN\r\n", plain ? "334  \r\n" : unsupported};
+		if (plain)
+			steps[n++] =
+			    (struct step){"*\r\n", "501 5.7.0 Error: authentication aborted\r\n"};
+		steps[n++] =
+		    (struct step){"AUTH LOGIN\r\n", login ? "334 VXNlcm5hbWU6\r\n" : unsupported};
+		if (login)
+			steps[n++] =
+			    (struct step){"*\r\n", "501 5.7.0 Error: authentication aborted\r\n"};
+		steps[n++] = (struct step){"AUTH CRAM-MD5\r\n", unsupported};
+	}
+	dialogue_len(p, steps, n, __LINE__);
+	teardown();
+}
+
+/* A STARTTLS handshake holds one of max_tls_handshakes until the connection
+ * says it is done (on_tls_ready), not until some bytes pass. */
+TEST(tls_handshake_slot_is_held_until_ready)
+{
+	ASSERT_EQ(setup("max_tls_handshakes 1\n"), 0);
+	nr_smtpd_set_tls(d, fake_hs_wrap, NULL);
+	fake_hs_used = 0;
+	struct sim_peer *a = connect_from("127.0.0.1:587", "127.0.0.1:4000");
+	struct sim_peer *b = connect_from("127.0.0.1:587", "127.0.0.1:4001");
+	const struct step a1[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\nSTARTTLS\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n"
+				       "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
+				       "220 2.0.0 Ready to start TLS\r\n"},
+	};
+	DIALOGUE(a, a1);
+	const struct step b1[] = {
+	    {NULL, GREETING},
+	    {"EHLO b\r\nSTARTTLS\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n"
+				       "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
+				       "454 4.7.0 TLS not available due to temporary reason\r\n"},
+	};
+	DIALOGUE(b, b1);
+	const struct step a2[] = {
+	    {"FIN", ""},
+	    {"EHLO a\r\n", EHLO_REPLY},
+	};
+	DIALOGUE(a, a2);
+	const struct step b2[] = {
+	    {"STARTTLS\r\n", "220 2.0.0 Ready to start TLS\r\n"},
+	};
+	DIALOGUE(b, b2);
+	teardown();
+}
+
 /* ONLY=name runs one test (debugging). */
 #define RUN_SEL(name)                                                                              \
 	do {                                                                                       \
@@ -945,5 +1128,8 @@ int main(void)
 	RUN_SEL(auth_plain_and_login);
 	RUN_SEL(auth_line_limit_at_and_past);
 	RUN_SEL(auth_failures_are_throttled);
+	RUN_SEL(every_verb_in_every_state);
+	RUN_SEL(auth_mechanisms_follow_the_build);
+	RUN_SEL(tls_handshake_slot_is_held_until_ready);
 	return TEST_REPORT();
 }

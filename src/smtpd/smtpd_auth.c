@@ -1,0 +1,219 @@
+/* smtpd_auth.c - AUTH PLAIN and LOGIN on an inbound session (RFC 4954,
+ * RFC 4616): the command's gate, check and proceed, and the continuation
+ * lines of the exchange (state SS_AUTH). */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/ascii.h"
+#include "core/log.h"
+#include "core/stats.h"
+#include "proto/base64.h"
+#include "smtpd/smtpd_int.h"
+
+/* The mechanisms, in EHLO order. One compiled out (Kconfig) is neither
+ * offered nor accepted: it gets the reply of an unknown one. */
+enum { MECH_PLAIN, MECH_LOGIN };
+static const struct {
+	const char *name;
+	int built;
+} mechs[] = {
+    [MECH_PLAIN] = {"PLAIN", NR_ENABLED(CONFIG_NR_AUTH_PLAIN)},
+    [MECH_LOGIN] = {"LOGIN", NR_ENABLED(CONFIG_NR_AUTH_LOGIN)},
+};
+
+static int some_mech_built(void)
+{
+	for (size_t i = 0; i < NR_ARRAY_LEN(mechs); i++)
+		if (mechs[i].built)
+			return 1;
+	return 0;
+}
+
+int smtpd_auth_offered(const struct smtpd_session *s)
+{
+	return s->d->auth_fn && s->auth_policy != NR_AUTH_OFF &&
+	       (s->flags & (SF_TLS | SF_PLAIN_AUTH_OK)) && some_mech_built();
+}
+
+const char *smtpd_auth_ehlo_line(char *dst, size_t size)
+{
+	size_t n = (size_t)snprintf(dst, size, "AUTH");
+	for (size_t i = 0; i < NR_ARRAY_LEN(mechs) && n < size; i++)
+		if (mechs[i].built)
+			n += (size_t)snprintf(dst + n, size - n, " %s", mechs[i].name);
+	return dst;
+}
+
+static const struct smtpd_refusal not_enabled = {0, 503, "5.5.1",
+						 "Error: authentication not enabled"};
+static const struct smtpd_refusal already = {0, 503, "5.5.1", "Error: already authenticated"};
+
+/* Before the state is looked at: AUTH not offered here, or done already. */
+const struct smtpd_refusal *smtpd_auth_gate(const struct smtpd_session *s)
+{
+	if (!smtpd_auth_offered(s))
+		return &not_enabled;
+	if (s->auth_id[0])
+		return &already;
+	return NULL;
+}
+
+/* "AUTH mech [initial-response]": the mechanism and the response. */
+int smtpd_check_auth(struct smtpd_session *s, struct smtpd_cmdline *cl)
+{
+	const char *args = cl->args;
+	size_t len = cl->len;
+
+	if (nr_acl_auth_check(&s->d->acl, &s->peer, nr_loop_now(s->d->loop)) < 0) {
+		smtpd_reply(s, 454, "4.7.0", "Too many authentication failures, try later");
+		return -1;
+	}
+	while (len && *args == ' ')
+		args++, len--;
+	size_t mlen = 0;
+	while (mlen < len && args[mlen] != ' ')
+		mlen++;
+	cl->mech = -1;
+	for (size_t i = 0; i < NR_ARRAY_LEN(mechs); i++)
+		if (mechs[i].built && mlen == strlen(mechs[i].name) &&
+		    nr_ascii_ieq_mem(args, mechs[i].name, mlen))
+			cl->mech = (int)i;
+	if (cl->mech < 0) {
+		smtpd_reply(s, 504, "5.5.4", "Error: unsupported authentication mechanism");
+		return -1;
+	}
+	cl->initial = NULL;
+	cl->initial_len = 0;
+	if (mlen < len) {
+		const char *init = args + mlen;
+		size_t ilen = len - mlen;
+		while (ilen && *init == ' ')
+			init++, ilen--;
+		if (ilen == 1 && init[0] == '=')
+			ilen = 0; /* RFC 4954 4: an empty initial response */
+		cl->initial = init;
+		cl->initial_len = ilen;
+	}
+	return 0;
+}
+
+static void auth_verify(struct smtpd_session *s, const char *mech, const char *user,
+			const char *pass, size_t passlen)
+{
+	struct nr_smtpd *d = s->d;
+	char esc[NR_PATH_MAX];
+
+	int ret = d->auth_fn(d->auth_arg, user, pass, passlen);
+	if (ret == 0) {
+		snprintf(s->auth_id, sizeof(s->auth_id), "%s", user);
+		nr_acl_auth_succeeded(&d->acl, &s->peer);
+		nr_info("smtpd[%u]: %s: sasl_username=%s", s->id, s->peer_str,
+			nr_log_escape(esc, sizeof(esc), user, strlen(user)));
+		smtpd_reply(s, 235, "2.7.0", "Authentication successful");
+	} else if (ret == NR_EAUTH) {
+		nr_stats_inc(NR_STAT_AUTH_FAILED);
+		nr_acl_auth_failed(&d->acl, &s->peer, nr_loop_now(d->loop));
+		/* As Postfix: no user name (people type passwords there) and no
+		 * payload. */
+		nr_warn("%s: SASL %s authentication failed", smtpd_client_name(s, esc, sizeof(esc)),
+			mech);
+		smtpd_reply(s, 535, "5.7.8", "Error: authentication failed");
+	} else {
+		smtpd_reply(s, 454, "4.7.0", "Temporary authentication failure");
+	}
+}
+
+static void malformed(struct smtpd_session *s)
+{
+	smtpd_reply(s, 501, "5.5.2", "Error: malformed authentication data");
+}
+
+/* PLAIN: authzid NUL authcid NUL passwd (RFC 4616). */
+static void auth_plain(struct smtpd_session *s, const char *b64, size_t len)
+{
+	uint8_t dec[CONFIG_NR_AUTH_LINE_MAX];
+	long n = nr_base64_decode(b64, len, dec, sizeof(dec) - 1);
+	if (n < 0) {
+		malformed(s);
+		return;
+	}
+	const uint8_t *p = dec, *end = dec + n;
+	const uint8_t *z1 = memchr(p, 0, (size_t)n);
+	const uint8_t *z2 = z1 ? memchr(z1 + 1, 0, (size_t)(end - z1 - 1)) : NULL;
+	size_t ulen = z2 ? (size_t)(z2 - z1 - 1) : 0;
+	if (!z2 || ulen == 0 || ulen > 255) {
+		malformed(s);
+		memset(dec, 0, sizeof(dec));
+		return;
+	}
+	char user[256];
+	memcpy(user, z1 + 1, ulen);
+	user[ulen] = '\0';
+	auth_verify(s, "PLAIN", user, (const char *)z2 + 1, (size_t)(end - z2 - 1));
+	memset(dec, 0, sizeof(dec));
+}
+
+/* LOGIN's user name arrived (base64): keep it and ask for the password. */
+static void login_user(struct smtpd_session *s, const char *b64, size_t len)
+{
+	long n = nr_base64_decode(b64, len, s->auth_user, sizeof(s->auth_user) - 1);
+	if (n <= 0 || memchr(s->auth_user, 0, (size_t)n)) {
+		malformed(s);
+		return;
+	}
+	s->auth_user[n] = '\0';
+	s->auth_step = AUTH_LOGIN_PASS;
+	smtpd_reply(s, 334, NULL, "UGFzc3dvcmQ6"); /* "Password:" */
+	smtpd_enter_state(s, SS_AUTH);
+}
+
+void smtpd_proceed_auth(struct smtpd_session *s, const struct smtpd_cmdline *cl)
+{
+	if (cl->mech == MECH_PLAIN) {
+		if (!cl->initial) {
+			s->auth_step = AUTH_PLAIN_WAIT;
+			smtpd_reply(s, 334, NULL, " ");
+			smtpd_enter_state(s, SS_AUTH);
+			return;
+		}
+		auth_plain(s, cl->initial, cl->initial_len);
+		smtpd_enter_state(s, SS_HELO);
+		return;
+	}
+	if (!cl->initial) {
+		s->auth_step = AUTH_LOGIN_USER;
+		smtpd_reply(s, 334, NULL, "VXNlcm5hbWU6"); /* "Username:" */
+		smtpd_enter_state(s, SS_AUTH);
+		return;
+	}
+	login_user(s, cl->initial, cl->initial_len);
+}
+
+void smtpd_auth_line(struct smtpd_session *s, const char *line, size_t len)
+{
+	enum smtpd_auth_step step = s->auth_step;
+
+	s->auth_step = AUTH_NONE;
+	smtpd_enter_state(s, SS_HELO);
+	if (len == 1 && line[0] == '*') {
+		smtpd_reply(s, 501, "5.7.0", "Error: authentication aborted");
+		return;
+	}
+	if (step == AUTH_PLAIN_WAIT) {
+		auth_plain(s, line, len);
+		return;
+	}
+	if (step == AUTH_LOGIN_USER) {
+		login_user(s, line, len);
+		return;
+	}
+	uint8_t pass[CONFIG_NR_AUTH_LINE_MAX];
+	long n = nr_base64_decode(line, len, pass, sizeof(pass));
+	if (n < 0) {
+		malformed(s);
+		return;
+	}
+	auth_verify(s, "LOGIN", s->auth_user, (const char *)pass, (size_t)n);
+	memset(pass, 0, sizeof(pass));
+	memset(s->auth_user, 0, sizeof(s->auth_user));
+}
