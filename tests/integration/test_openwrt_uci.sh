@@ -78,4 +78,7 @@ cp "$fixtures/bad-blank-host.uci" "$NR_TMP/current.uci"
 check_not "generate fails on a refused value" gen
 expect_eq "and leaves the previous file as it was" "$(cat "$fixtures/default.conf")" "$(cat "$NR_TMP/etc/nanorelay.conf")"
 expect_eq "and no temporary file" "nanorelay.conf" "$(ls "$NR_TMP/etc")"
+if command -v shellcheck >/dev/null; then
+	check "nanorelay-uci.sh: shellcheck (as POSIX sh) is clean" shellcheck -s sh "$uci_sh"
+fi
 nr_done

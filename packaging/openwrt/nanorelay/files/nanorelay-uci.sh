@@ -46,6 +46,7 @@
 #     option password_file '/etc/nanorelay/smarthost.pass'   the secret, in a file
 #     option oauth_token_file '...'  option auth 'PLAIN'     option insecure '0'
 
+# shellcheck disable=SC2016 # awk code: awk expands its $0 and $fields
 NANORELAY_UCI_AWK='
 function fail(msg) {
 	errors++
