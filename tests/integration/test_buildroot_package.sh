@@ -86,6 +86,13 @@ else
 	echo "# shellcheck not installed: its checks skipped"
 fi
 
+# ---- the configuration the package installs
+sed 's/^user .*//' "$pkg/nanorelay.conf" >"$NR_TMP/installed.conf" # no such user here
+check "the installed /etc/nanorelay.conf passes --check-config" "$bin" -c "$NR_TMP/installed.conf" --check-config
+check "it keeps the queue off /var/spool (a tmpfs on Buildroot)" grep -q '^queue  *file:/var/lib/' "$pkg/nanorelay.conf"
+check "it drops to the user the .mk creates" grep -qx 'user        nanorelay' "$pkg/nanorelay.conf"
+check "which the .mk creates (NANORELAY_USERS)" grep -q '^	nanorelay -1 nanorelay -1 ' "$mk"
+
 # ---- S50nanorelay at work
 mkdir -p "$NR_TMP/default" "$NR_TMP/run"
 sed -e "s#/usr/sbin/#$NR_BUILD/#g" -e "s#/etc/default/#$NR_TMP/default/#g" -e "s#/var/run/#$NR_TMP/run/#g" \

@@ -29,8 +29,13 @@ NANORELAY_CONF_OPTS = \
 define NANORELAY_INSTALL_TARGET_CMDS
 	$(INSTALL) -D -m 0755 $(NANORELAY_BUILDDIR)/nanorelay \
 		$(TARGET_DIR)/usr/sbin/nanorelay
-	$(INSTALL) -D -m 0644 $(@D)/configs/nanorelay.conf \
+	$(INSTALL) -D -m 0644 $(NANORELAY_PKGDIR)/nanorelay.conf \
 		$(TARGET_DIR)/etc/nanorelay.conf
+endef
+
+# The daemon drops to this user once it listens.
+define NANORELAY_USERS
+	nanorelay -1 nanorelay -1 * /var/lib/nanorelay - - nanorelay daemon
 endef
 
 define NANORELAY_INSTALL_INIT_SYSV
