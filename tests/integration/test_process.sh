@@ -194,6 +194,8 @@ if command -v script >/dev/null; then
 	timeout 5 script -qec "$bin -c $tmp/nanorelay.conf --foreground" /dev/null >"$tmp/tty" 2>&1
 	check "on a terminal the start-up line is shown with log syslog" \
 		grep -qF "nanorelay: to send a test message:" "$tmp/tty"
+	check "the daemon on the terminal is gone with it" \
+		wait_until "[ -z \"\$(pgrep -f -- '-c $tmp/nanorelay.conf --foreground')\" ]"
 fi
 # a smarthost: the line names it
 sed -i "s/^log .*/log stderr level=info/" "$tmp/nanorelay.conf"
