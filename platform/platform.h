@@ -245,9 +245,14 @@ int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner);
  * ones are left exactly as they are. (No file system on an RTOS: return 0.) */
 int nr_plat_mkdir_parents(const char *file, unsigned mode);
 
-/* Detach from the terminal: fork (the parent exits 0), new session, stdio
- * to /dev/null. Supervisors run the daemon with --foreground instead. */
-int nr_plat_detach(void);
+/* Detach from the terminal: fork, new session, stdio to /dev/null. The
+ * parent writes started and the child's process id and a newline to
+ * standard output, then exits 0. Supervisors run the daemon with
+ * --foreground instead. */
+int nr_plat_detach(const char *started);
+
+/* 1 when standard error is a terminal (someone watches the start-up). */
+int nr_plat_stderr_is_terminal(void);
 
 /* Process id, for Message-ID uniqueness and logs. */
 long nr_plat_pid(void);

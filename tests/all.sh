@@ -93,10 +93,11 @@ fuzz_all() {
 
 step "os-headers" os_headers
 step "clang-format" format_check
-step "build+test" build_and_test build
+# -DNR_TESTS=ON: the README's run command may have configured build/ without the tests.
+step "build+test" build_and_test build -DNR_TESTS=ON
 step "release build (-O3)" build_only build-o3 -DCMAKE_BUILD_TYPE=Release
 if [ "${NR_SKIP_ASAN:-0}" != 1 ]; then
-	step "asan+ubsan build+test" build_and_test build-asan -DNR_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	step "asan+ubsan build+test" build_and_test build-asan -DNR_TESTS=ON -DNR_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 fi
 if [ "${NR_SKIP_COMPAT:-0}" != 1 ]; then
 	step "compat: mbedTLS 3.6" tests/compat/mbedtls36.sh build-compat

@@ -1,19 +1,26 @@
 /* linux_detach.c - classic detach for runs without a supervisor. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "linux_internal.h"
 
-int nr_plat_detach(void)
+int nr_plat_detach(const char *started)
 {
-	pid_t pid = fork();
+	pid_t pid;
 	int fd;
 
+	fflush(NULL); /* nothing buffered before the fork is written twice */
+	pid = fork();
 	if (pid < 0)
 		return NR_EIO;
-	if (pid > 0)
+	if (pid > 0) {
+		/* Whoever started us learns which process to signal. */
+		printf("%s%ld\n", started, (long)pid);
+		fflush(stdout);
 		_exit(0);
+	}
 	nr_linux_log_forget_pid();
 	if (setsid() < 0)
 		return NR_EIO;
@@ -26,4 +33,9 @@ int nr_plat_detach(void)
 	if (fd > 2)
 		close(fd);
 	return 0;
+}
+
+int nr_plat_stderr_is_terminal(void)
+{
+	return isatty(STDERR_FILENO);
 }

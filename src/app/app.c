@@ -2,7 +2,7 @@
  * app.c - the nanorelay program: command line, configuration, the daemon.
  *
  *   nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]
- *   nanorelay [-c FILE] SUBCOMMAND ...
+ *   nanorelay [-c FILE] SUBCOMMAND [-c FILE] ... [--help]
  *
  * Exit codes follow sysexits.h: 64 usage, 78 configuration, 69/70/71/75
  * for runtime failures. The daemon always runs in the foreground under a
@@ -43,6 +43,20 @@ struct nr_app_args {
 	int argi; /* first argument after the global options */
 };
 
+/* The subcommands and their arguments, for `nanorelay SUBCOMMAND --help`. */
+static const struct {
+	const char *name, *args;
+} commands[] = {
+    {"passwd", "NAME   (password on standard input)"},
+    {"test-upstream", "[--timeout SECONDS] [-v]"},
+    {"status", "[--json]"},
+    {"mailq", ""},
+    {"flush", ""},
+    {"delete", "QUEUE-ID"},
+    {"send-test", "ADDRESS [--wait SECONDS]"},
+    {"sendmail", "[-t] [-i] [-f SENDER] [-F NAME] [-bm|-bs] [-v] [-C FILE] [--] [ADDRESS...]"},
+};
+
 static const char usage_text[] =
     "usage: nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]\n"
     "       nanorelay [-c FILE] passwd NAME   (password on standard input)\n"
@@ -55,7 +69,8 @@ static const char usage_text[] =
     "  --foreground     stay attached to the terminal and supervisor\n"
     "  --check-config   check the configuration and exit (78 when it is wrong)\n"
     "  --version        print the version and compiled-in features\n"
-    "  --help           print this text\n";
+    "  --help           print this text (after a subcommand: that subcommand's usage)\n"
+    "-c FILE may also follow the subcommand: nanorelay status -c FILE\n";
 
 static void print_version(void)
 {
@@ -213,6 +228,45 @@ static int is_command(const char *w)
 	return strcmp(w, "passwd") == 0 || strcmp(w, "test-upstream") == 0 || nr_ctl_is_command(w);
 }
 
+/* `nanorelay SUBCOMMAND --help`: that subcommand's usage on stdout. */
+static int command_help(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_ARRAY_LEN(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			printf("usage: nanorelay [-c FILE] %s%s%s\n", name,
+			       commands[i].args[0] ? " " : "", commands[i].args);
+	return EX_OK_;
+}
+
+/* The options every subcommand (but sendmail, which has its own -C) takes
+ * after its name too: `-c FILE` and `--help`. They are taken out of argv,
+ * so the subcommand sees only its own arguments; returns the new argc, or
+ * -1 when -c has no file name. */
+static int take_command_options(struct nr_app_args *a, int argc, char **argv, int *help)
+{
+	int i, n = a->argi + 1;
+
+	*help = 0;
+	for (i = a->argi + 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "nanorelay: -c needs a file name\n");
+				return -1;
+			}
+			a->conf_path = argv[++i];
+			a->conf_given = 1;
+		} else if (strcmp(argv[i], "--help") == 0) {
+			*help = 1;
+		} else {
+			argv[n++] = argv[i];
+		}
+	}
+	argv[n] = NULL;
+	return n;
+}
+
 /* Invoked as sendmail, mailq or newaliases (a symlink to nanorelay). */
 static int called_as_sendmail(const char *argv0)
 {
@@ -236,14 +290,28 @@ int nr_app_main(int argc, char **argv)
 		return EX_USAGE_;
 	}
 	if (NR_ENABLED(CONFIG_NR_SENDMAIL) && args.argi < argc &&
-	    strcmp(argv[args.argi], "sendmail") == 0)
+	    strcmp(argv[args.argi], "sendmail") == 0) {
+		if (args.argi + 1 < argc && strcmp(argv[args.argi + 1], "--help") == 0)
+			return command_help("sendmail");
 		return nr_sendmail_main(argc - args.argi, argv + args.argi,
 					args.conf_given ? args.conf_path : NULL);
+	}
 	nr_conf_init(&conf);
 	if (args.argi < argc && !is_command(argv[args.argi])) {
 		fprintf(stderr, "nanorelay: unknown command %s\n", argv[args.argi]);
 		fputs(usage_text, stderr);
 		return EX_USAGE_;
+	}
+	if (args.argi < argc) {
+		int help;
+
+		argc = take_command_options(&args, argc, argv, &help);
+		if (argc < 0) {
+			fputs(usage_text, stderr);
+			return EX_USAGE_;
+		}
+		if (help)
+			return command_help(argv[args.argi]);
 	}
 	if (args.argi < argc && nr_ctl_is_command(argv[args.argi]))
 		return run_ctl(args.conf_path, argc - args.argi, argv + args.argi);
@@ -262,7 +330,18 @@ int nr_app_main(int argc, char **argv)
 		printf("%s: configuration ok\n", args.conf_path);
 		goto out;
 	}
-	rc = nr_daemon_run(&conf, args.conf_path, args.foreground);
+	/* Detached, a daemon logging to stderr would log to /dev/null. */
+	if (!args.foreground && conf.log_sink == NR_LOG_SINK_STDERR) {
+		fprintf(stderr,
+			"nanorelay: will not detach: the log goes to stderr (`log stderr` in %s), "
+			"which a detached daemon does not have; run with --foreground, or set `log "
+			"syslog`\n",
+			args.conf_path);
+		rc = EX_USAGE_;
+		goto out;
+	}
+	rc =
+	    nr_daemon_run(&conf, argc > 0 ? argv[0] : "nanorelay", args.conf_path, args.foreground);
 out:
 	nr_conf_free(&conf);
 	return rc;

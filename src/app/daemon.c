@@ -35,6 +35,7 @@ enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_C
 #define NR_DAEMON_MAX_TIMERS (2 * NR_DAEMON_MAX_IOS)
 
 struct nr_daemon {
+	const char *prog; /* how we were started (argv[0]), for the first-run hint */
 	const char *conf_path;
 	/* Two slots, so that a reload never moves a configuration the modules
 	 * point into: the file is parsed into the slot not in force, the
@@ -153,6 +154,45 @@ static void log_start(const struct nr_daemon *d)
 	}
 }
 
+/* One line for the first run: how to send a test message, and where it
+ * goes. Logged at info level; also written to a terminal that watches the
+ * start-up when the log itself does not show it there (syslog, or a level
+ * above info). */
+static void log_first_message_hint(const struct nr_daemon *d)
+{
+	const struct nr_conf *c = d->conf;
+	char addr[64], how[512], where[320];
+	const struct nr_conf_listen *l = c->listen_count ? &c->listen[0] : NULL;
+
+	if (NR_ENABLED(CONFIG_NR_SENDMAIL))
+		snprintf(how, sizeof(how),
+			 "printf 'Subject: test\\n\\nhello\\n' | %s -c %s sendmail "
+			 "you@example.com",
+			 d->prog, d->conf_path);
+	else
+		snprintf(how, sizeof(how), "any SMTP client");
+	if (l) {
+		size_t n = strlen(how);
+
+		snprintf(how + n, sizeof(how) - n, "%s SMTP to %s%s%s:%u",
+			 NR_ENABLED(CONFIG_NR_SENDMAIL) ? ", or" : ":",
+			 l->addr.family == NR_AF_INET6 ? "[" : "",
+			 nr_addr_ntop(&l->addr, addr, sizeof(addr)),
+			 l->addr.family == NR_AF_INET6 ? "]" : "", (unsigned)l->addr.port);
+	}
+	if (c->smarthost_count == 0)
+		snprintf(where, sizeof(where), "nowhere: no smarthost configured, it stays queued");
+	else
+		snprintf(where, sizeof(where), "to the smarthost %s:%u%s", c->smarthost[0].host,
+			 (unsigned)c->smarthost[0].port,
+			 c->smarthost_count > 1 ? " (then the next ones)" : "");
+	nr_info("to send a test message: %s; mail goes %s", how, where);
+	if ((c->log_sink != NR_LOG_SINK_STDERR || !nr_log_enabled(NR_LOG_INFO)) &&
+	    nr_plat_stderr_is_terminal())
+		fprintf(stderr, "nanorelay: to send a test message: %s; mail goes %s\n", how,
+			where);
+}
+
 /* AUTH PLAIN/LOGIN against the users file named by the configuration in
  * force (read on every attempt, so `nanorelay passwd` applies at once). */
 static int verify_user(void *arg, const char *user, const void *password, size_t pwlen)
@@ -258,6 +298,7 @@ static int start(struct nr_daemon *d)
 	if (rc != 0 && rc != NR_ENOTSUP)
 		return EX_OSERR_;
 	log_start(d);
+	log_first_message_hint(d);
 	return EX_OK_;
 }
 
@@ -383,7 +424,7 @@ static void stop(struct nr_daemon *d)
 	d->loop = NULL;
 }
 
-int nr_daemon_run(struct nr_conf *conf, const char *conf_path, int foreground)
+int nr_daemon_run(struct nr_conf *conf, const char *prog, const char *conf_path, int foreground)
 {
 	struct nr_daemon d;
 	int rc;
@@ -391,11 +432,12 @@ int nr_daemon_run(struct nr_conf *conf, const char *conf_path, int foreground)
 	memset(&d, 0, sizeof(d));
 	d.conf = d.first = conf;
 	nr_conf_init(&d.spare);
+	d.prog = prog;
 	d.conf_path = conf_path;
 	rc = start(&d);
 	if (rc != EX_OK_)
 		goto out;
-	if (!foreground && nr_plat_detach() != 0) {
+	if (!foreground && nr_plat_detach("nanorelay: running in the background, pid ") != 0) {
 		rc = EX_OSERR_;
 		goto out;
 	}

@@ -97,6 +97,31 @@ check "listener is logged" wait_log "listening on 127.0.0.1:$port"
 check "the listener accepts connections" /usr/bin/python3 -c "
 import socket; s=socket.create_connection(('127.0.0.1',$port),timeout=5); print(s.recv(100))"
 
+# the first run: one line says how to send a test message and where it goes,
+# and the command it names works as printed
+hint="to send a test message: printf 'Subject: test\\n\\nhello\\n' | $bin -c $tmp/nanorelay.conf sendmail you@example.com, or SMTP to 127.0.0.1:$port; mail goes nowhere: no smarthost configured, it stays queued"
+check "the start-up line says how to send a test message and that mail goes nowhere" \
+	grep -qF -- "$hint" "$tmp/log"
+try=$(sed -n "s/.*to send a test message: \(.*\), or SMTP to .*/\1/p" "$tmp/log" | head -1)
+check "the command it names is the one printed" test "$try" = "printf 'Subject: test\\n\\nhello\\n' | $bin -c $tmp/nanorelay.conf sendmail you@example.com"
+bash -c "$try" 2>"$tmp/err"
+check "that command submits a message (exit 0)" test $? -eq 0
+check "the message is queued (mailq after the subcommand, -c after it too)" \
+	wait_until "\"$bin\" mailq -c \"$tmp/nanorelay.conf\" | grep -q you@example.com"
+
+# -c after the subcommand, --help after every subcommand
+out=$("$bin" status -c "$tmp/nanorelay.conf" 2>&1)
+check "status -c FILE reaches the daemon named by FILE" grep -q "127.0.0.1:$port" <<<"$out"
+"$bin" status -c 2>"$tmp/err"
+check "status -c without a file exits 64" test $? -eq 64
+for cmd in passwd test-upstream status mailq flush delete send-test sendmail; do
+	out=$("$bin" -c "$tmp/missing.conf" $cmd --help)
+	check "$cmd --help exits 0" test $? -eq 0
+	check "$cmd --help prints its usage" grep -q "^usage: nanorelay \[-c FILE\] $cmd" <<<"$out"
+done
+out=$("$bin" mailq -c "$tmp/missing.conf" --help)
+check "mailq -c FILE --help: --help wins over an unreadable FILE" grep -q "^usage: nanorelay \[-c FILE\] mailq$" <<<"$out"
+
 # SIGHUP with a broken file: refused, still running
 printf 'listen nowhere\n' >"$tmp/nanorelay.conf"
 kill -HUP "$pid"
@@ -147,6 +172,38 @@ rc=$?
 pid=""
 check "SIGTERM exits 0" test "$rc" -eq 0
 check "stop is logged" grep -q "stopped" "$tmp/log"
+
+# without --foreground: the log on stderr would be lost, so no detach
+"$bin" -c "$tmp/nanorelay.conf" >"$tmp/out" 2>"$tmp/err"
+check "no --foreground with log stderr exits 64" test $? -eq 64
+check "and says why and what to do" grep -q "will not detach: the log goes to stderr.*run with --foreground, or set .log syslog." "$tmp/err"
+check "and leaves no daemon behind" test -z "$(pgrep -f -- "-c $tmp/nanorelay.conf" || true)"
+# with syslog: detaches and prints the daemon's pid
+sed -i "s/^log .*/log syslog level=info/" "$tmp/nanorelay.conf"
+timeout 10 "$bin" -c "$tmp/nanorelay.conf" >"$tmp/out" 2>"$tmp/err"
+check "a detached start exits 0" test $? -eq 0
+bgpid=$(sed -n 's/^nanorelay: running in the background, pid \([0-9]*\)$/\1/p' "$tmp/out")
+check "it prints the daemon's pid" test -n "$bgpid"
+check "that pid is the running daemon" grep -q nanorelay "/proc/${bgpid:-0}/cmdline"
+out=$("$bin" status -c "$tmp/nanorelay.conf" 2>&1)
+check "the detached daemon answers status" grep -q "127.0.0.1:$port" <<<"$out"
+[ -n "$bgpid" ] && kill -TERM "$bgpid"
+check "the detached daemon stops on SIGTERM" wait_until "! kill -0 ${bgpid:-0}"
+# log syslog in the foreground on a terminal: the line is shown there too
+if command -v script >/dev/null; then
+	timeout 5 script -qec "$bin -c $tmp/nanorelay.conf --foreground" /dev/null >"$tmp/tty" 2>&1
+	check "on a terminal the start-up line is shown with log syslog" \
+		grep -qF "nanorelay: to send a test message:" "$tmp/tty"
+	check "the daemon on the terminal is gone with it" \
+		wait_until "[ -z \"\$(pgrep -f -- '-c $tmp/nanorelay.conf --foreground')\" ]"
+fi
+# a smarthost: the line names it
+sed -i "s/^log .*/log stderr level=info/" "$tmp/nanorelay.conf"
+echo "smarthost 127.0.0.1:9 tls=none insecure=yes" >>"$tmp/nanorelay.conf"
+timeout 2 "$bin" -c "$tmp/nanorelay.conf" --foreground 2>"$tmp/log2"
+check "with a smarthost the start-up line says mail goes there" \
+	grep -q "to send a test message: .*; mail goes to the smarthost 127.0.0.1:9$" "$tmp/log2"
+write_conf
 
 # privilege drop after binding (needs root to start with)
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
