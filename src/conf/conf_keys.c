@@ -478,7 +478,9 @@ static int k_max_header_size(struct nr_conf_parser *p, struct nr_conf_line *l)
 
 static int k_max_tls_handshakes(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_tls_handshakes);
+	return get_number(p, l->arg[0], 1, CONFIG_NR_MAX_TLS_HANDSHAKES,
+			  "limit CONFIG_NR_MAX_TLS_HANDSHAKES of this build",
+			  &p->c->max_tls_handshakes);
 }
 
 static int k_max_errors(struct nr_conf_parser *p, struct nr_conf_line *l)

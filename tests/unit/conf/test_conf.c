@@ -90,8 +90,6 @@ static const struct bad_case bad[] = {
     {"max_recipient_overshoot 100001", "t.conf:1: max_recipient_overshoot: expected a number "
 				       "from 0 to 100000, got \"100001\""},
     {"max_errors 0", "t.conf:1: max_errors: expected a number from 1 to 1000, got \"0\""},
-    {"max_tls_handshakes 0",
-     "t.conf:1: max_tls_handshakes: expected a number from 1 to 1000, got \"0\""},
     {"max_received 1001", "t.conf:1: max_received: expected a number from 1 to 1000, got \"1001\""},
     {"max_received +5", "t.conf:1: max_received: expected a number from 1 to 1000, got \"+5\""},
     /* durations */
@@ -356,6 +354,38 @@ TEST(bad_values_are_refused_with_file_and_line)
 	}
 }
 
+/* CONFIG_NR_MAX_TLS_HANDSHAKES is the ceiling of max_tls_handshakes, as
+ * CONFIG_NR_MAX_SESSIONS is of max_sessions: the ceiling itself is taken,
+ * one more is refused with the symbol's name. */
+TEST(max_tls_handshakes_ceiling_is_kconfig)
+{
+	const unsigned ceil = CONFIG_NR_MAX_TLS_HANDSHAKES;
+	struct nr_conf c;
+	char text[64], err[512] = "", want[512];
+
+	snprintf(text, sizeof(text), "max_tls_handshakes %u\n", ceil);
+	ASSERT_EQ(parse(&c, text, err, sizeof(err)), 0);
+	EXPECT_EQ(c.max_tls_handshakes, ceil);
+	nr_conf_free(&c);
+
+	snprintf(text, sizeof(text), "max_tls_handshakes %u\n", ceil + 1);
+	snprintf(want, sizeof(want),
+		 "t.conf:1: max_tls_handshakes: expected a number from 1 to %u (limit "
+		 "CONFIG_NR_MAX_TLS_HANDSHAKES of this build), got \"%u\"",
+		 ceil, ceil + 1);
+	EXPECT_EQ(parse(&c, text, err, sizeof(err)), NR_EINVAL);
+	EXPECT_STREQ(err, want);
+	nr_conf_free(&c);
+
+	snprintf(want, sizeof(want),
+		 "t.conf:1: max_tls_handshakes: expected a number from 1 to %u (limit "
+		 "CONFIG_NR_MAX_TLS_HANDSHAKES of this build), got \"0\"",
+		 ceil);
+	EXPECT_EQ(parse(&c, "max_tls_handshakes 0\n", err, sizeof(err)), NR_EINVAL);
+	EXPECT_STREQ(err, want);
+	nr_conf_free(&c);
+}
+
 TEST(line_limits_and_nul_bytes)
 {
 	struct nr_conf c;
@@ -433,7 +463,7 @@ TEST(defaults_are_safe)
 	EXPECT_EQ(c.max_sessions_per_client, 16);
 	EXPECT_EQ(c.max_header_size, 64 * 1024);
 	EXPECT_EQ(c.max_errors, 10);
-	EXPECT_EQ(c.max_tls_handshakes, 8);
+	EXPECT_EQ(c.max_tls_handshakes, NR_MIN(8, CONFIG_NR_MAX_TLS_HANDSHAKES));
 	EXPECT_EQ(c.max_received, 30);
 	EXPECT_EQ(c.min_data_rate, 1024);
 	EXPECT_EQ(c.command_timeout_ms, 300000);
@@ -915,6 +945,7 @@ int main(void)
 	write_file(SECRET, "secret\n", 0600);
 	write_file(OPEN_SECRET, "secret\n", 0644);
 	RUN(bad_values_are_refused_with_file_and_line);
+	RUN(max_tls_handshakes_ceiling_is_kconfig);
 	RUN(line_limits_and_nul_bytes);
 	RUN(defaults_are_safe);
 	RUN(good_file_field_by_field);
