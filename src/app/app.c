@@ -215,7 +215,6 @@ static int is_command(const char *w)
 	return strcmp(w, "passwd") == 0 || strcmp(w, "test-upstream") == 0 || nr_ctl_is_command(w);
 }
 
-#if NR_ENABLED(CONFIG_NR_SENDMAIL)
 /* Invoked as sendmail, mailq or newaliases (a symlink to nanorelay). */
 static int called_as_sendmail(const char *argv0)
 {
@@ -225,7 +224,6 @@ static int called_as_sendmail(const char *argv0)
 	return strcmp(base, "sendmail") == 0 || strcmp(base, "mailq") == 0 ||
 	       strcmp(base, "newaliases") == 0;
 }
-#endif
 
 int nr_app_main(int argc, char **argv)
 {
@@ -233,22 +231,16 @@ int nr_app_main(int argc, char **argv)
 	struct nr_conf conf;
 	int rc;
 
-	/* src/sendmail is built only with CONFIG_NR_SENDMAIL: without it there
-	 * is no nr_sendmail_main to call (even from a dead branch, at -O0), and
-	 * `nanorelay sendmail` is an unknown command. */
-#if NR_ENABLED(CONFIG_NR_SENDMAIL)
-	if (argc > 0 && called_as_sendmail(argv[0]))
+	if (NR_ENABLED(CONFIG_NR_SENDMAIL) && argc > 0 && called_as_sendmail(argv[0]))
 		return nr_sendmail_main(argc, argv, NULL);
-#endif
 	if (parse_args(argc, argv, &args) != 0) {
 		fputs(usage_text, stderr);
 		return EX_USAGE_;
 	}
-#if NR_ENABLED(CONFIG_NR_SENDMAIL)
-	if (args.argi < argc && strcmp(argv[args.argi], "sendmail") == 0)
+	if (NR_ENABLED(CONFIG_NR_SENDMAIL) && args.argi < argc &&
+	    strcmp(argv[args.argi], "sendmail") == 0)
 		return nr_sendmail_main(argc - args.argi, argv + args.argi,
 					args.conf_given ? args.conf_path : NULL);
-#endif
 	nr_conf_init(&conf);
 	if (args.argi < argc && !is_command(argv[args.argi])) {
 		fprintf(stderr, "nanorelay: unknown command %s\n", argv[args.argi]);

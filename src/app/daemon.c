@@ -84,7 +84,6 @@ static int conf_uses_lan_tls(const struct nr_conf *c)
  * which is built only with one of them (the RAM store is portable). */
 #define NR_DAEMON_PLAT_BDEV (NR_ENABLED(CONFIG_NR_STORE_FILE) || NR_ENABLED(CONFIG_NR_STORE_MTD))
 
-#if NR_DAEMON_PLAT_BDEV
 /* The sector size for a new file queue of size bytes. */
 static uint32_t file_sector_size(uint64_t size)
 {
@@ -104,6 +103,8 @@ static int open_file_bdev(struct nr_daemon *d, const char *spec, uint64_t size)
 	uint32_t want = file_sector_size(size), found;
 	int rc;
 
+	if (!NR_DAEMON_PLAT_BDEV)
+		return NR_ENOTSUP; /* not built (conf refuses it); keeps it out of the link */
 	rc = nr_plat_bdev_open(spec, size, NR_SECTOR_SIZE, &d->bdev);
 	if (rc != 0)
 		return rc;
@@ -117,25 +118,22 @@ static int open_file_bdev(struct nr_daemon *d, const char *spec, uint64_t size)
 	d->bdev.close(&d->bdev);
 	return nr_plat_bdev_open(spec, size, want, &d->bdev);
 }
-#endif
 
 static int open_queue(struct nr_daemon *d)
 {
 	const struct nr_conf *c = d->conf;
+	char spec[512];
 	int rc;
 
+	/* conf refuses a backend that is not built; NR_ENABLED also keeps the
+	 * calls into a missing one out of the link */
 	if (c->queue_kind == NR_QUEUE_RAM) {
-#if NR_ENABLED(CONFIG_NR_STORE_RAM)
-		rc = nr_store_ram_open(&d->bdev, c->queue_size, NR_SECTOR_SIZE);
-#else
-		rc = NR_ENOTSUP; /* conf refuses a backend that is not built */
-#endif
+		rc = NR_ENABLED(CONFIG_NR_STORE_RAM)
+			 ? nr_store_ram_open(&d->bdev, c->queue_size, NR_SECTOR_SIZE)
+			 : NR_ENOTSUP;
+	} else if (!NR_DAEMON_PLAT_BDEV) {
+		rc = NR_ENOTSUP;
 	} else {
-#if !NR_DAEMON_PLAT_BDEV
-		rc = NR_ENOTSUP; /* conf refuses a backend that is not built */
-#else
-		char spec[512];
-
 		if (c->queue_kind == NR_QUEUE_FILE) {
 			rc = nr_plat_mkdir_parents(c->queue_path, 0700);
 			if (rc != 0) {
@@ -149,7 +147,6 @@ static int open_queue(struct nr_daemon *d)
 		rc = c->queue_kind == NR_QUEUE_FILE
 			 ? open_file_bdev(d, spec, c->queue_size)
 			 : nr_plat_bdev_open(spec, c->queue_size, NR_SECTOR_SIZE, &d->bdev);
-#endif
 	}
 	if (rc != 0) {
 		nr_err("queue: cannot open %s: %s", c->queue_path ? c->queue_path : "ram",
