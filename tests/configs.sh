@@ -2,15 +2,15 @@
 # The Kconfig matrix: every configuration below is configured, built and its
 # unit tests run (ctest -L unit), so an option that no longer compiles, links
 # or passes when turned off is caught. Cases:
+#   linux_defconfig   the default, built first: the others are compared with it
 #   allnoconfig+ram   kconfiglib's allnoconfig (every bool off) with the RAM store
-#   default           configs/linux_defconfig
 #   no-NR_<X>         the default with one feature turned off, for every bool of
 #                     the "Features" and "Queue storage backends" menus that is
 #                     on by default (read from Kconfig, so a new option is covered)
 #   with-NR_<X>       the default with one option turned on (only when named on
 #                     the command line: with-NR_LOG_LEVEL_WARN measures the log
 #                     ceiling; the unit tests that read debug lines fail there)
-#   <name>_defconfig  every configs/*_defconfig (busybox: static, see below)
+#   <name>_defconfig  every other configs/*_defconfig (busybox: static, see below)
 # Each case prints `config NAME: ok (text=N bytes of nanorelay, ...)` or
 # `config NAME: FAILED` (with the log's tail); `text` is the .text of the
 # nanorelay binary (size(1)) at -Os, and `vs default` the difference, which is
@@ -71,7 +71,6 @@ case_defconfig() {
 		kenv "$out/allnoconfig.config" "$PY" -m allnoconfig "$root/Kconfig" >/dev/null || return 1
 		sed 's/^# CONFIG_NR_STORE_RAM is not set$/CONFIG_NR_STORE_RAM=y/' "$out/allnoconfig.config"
 		;;
-	default) cat configs/linux_defconfig ;;
 	no-*)
 		cat configs/linux_defconfig
 		echo "# CONFIG_${name#no-} is not set"
@@ -151,15 +150,15 @@ run_case() {
 		return
 	fi
 	text=$(size "$dir/nanorelay" | awk 'NR == 2 { print $1 }')
-	[ "$name" = default ] && default_text=$text
-	[ -n "$default_text" ] && [ "$name" != default ] && note=", $((text - default_text)) vs default"
+	[ "$name" = linux_defconfig ] && default_text=$text
+	[ -n "$default_text" ] && [ "$name" != linux_defconfig ] && note=", $((text - default_text)) vs default"
 	[ -n "$how" ] && note="$note; $how"
 	# tests/CMakeLists.txt disables tests that assume an option this case lacks
 	dis=$(sed -n 's/^.* - \(test_[a-z0-9_]*\) (Disabled)$/\1/p' "$log" | paste -sd, -)
 	[ -n "$dis" ] && note="$note; disabled: $dis"
 	passed=$((passed + 1))
 	echo "config $name: ok (text=$text bytes of nanorelay$note; $((SECONDS - t0))s)"
-	if [ "$name" = default ] && [ -x "$dir/tests/unit/sizes/test_sizes" ]; then
+	if [ "$name" = linux_defconfig ] && [ -x "$dir/tests/unit/sizes/test_sizes" ]; then
 		echo "  $("$dir/tests/unit/sizes/test_sizes" | grep -E '^(session|limits):' | sed '2s/^/  /')"
 	fi
 }
@@ -173,9 +172,11 @@ fail_case() { # name, log, why
 if [ $# -gt 0 ]; then
 	cases=("$@")
 else
-	cases=(default allnoconfig+ram)
+	cases=(linux_defconfig allnoconfig+ram)
 	for f in $(default_features); do cases+=("no-$f"); done
-	for f in configs/*_defconfig; do cases+=("$(basename "$f")"); done
+	for f in configs/*_defconfig; do
+		[ "$f" = configs/linux_defconfig ] || cases+=("$(basename "$f")")
+	done
 fi
 for c in "${cases[@]}"; do
 	run_case "$c"
