@@ -4,12 +4,15 @@
 #   build/        normal build: unit + integration tests
 #   build-o3/     Release (-O3) build, compiled only: its optimiser warns where
 #                 the default -O2 does not, and -Werror makes that a failure
+#   build-configs/ the Kconfig matrix (tests/configs.sh): allnoconfig with the
+#                 RAM store, the default with each feature off in turn, every
+#                 configs/*_defconfig; each built and its unit tests run
 #   build-asan/   ASan+UBSan build: unit + integration tests
 #   build-fuzz/   clang libFuzzer targets, each run for FUZZ_SECONDS (default 60)
 #   build-compat/ mbedTLS 3.6 and c-ares 1.34 from Debian trixie's sources, and
 #                 the static musl build (tests/compat/*.sh)
 # Environment: FUZZ_SECONDS, JOBS (default: nproc), NR_SKIP_FUZZ=1, NR_SKIP_ASAN=1,
-# NR_SKIP_COMPAT=1.
+# NR_SKIP_COMPAT=1, NR_SKIP_CONFIGS=1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -96,6 +99,9 @@ step "clang-format" format_check
 # -DNR_TESTS=ON: the README's run command may have configured build/ without the tests.
 step "build+test" build_and_test build -DNR_TESTS=ON
 step "release build (-O3)" build_only build-o3 -DCMAKE_BUILD_TYPE=Release
+if [ "${NR_SKIP_CONFIGS:-0}" != 1 ]; then
+	step "kconfig matrix" env JOBS="$JOBS" tests/configs.sh
+fi
 if [ "${NR_SKIP_ASAN:-0}" != 1 ]; then
 	step "asan+ubsan build+test" build_and_test build-asan -DNR_TESTS=ON -DNR_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 fi

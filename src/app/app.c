@@ -63,7 +63,9 @@ static const char usage_text[] =
     "       nanorelay [-c FILE] test-upstream [--timeout SECONDS] [-v]\n"
     "       nanorelay [-c FILE] status [--json] | mailq | flush | delete ID |\n"
     "                           send-test ADDRESS [--wait SECONDS]\n"
+#if NR_ENABLED(CONFIG_NR_SENDMAIL)
     "       nanorelay [-c FILE] sendmail [sendmail options] [ADDRESS...]\n"
+#endif
     "\n"
     "  -c FILE          configuration file (default " NR_DEFAULT_CONF ")\n"
     "  --foreground     stay attached to the terminal and supervisor\n"

@@ -95,8 +95,12 @@ static int open_queue(struct nr_daemon *d)
 	const struct nr_conf *c = d->conf;
 	int rc;
 
+	/* conf refuses a backend that is not built; NR_ENABLED also keeps the
+	 * calls into a missing one out of the link */
 	if (c->queue_kind == NR_QUEUE_RAM) {
-		rc = nr_store_ram_open(&d->bdev, c->queue_size, NR_STORE_SECTOR_SIZE);
+		rc = NR_ENABLED(CONFIG_NR_STORE_RAM)
+			 ? nr_store_ram_open(&d->bdev, c->queue_size, NR_STORE_SECTOR_SIZE)
+			 : NR_ENOTSUP;
 	} else if (c->queue_kind == NR_QUEUE_FILE) {
 		rc = nr_plat_mkdir_parents(c->queue_path, 0700);
 		if (rc != 0) {

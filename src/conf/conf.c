@@ -72,7 +72,9 @@ void nr_conf_init(struct nr_conf *c)
 	 * starve the others. The Kconfig value is only the ceiling. */
 	c->max_sessions_per_client = NR_MIN(16u, (unsigned)CONFIG_NR_MAX_SESSIONS_PER_CLIENT);
 	c->max_header_size = 64 * 1024;
-	c->max_tls_handshakes = 8;
+	/* Each handshake holds about 30 KB of heap; the Kconfig value is only
+	 * the ceiling. */
+	c->max_tls_handshakes = NR_MIN(8u, (unsigned)CONFIG_NR_MAX_TLS_HANDSHAKES);
 	c->max_errors = 10;
 	c->max_received = 30;
 	c->min_data_rate = 1024;

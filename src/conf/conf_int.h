@@ -97,4 +97,32 @@ int nr_conf_set_str(struct nr_conf_parser *p, char **field, const char *v);
 /* "25M" for a limit in a message: the largest exact unit */
 const char *nr_conf_size_text(char *buf, size_t size, uint64_t v);
 
+/* ---- value readers for the key handlers (conf_get.c) ----
+ * Each stores a checked value and answers 0, or answers nr_conf_fail()'s
+ * NR_EINVAL with a message naming what was expected (example, range, and
+ * for a compile-time ceiling the name of its Kconfig symbol). */
+int nr_conf_get_size(struct nr_conf_parser *p, const char *v, const char *example, uint64_t min,
+		     uint64_t max, uint64_t *out);
+int nr_conf_get_duration(struct nr_conf_parser *p, const char *v, const char *example, uint64_t min,
+			 uint64_t max, uint64_t *out);
+/* ceiling: "limit CONFIG_NR_X of this build" when max is a Kconfig value, else NULL */
+int nr_conf_get_number(struct nr_conf_parser *p, const char *v, unsigned min, unsigned max,
+		       const char *ceiling, unsigned *out);
+/* Index of v in the NULL-terminated words, or a message listing them. */
+int nr_conf_get_word(struct nr_conf_parser *p, const char *v, const char *const *words,
+		     const char *expect, int *out);
+/* The value of option name= on the line, or NULL. */
+const char *nr_conf_opt_get(const struct nr_conf_line *l, const char *name);
+/* The message for an address refused with why (expect: what was wanted). */
+int nr_conf_why_fail(struct nr_conf_parser *p, enum nr_conf_why why, const char *v,
+		     const char *expect);
+int nr_conf_get_cidr(struct nr_conf_parser *p, const char *v, struct nr_cidr *out);
+/* A comma-separated CIDR list (listen's plain_auth= and legacy_tls=). */
+int nr_conf_get_cidr_list(struct nr_conf_parser *p, const char *v, struct nr_cidr **out,
+			  size_t *count);
+/* A secret file: warn when group or others may read it; a missing one is
+ * an error when missing_is_error, else a warning. */
+int nr_conf_check_file(struct nr_conf_parser *p, const char *what, const char *path,
+		       int missing_is_error);
+
 #endif /* NR_CONF_CONF_INT_H */

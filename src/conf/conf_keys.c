@@ -1,7 +1,8 @@
 /*
  * conf_keys.c - one handler per configuration key, and the table that names
- * them. Each handler checks its values completely and says what it expected;
- * checks that span several keys are in conf_parse.c (finish).
+ * them. Each handler checks its values completely and says what it expected
+ * (through the value readers of conf_get.c); checks that span several keys
+ * are in conf_parse.c (finish).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,192 +69,6 @@ static int valid_user_name(const char *s)
 	return 1;
 }
 
-/* "25M" style text for a limit in a message: the largest exact unit. */
-
-static const char *duration_text(char *buf, size_t size, uint64_t ms)
-{
-	static const struct {
-		uint64_t ms;
-		char unit;
-	} units[] = {{86400000, 'd'}, {3600000, 'h'}, {60000, 'm'}, {1000, 's'}};
-	size_t i;
-
-	for (i = 0; i < NR_ARRAY_LEN(units); i++) {
-		if (ms >= units[i].ms && ms % units[i].ms == 0) {
-			snprintf(buf, size, "%llu%c", (unsigned long long)(ms / units[i].ms),
-				 units[i].unit);
-			return buf;
-		}
-	}
-	snprintf(buf, size, "%llums", (unsigned long long)ms);
-	return buf;
-}
-
-static int get_size(struct nr_conf_parser *p, const char *v, const char *example, uint64_t min,
-		    uint64_t max, uint64_t *out)
-{
-	char a[24], b[24];
-	uint64_t x;
-
-	if (nr_conf_parse_size(v, &x) != 0)
-		return nr_conf_fail(p, "expected a size like %s, got %s", example,
-				    nr_conf_quote(p, v));
-	if (x < min || x > max)
-		return nr_conf_fail(p, "expected a size from %s to %s, got %s",
-				    nr_conf_size_text(a, sizeof(a), min),
-				    nr_conf_size_text(b, sizeof(b), max), nr_conf_quote(p, v));
-	*out = x;
-	return 0;
-}
-
-static int get_duration(struct nr_conf_parser *p, const char *v, const char *example, uint64_t min,
-			uint64_t max, uint64_t *out)
-{
-	char a[24], b[24];
-	uint64_t x;
-
-	*out = 0; /* defined on failure too: optimised builds see every path */
-	if (nr_conf_parse_duration(v, &x) != 0)
-		return nr_conf_fail(
-		    p, "expected a duration like %s (s, m, h, d; bare number: seconds), got %s",
-		    example, nr_conf_quote(p, v));
-	if (x < min || x > max)
-		return nr_conf_fail(p, "expected a duration from %s to %s, got %s",
-				    duration_text(a, sizeof(a), min),
-				    duration_text(b, sizeof(b), max), nr_conf_quote(p, v));
-	*out = x;
-	return 0;
-}
-
-static int get_number(struct nr_conf_parser *p, const char *v, unsigned min, unsigned max,
-		      const char *ceiling, unsigned *out)
-{
-	uint64_t x;
-	enum nr_conf_why why = nr_conf_uint_parse(v, strlen(v), UINT64_MAX, &x);
-
-	if (why == NR_CONF_WHY_OK && x >= min && x <= max) {
-		*out = (unsigned)x;
-		return 0;
-	}
-	if (ceiling != NULL)
-		return nr_conf_fail(p, "expected a number from %u to %u (%s), got %s", min, max,
-				    ceiling, nr_conf_quote(p, v));
-	return nr_conf_fail(p, "expected a number from %u to %u, got %s", min, max,
-			    nr_conf_quote(p, v));
-}
-
-/* Index of v in the NULL-terminated words, or a message listing them. */
-static int get_word(struct nr_conf_parser *p, const char *v, const char *const *words,
-		    const char *expect, int *out)
-{
-	int i;
-
-	*out = 0; /* defined on failure too: optimised builds see every path */
-	for (i = 0; words[i] != NULL; i++) {
-		if (strcmp(v, words[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-	}
-	return nr_conf_fail(p, "expected %s, got %s", expect, nr_conf_quote(p, v));
-}
-
-static const char *opt_get(const struct nr_conf_line *l, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < l->nopts; i++) {
-		if (strcmp(l->opt[i].name, name) == 0)
-			return l->opt[i].value;
-	}
-	return NULL;
-}
-
-static int why_fail(struct nr_conf_parser *p, enum nr_conf_why why, const char *v,
-		    const char *expect)
-{
-	switch (why) {
-	case NR_CONF_WHY_NO_IPV6:
-		return nr_conf_fail(p, "IPv6 is not in this build (CONFIG_NR_IPV6), got %s",
-				    nr_conf_quote(p, v));
-	case NR_CONF_WHY_BRACKETS:
-		return nr_conf_fail(
-		    p, "an IPv6 address with a port needs brackets, like [::1]:25, got %s",
-		    nr_conf_quote(p, v));
-	case NR_CONF_WHY_HOSTBITS:
-		return nr_conf_fail(
-		    p, "%s has bits set beyond its prefix length; write the network address",
-		    nr_conf_quote(p, v));
-	default:
-		return nr_conf_fail(p, "expected %s, got %s", expect, nr_conf_quote(p, v));
-	}
-}
-
-static int get_cidr(struct nr_conf_parser *p, const char *v, struct nr_cidr *out)
-{
-	enum nr_conf_why why = nr_conf_cidr_parse(v, out);
-
-	if (why == NR_CONF_WHY_OK)
-		return 0;
-	return why_fail(p, why, v, "a network like 192.168.1.0/24, fd00::/8 or an address");
-}
-
-/* A comma-separated CIDR list (listen's plain_auth= and legacy_tls=). */
-static int get_cidr_list(struct nr_conf_parser *p, const char *v, struct nr_cidr **out,
-			 size_t *count)
-{
-	char item[128];
-	const char *s = v;
-	size_t n = 1, i = 0;
-	struct nr_cidr *list;
-	int rc;
-
-	for (; *s != '\0'; s++)
-		n += *s == ',';
-	list = calloc(n, sizeof(*list));
-	if (list == NULL)
-		return nr_conf_oom(p);
-	s = v;
-	while (i < n) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma != NULL ? (size_t)(comma - s) : strlen(s);
-		if (len == 0 || len >= sizeof(item)) {
-			free(list);
-			return nr_conf_fail(p,
-					    "expected networks separated by commas, like "
-					    "192.168.1.0/24,10.0.0.5, got %s",
-					    nr_conf_quote(p, v));
-		}
-		memcpy(item, s, len);
-		item[len] = '\0';
-		rc = get_cidr(p, item, &list[i++]);
-		if (rc != 0) {
-			free(list);
-			return rc;
-		}
-		s += len + 1;
-	}
-	free(*out);
-	*out = list;
-	*count = n;
-	return 0;
-}
-
-static int check_file(struct nr_conf_parser *p, const char *what, const char *path,
-		      int missing_is_error)
-{
-	int rc = nr_plat_file_is_exposed(path);
-
-	if (rc == 1)
-		nr_conf_warn_at(p, "%s %s is readable by group or others; chmod 600 it", what,
-				path);
-	else if (rc < 0 && missing_is_error)
-		return nr_conf_fail(p, "%s %s: cannot read: %s", what, path, nr_strerror(rc));
-	else if (rc < 0)
-		nr_conf_warn_at(p, "%s %s: cannot read: %s", what, path, nr_strerror(rc));
-	return 0;
-}
-
 /* ---- the keys ---------------------------------------------------------------------- */
 
 static const char *const tls_words[] = {"none", "starttls", "implicit", NULL};
@@ -278,11 +93,12 @@ static int k_listen(struct nr_conf_parser *p, struct nr_conf_line *l)
 	ls.auth = NR_AUTH_OPTIONAL;
 	why = nr_conf_hostport_parse(l->arg[0], &ls.addr, 25);
 	if (why != NR_CONF_WHY_OK)
-		return why_fail(p, why, l->arg[0],
-				"an address and port like 0.0.0.0:25 or [::]:587");
-	if ((v = opt_get(l, "tls")) != NULL) {
+		return nr_conf_why_fail(p, why, l->arg[0],
+					"an address and port like 0.0.0.0:25 or [::]:587");
+	if ((v = nr_conf_opt_get(l, "tls")) != NULL) {
 		p->sub = "tls";
-		if ((rc = get_word(p, v, tls_words, "none, starttls or implicit", &word)) != 0)
+		if ((rc = nr_conf_get_word(p, v, tls_words, "none, starttls or implicit", &word)) !=
+		    0)
 			goto out;
 		ls.tls = (enum nr_tls_mode)word;
 		if (ls.tls != NR_TLS_NONE && !NR_ENABLED(CONFIG_NR_LAN_TLS)) {
@@ -291,25 +107,26 @@ static int k_listen(struct nr_conf_parser *p, struct nr_conf_line *l)
 			goto out;
 		}
 	}
-	if ((v = opt_get(l, "auth")) != NULL) {
+	if ((v = nr_conf_opt_get(l, "auth")) != NULL) {
 		p->sub = "auth";
-		if ((rc = get_word(p, v, auth_words, "required, optional or off", &word)) != 0)
+		if ((rc = nr_conf_get_word(p, v, auth_words, "required, optional or off", &word)) !=
+		    0)
 			goto out;
 		ls.auth = (enum nr_auth_policy)word;
 	}
 	p->sub = NULL;
-	if ((v = opt_get(l, "plain_auth")) != NULL) {
+	if ((v = nr_conf_opt_get(l, "plain_auth")) != NULL) {
 		p->sub = "plain_auth";
-		if ((rc = get_cidr_list(p, v, &ls.plain_auth, &ls.plain_auth_count)) != 0)
+		if ((rc = nr_conf_get_cidr_list(p, v, &ls.plain_auth, &ls.plain_auth_count)) != 0)
 			goto out;
 		if (ls.auth == NR_AUTH_OFF) {
 			rc = nr_conf_fail(p, "has no effect with auth=off");
 			goto out;
 		}
 	}
-	if ((v = opt_get(l, "legacy_tls")) != NULL) {
+	if ((v = nr_conf_opt_get(l, "legacy_tls")) != NULL) {
 		p->sub = "legacy_tls";
-		if ((rc = get_cidr_list(p, v, &ls.legacy_tls, &ls.legacy_tls_count)) != 0)
+		if ((rc = nr_conf_get_cidr_list(p, v, &ls.legacy_tls, &ls.legacy_tls_count)) != 0)
 			goto out;
 		if (ls.tls == NR_TLS_NONE) {
 			rc = nr_conf_fail(p, "needs tls=starttls or tls=implicit on this listener");
@@ -371,7 +188,7 @@ static int k_allow(struct nr_conf_parser *p, struct nr_conf_line *l)
 		return nr_conf_oom(p);
 	c->allow = grown;
 	for (i = 0; i < l->nargs; i++) {
-		if ((rc = get_cidr(p, l->arg[i], &c->allow[c->allow_count])) != 0)
+		if ((rc = nr_conf_get_cidr(p, l->arg[i], &c->allow[c->allow_count])) != 0)
 			return rc;
 		c->allow_count++;
 	}
@@ -416,72 +233,79 @@ static int k_users(struct nr_conf_parser *p, struct nr_conf_line *l)
 
 static int k_max_message_size(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_size(p, l->arg[0], "25M", 1024, 2048ull * 1024 * 1024, &p->c->max_message_size);
+	return nr_conf_get_size(p, l->arg[0], "25M", 1024, 2048ull * 1024 * 1024,
+				&p->c->max_message_size);
 }
 
 static int k_max_recipients(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_number(p, l->arg[0], 100, CONFIG_NR_MAX_RECIPIENTS,
-			  "limit CONFIG_NR_MAX_RECIPIENTS of this build", &p->c->max_recipients);
+	return nr_conf_get_number(p, l->arg[0], 100, CONFIG_NR_MAX_RECIPIENTS,
+				  "limit CONFIG_NR_MAX_RECIPIENTS of this build",
+				  &p->c->max_recipients);
 }
 
 static int k_max_recipient_overshoot(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_number(p, l->arg[0], 0, 100000, NULL, &p->c->max_recipient_overshoot);
+	return nr_conf_get_number(p, l->arg[0], 0, 100000, NULL, &p->c->max_recipient_overshoot);
 }
 
 static int k_max_sessions(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_number(p, l->arg[0], 1, CONFIG_NR_MAX_SESSIONS,
-			  "limit CONFIG_NR_MAX_SESSIONS of this build", &p->c->max_sessions);
+	return nr_conf_get_number(p, l->arg[0], 1, CONFIG_NR_MAX_SESSIONS,
+				  "limit CONFIG_NR_MAX_SESSIONS of this build",
+				  &p->c->max_sessions);
 }
 
 static int k_max_sessions_per_client(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_number(p, l->arg[0], 1, CONFIG_NR_MAX_SESSIONS_PER_CLIENT,
-			  "limit CONFIG_NR_MAX_SESSIONS_PER_CLIENT of this build",
-			  &p->c->max_sessions_per_client);
+	return nr_conf_get_number(p, l->arg[0], 1, CONFIG_NR_MAX_SESSIONS_PER_CLIENT,
+				  "limit CONFIG_NR_MAX_SESSIONS_PER_CLIENT of this build",
+				  &p->c->max_sessions_per_client);
 }
 
 static int k_max_header_size(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_size(p, l->arg[0], "64K", 1024, 1024 * 1024, &p->c->max_header_size);
+	return nr_conf_get_size(p, l->arg[0], "64K", 1024, 1024 * 1024, &p->c->max_header_size);
 }
 
 static int k_max_tls_handshakes(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_tls_handshakes);
+	return nr_conf_get_number(p, l->arg[0], 1, CONFIG_NR_MAX_TLS_HANDSHAKES,
+				  "limit CONFIG_NR_MAX_TLS_HANDSHAKES of this build",
+				  &p->c->max_tls_handshakes);
 }
 
 static int k_max_errors(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_errors);
+	return nr_conf_get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_errors);
 }
 
 static int k_max_received(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_received);
+	return nr_conf_get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_received);
 }
 
 static int k_min_data_rate(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_size(p, l->arg[0], "1K", 0, 1024ull * 1024 * 1024, &p->c->min_data_rate);
+	return nr_conf_get_size(p, l->arg[0], "1K", 0, 1024ull * 1024 * 1024, &p->c->min_data_rate);
 }
 
 static int k_command_timeout(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_duration(p, l->arg[0], "5m", 1000, 3600 * 1000, &p->c->command_timeout_ms);
+	return nr_conf_get_duration(p, l->arg[0], "5m", 1000, 3600 * 1000,
+				    &p->c->command_timeout_ms);
 }
 
 static int k_tls_handshake_timeout(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_duration(p, l->arg[0], "30s", 1000, 600 * 1000, &p->c->tls_handshake_timeout_ms);
+	return nr_conf_get_duration(p, l->arg[0], "30s", 1000, 600 * 1000,
+				    &p->c->tls_handshake_timeout_ms);
 }
 
 static int k_bare_lf(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	static const char *const words[] = {"normalize", "reject", NULL};
-	int word, rc = get_word(p, l->arg[0], words, "normalize or reject", &word);
+	int word, rc = nr_conf_get_word(p, l->arg[0], words, "normalize or reject", &word);
 
 	if (rc == 0)
 		p->c->bare_lf = (enum nr_bare_lf)word;
@@ -491,7 +315,7 @@ static int k_bare_lf(struct nr_conf_parser *p, struct nr_conf_line *l)
 static int k_queue(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	struct nr_conf *c = p->c;
-	const char *v = l->arg[0], *size = opt_get(l, "size");
+	const char *v = l->arg[0], *size = nr_conf_opt_get(l, "size");
 	const char *path = NULL, *option = NULL;
 	enum nr_queue_kind kind;
 	int compiled;
@@ -529,7 +353,7 @@ static int k_queue(struct nr_conf_parser *p, struct nr_conf_line *l)
 				    nr_conf_quote(p, v));
 	if (size != NULL) {
 		p->sub = "size";
-		rc = get_size(p, size, "16M", 64 * 1024, 2048ull * 1024 * 1024, &bytes);
+		rc = nr_conf_get_size(p, size, "16M", 64 * 1024, 2048ull * 1024 * 1024, &bytes);
 		p->sub = NULL;
 		if (rc != 0)
 			return rc;
@@ -583,7 +407,7 @@ static int smarthost_target(struct nr_conf_parser *p, const char *v, char *host,
 	} else {
 		colon = strchr(v, ':');
 		if (colon != NULL && strchr(colon + 1, ':') != NULL)
-			return why_fail(p, NR_CONF_WHY_BRACKETS, v, "");
+			return nr_conf_why_fail(p, NR_CONF_WHY_BRACKETS, v, "");
 		hend = colon != NULL ? colon : v + strlen(v);
 		if (!valid_domain(v, (size_t)(hend - v)))
 			goto bad;
@@ -612,9 +436,10 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 	struct nr_conf *c = p->c;
 	struct nr_conf_smarthost sh, *grown;
 	char host[256];
-	const char *tls = opt_get(l, "tls"), *user = opt_get(l, "user");
-	const char *pass = opt_get(l, "password_file"), *token = opt_get(l, "oauth_token_file");
-	const char *mech = opt_get(l, "auth"), *insecure = opt_get(l, "insecure");
+	const char *tls = nr_conf_opt_get(l, "tls"), *user = nr_conf_opt_get(l, "user");
+	const char *pass = nr_conf_opt_get(l, "password_file"),
+		   *token = nr_conf_opt_get(l, "oauth_token_file");
+	const char *mech = nr_conf_opt_get(l, "auth"), *insecure = nr_conf_opt_get(l, "insecure");
 	int word = -1, rc;
 	size_t i;
 
@@ -627,7 +452,8 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 	sh.tls = sh.port == 465 ? NR_TLS_IMPLICIT : NR_TLS_STARTTLS;
 	if (tls != NULL) {
 		p->sub = "tls";
-		if ((rc = get_word(p, tls, tls_words, "starttls, implicit or none", &word)) != 0)
+		if ((rc = nr_conf_get_word(p, tls, tls_words, "starttls, implicit or none",
+					   &word)) != 0)
 			return rc;
 		p->sub = NULL;
 		sh.tls = (enum nr_tls_mode)word;
@@ -690,10 +516,10 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 	if (c->smarthost_count >= CONFIG_NR_MAX_SMARTHOSTS)
 		return nr_conf_fail(p, "too many smarthosts (at most %d, CONFIG_NR_MAX_SMARTHOSTS)",
 				    CONFIG_NR_MAX_SMARTHOSTS);
-	if (pass != NULL && (rc = check_file(p, "password_file", pass, 1)) != 0)
+	if (pass != NULL && (rc = nr_conf_check_file(p, "password_file", pass, 1)) != 0)
 		return rc;
 	/* A token file is often written by a refresh helper after we start. */
-	if (token != NULL && (rc = check_file(p, "oauth_token_file", token, 0)) != 0)
+	if (token != NULL && (rc = nr_conf_check_file(p, "oauth_token_file", token, 0)) != 0)
 		return rc;
 
 	sh.host = nr_conf_dup_str(host);
@@ -737,7 +563,7 @@ static int k_from_rewrite(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	static const char *const words[] = {"off", "on", NULL};
 
-	return get_word(p, l->arg[0], words, "on or off", &p->c->from_rewrite);
+	return nr_conf_get_word(p, l->arg[0], words, "on or off", &p->c->from_rewrite);
 }
 
 static int k_alias(struct nr_conf_parser *p, struct nr_conf_line *l)
@@ -798,9 +624,9 @@ static int k_retry(struct nr_conf_parser *p, struct nr_conf_line *l)
 	uint64_t lo, hi;
 	int rc;
 
-	if ((rc = get_duration(p, l->arg[0], "1m", 1000, 86400 * 1000, &lo)) != 0)
+	if ((rc = nr_conf_get_duration(p, l->arg[0], "1m", 1000, 86400 * 1000, &lo)) != 0)
 		return rc;
-	if ((rc = get_duration(p, l->arg[1], "1h", 1000, 86400 * 1000, &hi)) != 0)
+	if ((rc = nr_conf_get_duration(p, l->arg[1], "1h", 1000, 86400 * 1000, &hi)) != 0)
 		return rc;
 	if (lo > hi)
 		return nr_conf_fail(p,
@@ -818,25 +644,27 @@ static int k_dns_server(struct nr_conf_parser *p, struct nr_conf_line *l)
 	if (why == NR_CONF_WHY_OK)
 		return 0;
 	p->c->dns_server.family = NR_AF_NONE;
-	return why_fail(p, why, l->arg[0], "an address like 192.168.1.1, 127.0.0.1:5353 or [::1]");
+	return nr_conf_why_fail(p, why, l->arg[0],
+				"an address like 192.168.1.1, 127.0.0.1:5353 or [::1]");
 }
 
 static int k_upstream_connections(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_number(p, l->arg[0], 1, CONFIG_NR_MAX_UPSTREAM_CONNECTIONS,
-			  "limit CONFIG_NR_MAX_UPSTREAM_CONNECTIONS of this build",
-			  &p->c->upstream_connections);
+	return nr_conf_get_number(p, l->arg[0], 1, CONFIG_NR_MAX_UPSTREAM_CONNECTIONS,
+				  "limit CONFIG_NR_MAX_UPSTREAM_CONNECTIONS of this build",
+				  &p->c->upstream_connections);
 }
 
 static int k_upstream_timeout(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_duration(p, l->arg[0], "2m", 1000, 600 * 1000, &p->c->upstream_timeout_ms);
+	return nr_conf_get_duration(p, l->arg[0], "2m", 1000, 600 * 1000,
+				    &p->c->upstream_timeout_ms);
 }
 
 static int k_max_age(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	return get_duration(p, l->arg[0], "5d", 60 * 1000, 365ull * 86400 * 1000,
-			    &p->c->max_age_ms);
+	return nr_conf_get_duration(p, l->arg[0], "5d", 60 * 1000, 365ull * 86400 * 1000,
+				    &p->c->max_age_ms);
 }
 
 static int k_log(struct nr_conf_parser *p, struct nr_conf_line *l)
@@ -844,14 +672,14 @@ static int k_log(struct nr_conf_parser *p, struct nr_conf_line *l)
 	static const char *const sinks[] = {"stderr", "syslog", NULL};
 	static const char *const levels[] = {"warn", "info", "debug", NULL};
 	static const enum nr_log_level level_values[] = {NR_LOG_WARN, NR_LOG_INFO, NR_LOG_DEBUG};
-	const char *level = opt_get(l, "level");
+	const char *level = nr_conf_opt_get(l, "level");
 	int sink, word, rc;
 
-	if ((rc = get_word(p, l->arg[0], sinks, "syslog or stderr", &sink)) != 0)
+	if ((rc = nr_conf_get_word(p, l->arg[0], sinks, "syslog or stderr", &sink)) != 0)
 		return rc;
 	if (level != NULL) {
 		p->sub = "level";
-		if ((rc = get_word(p, level, levels, "debug, info or warn", &word)) != 0)
+		if ((rc = nr_conf_get_word(p, level, levels, "debug, info or warn", &word)) != 0)
 			return rc;
 		p->sub = NULL;
 		p->c->log_level = level_values[word];
@@ -889,7 +717,7 @@ static int k_submit_socket(struct nr_conf_parser *p, struct nr_conf_line *l)
 static int k_sendmail_no_daemon(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	static const char *const words[] = {"direct", "fail", NULL};
-	int word, rc = get_word(p, l->arg[0], words, "direct or fail", &word);
+	int word, rc = nr_conf_get_word(p, l->arg[0], words, "direct or fail", &word);
 
 	if (rc == 0)
 		p->c->sendmail_no_daemon = (enum nr_no_daemon)word;

@@ -45,6 +45,8 @@ int nr_store_file_open(struct nr_bdev *out, const char *path, uint64_t size, uin
 	memset(out, 0, sizeof(*out));
 	if (!path || nr_store_check_geometry(size, sector_size))
 		return NR_EINVAL;
+	if (!NR_ENABLED(CONFIG_NR_STORE_FILE))
+		return NR_ENOTSUP; /* and the shim's opener stays out of the link */
 	ret = nr_plat_bdev_file_open(path, size, &raw);
 	if (ret)
 		return ret;
@@ -59,6 +61,8 @@ int nr_store_mtd_open(struct nr_bdev *out, const char *path, uint64_t size, uint
 	memset(out, 0, sizeof(*out));
 	if (!path || (size && nr_store_check_geometry(size, sector_size)))
 		return NR_EINVAL;
+	if (!NR_ENABLED(CONFIG_NR_STORE_MTD))
+		return NR_ENOTSUP;
 	ret = nr_plat_bdev_mtd_open(path, size, &raw);
 	if (ret)
 		return ret;

@@ -410,9 +410,16 @@ TEST(literals_without_query)
 	EXPECT_EQ(o.res.count, 1);
 	EXPECT_MEMEQ(o.res.addrs[0].ip, "\xc0\x00\x02\x01", 4);
 	o.calls = 0;
-	ASSERT_EQ(nr_dns_resolve(dns, "[::1]", on_done, &o, NULL), 0);
-	run_until(&o, 1000);
-	EXPECT_EQ(o.status, NR_ENABLED(CONFIG_NR_IPV6) ? 0 : NR_EINVAL);
+	if (NR_ENABLED(CONFIG_NR_IPV6)) {
+		ASSERT_EQ(nr_dns_resolve(dns, "[::1]", on_done, &o, NULL), 0);
+		run_until(&o, 1000);
+		EXPECT_EQ(o.status, 0);
+	} else {
+		/* refused at once, as dns_none.c does (dns.h: no callback follows) */
+		EXPECT_EQ(nr_dns_resolve(dns, "[::1]", on_done, &o, NULL), NR_EINVAL);
+		run_until(&o, 100);
+		EXPECT_EQ(o.calls, 0);
+	}
 	EXPECT_EQ(nr_dns_resolve(dns, "bad name", on_done, &o, NULL), NR_EINVAL);
 	EXPECT_EQ(nr_dns_resolve(dns, "a\r\n.test", on_done, &o, NULL), NR_EINVAL);
 	nr_dns_get_stats(dns, &st);
