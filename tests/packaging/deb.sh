@@ -16,8 +16,11 @@
 #   5. apt remove keeps the configuration, the queue and the user; apt purge
 #      removes them and every file of the packages, and leaves the root as it
 #      was before the install.
+# NR_DEB_CLEAN_BUILD=1 builds the packages in a second clean root instead
+# (mmdebstrap variant buildd + apt-get build-dep), which proves that the
+# Build-Depends are complete; it adds about two minutes.
 # Work files live in BUILD_DIR (default build-deb/ in the tree, ignored by git)
-# and the root is deleted at the end. Needs root, network access to the
+# and the roots are deleted at the end. Needs root, network access to the
 # Debian archive, and tests/packages/packaging.txt. Prints its run time; the
 # last line is "deb: N passed, M failed".
 set -uo pipefail
@@ -30,6 +33,7 @@ failed=0
 daemon_pid=""
 sink_pid=""
 root=""
+broot=""
 
 check() { # description, command...
 	local what=$1
@@ -56,8 +60,12 @@ die() { # a step that the rest depends on failed
 cleanup() {
 	[ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
 	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
-	# Only the throwaway root, and only when it is ours.
-	[ -n "$root" ] && [ -f "$root/.nanorelay-deb-test" ] && rm -rf --one-file-system "$root"
+	# Only the throwaway roots, and only when they are ours.
+	local r
+	[ -n "$broot" ] && mountpoint -q "$broot/proc" && umount "$broot/proc"
+	for r in "$root" "$broot"; do
+		[ -n "$r" ] && [ -f "$r/.nanorelay-deb-test" ] && rm -rf --one-file-system "$r"
+	done
 }
 trap cleanup EXIT
 quiet() { # command...: its output only when it fails
@@ -83,9 +91,55 @@ rm -rf "$work"
 mkdir -p "$work/src"
 (cd "$src" && git ls-files -z | tar --null -T - -cf -) | tar -C "$work/src" -xf - ||
 	die "copy the tree"
+sources=/etc/apt/sources.list.d/debian.sources
+mirror=$(awk '/^URIs:/ {print $2; exit}' "$sources")
+[ -n "$mirror" ] || die "a Debian mirror in $sources"
+mkroot() { # dir variant: a bookworm root from the Debian archive, ready for apt
+	local dir=$1 variant=$2 n
+	mkdir -p "$dir" && touch "$dir/.nanorelay-deb-test"
+	echo "--- mmdebstrap --variant=$variant bookworm from $mirror (log: $dir.log)"
+	if ! mmdebstrap --mode=root --variant="$variant" --format=directory --skip=check/empty \
+		bookworm "$dir" "deb $mirror bookworm main" >"$dir.log" 2>&1; then
+		tail -20 "$dir.log"
+		return 1
+	fi
+	touch "$dir/.nanorelay-deb-test"
+	# mmdebstrap leaves no package lists and no resolver configuration behind.
+	[ -f /etc/resolv.conf ] && cp -L /etc/resolv.conf "$dir/etc/resolv.conf"
+	# The device nodes apt and the daemon open (mmdebstrap's directory output
+	# may leave /dev empty); nothing is mounted into the root.
+	mkdir -p "$dir/dev"
+	for n in "null 1 3" "zero 1 5" "random 1 8" "urandom 1 9"; do
+		set -- $n
+		[ -e "$dir/dev/$1" ] || mknod -m 0666 "$dir/dev/$1" c "$2" "$3"
+	done
+	# No daemon may start from a maintainer script in the root (the usual
+	# chroot guard); the test starts the daemon itself.
+	printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
+	chmod 0755 "$dir/usr/sbin/policy-rc.d"
+	chroot "$dir" apt-get -q update >"$dir.update.log" 2>&1 || { tail -20 "$dir.update.log"; return 1; }
+}
+build_cmd="DEB_BUILD_OPTIONS=parallel=$JOBS dpkg-buildpackage -us -uc -b"
 echo "--- dpkg-buildpackage (log: $work/build.log)"
-if ! (cd "$work/src" && DEB_BUILD_OPTIONS="parallel=$JOBS" dpkg-buildpackage -us -uc -b) \
-	>"$work/build.log" 2>&1; then
+if [ "${NR_DEB_CLEAN_BUILD:-0}" = 1 ]; then
+	broot=$work/build-root
+	mkroot "$broot" buildd || die "mmdebstrap the build root"
+	mkdir -p "$broot/build" && cp -a "$work/src" "$broot/build/src"
+	# A build chroot has /proc, as under sbuild and pbuilder (test_tls
+	# re-executes itself through /proc/self/exe); unmounted at the end.
+	mount -t proc proc "$broot/proc" || die "mount /proc in the build root"
+	chroot "$broot" env DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-install-recommends \
+		build-dep /build/src >"$work/build-dep.log" 2>&1 ||
+		{ tail -20 "$work/build-dep.log"; die "apt-get build-dep in a clean root"; }
+	check "the Build-Depends install in a clean root (apt-get build-dep)" true
+	chroot "$broot" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 HOME=/root \
+		sh -c "cd /build/src && $build_cmd" >"$work/build.log" 2>&1 ||
+		{ tail -40 "$work/build.log"; die "dpkg-buildpackage -us -uc -b in a clean root"; }
+	cp "$broot"/build/*.deb "$broot"/build/*.changes "$broot"/build/*.buildinfo "$work/"
+	umount "$broot/proc"
+	rm -rf --one-file-system "$broot"
+	broot=""
+elif ! (cd "$work/src" && sh -c "$build_cmd") >"$work/build.log" 2>&1; then
 	tail -40 "$work/build.log"
 	die "dpkg-buildpackage -us -uc -b"
 fi
@@ -94,8 +148,8 @@ mta_deb=$(ls "$work"/nanorelay-mta_*.deb 2>/dev/null | head -1)
 [ -n "$pass_deb" ] && [ -n "$mta_deb" ] || die "both .debs built"
 check "dpkg-buildpackage built nanorelay and nanorelay-mta" true
 check "the package build ran the unit tests" grep -q "100% tests passed" "$work/build.log"
-check "the source copy has no build leftovers in the tree (debian/build cleaned by dh)" \
-	test ! -e "$src/debian/build"
+check "the checkout was not written to (the build ran in a copy)" \
+	test ! -e "$src/debian/build" -a ! -e "$src/debian/nanorelay" -a ! -e "$src/debian/files"
 lintian --pedantic --fail-on error,warning "$work"/nanorelay_*.changes >"$work/lintian.log" 2>&1
 lint_rc=$?
 grep -E '^[EW]: ' "$work/lintian.log"
@@ -123,39 +177,15 @@ check "/etc/nanorelay.conf and the init script are conffiles" sh -c '
 	grep -qx /etc/init.d/nanorelay "$2/ctl/conffiles"' sh "$pass_deb" "$work"
 
 # ---- 2. a clean Debian 12 root -------------------------------------------------------------
-sources=/etc/apt/sources.list.d/debian.sources
-mirror=$(awk '/^URIs:/ {print $2; exit}' "$sources")
-[ -n "$mirror" ] || die "a Debian mirror in $sources"
 root=$work/root
-mkdir -p "$root" && touch "$root/.nanorelay-deb-test"
-echo "--- mmdebstrap bookworm from $mirror (log: $work/mmdebstrap.log)"
-if ! mmdebstrap --mode=root --variant=apt --format=directory --skip=check/empty \
-	bookworm "$root" "deb $mirror bookworm main" >"$work/mmdebstrap.log" 2>&1; then
-	tail -20 "$work/mmdebstrap.log"
-	die "mmdebstrap"
-fi
-touch "$root/.nanorelay-deb-test"
+mkroot "$root" apt || die "mmdebstrap the install root"
 check "the root's only apt source is the Debian archive" \
 	sh -c 'cat "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/* 2>/dev/null |
 		grep -v "^#" | grep . | grep -qvx "deb $2 bookworm main" && exit 1; exit 0' sh "$root" "$mirror"
-# No daemon may start from a maintainer script in this root (the usual chroot
-# guard); the test starts the daemon itself below.
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-chmod 0755 "$root/usr/sbin/policy-rc.d"
 cp "$pass_deb" "$mta_deb" "$root/tmp/"
 pass_in=/tmp/$(basename "$pass_deb")
 mta_in=/tmp/$(basename "$mta_deb")
 
-# mmdebstrap leaves no package lists and no resolver configuration behind.
-[ -f /etc/resolv.conf ] && cp -L /etc/resolv.conf "$root/etc/resolv.conf"
-# The device nodes apt and the daemon open (mmdebstrap's directory output
-# may leave /dev empty); nothing is mounted into the root.
-mkdir -p "$root/dev"
-for n in "null 1 3" "zero 1 5" "random 1 8" "urandom 1 9"; do
-	set -- $n
-	[ -e "$root/dev/$1" ] || mknod -m 0666 "$root/dev/$1" c "$2" "$3"
-done
-in_root apt-get -q update >"$work/update.log" 2>&1 || { tail -20 "$work/update.log"; die "apt-get update in the root"; }
 # The dependencies first, so that the root can be compared before and after.
 deps="$(dpkg-deb -f "$pass_deb" Pre-Depends), $(dpkg-deb -f "$pass_deb" Depends)"
 in_root apt-get -y -q --no-install-recommends satisfy "$deps" >"$work/deps.log" 2>&1 ||
