@@ -47,6 +47,7 @@ check() { # description, command...
 	fi
 }
 finish() {
+	cleanup # before the clock stops: removing the roots is part of the run
 	echo "deb: run time $(($(date +%s) - t0)) s"
 	echo "deb: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ] && exit 0
@@ -66,6 +67,7 @@ cleanup() {
 	for r in "$root" "$broot"; do
 		[ -n "$r" ] && [ -f "$r/.nanorelay-deb-test" ] && rm -rf --one-file-system "$r"
 	done
+	daemon_pid="" sink_pid="" root="" broot=""
 }
 trap cleanup EXIT
 quiet() { # command...: its output only when it fails
