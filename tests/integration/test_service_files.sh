@@ -82,8 +82,13 @@ fi
 # ---- the systemd unit ----------------------------------------------------
 if command -v systemd-analyze >/dev/null; then
 	sed "s#/usr/sbin/nanorelay#$bin#g" "$unit" >"$NR_TMP/nanorelay.service"
-	check "systemd-analyze verify accepts the unit" \
-		systemd-analyze verify "$NR_TMP/nanorelay.service"
+	# Documentation= names our man pages, which verify opens with man(1):
+	# let it find them in doc/, as cmake --install lays them out.
+	mkdir -p "$NR_TMP/man/man5" "$NR_TMP/man/man8"
+	ln -s "$NR_SRC"/doc/*.5 "$NR_TMP/man/man5/"
+	ln -s "$NR_SRC"/doc/*.8 "$NR_TMP/man/man8/"
+	check "systemd-analyze verify accepts the unit (and finds its man pages)" \
+		env MANPATH="$NR_TMP/man" systemd-analyze verify "$NR_TMP/nanorelay.service"
 else
 	echo "# systemd-analyze not installed: unit verification skipped"
 fi
