@@ -30,6 +30,7 @@ struct dhost {
 	char password_file[STR_MAX];
 	char oauth_token_file[STR_MAX];
 	char auth_mech[16];
+	int from_rewrite; /* the header From goes through the filter (provider.h) */
 };
 
 /* What a message in flight needs from the rewrite settings: the addresses

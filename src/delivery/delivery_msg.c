@@ -97,7 +97,9 @@ int nr_dlv_prepare_msg(struct dconn *dc)
 			m->wire[i] = dc->rcpt[i];
 	}
 	memset(&m->rw, 0, sizeof(m->rw));
-	m->rw.from_rewrite = rw->from_rewrite;
+	/* Per smarthost: on by default at providers that refuse a foreign
+	 * header From (rewrite/provider.h), else as configured. */
+	m->rw.from_rewrite = dc->host.from_rewrite;
 	/* A null sender (a bounce) has no address to put in From: as is. */
 	if (m->rw.from_rewrite && dc->sender[0] &&
 	    nr_rewrite_hdr_init(&m->hdr, &m->rw, dc->sender, hdr_emit, m) == 0)
@@ -144,6 +146,7 @@ int nr_dlv_build_rewrite(struct rw_conf *out, const struct nr_conf *conf)
 	memset(&shadow, 0, sizeof(shadow));
 	shadow.hostname = conf->hostname ? arena_str(&at, conf->hostname) : NULL;
 	shadow.sender = conf->sender ? arena_str(&at, conf->sender) : NULL;
+	/* Delivery uses each smarthost's own setting (dhost.from_rewrite). */
 	shadow.from_rewrite = conf->from_rewrite;
 	for (i = 0; i < conf->alias_count; i++) {
 		memset(&alias[i], 0, sizeof(alias[i]));

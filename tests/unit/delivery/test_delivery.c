@@ -596,7 +596,7 @@ TEST(rewrite_on_the_wire_only_and_reload_copies_the_settings)
 	c2 = conf;
 	c2.hostname = host;
 	c2.sender = sender;
-	c2.from_rewrite = 1;
+	c2.from_rewrite = NR_FROM_REWRITE_ON;
 	c2.alias = al;
 	c2.alias_count = 2;
 	ASSERT_EQ(nr_delivery_reload(d, &c2), 0);
@@ -691,7 +691,7 @@ TEST(reload_in_flight_keeps_the_message_rewrite)
 	strcpy(al->from, "root");
 	strcpy(al->to, "admin@example.com");
 	c2 = conf;
-	c2.from_rewrite = 1;
+	c2.from_rewrite = NR_FROM_REWRITE_ON;
 	c2.alias = al;
 	c2.alias_count = 1;
 	ASSERT_EQ(nr_delivery_reload(d, &c2), 0);
@@ -706,7 +706,7 @@ TEST(reload_in_flight_keeps_the_message_rewrite)
 	say(l, 250, "ok");
 	/* Reload mid-transaction to settings without rewriting, then free the
 	 * old ones: the message goes on as it started. */
-	c2.from_rewrite = 0;
+	c2.from_rewrite = NR_FROM_REWRITE_OFF;
 	c2.alias_count = 0;
 	c2.alias = NULL;
 	ASSERT_EQ(nr_delivery_reload(d, &c2), 0);
