@@ -85,7 +85,7 @@ static void rcpt_outcome(struct dconn *dc, size_t i, int code, const char *text)
 			nr_err("%s: cannot mark recipient delivered", nr_qid_str(dc->id, id));
 	} else if (o == NR_OUTCOME_FAILED) {
 		nr_dsched_digest_add(&d->digest, nr_qid_str(dc->id, id),
-				     nr_queue_sender(d->q, dc->id), dc->rcpt[i], text);
+				     nr_dlv_report_sender(d, dc->id), dc->rcpt[i], text);
 		if (nr_queue_mark_rcpt(d->q, dc->id, i, NR_RCPT_FAILED) != 0)
 			nr_err("%s: cannot mark recipient failed", nr_qid_str(dc->id, id));
 	} else {

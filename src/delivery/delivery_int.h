@@ -151,6 +151,21 @@ static inline const char *nr_dlv_relay_name(const struct dconn *dc)
 	return dc->link ? dc->d->links->peer(dc->link) : "none";
 }
 
+/* The client recorded for the engine's own failure digest: its failures
+ * are logged, never reported in another digest (no loop, no storm). */
+#define NR_DLV_DIGEST_CLIENT "nanorelay-digest"
+
+/* The sender to note in the digest for message id: "" (not reported) for
+ * the digest itself, like a bounce from <>. */
+static inline const char *nr_dlv_report_sender(struct nr_delivery *d, nr_qid_t id)
+{
+	const char *client = nr_queue_client(d->q, id);
+
+	if (client && strcmp(client, NR_DLV_DIGEST_CLIENT) == 0)
+		return "";
+	return nr_queue_sender(d->q, id);
+}
+
 /* ---- delivery_msg.c ---- */
 
 /* The rewritten recipients (queue indices unchanged: only the wire address
