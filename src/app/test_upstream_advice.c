@@ -258,9 +258,8 @@ static int has_code(const char *text, const char *code)
 }
 
 #define FROM_REWRITE_FIX                                                                           \
-	"set `from_rewrite on` (or from_rewrite=on on the smarthost line; remove any "             \
-	"from_rewrite off): the From becomes the account (`sender`, else user=) and the "          \
-	"original is kept in Reply-To"
+	"set `from_rewrite on` (or from_rewrite=on on the smarthost; drop any from_rewrite "       \
+	"off): From becomes the account, the original kept in Reply-To"
 
 int nr_sender_refusal_advice(const char *text, char *out, size_t size)
 {
@@ -290,7 +289,7 @@ static void advise_sender_rule(const struct nr_probe_result *r, struct advice *a
 	else
 		add(a,
 		    "%s refuses mail whose header From is not %s (554 5.2.252 SendAsDenied) and "
-		    "from_rewrite is off for this smarthost: " FROM_REWRITE_FIX,
+		    "from_rewrite is off here: " FROM_REWRITE_FIX,
 		    nr_provider_name((enum nr_provider)r->provider), r->user);
 }
 

@@ -151,7 +151,7 @@ TEST(sender_rule_refusals_name_from_rewrite)
 		fix[0] = '\0';
 		EXPECT_EQ(nr_sender_refusal_advice(refused[i], fix, sizeof(fix)), 1);
 		EXPECT_TRUE(strstr(fix, "set `from_rewrite on` (or from_rewrite=on on the "
-					"smarthost line; remove any from_rewrite off)") != NULL);
+					"smarthost; drop any from_rewrite off)") != NULL);
 		EXPECT_TRUE(strstr(fix, "Reply-To") != NULL);
 	}
 	for (i = 0; i < NR_ARRAY_LEN(others); i++) {
@@ -185,7 +185,7 @@ TEST(provider_note_after_a_good_walk)
 	EXPECT_TRUE(strstr(out[0],
 			   "Microsoft 365 refuses mail whose header From is not "
 			   "scanner@contoso.com (554 5.2.252 SendAsDenied) and from_rewrite "
-			   "is off for this smarthost: set `from_rewrite on`") == out[0]);
+			   "is off here: set `from_rewrite on`") == out[0]);
 	r.from_rewrite = 1;
 	ASSERT_EQ(nr_probe_advice(&r, out, 6), 1);
 	EXPECT_TRUE(strstr(out[0], "Microsoft 365 accepts only mail From the account") == out[0]);
