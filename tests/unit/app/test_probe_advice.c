@@ -133,13 +133,13 @@ TEST(bounded_output)
 TEST(sender_rule_refusals_name_from_rewrite)
 {
 	static const char *const refused[] = {
-	    "host smtp.office365.com said: 554 5.2.252 SendAsDenied; scanner@contoso.com not "
-	    "allowed to send as printer@lan; STOREDRV.Submission.Exception:"
-	    "SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a "
-	    "permanent exception with message [BeginDiagnosticData]Cannot submit message.",
+	    ("host smtp.office365.com said: 554 5.2.252 SendAsDenied; scanner@contoso.com not "
+	     "allowed to send as printer@lan; STOREDRV.Submission.Exception:"
+	     "SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a "
+	     "permanent exception with message [BeginDiagnosticData]Cannot submit message."),
 	    "550 5.7.60 SMTP; Client does not have permissions to send as this sender",
-	    "554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException."
-	    "MapiExceptionSendAsDenied; Failed to process message",
+	    ("554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException."
+	     "MapiExceptionSendAsDenied; Failed to process message"),
 	};
 	static const char *const others[] = {
 	    "550 5.1.1 no such user", "550 5.7.601 something else", "451 4.5.2520 busy", "", NULL,
