@@ -18,6 +18,7 @@
 #include "core/loop.h"
 #include "delivery/delivery.h"
 #include "dns/dns.h"
+#include "rewrite/provider.h"
 #include "smtpc/smtpc_session.h"
 #include "tls/tls.h"
 
@@ -462,6 +463,9 @@ static void print_verdict(const struct nr_probe_result *r)
 
 	if (r->failed == NR_PROBE_OK) {
 		say("result", "OK: %s:%u is ready to relay (no mail was sent)", r->host, r->port);
+		n = nr_probe_advice(r, fixes, NR_ARRAY_LEN(fixes));
+		for (i = 0; i < n; i++)
+			say("note", "%s", fixes[i]);
 		return;
 	}
 	if (r->code)
@@ -487,6 +491,8 @@ static int probe_one(const struct nr_conf *conf, const struct nr_conf_smarthost 
 	p.r.user = sh->user;
 	p.r.secret_file = sh->oauth_token_file ? sh->oauth_token_file : sh->password_file;
 	p.r.ca_file = conf->ca_file;
+	p.r.provider = (int)nr_provider_of(sh);
+	p.r.from_rewrite = nr_from_rewrite_for(conf, sh);
 	printf("smarthost %s:%u tls=%s%s%s\n", sh->host, sh->port, tls_word(sh->tls),
 	       sh->user ? " user=" : "", sh->user ? sh->user : "");
 	nr_timer_init(&p.timer, on_timer, &p);

@@ -40,6 +40,8 @@ struct nr_probe_result {
 	const char *user;        /* NULL: no AUTH configured */
 	const char *secret_file; /* password_file or oauth_token_file */
 	const char *ca_file;     /* NULL: the system bundle */
+	int provider;            /* enum nr_provider: enforces the header From */
+	int from_rewrite;        /* the header From is rewritten (provider.h) */
 
 	/* what was seen */
 	enum nr_probe_step failed;
@@ -56,10 +58,18 @@ struct nr_probe_result {
 	char cert_expires[16];
 };
 
-/* Write up to max "likely fix" lines for r into out. Returns the count
- * (0 when r->failed is NR_PROBE_OK). */
+/* Write up to max "likely fix" lines for r into out. Returns the count.
+ * When r->failed is NR_PROBE_OK the lines are notes: a smarthost at a
+ * provider that enforces the header From while from_rewrite is off. */
 size_t nr_probe_advice(const struct nr_probe_result *r, char out[][NR_PROBE_ADVICE_MAX],
 		       size_t max);
+
+/* The fix for a message refused under a provider's sender rule: text (a
+ * reply, or the error `send-test` shows) names 5.2.252 (SendAsDenied,
+ * Microsoft 365) or 5.7.60 (Exchange: no permission to send as this
+ * sender). Writes the setting that fixes it into out (size bytes) and
+ * returns 1; 0 (out untouched) for any other text. */
+int nr_sender_refusal_advice(const char *text, char *out, size_t size);
 
 /* Run the walk for every smarthost of conf, printing to standard output.
  * timeout_s bounds each SMTP step (greeting, EHLO, AUTH...). Returns an

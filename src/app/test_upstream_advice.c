@@ -11,6 +11,7 @@
 
 #include "app/test_upstream.h"
 #include "core/ascii.h"
+#include "rewrite/provider.h"
 
 struct advice {
 	char (*out)[NR_PROBE_ADVICE_MAX];
@@ -239,12 +240,69 @@ static void advise_auth(const struct nr_probe_result *r, struct advice *a)
 	    r->mechs[0] ? r->mechs : "nothing usable");
 }
 
+/* 1 when text has the enhanced status code (RFC 3463) code as a whole
+ * word: "5.7.60" but not "5.7.601". */
+static int has_code(const char *text, const char *code)
+{
+	size_t n = strlen(code);
+	const char *p;
+
+	for (p = strstr(text, code); p; p = strstr(p + 1, code)) {
+		int before = p == text || !(nr_ascii_isdigit(p[-1]) || p[-1] == '.');
+		int after =
+		    !(nr_ascii_isdigit(p[n]) || (p[n] == '.' && nr_ascii_isdigit(p[n + 1])));
+		if (before && after)
+			return 1;
+	}
+	return 0;
+}
+
+#define FROM_REWRITE_FIX                                                                           \
+	"set `from_rewrite on` (or from_rewrite=on on the smarthost; drop any from_rewrite "       \
+	"off): From becomes the account, the original kept in Reply-To"
+
+int nr_sender_refusal_advice(const char *text, char *out, size_t size)
+{
+	/* 5.2.252 SendAsDenied is Microsoft 365's; older Exchange says 5.2.0
+	 * ...SendAsDeniedException, Exchange Online 5.7.60 "does not have
+	 * permissions to send as this sender". */
+	if (!text || !(has_code(text, "5.2.252") || has_code(text, "5.7.60") ||
+		       strstr(text, "SendAsDenied")))
+		return 0;
+	snprintf(out, size,
+		 "the smarthost refuses a header From that is not the account it logged in as "
+		 "(5.2.252 SendAsDenied / 5.7.60): " FROM_REWRITE_FIX);
+	return 1;
+}
+
+/* After a walk that passed: a provider that enforces the header From while
+ * the relay leaves it alone refuses (or rewrites) the printer's mail. */
+static void advise_sender_rule(const struct nr_probe_result *r, struct advice *a)
+{
+	if (!r->provider || !r->user || !strchr(r->user, '@'))
+		return;
+	if (r->from_rewrite)
+		add(a,
+		    "%s accepts only mail From the account: the header From is rewritten to it "
+		    "(from_rewrite), the original kept in Reply-To",
+		    nr_provider_name((enum nr_provider)r->provider));
+	else
+		add(a,
+		    "%s refuses mail whose header From is not %s (554 5.2.252 SendAsDenied) and "
+		    "from_rewrite is off here: " FROM_REWRITE_FIX,
+		    nr_provider_name((enum nr_provider)r->provider), r->user);
+}
+
 size_t nr_probe_advice(const struct nr_probe_result *r, char out[][NR_PROBE_ADVICE_MAX], size_t max)
 {
 	struct advice a = {out, max, 0};
 
+	if (r->failed != NR_PROBE_OK && a.max > 0 &&
+	    nr_sender_refusal_advice(r->text, a.out[0], NR_PROBE_ADVICE_MAX))
+		a.n++; /* a sender rule in any reply: its fix first */
 	switch (r->failed) {
 	case NR_PROBE_OK:
+		advise_sender_rule(r, &a);
 		break;
 	case NR_PROBE_SETUP:
 		if (strstr(r->text, "CA file"))

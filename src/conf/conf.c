@@ -97,7 +97,7 @@ void nr_conf_init(struct nr_conf *c)
 	if (c->queue_size != 0 && c->max_message_size > c->queue_size)
 		c->max_message_size = c->queue_size;
 
-	c->from_rewrite = 0;
+	c->from_rewrite = NR_FROM_REWRITE_AUTO;
 	c->retry_min_ms = 60 * 1000;
 	c->retry_max_ms = 3600 * 1000;
 	c->upstream_timeout_ms = 600 * 1000;

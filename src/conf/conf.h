@@ -25,6 +25,10 @@ enum nr_auth_policy { NR_AUTH_OFF = 0, NR_AUTH_OPTIONAL = 1, NR_AUTH_REQUIRED = 
 enum nr_bare_lf { NR_BARE_LF_NORMALIZE = 0, NR_BARE_LF_REJECT = 1 };
 enum nr_queue_kind { NR_QUEUE_RAM = 0, NR_QUEUE_FILE = 1, NR_QUEUE_MTD = 2, NR_QUEUE_FLASH = 3 };
 enum nr_no_daemon { NR_NO_DAEMON_DIRECT = 0, NR_NO_DAEMON_FAIL = 1 };
+/* from_rewrite auto|off|on: auto (0, so a zeroed smarthost follows the
+ * global setting) means "on for an account at a provider that enforces the
+ * header From"; rewrite/provider.h decides per smarthost. */
+enum { NR_FROM_REWRITE_AUTO = 0, NR_FROM_REWRITE_OFF = 1, NR_FROM_REWRITE_ON = 2 };
 
 /* An address block: family, prefix bits and the network address. */
 struct nr_cidr {
@@ -51,7 +55,8 @@ struct nr_conf_smarthost {
 	char *user;          /* NULL: no AUTH */
 	char *password_file; /* read at connect time, never logged */
 	char *oauth_token_file;
-	char *auth_mech; /* NULL: best offered; else PLAIN|LOGIN|CRAM-MD5|XOAUTH2 */
+	char *auth_mech;  /* NULL: best offered; else PLAIN|LOGIN|CRAM-MD5|XOAUTH2 */
+	int from_rewrite; /* NR_FROM_REWRITE_*: from_rewrite=on|off, else auto */
 	int line;
 };
 
@@ -95,7 +100,7 @@ struct nr_conf {
 	size_t smarthost_count;
 	char *ca_file;
 	char *sender;
-	int from_rewrite;
+	int from_rewrite; /* NR_FROM_REWRITE_*, default auto */
 	struct nr_conf_alias *alias;
 	size_t alias_count;
 	char *admin;

@@ -387,6 +387,9 @@ static int mech_compiled(int word)
 	}
 }
 
+/* from_rewrite, global and per smarthost: the index is NR_FROM_REWRITE_*. */
+static const char *const on_off_words[] = {"auto", "off", "on", NULL};
+
 /* HOST[:PORT]: a DNS name, an IPv4 address, or an IPv6 address in brackets. */
 static int smarthost_target(struct nr_conf_parser *p, const char *v, char *host, size_t host_size,
 			    uint16_t *port)
@@ -440,11 +443,19 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 	const char *pass = nr_conf_opt_get(l, "password_file"),
 		   *token = nr_conf_opt_get(l, "oauth_token_file");
 	const char *mech = nr_conf_opt_get(l, "auth"), *insecure = nr_conf_opt_get(l, "insecure");
+	const char *from_rw = nr_conf_opt_get(l, "from_rewrite");
 	int word = -1, rc;
 	size_t i;
 
 	memset(&sh, 0, sizeof(sh));
 	sh.line = p->line;
+	if (from_rw != NULL) {
+		p->sub = "from_rewrite";
+		if ((rc = nr_conf_get_word(p, from_rw, on_off_words, "on, off or auto",
+					   &sh.from_rewrite)) != 0)
+			return rc;
+		p->sub = NULL;
+	}
 	if ((rc = smarthost_target(p, l->arg[0], host, sizeof(host), &sh.port)) != 0)
 		return rc;
 	/* Port 465 is implicit TLS by convention (RFC 8314); anything else
@@ -561,9 +572,7 @@ static int k_sender(struct nr_conf_parser *p, struct nr_conf_line *l)
 
 static int k_from_rewrite(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	static const char *const words[] = {"off", "on", NULL};
-
-	return nr_conf_get_word(p, l->arg[0], words, "on or off", &p->c->from_rewrite);
+	return nr_conf_get_word(p, l->arg[0], on_off_words, "on, off or auto", &p->c->from_rewrite);
 }
 
 static int k_alias(struct nr_conf_parser *p, struct nr_conf_line *l)
@@ -727,7 +736,7 @@ static int k_sendmail_no_daemon(struct nr_conf_parser *p, struct nr_conf_line *l
 static const char *const listen_opts[] = {"tls", "auth", "plain_auth", "legacy_tls", NULL};
 static const char *const queue_opts[] = {"size", NULL};
 static const char *const smarthost_opts[] = {
-    "tls", "user", "password_file", "oauth_token_file", "auth", "insecure", NULL};
+    "tls", "user", "password_file", "oauth_token_file", "auth", "insecure", "from_rewrite", NULL};
 static const char *const log_opts[] = {"level", NULL};
 
 #define PATH_USAGE "a file name"
@@ -756,7 +765,7 @@ const struct nr_conf_key nr_conf_keys[] = {
     {"smarthost", k_smarthost, 1, 1, smarthost_opts, 1, "HOST[:PORT]"},
     {"ca_file", k_ca_file, 1, 1, NULL, 0, PATH_USAGE},
     {"sender", k_sender, 1, 1, NULL, 0, "an address"},
-    {"from_rewrite", k_from_rewrite, 1, 1, NULL, 0, "on or off"},
+    {"from_rewrite", k_from_rewrite, 1, 1, NULL, 0, "on, off or auto"},
     {"alias", k_alias, 2, 2, NULL, 1, "NAME ADDRESS, like root admin@example.com"},
     {"admin", k_admin, 1, 1, NULL, 0, "an address"},
     {"retry", k_retry, 2, 2, NULL, 0, "FIRST LONGEST, like 1m 1h"},

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/test_upstream.h" /* nr_sender_refusal_advice */
 #include "ctl/ctl.h"
 #include "ctl/ctl_text.h"
 
@@ -234,7 +235,11 @@ static int follow_step(const char *path, const char *id, const char *to, int las
 		return NR_CTL_EX_OK;
 	}
 	if (strcmp(state, "bounced") == 0) {
+		char fix[NR_PROBE_ADVICE_MAX];
+
 		printf("%s: refused permanently for %s (%s)\n", id, to, error);
+		if (nr_sender_refusal_advice(error, fix, sizeof(fix)))
+			printf("  fix: %s\n", fix); /* a provider's sender rule (issue 19) */
 		return NR_CTL_EX_NOUSER;
 	}
 	if (strcmp(state, "pending") != 0) {

@@ -11,6 +11,7 @@
 #include "delivery/delivery_link.h"
 #include "delivery/delivery_sched.h"
 #include "queue/queue.h"
+#include "rewrite/provider.h"
 #include "rewrite/rewrite.h"
 #include "smtpc/smtpc_session.h"
 #include "tls/tls.h"
@@ -84,7 +85,7 @@ static void rcpt_outcome(struct dconn *dc, size_t i, int code, const char *text)
 			nr_err("%s: cannot mark recipient delivered", nr_qid_str(dc->id, id));
 	} else if (o == NR_OUTCOME_FAILED) {
 		nr_dsched_digest_add(&d->digest, nr_qid_str(dc->id, id),
-				     nr_queue_sender(d->q, dc->id), dc->rcpt[i], text);
+				     nr_dlv_report_sender(d, dc->id), dc->rcpt[i], text);
 		if (nr_queue_mark_rcpt(d->q, dc->id, i, NR_RCPT_FAILED) != 0)
 			nr_err("%s: cannot mark recipient failed", nr_qid_str(dc->id, id));
 	} else {
@@ -477,6 +478,7 @@ static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
 		nr_dlv_copy_str(h->oauth_token_file, sizeof(h->oauth_token_file),
 				s->oauth_token_file);
 		nr_dlv_copy_str(h->auth_mech, sizeof(h->auth_mech), s->auth_mech);
+		h->from_rewrite = nr_from_rewrite_for(conf, s);
 	}
 	nr_dlv_copy_str(d->admin, sizeof(d->admin), conf->admin);
 	nr_dlv_copy_str(d->hostname, sizeof(d->hostname),

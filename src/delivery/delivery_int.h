@@ -30,6 +30,7 @@ struct dhost {
 	char password_file[STR_MAX];
 	char oauth_token_file[STR_MAX];
 	char auth_mech[16];
+	int from_rewrite; /* the header From goes through the filter (provider.h) */
 };
 
 /* What a message in flight needs from the rewrite settings: the addresses
@@ -148,6 +149,21 @@ static inline int64_t nr_dlv_wall_now(void)
 static inline const char *nr_dlv_relay_name(const struct dconn *dc)
 {
 	return dc->link ? dc->d->links->peer(dc->link) : "none";
+}
+
+/* The client recorded for the engine's own failure digest: its failures
+ * are logged, never reported in another digest (no loop, no storm). */
+#define NR_DLV_DIGEST_CLIENT "nanorelay-digest"
+
+/* The sender to note in the digest for message id: "" (not reported) for
+ * the digest itself, like a bounce from <>. */
+static inline const char *nr_dlv_report_sender(struct nr_delivery *d, nr_qid_t id)
+{
+	const char *client = nr_queue_client(d->q, id);
+
+	if (client && strcmp(client, NR_DLV_DIGEST_CLIENT) == 0)
+		return "";
+	return nr_queue_sender(d->q, id);
 }
 
 /* ---- delivery_msg.c ---- */

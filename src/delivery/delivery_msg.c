@@ -75,6 +75,16 @@ long nr_dlv_read_body(void *arg, void *buf, size_t len)
 	}
 }
 
+/* 1 when dc carries the engine's digest, From: already dc->sender. */
+static int own_digest(const struct dconn *dc)
+{
+	const char *client = nr_queue_client(dc->d->q, dc->id);
+	const char *queued = nr_queue_sender(dc->d->q, dc->id);
+
+	return client && strcmp(client, NR_DLV_DIGEST_CLIENT) == 0 && queued &&
+	       strcmp(queued, dc->sender) == 0;
+}
+
 /* The rewritten recipients (queue indices unchanged: only the wire address
  * differs) and the header filter for one message. NR_ENOMEM. */
 int nr_dlv_prepare_msg(struct dconn *dc)
@@ -97,7 +107,11 @@ int nr_dlv_prepare_msg(struct dconn *dc)
 			m->wire[i] = dc->rcpt[i];
 	}
 	memset(&m->rw, 0, sizeof(m->rw));
-	m->rw.from_rewrite = rw->from_rewrite;
+	/* Per smarthost: on by default at providers that refuse a foreign
+	 * header From (rewrite/provider.h), else as configured. The digest's
+	 * From is already the account it goes from: left alone, unless the
+	 * envelope changed on the way (another smarthost's account). */
+	m->rw.from_rewrite = dc->host.from_rewrite && !own_digest(dc);
 	/* A null sender (a bounce) has no address to put in From: as is. */
 	if (m->rw.from_rewrite && dc->sender[0] &&
 	    nr_rewrite_hdr_init(&m->hdr, &m->rw, dc->sender, hdr_emit, m) == 0)
@@ -144,6 +158,7 @@ int nr_dlv_build_rewrite(struct rw_conf *out, const struct nr_conf *conf)
 	memset(&shadow, 0, sizeof(shadow));
 	shadow.hostname = conf->hostname ? arena_str(&at, conf->hostname) : NULL;
 	shadow.sender = conf->sender ? arena_str(&at, conf->sender) : NULL;
+	/* Delivery uses each smarthost's own setting (dhost.from_rewrite). */
 	shadow.from_rewrite = conf->from_rewrite;
 	for (i = 0; i < conf->alias_count; i++) {
 		memset(&alias[i], 0, sizeof(alias[i]));

@@ -78,7 +78,6 @@ void nr_dlv_on_expire(void *arg, nr_qid_t id)
 	struct nr_delivery *d = arg;
 	struct nr_qinfo info;
 	char idstr[17], reason[NR_UPSTREAM_ERROR_MAX + 64], line[640];
-	const char *sender = nr_queue_sender(d->q, id);
 	struct nr_dsched_status ls;
 	size_t i;
 
@@ -101,7 +100,7 @@ void nr_dlv_on_expire(void *arg, nr_qid_t id)
 		ls.outcome = NR_OUTCOME_FAILED;
 		ls.text = reason;
 		nr_info("%s", nr_dsched_format_status(line, sizeof(line), &ls));
-		nr_dsched_digest_add(&d->digest, idstr, sender, r, reason);
+		nr_dsched_digest_add(&d->digest, idstr, nr_dlv_report_sender(d, id), r, reason);
 	}
 	nr_info("%s: removed (expired; kept as a dead letter)", idstr);
 }
@@ -116,9 +115,25 @@ static void digest_committed(void *arg, int result, nr_qid_t id)
 		nr_err("failure digest could not be stored: %s", nr_strerror(result));
 }
 
+/* The account the digest is sent as: `sender`, else the first smarthost
+ * user that is an address; "" when there is none (then it goes from the
+ * null sender, as MAILER-DAEMON). Microsoft 365 and Gmail refuse mail from
+ * <> or MAILER-DAEMON through an account, so the admin was never told. */
+static const char *digest_account(const struct nr_delivery *d)
+{
+	size_t i;
+
+	if (d->rwc.rw.sender && d->rwc.rw.sender[0])
+		return d->rwc.rw.sender; /* checked by nr_rewrite_init */
+	for (i = 0; i < d->nhosts; i++)
+		if (strchr(d->host[i].user, '@') && nr_rewrite_check_addr(d->host[i].user, 0) == 0)
+			return d->host[i].user;
+	return "";
+}
+
 void nr_dlv_send_digest(struct nr_delivery *d, uint64_t now)
 {
-	const char *rcpts[1] = {d->admin};
+	const char *rcpts[1] = {d->admin}, *account = digest_account(d);
 	struct nr_qenvelope env;
 	struct nr_qwriter *w = NULL;
 	char date[64], *buf;
@@ -131,15 +146,15 @@ void nr_dlv_send_digest(struct nr_delivery *d, uint64_t now)
 		d->digest.last_sent = now;
 		return;
 	}
-	n = nr_dsched_digest_render(&d->digest, buf, DIGEST_SIZE, d->hostname, d->admin,
+	n = nr_dsched_digest_render(&d->digest, buf, DIGEST_SIZE, d->hostname, account, d->admin,
 				    nr_date_rfc5322(date, sizeof(date), nr_dlv_wall_now()),
 				    nr_dlv_random32());
 	memset(&env, 0, sizeof(env));
-	env.sender = ""; /* null sender: a failing digest is never reported */
+	env.sender = account; /* delivery puts the smarthost's account here */
 	env.rcpts = rcpts;
 	env.nrcpt = 1;
 	env.arrival = nr_dlv_wall_now();
-	env.client = "local";
+	env.client = NR_DLV_DIGEST_CLIENT; /* a failing digest is never reported */
 	rc = n < 0 ? (int)n : nr_queue_begin(d->q, &env, (uint64_t)n, &w);
 	if (rc == 0)
 		rc = nr_queue_append(w, buf, (size_t)n);

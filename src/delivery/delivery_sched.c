@@ -274,24 +274,30 @@ static void out_printf(struct out *o, const char *fmt, ...)
 }
 
 long nr_dsched_digest_render(const struct nr_dsched_digest *d, char *dst, size_t size,
-			     const char *hostname, const char *admin, const char *date,
-			     uint32_t msgid_rnd)
+			     const char *hostname, const char *from, const char *admin,
+			     const char *date, uint32_t msgid_rnd)
 {
 	struct out o = {dst, size, 0, 0};
-	char host[64], adm[96];
+	char host[64], adm[96], acct[256]; /* RFC 5321: a path is at most 256 */
 	size_t i;
 
 	if (size == 0)
 		return NR_EFULL;
 	copy_clean(host, sizeof(host), hostname && hostname[0] ? hostname : "localhost");
 	copy_clean(adm, sizeof(adm), admin);
-	out_printf(&o, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", host);
+	copy_clean(acct, sizeof(acct), from);
+	/* The providers refuse a From that is not the account they logged in
+	 * as, so the digest says it is from that account. */
+	if (acct[0])
+		out_printf(&o, "From: \"nanorelay on %s\" <%s>\r\n", host, acct);
+	else
+		out_printf(&o, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", host);
 	out_printf(&o, "To: <%s>\r\n", adm);
 	out_printf(&o, "Subject: nanorelay on %s: %zu message%s could not be delivered\r\n", host,
 		   d->count + d->dropped, d->count + d->dropped == 1 ? "" : "s");
 	out_printf(&o, "Date: %s\r\n", date);
 	out_printf(&o, "Message-ID: <digest.%08lx@%s>\r\n", (unsigned long)msgid_rnd, host);
-	out_printf(&o, "Auto-Submitted: auto-replied\r\n");
+	out_printf(&o, "Auto-Submitted: auto-generated\r\n");
 	out_printf(&o, "MIME-Version: 1.0\r\n");
 	out_printf(&o, "Content-Type: text/plain; charset=us-ascii\r\n\r\n");
 	out_printf(&o, "nanorelay on %s gave up on these recipients:\r\n\r\n", host);
@@ -304,8 +310,11 @@ long nr_dsched_digest_render(const struct nr_dsched_digest *d, char *dst, size_t
 	}
 	if (d->dropped)
 		out_printf(&o, "\r\n and %zu more (see the log).\r\n", d->dropped);
-	out_printf(&o, "\r\nThe messages stay in the queue as dead letters until their space is "
-		       "needed.\r\n");
+	/* The same words as `nanorelay status` and `mailq`: a refused message
+	 * is gone, an expired one is counted as dead until its space is used. */
+	out_printf(&o, "\r\nRefused messages have left the queue. Expired ones stay in it as dead "
+		       "letters\r\n(counted as dead by `nanorelay status`, marked ! by `nanorelay "
+		       "mailq`)\r\nuntil their space is needed.\r\n");
 	if (o.full)
 		return NR_EFULL;
 	return (long)o.len;

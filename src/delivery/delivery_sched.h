@@ -142,12 +142,16 @@ int nr_dsched_digest_due(const struct nr_dsched_digest *d, uint64_t now);
 /* When the next digest may go (UINT64_MAX when nothing is noted). */
 uint64_t nr_dsched_digest_wakeup(const struct nr_dsched_digest *d);
 /* Render the digest message (headers + body, CRLF lines, canonical, not
- * dot-stuffed) into dst. date is an RFC 5322 date string, hostname names
- * this relay, msgid_rnd makes the Message-ID unique. Returns the length, or
- * NR_EFULL when dst is too small (nothing usable written). */
+ * dot-stuffed) into dst. from is the account it is sent as (the header
+ * From, which Microsoft 365 and Gmail insist on); NULL or "" when there is
+ * none: then MAILER-DAEMON@hostname. date is an RFC 5322 date string,
+ * hostname names this relay, msgid_rnd makes the Message-ID unique. Always
+ * Auto-Submitted: auto-generated (RFC 3834: no auto-replies to it).
+ * Returns the length, or NR_EFULL when dst is too small (nothing usable
+ * written). */
 long nr_dsched_digest_render(const struct nr_dsched_digest *d, char *dst, size_t size,
-			     const char *hostname, const char *admin, const char *date,
-			     uint32_t msgid_rnd);
+			     const char *hostname, const char *from, const char *admin,
+			     const char *date, uint32_t msgid_rnd);
 /* The digest was enqueued: forget the entries, start the interval. */
 void nr_dsched_digest_sent(struct nr_dsched_digest *d, uint64_t now);
 

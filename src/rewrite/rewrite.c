@@ -146,7 +146,7 @@ int nr_rewrite_init(struct nr_rewrite *rw, const struct nr_conf *conf, char *err
 	}
 	rw->hostname = conf->hostname;
 	rw->sender = conf->sender;
-	rw->from_rewrite = conf->from_rewrite;
+	rw->from_rewrite = conf->from_rewrite == NR_FROM_REWRITE_ON; /* auto: per smarthost */
 	rw->alias = conf->alias;
 	rw->alias_count = conf->alias_count;
 

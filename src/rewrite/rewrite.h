@@ -49,7 +49,7 @@
 struct nr_rewrite {
 	const char *hostname; /* qualifies bare names; NULL: "localhost" */
 	const char *sender;   /* configured envelope sender, or NULL */
-	int from_rewrite;
+	int from_rewrite;     /* 1: global `from_rewrite on`; delivery decides per smarthost */
 	const struct nr_conf_alias *alias;
 	size_t alias_count;
 };

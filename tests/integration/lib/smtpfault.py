@@ -28,8 +28,13 @@ usage: smtpfault.py --port P [--addr 127.0.0.1] [--dir DIR]
                                     argument (RCPT) contains TEXT; for DATA,
                                     BODY and DOT: whose MAIL or any accepted
                                     RCPT contains TEXT. First match wins.
+         [--send-as-denied]         act like Microsoft 365: after the dot, a
+                                    message whose MAIL FROM or header From
+                                    address is not the authenticated user
+                                    gets "554 5.2.252 SendAsDenied; ..." (the
+                                    real text) and is not stored
 """
-import argparse, base64, hmac, os, socket, ssl, sys, threading, time
+import argparse, base64, hmac, os, re, socket, ssl, sys, threading, time
 
 VERS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
         "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
@@ -52,6 +57,7 @@ class Conn:
         self.a, self.ctx, self.sock, self.cid = a, ctx, sock, cid
         self.buf = b""
         self.tls = False
+        self.auth_user = None
 
     def send(self, line):
         log(self.cid, "S: " + line)
@@ -114,7 +120,10 @@ class Conn:
             if data is None:
                 self.send("334 ")
                 data = self.readline()
-            log(self.cid, "AUTH-DATA PLAIN %r" % base64.b64decode(data + "==="))
+            raw = base64.b64decode(data + "===")
+            log(self.cid, "AUTH-DATA PLAIN %r" % raw)
+            fields = raw.split(b"\0")
+            self.auth_user = fields[1].decode("latin-1") if len(fields) == 3 else None
         elif mech == "LOGIN":
             if len(parts) > 1:
                 user = parts[1]
@@ -124,6 +133,7 @@ class Conn:
             self.send("334 UGFzc3dvcmQ6")
             pw = self.readline()
             log(self.cid, "AUTH-DATA LOGIN %r %r" % (base64.b64decode(user + "==="), base64.b64decode(pw + "===")))
+            self.auth_user = base64.b64decode(user + "===").decode("latin-1")
         elif mech == "CRAM-MD5":
             chal = "<%d.%d@smarthost.test>" % (os.getpid(), int(time.time()))
             self.send("334 " + base64.b64encode(chal.encode()).decode())
@@ -145,6 +155,29 @@ class Conn:
                 raise EOFError
             lines.append(line[1:] if line.startswith(".") else line)
         return "".join(l + "\r\n" for l in lines)
+
+    def send_as_denied(self, mail_from, body):
+        """Microsoft 365's rule: the envelope sender and the header From
+        must both be the account that logged in. The refusal text if not."""
+        user = (self.auth_user or "").lower()
+        env = mail_from.split()[0].strip("<>").lower() if mail_from else ""
+        head = body.split("\r\n\r\n", 1)[0]
+        head = re.sub(r"\r\n[ \t]+", " ", head)  # unfold
+        hdr = ""
+        for line in head.split("\r\n"):
+            if line.lower().startswith("from:"):
+                v = line[5:].strip()
+                m = re.search(r"<([^<>]*)>\s*$", v)
+                hdr = (m.group(1) if m else v).strip().lower()
+                break
+        for addr in (env, hdr):
+            if addr != user:
+                return ("554 5.2.252 SendAsDenied; %s not allowed to send as %s; "
+                        "STOREDRV.Submission.Exception:SendAsDeniedException."
+                        "MapiExceptionSendAsDenied; Failed to process message due to a "
+                        "permanent exception with message [BeginDiagnosticData]Cannot "
+                        "submit message." % (self.auth_user or "(nobody)", addr or "<>"))
+        return None
 
     def run(self):
         a = self.a
@@ -202,6 +235,11 @@ class Conn:
                 if r and not r.startswith("3"):
                     continue
                 body = self.data(about)
+                denied = self.send_as_denied(mail_from, body) if a.send_as_denied else None
+                if denied:
+                    self.send(denied)
+                    mail_from, rcpts = None, []
+                    continue
                 r = self.fixed("DOT", about)
                 if not r or r.startswith("2"):
                     with lock:
@@ -249,6 +287,7 @@ def main():
     p.add_argument("--size", type=int, default=10240000)
     p.add_argument("--reply", action="append", default=[])
     p.add_argument("--rule", action="append", default=[])
+    p.add_argument("--send-as-denied", action="store_true")
     a = p.parse_args()
     a.rules = []
     for r in a.rule:

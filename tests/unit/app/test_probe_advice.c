@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "app/test_upstream.h"
+#include "rewrite/provider.h"
 #include "test.h"
 
 static char out[6][NR_PROBE_ADVICE_MAX];
@@ -126,6 +127,72 @@ TEST(bounded_output)
 	EXPECT_EQ(nr_probe_advice(&r, out, 0), 0);
 }
 
+/* Microsoft 365 and Exchange refuse a foreign header From after DATA;
+ * send-test and test-upstream name from_rewrite (issue 19). The texts are
+ * the providers' own. */
+TEST(sender_rule_refusals_name_from_rewrite)
+{
+	static const char *const refused[] = {
+	    ("host smtp.office365.com said: 554 5.2.252 SendAsDenied; scanner@contoso.com not "
+	     "allowed to send as printer@lan; STOREDRV.Submission.Exception:"
+	     "SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a "
+	     "permanent exception with message [BeginDiagnosticData]Cannot submit message."),
+	    "550 5.7.60 SMTP; Client does not have permissions to send as this sender",
+	    ("554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException."
+	     "MapiExceptionSendAsDenied; Failed to process message"),
+	};
+	static const char *const others[] = {
+	    "550 5.1.1 no such user", "550 5.7.601 something else", "451 4.5.2520 busy", "", NULL,
+	};
+	char fix[NR_PROBE_ADVICE_MAX];
+	size_t i;
+
+	for (i = 0; i < NR_ARRAY_LEN(refused); i++) {
+		fix[0] = '\0';
+		EXPECT_EQ(nr_sender_refusal_advice(refused[i], fix, sizeof(fix)), 1);
+		EXPECT_TRUE(strstr(fix, "set `from_rewrite on` (or from_rewrite=on on the "
+					"smarthost; drop any from_rewrite off)") != NULL);
+		EXPECT_TRUE(strstr(fix, "Reply-To") != NULL);
+	}
+	for (i = 0; i < NR_ARRAY_LEN(others); i++) {
+		strcpy(fix, "untouched");
+		EXPECT_EQ(nr_sender_refusal_advice(others[i], fix, sizeof(fix)), 0);
+		EXPECT_STREQ(fix, "untouched");
+	}
+	/* The same fix first when a probe step saw such a reply. */
+	{
+		struct nr_probe_result r = base(NR_PROBE_AUTH);
+		r.code = 550;
+		strcpy(r.text, "5.7.60 SMTP; Client does not have permissions to send as this "
+			       "sender");
+		EXPECT_TRUE(nr_probe_advice(&r, out, 6) >= 1);
+		EXPECT_TRUE(
+		    strstr(out[0], "(5.2.252 SendAsDenied / 5.7.60): set `from_rewrite on`") !=
+		    NULL);
+	}
+}
+
+/* A walk that passes still warns when the provider will refuse the mail. */
+TEST(provider_note_after_a_good_walk)
+{
+	struct nr_probe_result r = base(NR_PROBE_OK);
+
+	r.host = "smtp.office365.com";
+	r.user = "scanner@contoso.com";
+	r.provider = NR_PROVIDER_MICROSOFT;
+	r.from_rewrite = 0;
+	ASSERT_EQ(nr_probe_advice(&r, out, 6), 1);
+	EXPECT_TRUE(strstr(out[0],
+			   "Microsoft 365 refuses mail whose header From is not "
+			   "scanner@contoso.com (554 5.2.252 SendAsDenied) and from_rewrite "
+			   "is off here: set `from_rewrite on`") == out[0]);
+	r.from_rewrite = 1;
+	ASSERT_EQ(nr_probe_advice(&r, out, 6), 1);
+	EXPECT_TRUE(strstr(out[0], "Microsoft 365 accepts only mail From the account") == out[0]);
+	r.provider = NR_PROVIDER_NONE; /* an ordinary smarthost: nothing to say */
+	EXPECT_EQ(nr_probe_advice(&r, out, 6), 0);
+}
+
 int main(void)
 {
 	RUN(ok_gives_nothing);
@@ -135,5 +202,7 @@ int main(void)
 	RUN(dns_and_tcp);
 	RUN(setup);
 	RUN(bounded_output);
+	RUN(sender_rule_refusals_name_from_rewrite);
+	RUN(provider_note_after_a_good_walk);
 	return TEST_REPORT();
 }

@@ -166,7 +166,7 @@ static const struct bad_case bad[] = {
     {"retry 1m 2d", "t.conf:1: retry: expected a duration from 1s to 1d, got \"2d\""},
     /* words */
     {"bare_lf yes", "t.conf:1: bare_lf: expected normalize or reject, got \"yes\""},
-    {"from_rewrite yes", "t.conf:1: from_rewrite: expected on or off, got \"yes\""},
+    {"from_rewrite yes", "t.conf:1: from_rewrite: expected on, off or auto, got \"yes\""},
     {"sendmail_no_daemon queue",
      "t.conf:1: sendmail_no_daemon: expected direct or fail, got \"queue\""},
     {"log file", "t.conf:1: log: expected syslog or stderr, got \"file\""},
@@ -299,6 +299,8 @@ static const struct bad_case bad[] = {
      "t.conf:1: smarthost: insecure=yes is only for tls=none; certificates are always verified"},
     {"smarthost smtp.example.com tls=ssl",
      "t.conf:1: smarthost: tls: expected starttls, implicit or none, got \"ssl\""},
+    {"smarthost smtp.example.com from_rewrite=yes",
+     "t.conf:1: smarthost: from_rewrite: expected on, off or auto, got \"yes\""},
     {"smarthost smtp.example.com user=me", "t.conf:1: smarthost: user= needs password_file= or "
 					   "oauth_token_file="},
     {"smarthost smtp.example.com password_file=/x",
@@ -316,7 +318,7 @@ static const struct bad_case bad[] = {
      "t.conf:1: smarthost: auth: a password mechanism needs password_file="},
     {"smarthost smtp.example.com user=me pass=x",
      "t.conf:1: smarthost: unknown option \"pass=x\" (expected tls, user, password_file, "
-     "oauth_token_file, auth or insecure)"},
+     "oauth_token_file, auth, insecure or from_rewrite)"},
     {"smarthost smtp.example.com:0", "t.conf:1: smarthost: expected HOST or HOST:PORT like "
 				     "smtp.gmail.com:465 or [2001:db8::1]:587, got "
 				     "\"smtp.example.com:0\""},
@@ -533,7 +535,7 @@ TEST(defaults_are_safe)
 	EXPECT_EQ(c.smarthost_count, 0);
 	EXPECT_TRUE(c.ca_file == NULL);
 	EXPECT_TRUE(c.sender == NULL);
-	EXPECT_EQ(c.from_rewrite, 0);
+	EXPECT_EQ(c.from_rewrite, NR_FROM_REWRITE_AUTO);
 	EXPECT_EQ(c.alias_count, 0);
 	EXPECT_TRUE(c.admin == NULL);
 	EXPECT_EQ(c.retry_min_ms, 60000);
@@ -589,7 +591,8 @@ static const char good_text[] =
     "queue ram size=4M\n"
     "state_dir /tmp/nr-state\n"
     "smarthost smtp.gmail.com:465 user=me@gmail.com password_file=" SECRET "\n"
-    "smarthost mail.isp.example tls=starttls user=me password_file=" SECRET " auth=login\n"
+    "smarthost mail.isp.example tls=starttls user=me password_file=" SECRET " auth=login "
+    "from_rewrite=off\n"
     "smarthost [2001:db8::25] user=me oauth_token_file=/nonexistent/token auth=XOAUTH2\n"
     "smarthost 127.0.0.1:2526 tls=none insecure=yes\n"
     "ca_file /etc/ssl/certs/ca-certificates.crt\n"
@@ -682,6 +685,8 @@ TEST(good_file_field_by_field)
 	EXPECT_TRUE(c.smarthost[0].auth_mech == NULL);
 	EXPECT_EQ(c.smarthost[0].insecure, 0);
 	EXPECT_EQ(c.smarthost[0].line, 26);
+	EXPECT_EQ(c.smarthost[0].from_rewrite, NR_FROM_REWRITE_AUTO);
+	EXPECT_EQ(c.smarthost[1].from_rewrite, NR_FROM_REWRITE_OFF);
 	EXPECT_EQ(c.smarthost[1].port, 587);
 	EXPECT_EQ(c.smarthost[1].tls, NR_TLS_STARTTLS);
 	EXPECT_STREQ(c.smarthost[1].auth_mech, "LOGIN");
@@ -697,7 +702,7 @@ TEST(good_file_field_by_field)
 
 	EXPECT_STREQ(c.ca_file, "/etc/ssl/certs/ca-certificates.crt");
 	EXPECT_STREQ(c.sender, "me@gmail.com");
-	EXPECT_EQ(c.from_rewrite, 1);
+	EXPECT_EQ(c.from_rewrite, NR_FROM_REWRITE_ON);
 	ASSERT_EQ(c.alias_count, 2);
 	EXPECT_STREQ(c.alias[0].from, "root");
 	EXPECT_STREQ(c.alias[0].to, "admin@example.com");

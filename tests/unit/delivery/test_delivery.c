@@ -175,7 +175,7 @@ static int find_digest(void *arg, const struct nr_qinfo *in)
 	int i;
 
 	(void)arg;
-	if (strcmp(nr_queue_client(q, in->id), "local") != 0)
+	if (strcmp(nr_queue_client(q, in->id), "nanorelay-digest") != 0)
 		return 0;
 	for (i = 0; i < digests; i++)
 		if (digest_ids[i] == in->id)
@@ -183,7 +183,10 @@ static int find_digest(void *arg, const struct nr_qinfo *in)
 	if (digests < (int)NR_ARRAY_LEN(digest_ids))
 		digest_ids[digests] = in->id;
 	digests++;
-	EXPECT_STREQ(nr_queue_sender(q, in->id), "");
+	/* From the configured sender (me@gmail.test, or relay@example.com
+	 * after the rewrite test's reload), not <>: providers refuse that. */
+	EXPECT_TRUE(strcmp(nr_queue_sender(q, in->id), "me@gmail.test") == 0 ||
+		    strcmp(nr_queue_sender(q, in->id), "relay@example.com") == 0);
 	EXPECT_EQ(in->nrcpt, 1);
 	snprintf(digest_rcpt, sizeof(digest_rcpt), "%s", nr_queue_rcpt(q, in->id, 0, &st));
 	if (nr_queue_read_open(q, in->id, &r) != 0)
@@ -367,8 +370,13 @@ static void greet(struct nr_dlink *l, uint32_t caps, uint32_t auth)
  * checks see only what follows it. */
 static void take_digest(struct nr_dlink *l)
 {
-	EXPECT_TRUE(strstr(l->out, "MAIL FROM:<>\r\nRCPT TO:<admin@example.test>\r\nDATA\r\n") !=
-		    NULL);
+	/* From the configured sender: me@gmail.test, or relay@example.com
+	 * after the rewrite test's reload. */
+	EXPECT_TRUE(strstr(l->out, "MAIL FROM:<me@gmail.test>\r\nRCPT TO:<admin@example.test>\r\n"
+				   "DATA\r\n") != NULL ||
+		    strstr(l->out,
+			   "MAIL FROM:<relay@example.com>\r\nRCPT TO:<admin@example.test>\r\n"
+			   "DATA\r\n") != NULL);
 	say(l, 250, "ok");
 	say(l, 250, "ok");
 	say(l, 354, "go");
@@ -404,9 +412,13 @@ TEST(delivers_with_per_recipient_outcomes_and_one_digest)
 	EXPECT_EQ(rcpt_state(a, 1), NR_RCPT_FAILED);
 	EXPECT_EQ(msg_state(a), NR_MSG_DONE);
 	EXPECT_EQ(info(a).inflight, 0);
-	/* One digest to admin, from <>, naming the failure. */
+	/* One digest to admin, from the account, naming the failure. */
 	EXPECT_EQ(digests, 1);
 	EXPECT_STREQ(digest_rcpt, "admin@example.test");
+	EXPECT_TRUE(strstr(digest_body, "From: \"nanorelay on ") == digest_body);
+	EXPECT_TRUE(strstr(digest_body, "\" <me@gmail.test>\r\nTo: <admin@example.test>\r\n") !=
+		    NULL);
+	EXPECT_TRUE(strstr(digest_body, "\r\nAuto-Submitted: auto-generated\r\n") != NULL);
 	EXPECT_TRUE(strstr(digest_body, "to=<gone@x.test>") != NULL);
 	EXPECT_TRUE(strstr(digest_body, "550 5.1.1 no such user") != NULL);
 	/* A second failure soon after waits for the interval: no storm. */
@@ -547,6 +559,41 @@ TEST(expiry_reports_once_but_never_for_null_sender)
 	teardown(d);
 }
 
+/* The digest goes from the account now, no longer from <>; a refused
+ * digest must still not be reported in another one (no loop). */
+TEST(refused_digest_is_not_reported_again)
+{
+	struct nr_delivery *d = setup(1, NULL);
+	struct nr_dlink *l;
+	nr_qid_t a;
+	ASSERT_TRUE(d);
+	a = add_msg("cam@lan", "gone@x.test", NULL, "x\r\n");
+	nr_delivery_kick(d);
+	turn();
+	l = open_link(0);
+	ASSERT_TRUE(l);
+	greet(l, NR_SMTPC_CAP_PIPELINING, 0);
+	say(l, 250, "ok");
+	say(l, 550, "5.1.1 no such user");
+	say(l, 554, "no valid recipients");
+	EXPECT_EQ(rcpt_state(a, 0), NR_RCPT_FAILED);
+	EXPECT_EQ(digests, 1);
+	say(l, 250, "ok"); /* the RSET after the refused transaction */
+	nr_delivery_kick(d);
+	turn();
+	EXPECT_TRUE(strstr(l->out, "MAIL FROM:<me@gmail.test>\r\nRCPT TO:<admin@example.test>\r\n"
+				   "DATA\r\n") != NULL);
+	say(l, 250, "ok");
+	say(l, 250, "ok");
+	say(l, 354, "go");
+	say(l, 554, "5.2.252 SendAsDenied; me@gmail.test not allowed to send as x");
+	EXPECT_EQ(msg_state(digest_ids[0]), NR_MSG_DONE);
+	EXPECT_TRUE(sim_log_find("to=<admin@example.test>, relay=") >= 0);
+	advance(2 * NR_DELIVERY_DIGEST_INTERVAL_MS);
+	EXPECT_EQ(digests, 1);
+	teardown(d);
+}
+
 TEST(connections_are_bounded)
 {
 	struct nr_delivery *d = setup(1, NULL);
@@ -596,7 +643,7 @@ TEST(rewrite_on_the_wire_only_and_reload_copies_the_settings)
 	c2 = conf;
 	c2.hostname = host;
 	c2.sender = sender;
-	c2.from_rewrite = 1;
+	c2.from_rewrite = NR_FROM_REWRITE_ON;
 	c2.alias = al;
 	c2.alias_count = 2;
 	ASSERT_EQ(nr_delivery_reload(d, &c2), 0);
@@ -691,7 +738,7 @@ TEST(reload_in_flight_keeps_the_message_rewrite)
 	strcpy(al->from, "root");
 	strcpy(al->to, "admin@example.com");
 	c2 = conf;
-	c2.from_rewrite = 1;
+	c2.from_rewrite = NR_FROM_REWRITE_ON;
 	c2.alias = al;
 	c2.alias_count = 1;
 	ASSERT_EQ(nr_delivery_reload(d, &c2), 0);
@@ -706,7 +753,7 @@ TEST(reload_in_flight_keeps_the_message_rewrite)
 	say(l, 250, "ok");
 	/* Reload mid-transaction to settings without rewriting, then free the
 	 * old ones: the message goes on as it started. */
-	c2.from_rewrite = 0;
+	c2.from_rewrite = NR_FROM_REWRITE_OFF;
 	c2.alias_count = 0;
 	c2.alias = NULL;
 	ASSERT_EQ(nr_delivery_reload(d, &c2), 0);
@@ -738,6 +785,7 @@ int main(void)
 	RUN(failover_and_status);
 	RUN(auth_535_holds_the_smarthost);
 	RUN(expiry_reports_once_but_never_for_null_sender);
+	RUN(refused_digest_is_not_reported_again);
 	RUN(connections_are_bounded);
 	RUN(tls_none_without_insecure_is_refused);
 	RUN(rewrite_on_the_wire_only_and_reload_copies_the_settings);

@@ -185,7 +185,7 @@ TEST(digest_once_per_interval_and_never_for_null_sender)
 	EXPECT_EQ(nr_dsched_digest_add(&d, "02", "cam@lan", "a@x", "550 5.1.1 unknown"), 1);
 	EXPECT_EQ(nr_dsched_digest_add(&d, "03", "ups@lan", "b@x", "expired after 5d"), 1);
 	EXPECT_EQ(nr_dsched_digest_due(&d, 10), 1);
-	n = nr_dsched_digest_render(&d, msg, sizeof(msg), "nas.lan", "admin@example.com",
+	n = nr_dsched_digest_render(&d, msg, sizeof(msg), "nas.lan", NULL, "admin@example.com",
 				    "Mon, 01 Jan 2024 00:00:00 +0000", 0xabc);
 	ASSERT_TRUE(n > 0);
 	EXPECT_EQ((size_t)n, strlen(msg));
@@ -194,7 +194,10 @@ TEST(digest_once_per_interval_and_never_for_null_sender)
 	EXPECT_TRUE(strstr(msg, " 02 from=<cam@lan> to=<a@x>\r\n    550 5.1.1 unknown\r\n") !=
 		    NULL);
 	EXPECT_TRUE(strstr(msg, "expired after 5d") != NULL);
-	EXPECT_TRUE(strstr(msg, "Auto-Submitted: auto-replied\r\n") != NULL);
+	/* Without an account: the null sender's traditional From. */
+	EXPECT_TRUE(strstr(msg, "From: Mail Delivery System <MAILER-DAEMON@nas.lan>\r\n") == msg);
+	EXPECT_TRUE(strstr(msg, "Auto-Submitted: auto-generated\r\n") != NULL);
+	EXPECT_TRUE(strstr(msg, "Refused messages have left the queue. Expired ones stay") != NULL);
 	/* Canonical: no bare LF or CR. */
 	{
 		long i;
@@ -216,6 +219,41 @@ TEST(digest_once_per_interval_and_never_for_null_sender)
 	EXPECT_EQ(nr_dsched_digest_due(&d, 900010), 1);
 }
 
+/* Microsoft 365 and Gmail take the digest only when its From is the
+ * account the relay logs in as (issue 19). */
+TEST(digest_from_the_account)
+{
+	static struct nr_dsched_digest d;
+	static char msg[8192];
+	const char *body;
+	long n;
+
+	nr_dsched_digest_init(&d, 1000);
+	EXPECT_EQ(nr_dsched_digest_add(&d, "05", "printer@lan", "a@x",
+				       "host smtp.office365.com said: 554 5.2.252 SendAsDenied"),
+		  1);
+	n = nr_dsched_digest_render(&d, msg, sizeof(msg), "nas.lan", "scanner@contoso.com",
+				    "admin@contoso.com", "Mon, 01 Jan 2024 00:00:00 +0000", 7);
+	ASSERT_TRUE(n > 0);
+	body = strstr(msg, "\r\n\r\n");
+	ASSERT_TRUE(body != NULL);
+	/* The header block, byte for byte. */
+	EXPECT_TRUE(strncmp(msg,
+			    "From: \"nanorelay on nas.lan\" <scanner@contoso.com>\r\n"
+			    "To: <admin@contoso.com>\r\n"
+			    "Subject: nanorelay on nas.lan: 1 message could not be delivered\r\n"
+			    "Date: Mon, 01 Jan 2024 00:00:00 +0000\r\n"
+			    "Message-ID: <digest.00000007@nas.lan>\r\n"
+			    "Auto-Submitted: auto-generated\r\n"
+			    "MIME-Version: 1.0\r\n"
+			    "Content-Type: text/plain; charset=us-ascii\r\n\r\n",
+			    (size_t)(body - msg) + 4) == 0);
+	EXPECT_TRUE(strstr(msg, "MAILER-DAEMON") == NULL);
+	/* The reason as the log and `status` give it. */
+	EXPECT_TRUE(strstr(body, " 05 from=<printer@lan> to=<a@x>\r\n    host smtp.office365.com "
+				 "said: 554 5.2.252 SendAsDenied\r\n") != NULL);
+}
+
 TEST(digest_bounded)
 {
 	static struct nr_dsched_digest d;
@@ -230,9 +268,9 @@ TEST(digest_bounded)
 	}
 	EXPECT_EQ(d.count, NR_DELIVERY_DIGEST_MAX);
 	EXPECT_EQ(d.dropped, 10);
-	ASSERT_TRUE(nr_dsched_digest_render(&d, msg, sizeof(msg), "h", "a@x", "date", 1) > 0);
+	ASSERT_TRUE(nr_dsched_digest_render(&d, msg, sizeof(msg), "h", "", "a@x", "date", 1) > 0);
 	EXPECT_TRUE(strstr(msg, "and 10 more") != NULL);
-	EXPECT_EQ(nr_dsched_digest_render(&d, msg, 100, "h", "a@x", "date", 1), NR_EFULL);
+	EXPECT_EQ(nr_dsched_digest_render(&d, msg, 100, "h", "", "a@x", "date", 1), NR_EFULL);
 }
 
 int main(void)
@@ -246,6 +284,7 @@ int main(void)
 	RUN(status_line);
 	RUN(dsn_from_reply);
 	RUN(digest_once_per_interval_and_never_for_null_sender);
+	RUN(digest_from_the_account);
 	RUN(digest_bounded);
 	return TEST_REPORT();
 }

@@ -17,7 +17,7 @@ static struct nr_conf conf_with(struct nr_conf_alias *a, size_t n, const char *s
 	memset(&c, 0, sizeof(c));
 	c.hostname = (char *)"nas.lan";
 	c.sender = (char *)sender;
-	c.from_rewrite = from;
+	c.from_rewrite = from ? NR_FROM_REWRITE_ON : NR_FROM_REWRITE_OFF;
 	c.alias = a;
 	c.alias_count = n;
 	return c;
