@@ -73,6 +73,42 @@ void nr_dlv_count_outcome(nr_qid_t id, enum nr_dsched_outcome o, const char *tex
 	}
 }
 
+void nr_dlv_log_deferred_msg(struct nr_delivery *d, nr_qid_t id, const char *relay,
+			     const char *text)
+{
+	struct nr_qinfo info;
+	struct nr_dsched_status ls;
+	char idstr[17], line[640], delays[48], b[24];
+	int64_t now = nr_dlv_wall_now();
+	size_t i;
+
+	memset(&info, 0, sizeof(info));
+	if (nr_queue_info(d->q, id, &info) != 0)
+		return;
+	nr_qid_str(id, idstr);
+	for (i = 0; i < info.nrcpt; i++) {
+		enum nr_rcpt_state st = NR_RCPT_PENDING;
+		const char *r = nr_queue_rcpt(d->q, id, i, &st);
+		if (st != NR_RCPT_PENDING)
+			continue;
+		memset(&ls, 0, sizeof(ls));
+		ls.id = idstr;
+		ls.to = r;
+		ls.relay = relay;
+		ls.delay_s = now > info.arrival ? (uint64_t)(now - info.arrival) : 0;
+		/* all of it waiting in the queue: no session carried it */
+		secs(b, sizeof(b), ls.delay_s * 1000);
+		snprintf(delays, sizeof(delays), "0/%s/0/0", b);
+		ls.delays = delays;
+		ls.outcome = NR_OUTCOME_DEFERRED;
+		ls.text = text;
+		nr_info("%s", nr_dsched_format_status(line, sizeof(line), &ls));
+		nr_dlv_count_outcome(id, NR_OUTCOME_DEFERRED, text);
+		if (d->observe)
+			d->observe(d->observe_arg, id, i, (int)NR_OUTCOME_DEFERRED, text);
+	}
+}
+
 void nr_dlv_on_expire(void *arg, nr_qid_t id)
 {
 	struct nr_delivery *d = arg;
