@@ -526,8 +526,8 @@ static void dispatch(struct nr_delivery *d)
 			open_conn(d, (size_t)h);
 		} else if ((h = nr_dsched_probe_host(&d->sched, now)) >= 0 && mail_waits(d)) {
 			/* Held, but mail waits: does it answer again? */
-			nr_info("delivery: %s:%u: probing (mail is waiting)", d->host[h].host,
-				d->host[h].port);
+			nr_debug("delivery: %s:%u: probing (mail is waiting)", d->host[h].host,
+				 d->host[h].port);
 			open_conn(d, (size_t)h);
 		}
 	}
