@@ -509,11 +509,19 @@ TEST(auth_535_holds_the_smarthost)
 	greet(l, NR_SMTPC_CAP_AUTH, NR_SMTPC_AUTH_PLAIN);
 	EXPECT_TRUE(strstr(l->out, "AUTH PLAIN ") != NULL);
 	EXPECT_TRUE(strstr(l->out, "secret") == NULL);
+	sim_log_clear();
 	say(l, 535, "5.7.8 bad credentials");
 	nr_delivery_status(d, &st, 1);
 	EXPECT_EQ(st.state, NR_UPSTREAM_AUTH_FAILED);
 	EXPECT_TRUE(st.retry_in_ms > 59 * 60000);
 	EXPECT_TRUE(strstr(st.last_error, "535 5.7.8") != NULL);
+	/* The waiting message is deferred for mailq and the log (issue 21),
+	 * its next try no earlier than the hold's end. */
+	EXPECT_EQ(info(a).attempts, 1);
+	EXPECT_TRUE(strstr(info(a).last_error, "535 5.7.8") != NULL);
+	EXPECT_TRUE(info(a).next_attempt_ms >= sim_now() + 59 * 60000);
+	EXPECT_TRUE(sim_log_find("to=<a@x.test>, relay=smtp.test[127.0.0.1]:2500, ") >= 0);
+	EXPECT_TRUE(sim_log_find("dsn=5.7.8, status=deferred (") >= 0);
 	/* No new attempt for most of an hour, however often we are kicked. */
 	advance(30 * 60000);
 	nr_delivery_kick(d);
