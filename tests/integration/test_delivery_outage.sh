@@ -9,7 +9,9 @@
 #  - the outage lasts until the messages' backoff has grown past 20 s; then
 #    the upstream listens again and all mail goes out within a few seconds
 #    (one probe interval, `retry`'s first step: 2 s here), well before the
-#    messages' next backoff step.
+#    messages' next backoff step;
+#  - after a restart, a message not tried since says so in mailq (the
+#    reason lived in RAM).
 . "$(dirname "$0")/lib/sink.sh"
 nr_require swaks smtp-sink pflogsumm
 [ "$(id -u)" = 0 ] || nr_skip "smtp-sink -u needs root here"
@@ -121,4 +123,43 @@ expect_eq "pflogsumm: received" 3 "$(count received)"
 expect_eq "pflogsumm: delivered" 4 "$(count delivered)"
 expect_eq "pflogsumm: deferred (messages)" 3 "$(count deferred)"
 expect_eq "pflogsumm: deferrals (lines)" "$(log_count "status=deferred")" "$(awk '$2 == "deferred" { print $3; exit }' "$NR_TMP/pflogsumm.txt" | tr -d '(')"
+
+# ---- after a restart: the reason was in RAM ----
+# One more message while the upstream is down again, then a restart onto a
+# smarthost that accepts the connection and never greets: the message is
+# not in flight and has not been tried since the start.
+sink_stop
+nr_spawn pid "$LOG.2" "$bin" -c "$conf" --foreground
+wait_port "$port" 10 || fail "nanorelay did not listen again" "$LOG.2"
+swaks --server "127.0.0.1:$port" --from printer4@lan --to user4@example.com \
+	--body "outage 4" >"$NR_TMP/swaks4.txt" 2>&1
+wait_for 10 "message 4 deferred" grep -q "to=<user4@example.com>.*status=deferred" "$LOG.2" ||
+	fail "message 4 not deferred" "$LOG.2"
+nr_stop_pid "$pid"
+silent=$(free_port)
+nr_spawn SILENT_PID "$NR_TMP/silent.log" $PY -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+held = []
+end = time.time() + 60
+while time.time() < end:
+    s.settimeout(1)
+    try:
+        held.append(s.accept()[0])
+    except OSError:
+        pass
+' "$silent"
+wait_port "$silent" 5 || fail "silent listener"
+sed "s/^smarthost .*/smarthost 127.0.0.1:$silent tls=none insecure=yes/" "$conf" >"$conf.silent"
+sleep 1 # arrival times are whole seconds: it must arrive a second before the start
+nr_spawn pid "$LOG.3" "$bin" -c "$conf.silent" --foreground
+wait_port "$port" 10 || fail "nanorelay did not listen on restart" "$LOG.3"
+mq=$("$bin" -c "$conf.silent" mailq 2>&1)
+printf '%s\n' "$mq" | sed 's/^/# mailq after restart| /'
+expect_match "after a restart: mailq says no attempt since the start" \
+	"\(no attempt since the daemon started\)" "$mq"
+expect_match "after a restart: and that it goes as soon as a smarthost takes it" \
+	"next try now" "$mq"
+nr_stop_pid "$pid"
 nr_done
