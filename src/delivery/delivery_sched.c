@@ -269,6 +269,8 @@ char *nr_dsched_format_status(char *dst, size_t size, const struct nr_dsched_sta
 		snprintf(delays, sizeof(delays), "delays=%s, ", st->delays);
 	copy_clean(t, sizeof(t), st->text);
 	nr_dsched_dsn(dsn, sizeof(dsn), st->code, st->text);
+	if (st->outcome == NR_OUTCOME_DEFERRED && dsn[0] == '5')
+		dsn[0] = '4'; /* a 535 that holds the mail: temporary for this message */
 	snprintf(dst, size, "%s: to=<%s>, %srelay=%s, delay=%llu, %sdsn=%s, status=%s (%s)", st->id,
 		 to, orig, st->relay ? st->relay : "none", (unsigned long long)st->delay_s, delays,
 		 dsn, nr_dsched_outcome_word(st->outcome), t);
