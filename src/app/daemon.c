@@ -342,12 +342,42 @@ static void reload_lan_tls(struct nr_daemon *d, const struct nr_conf *next,
 	nr_info("reload: LAN certificate loaded from %s", next->lan_cert);
 }
 
+/* Add key to the list of changes that wait for a restart ("a, b"). */
+static void wait_restart(char *list, size_t size, const char *key)
+{
+	size_t n = strlen(list);
+
+	snprintf(list + n, size - n, "%s%s", n ? ", " : "", key);
+}
+
+/* `users` at a reload: adding it (or another file) turns AUTH on at once,
+ * as verify_user reads the file named by the configuration in force. The
+ * verifier stays installed once set (a session may be between AUTH and
+ * its password), so removing `users` refuses every login at once while
+ * AUTH stays offered until a restart. */
+static void reload_users(struct nr_daemon *d, const struct nr_conf *next, const struct nr_conf *old,
+			 char *restart, size_t size)
+{
+	if (same_str(next->users, old->users))
+		return;
+	if (next->users) {
+		nr_smtpd_set_auth(d->smtpd, verify_user, d);
+		nr_info("reload: AUTH checks passwords against %s", next->users);
+	} else {
+		nr_warn("reload: users removed: every AUTH is refused; AUTH stays offered until "
+			"the next restart");
+		wait_restart(restart, size, "users (removed)");
+	}
+}
+
 /* SIGHUP: parse the file again; a bad file is refused and the old
- * configuration stays in force. Delivery reads the CA file again, the
- * listeners a renewed LAN certificate. */
+ * configuration stays in force. Every key applies, except those listed at
+ * the end of the reload's log line (each also warned about on its own).
+ * Delivery reads the CA file again, the listeners a renewed LAN
+ * certificate, AUTH the users file. */
 static void reload(struct nr_daemon *d)
 {
-	char err[512];
+	char err[512], restart[256] = "";
 	struct nr_conf *next = d->conf == d->first ? &d->spare : d->first;
 	struct nr_conf *old = d->conf;
 	int rc;
@@ -368,6 +398,7 @@ static void reload(struct nr_daemon *d)
 		if (next->smarthost_count == 0) {
 			nr_warn("reload: no smarthost left; delivery keeps the previous ones until "
 				"restart");
+			wait_restart(restart, sizeof(restart), "smarthost (removed)");
 		} else {
 			rc = nr_delivery_reload(d->delivery, next);
 			if (rc != 0)
@@ -376,25 +407,42 @@ static void reload(struct nr_daemon *d)
 		}
 	} else if (next->smarthost_count > 0) {
 		nr_warn("reload: smarthosts added; delivery starts at the next restart");
+		wait_restart(restart, sizeof(restart), "smarthost (added)");
 	}
-	if (next->queue_kind != old->queue_kind || next->queue_size != old->queue_size)
+	if (next->queue_kind != old->queue_kind || next->queue_size != old->queue_size ||
+	    !same_str(next->queue_path, old->queue_path)) {
 		nr_warn("reload: queue changes take effect at the next restart");
-	if (strcmp(next->control_socket, old->control_socket) != 0)
+		wait_restart(restart, sizeof(restart), "queue");
+	}
+	if (strcmp(next->control_socket, old->control_socket) != 0) {
 		nr_warn("reload: control_socket changes take effect at the next restart");
-	if (strcmp(next->submit_socket, old->submit_socket) != 0)
+		wait_restart(restart, sizeof(restart), "control_socket");
+	}
+	if (strcmp(next->submit_socket, old->submit_socket) != 0) {
 		nr_warn("reload: submit_socket changes take effect at the next restart");
+		wait_restart(restart, sizeof(restart), "submit_socket");
+	}
 	reload_lan_tls(d, next, old);
-	if (!nr_addr_same(&next->dns_server, &old->dns_server))
+	reload_users(d, next, old, restart, sizeof(restart));
+	if (!nr_addr_same(&next->dns_server, &old->dns_server)) {
 		nr_warn("reload: dns_server changes take effect at the next restart");
-	if (!same_str(next->user, old->user) || !same_str(next->state_dir, old->state_dir))
+		wait_restart(restart, sizeof(restart), "dns_server");
+	}
+	if (!same_str(next->user, old->user) || !same_str(next->state_dir, old->state_dir)) {
 		nr_warn("reload: user and state_dir changes take effect at the next restart");
+		wait_restart(restart, sizeof(restart), "user/state_dir");
+	}
 	nr_ctl_set_conf(d->ctl, next);
 	/* The modules now point into next; the old slot can go. */
 	d->conf = next;
 	nr_conf_free(old);
 	nr_plat_log_open(d->conf->log_sink, "nanorelay");
 	nr_log_set_level(d->conf->log_level);
-	nr_info("configuration reloaded from %s", d->conf_path);
+	if (restart[0])
+		nr_info("configuration reloaded from %s; waiting for a restart: %s", d->conf_path,
+			restart);
+	else
+		nr_info("configuration reloaded from %s; every change applied", d->conf_path);
 }
 
 static void stop(struct nr_daemon *d)

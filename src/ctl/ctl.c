@@ -155,6 +155,7 @@ struct mailq_walk {
 	struct nr_ctl *ctl;
 	struct nr_ctl_out *out;
 	int64_t now;
+	int64_t started_wall; /* the daemon's start, wall seconds (0: unknown) */
 	uint64_t bytes;
 	size_t count, dead;
 };
@@ -187,6 +188,15 @@ static int mailq_one(void *arg, const struct nr_qinfo *info)
 	m.nrcpt = info->nrcpt;
 	m.attempts = info->attempts;
 	m.last_error = info->last_error;
+	if (info->state == NR_MSG_PENDING && !info->inflight) {
+		uint64_t now = nr_loop_now(w->ctl->loop);
+		m.has_next = 1;
+		m.next_s =
+		    info->next_attempt_ms > now ? (info->next_attempt_ms - now + 999) / 1000 : 0;
+		/* The reason lives in RAM: after a restart it is not known. */
+		m.since_start = info->attempts == 0 && !info->last_error[0] && w->started_wall &&
+				info->arrival < w->started_wall;
+	}
 	m.rcpt = rcpt_from_queue;
 	m.arg = &rc;
 	nr_ctl_format_mailq_entry(w->out, &m);
@@ -208,6 +218,10 @@ static void cmd_mailq(struct ctl_client *cl)
 	w.out = &cl->out;
 	if (nr_plat_wall_time(&w.now) != 0)
 		w.now = 0;
+	if (w.now) {
+		uint64_t up_s = (nr_loop_now(cl->ctl->loop) - cl->ctl->started_ms) / 1000;
+		w.started_wall = w.now - (int64_t)up_s;
+	}
 	reply_head(cl, NR_CTL_EX_OK, "ok");
 	nr_ctl_format_mailq_head(&cl->out);
 	(void)nr_queue_foreach(cl->ctl->q, mailq_one, &w);

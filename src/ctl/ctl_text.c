@@ -169,7 +169,42 @@ static uint64_t oldest_age(const struct nr_ctl_status *st)
 	return (uint64_t)(st->now - st->q.oldest_arrival);
 }
 
-static void status_upstream(struct nr_ctl_out *o, const struct nr_upstream_status *u)
+/* "12s ago" for a wall time, "never" for 0. */
+static void out_ago(struct nr_ctl_out *o, int64_t now, int64_t at)
+{
+	char age[32];
+
+	if (!at)
+		nr_ctl_out_printf(o, "never");
+	else
+		nr_ctl_out_printf(
+		    o, "%s ago", nr_ctl_age(age, sizeof(age), now > at ? (uint64_t)(now - at) : 0));
+}
+
+/* The latest of a time over all smarthosts (0: none). */
+static int64_t latest(const struct nr_ctl_status *st, int ok)
+{
+	int64_t t = 0;
+	size_t i;
+
+	for (i = 0; i < st->nup; i++)
+		t = NR_MAX(t, ok ? st->up[i].last_ok_at : st->up[i].last_error_at);
+	return t;
+}
+
+/* "  last delivery 3m02s ago, last error 12s ago", only once either happened. */
+static void out_times(struct nr_ctl_out *o, const char *lead, int64_t now, int64_t ok, int64_t err)
+{
+	if (!ok && !err)
+		return;
+	nr_ctl_out_printf(o, "%slast delivery ", lead);
+	out_ago(o, now, ok);
+	nr_ctl_out_printf(o, ", last error ");
+	out_ago(o, now, err);
+	nr_ctl_out_printf(o, "\n");
+}
+
+static void status_upstream(struct nr_ctl_out *o, const struct nr_upstream_status *u, int64_t now)
 {
 	char age[32];
 
@@ -192,6 +227,7 @@ static void status_upstream(struct nr_ctl_out *o, const struct nr_upstream_statu
 		nr_ctl_out_text(o, u->last_error);
 		nr_ctl_out_printf(o, "\n");
 	}
+	out_times(o, "  ", now, u->last_ok_at, u->last_error_at);
 }
 
 void nr_ctl_format_status(struct nr_ctl_out *o, const struct nr_ctl_status *st)
@@ -221,12 +257,23 @@ void nr_ctl_format_status(struct nr_ctl_out *o, const struct nr_ctl_status *st)
 	if (st->nup == 0)
 		nr_ctl_out_printf(o, "smarthost:   none configured (mail stays queued)\n");
 	for (i = 0; i < st->nup; i++)
-		status_upstream(o, &st->up[i]);
+		status_upstream(o, &st->up[i], st->now);
+	if (st->nup > 1)
+		out_times(o, "delivery:    ", st->now, latest(st, 1), latest(st, 0));
 	nr_ctl_out_printf(o, "counters:   ");
 	for (i = 0; i < NR_STAT_COUNT; i++)
 		nr_ctl_out_printf(o, " %s %llu%s", nr_stats_name((enum nr_stat)i),
 				  (unsigned long long)st->counters[i],
 				  i + 1 < NR_STAT_COUNT ? "," : "\n");
+}
+
+/* A wall time as a JSON number (Unix seconds), null for never. */
+static void json_time(struct nr_ctl_out *o, const char *key, int64_t at)
+{
+	if (at)
+		nr_ctl_out_printf(o, ",\"%s\":%lld", key, (long long)at);
+	else
+		nr_ctl_out_printf(o, ",\"%s\":null", key);
 }
 
 static void json_upstream(struct nr_ctl_out *o, const struct nr_upstream_status *u)
@@ -239,6 +286,8 @@ static void json_upstream(struct nr_ctl_out *o, const struct nr_upstream_status 
 			  (unsigned)u->port, upstream_key(u->state), u->connections, u->failures,
 			  (unsigned long long)((u->retry_in_ms + 999) / 1000));
 	nr_ctl_out_json_str(o, u->last_error);
+	json_time(o, "last_error_at", u->last_error_at);
+	json_time(o, "last_success_at", u->last_ok_at);
 	nr_ctl_out_printf(o, "}");
 }
 
@@ -269,7 +318,10 @@ void nr_ctl_format_status_json(struct nr_ctl_out *o, const struct nr_ctl_status 
 		nr_ctl_out_printf(o, "%s", i ? "," : "");
 		json_upstream(o, &st->up[i]);
 	}
-	nr_ctl_out_printf(o, "],\"counters\":{");
+	nr_ctl_out_printf(o, "]");
+	json_time(o, "last_error_at", latest(st, 0));
+	json_time(o, "last_success_at", latest(st, 1));
+	nr_ctl_out_printf(o, ",\"counters\":{");
 	for (i = 0; i < NR_STAT_COUNT; i++)
 		nr_ctl_out_printf(o, "%s\"%s\":%llu", i ? "," : "", nr_stats_name((enum nr_stat)i),
 				  (unsigned long long)st->counters[i]);
@@ -309,7 +361,14 @@ void nr_ctl_format_mailq_entry(struct nr_ctl_out *o, const struct nr_ctl_msg *m)
 		nr_ctl_out_printf(o, "%42s(", "");
 		nr_ctl_out_text(o, m->last_error);
 		nr_ctl_out_printf(o, ")\n");
+	} else if (m->since_start) {
+		nr_ctl_out_printf(o, "%42s(no attempt since the daemon started)\n", "");
 	}
+	if (m->has_next && m->next_s)
+		nr_ctl_out_printf(o, "%42snext try in %s\n", "",
+				  nr_ctl_age(age, sizeof(age), m->next_s));
+	else if (m->has_next && (m->attempts || m->since_start))
+		nr_ctl_out_printf(o, "%42snext try now (as soon as a smarthost takes it)\n", "");
 	for (i = 0; i < m->nrcpt && m->rcpt; i++) {
 		enum nr_rcpt_state st = NR_RCPT_PENDING;
 		const char *r = m->rcpt(m->arg, i, &st);

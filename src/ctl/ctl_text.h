@@ -71,6 +71,11 @@ struct nr_ctl_msg {
 	size_t nrcpt;
 	unsigned attempts;
 	const char *last_error;
+	/* Pending and not in flight: when it is tried next. */
+	int has_next;    /* 0: no "next try" line (in flight, dead) */
+	uint64_t next_s; /* seconds from now; 0: now (waits for a smarthost) */
+	int since_start; /* queued before the daemon started and not tried
+			    since: the reason was in RAM only */
 	const char *(*rcpt)(void *arg, size_t i, enum nr_rcpt_state *state);
 	void *arg;
 };

@@ -28,6 +28,97 @@ static int host_index(const struct nr_delivery *d, const struct dhost *h)
 	return -1;
 }
 
+/* ---- messages waiting on the smarthosts ---- */
+
+/* Ids collected first and changed after: the queue is not modified while
+ * it is being walked. */
+struct id_walk {
+	uint64_t now;
+	size_t n;
+	nr_qid_t id[256];
+};
+
+/* Deferred (flush, recovery). */
+static int collect_deferred(void *arg, const struct nr_qinfo *info)
+{
+	struct id_walk *f = arg;
+
+	if (info->state == NR_MSG_PENDING && info->next_attempt_ms != 0 && f->n < 256)
+		f->id[f->n++] = info->id;
+	return 0;
+}
+
+/* Due now and not in flight (a connection-level failure defers them). */
+static int collect_due(void *arg, const struct nr_qinfo *info)
+{
+	struct id_walk *f = arg;
+
+	if (info->state == NR_MSG_PENDING && !info->inflight && info->next_attempt_ms <= f->now &&
+	    f->n < 256)
+		f->id[f->n++] = info->id;
+	return 0;
+}
+
+static int mail_waits(struct nr_delivery *d)
+{
+	struct nr_qstats st;
+
+	nr_queue_stats(d->q, &st);
+	return st.messages > 0;
+}
+
+/* A connection to a smarthost failed before it could carry a message
+ * (DNS, TCP, TLS, greeting, EHLO, AUTH). When no smarthost is left to try,
+ * every message that was due is deferred as if it had been tried, as
+ * Postfix does: a status=deferred line per recipient (pflogsumm counts
+ * them), the deferred counter, the reason and next try for mailq. relay
+ * is "host[addr]:port", or NULL when no connection was made. */
+static void defer_due(struct nr_delivery *d, const char *relay, const char *text)
+{
+	uint64_t now = nr_loop_now(d->loop), host_next, next;
+	struct id_walk *f;
+	struct nr_qinfo info;
+	size_t i;
+
+	host_next = nr_dsched_next_try_any(&d->sched, now);
+	if (host_next <= now)
+		return; /* another smarthost takes them now */
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return; /* they stay due: the next failure logs them */
+	f->now = now;
+	if (nr_queue_foreach(d->q, collect_due, f) == 0)
+		for (i = 0; i < f->n; i++) {
+			if (nr_queue_info(d->q, f->id[i], &info) != 0)
+				continue;
+			nr_dlv_log_deferred_msg(d, f->id[i], relay, text);
+			/* Its own backoff, never before a smarthost can be tried
+			 * (an AUTH hold); a probe may bring it forward. */
+			next = now + nr_dsched_backoff(d->sched.retry_min_ms, d->sched.retry_max_ms,
+						       info.attempts + 1, nr_dlv_random32());
+			nr_queue_defer(d->q, f->id[i], NR_MAX(next, host_next), text);
+		}
+	free(f);
+}
+
+/* Smarthost h answers again after failing: everything deferred goes now,
+ * not at its next backoff step (up to retry's longest interval). */
+static void host_recovered(struct nr_delivery *d, size_t h)
+{
+	struct id_walk *f;
+	size_t i, n = 0;
+
+	nr_dsched_host_ok(&d->sched, h);
+	f = calloc(1, sizeof(*f));
+	if (f && nr_queue_foreach(d->q, collect_deferred, f) == 0)
+		for (i = 0; i < f->n; i++)
+			nr_queue_retry_now(d->q, f->id[i]);
+	n = f ? f->n : 0;
+	free(f);
+	nr_info("delivery: %s:%u answers again; %zu deferred message%s due now", d->host[h].host,
+		d->host[h].port, n, n == 1 ? "" : "s");
+}
+
 /* ---- session ops ---- */
 
 static int op_write(void *o, const void *p, size_t n)
@@ -73,10 +164,15 @@ static void rcpt_outcome(struct dconn *dc, size_t i, int code, const char *text)
 {
 	struct nr_delivery *d = dc->d;
 	enum nr_dsched_outcome o = nr_dsched_classify(code);
+	int h = host_index(d, &dc->host);
 	char id[17];
 
 	nr_dlv_log_rcpt(dc, i, o, code, text);
 	nr_dlv_count_outcome(dc->id, o, text);
+	if (h >= 0 && o == NR_OUTCOME_DELIVERED)
+		nr_dsched_note_ok(&d->sched, (size_t)h, nr_dlv_wall_now());
+	else if (h >= 0)
+		nr_dsched_note_error(&d->sched, (size_t)h, nr_dlv_wall_now(), text);
 	if (d->observe)
 		d->observe(d->observe_arg, dc->id, i, (int)o, text);
 	if (o == NR_OUTCOME_DELIVERED) {
@@ -243,8 +339,11 @@ static void op_ready(void *o)
 	struct dconn *dc = o;
 
 	if (dc->opened_at) { /* the first READY: setup is over */
+		int h = host_index(dc->d, &dc->host);
 		dc->setup_ms = nr_loop_now(dc->d->loop) - dc->opened_at;
 		dc->opened_at = 0;
+		if (h >= 0 && dc->d->sched.host[h].state != NR_UPSTREAM_OK)
+			host_recovered(dc->d, (size_t)h);
 	} else {
 		dc->setup_ms = 0; /* a reused connection costs no setup */
 	}
@@ -261,6 +360,8 @@ static void op_finished(void *o, enum nr_smtpc_end how, const char *text)
 	if (dc->busy)
 		op_msg_done(dc, 0, text);
 	if (h >= 0) {
+		if (how == NR_SMTPC_END_HOST || how == NR_SMTPC_END_AUTH)
+			nr_dsched_note_error(&d->sched, (size_t)h, nr_dlv_wall_now(), text);
 		if (how == NR_SMTPC_END_HOST) {
 			nr_dsched_host_failed(&d->sched, (size_t)h, nr_loop_now(d->loop),
 					      nr_dlv_random32(), text);
@@ -273,6 +374,10 @@ static void op_finished(void *o, enum nr_smtpc_end how, const char *text)
 			       "minutes: %s",
 			       dc->host.host, dc->host.port,
 			       (unsigned long long)(NR_DELIVERY_AUTH_HOLD_MS / 60000), text);
+		}
+		if (how == NR_SMTPC_END_HOST || how == NR_SMTPC_END_AUTH) {
+			const char *relay = nr_dlv_relay_name(dc);
+			defer_due(d, strstr(relay, "[?]") ? NULL : relay, text);
 		}
 	}
 	dc->dead = 1;
@@ -373,9 +478,11 @@ static void open_conn(struct nr_delivery *d, size_t h)
 	return;
 fail:
 	nr_dsched_host_failed(&d->sched, h, nr_loop_now(d->loop), nr_dlv_random32(), text);
+	nr_dsched_note_error(&d->sched, h, nr_dlv_wall_now(), text);
 	nr_warn("delivery: %s:%u: %s", dc->host.host, dc->host.port, text);
 	dc->link = NULL;
 	reap(d, dc);
+	defer_due(d, NULL, text);
 }
 
 /* ---- the scan ---- */
@@ -416,12 +523,19 @@ static void dispatch(struct nr_delivery *d)
 	 * failing or busy the queue is not searched at all. */
 	if (!opening) {
 		int h = nr_dsched_pick_host(&d->sched, now);
-		if (h >= 0 && nr_queue_next_due(d->q, now, &id) == 0)
+		if (h >= 0 && nr_queue_next_due(d->q, now, &id) == 0) {
 			open_conn(d, (size_t)h);
+		} else if ((h = nr_dsched_probe_host(&d->sched, now)) >= 0 && mail_waits(d)) {
+			/* Held, but mail waits: does it answer again? */
+			nr_debug("delivery: %s:%u: probing (mail is waiting)", d->host[h].host,
+				 d->host[h].port);
+			open_conn(d, (size_t)h);
+		}
 	}
 
 	wake = nr_queue_next_wakeup(d->q);
 	wake = NR_MIN(wake, nr_dsched_host_wakeup(&d->sched, now));
+	wake = NR_MIN(wake, nr_dsched_probe_wakeup(&d->sched, now));
 	wake = NR_MIN(wake, nr_dsched_digest_wakeup(&d->digest));
 	wake = NR_MIN(wake, d->last_expire + EXPIRE_EVERY_MS);
 	if (wake <= now)
@@ -531,30 +645,14 @@ void nr_delivery_kick(struct nr_delivery *d)
 	kick(d);
 }
 
-struct flush_ids {
-	size_t n;
-	nr_qid_t id[256];
-};
-
-static int collect_deferred(void *arg, const struct nr_qinfo *info)
-{
-	struct flush_ids *f = arg;
-
-	if (info->state == NR_MSG_PENDING && info->next_attempt_ms != 0 && f->n < 256)
-		f->id[f->n++] = info->id;
-	return 0;
-}
-
 void nr_delivery_flush(struct nr_delivery *d)
 {
 	size_t i;
 
-	struct flush_ids f;
+	struct id_walk f;
 
 	for (i = 0; i < d->sched.nhosts; i++)
 		d->sched.host[i].hold_until = 0;
-	/* Collect first, then change: the queue is not modified while it is
-	 * being walked. */
 	memset(&f, 0, sizeof(f));
 	if (nr_queue_foreach(d->q, collect_deferred, &f) == 0)
 		for (i = 0; i < f.n; i++)
@@ -654,7 +752,9 @@ size_t nr_delivery_status(const struct nr_delivery *d, struct nr_upstream_status
 		out[i].state = h->state;
 		out[i].connections = h->connections;
 		out[i].failures = h->failures;
-		out[i].retry_in_ms = h->hold_until > now ? h->hold_until - now : 0;
+		out[i].retry_in_ms = nr_dsched_next_try(&d->sched, i, now) - now;
+		out[i].last_error_at = h->last_error_at;
+		out[i].last_ok_at = h->last_ok_at;
 		nr_dlv_copy_str(out[i].last_error, sizeof(out[i].last_error), h->last_error);
 	}
 	return d->nhosts;

@@ -53,7 +53,10 @@ struct nr_upstream_status {
 	enum nr_upstream_state state;
 	unsigned connections;                   /* open now */
 	unsigned failures;                      /* consecutive */
-	uint64_t retry_in_ms;                   /* 0: usable now */
+	uint64_t retry_in_ms;                   /* 0: usable now; else the next try
+						   (a probe while it is deferring) */
+	int64_t last_error_at;                  /* wall seconds of last_error, 0: none */
+	int64_t last_ok_at;                     /* wall seconds of the last delivery, 0: none */
 	char last_error[NR_UPSTREAM_ERROR_MAX]; /* "" when none; never a secret */
 };
 

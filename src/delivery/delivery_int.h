@@ -184,6 +184,11 @@ void nr_dlv_log_rcpt(struct dconn *dc, size_t i, enum nr_dsched_outcome o, int c
 		     const char *text);
 /* Counters and the recent-outcome ring behind `status` and `send-test`. */
 void nr_dlv_count_outcome(nr_qid_t id, enum nr_dsched_outcome o, const char *text);
+/* A connection-level failure (relay: "host[addr]:port" or NULL for none)
+ * deferred message id without a session: one status=deferred line per
+ * pending recipient, counted as deferred like a reply would be. */
+void nr_dlv_log_deferred_msg(struct nr_delivery *d, nr_qid_t id, const char *relay,
+			     const char *text);
 /* nr_queue_expire()'s callback (arg: the engine): log and add to the digest. */
 void nr_dlv_on_expire(void *arg, nr_qid_t id);
 /* Queue the failure digest for the admin now (the caller checked it is due). */

@@ -73,13 +73,76 @@ void nr_dlv_count_outcome(nr_qid_t id, enum nr_dsched_outcome o, const char *tex
 	}
 }
 
+/* One status line per pending recipient of message id: the outcome, text,
+ * relay and delays of tmpl, with id, to= and delay= filled in here; then
+ * each() for that recipient (counters, the digest). */
+static void log_pending(struct nr_delivery *d, nr_qid_t id, const struct nr_qinfo *info,
+			const struct nr_dsched_status *tmpl,
+			void (*each)(struct nr_delivery *d, nr_qid_t id, size_t i, const char *rcpt,
+				     const struct nr_dsched_status *ls))
+{
+	char line[640];
+	struct nr_dsched_status ls;
+	size_t i;
+
+	for (i = 0; i < info->nrcpt; i++) {
+		enum nr_rcpt_state st = NR_RCPT_PENDING;
+		const char *r = nr_queue_rcpt(d->q, id, i, &st);
+		if (st != NR_RCPT_PENDING)
+			continue;
+		ls = *tmpl;
+		ls.to = r;
+		nr_info("%s", nr_dsched_format_status(line, sizeof(line), &ls));
+		each(d, id, i, r, &ls);
+	}
+}
+
+static void count_deferred(struct nr_delivery *d, nr_qid_t id, size_t i, const char *rcpt,
+			   const struct nr_dsched_status *ls)
+{
+	(void)rcpt;
+	nr_dlv_count_outcome(id, NR_OUTCOME_DEFERRED, ls->text);
+	if (d->observe)
+		d->observe(d->observe_arg, id, i, (int)NR_OUTCOME_DEFERRED, ls->text);
+}
+
+void nr_dlv_log_deferred_msg(struct nr_delivery *d, nr_qid_t id, const char *relay,
+			     const char *text)
+{
+	struct nr_qinfo info;
+	struct nr_dsched_status ls;
+	char idstr[17], delays[48], b[24];
+	int64_t now = nr_dlv_wall_now();
+
+	memset(&info, 0, sizeof(info));
+	if (nr_queue_info(d->q, id, &info) != 0)
+		return;
+	memset(&ls, 0, sizeof(ls));
+	ls.id = nr_qid_str(id, idstr);
+	ls.relay = relay;
+	ls.delay_s = now > info.arrival ? (uint64_t)(now - info.arrival) : 0;
+	/* all of it waiting in the queue: no session carried it */
+	secs(b, sizeof(b), ls.delay_s * 1000);
+	snprintf(delays, sizeof(delays), "0/%s/0/0", b);
+	ls.delays = delays;
+	ls.outcome = NR_OUTCOME_DEFERRED;
+	ls.text = text;
+	log_pending(d, id, &info, &ls, count_deferred);
+}
+
+static void add_to_digest(struct nr_delivery *d, nr_qid_t id, size_t i, const char *rcpt,
+			  const struct nr_dsched_status *ls)
+{
+	(void)i;
+	nr_dsched_digest_add(&d->digest, ls->id, nr_dlv_report_sender(d, id), rcpt, ls->text);
+}
+
 void nr_dlv_on_expire(void *arg, nr_qid_t id)
 {
 	struct nr_delivery *d = arg;
 	struct nr_qinfo info;
-	char idstr[17], reason[NR_UPSTREAM_ERROR_MAX + 64], line[640];
+	char idstr[17], reason[NR_UPSTREAM_ERROR_MAX + 64];
 	struct nr_dsched_status ls;
-	size_t i;
 
 	memset(&info, 0, sizeof(info));
 	if (nr_queue_info(d->q, id, &info) != 0)
@@ -87,21 +150,12 @@ void nr_dlv_on_expire(void *arg, nr_qid_t id)
 	snprintf(reason, sizeof(reason), "message expired after %llu days in the queue%s%s",
 		 (unsigned long long)(d->max_age_ms / 86400000), info.last_error[0] ? ": " : "",
 		 info.last_error);
-	nr_qid_str(id, idstr);
-	for (i = 0; i < info.nrcpt; i++) {
-		enum nr_rcpt_state st = NR_RCPT_PENDING;
-		const char *r = nr_queue_rcpt(d->q, id, i, &st);
-		if (st != NR_RCPT_PENDING)
-			continue;
-		memset(&ls, 0, sizeof(ls));
-		ls.id = idstr;
-		ls.to = r;
-		ls.delay_s = (uint64_t)(nr_dlv_wall_now() - info.arrival);
-		ls.outcome = NR_OUTCOME_FAILED;
-		ls.text = reason;
-		nr_info("%s", nr_dsched_format_status(line, sizeof(line), &ls));
-		nr_dsched_digest_add(&d->digest, idstr, nr_dlv_report_sender(d, id), r, reason);
-	}
+	memset(&ls, 0, sizeof(ls));
+	ls.id = nr_qid_str(id, idstr);
+	ls.delay_s = (uint64_t)(nr_dlv_wall_now() - info.arrival);
+	ls.outcome = NR_OUTCOME_FAILED;
+	ls.text = reason;
+	log_pending(d, id, &info, &ls, add_to_digest);
 	nr_info("%s: removed (expired; kept as a dead letter)", idstr);
 }
 

@@ -58,6 +58,9 @@ void nr_dsched_init(struct nr_dsched *s, size_t nhosts, uint64_t retry_min_ms,
 	s->nhosts = NR_MIN(nhosts, (size_t)CONFIG_NR_MAX_SMARTHOSTS);
 	s->retry_min_ms = retry_min_ms;
 	s->retry_max_ms = retry_max_ms;
+	s->probe_ms = NR_MIN(retry_min_ms, NR_DELIVERY_PROBE_MAX_MS);
+	if (s->probe_ms == 0)
+		s->probe_ms = 1;
 	s->max_connections = max_connections ? max_connections : 1;
 	if (s->max_connections > CONFIG_NR_MAX_UPSTREAM_CONNECTIONS)
 		s->max_connections = CONFIG_NR_MAX_UPSTREAM_CONNECTIONS;
@@ -85,6 +88,7 @@ void nr_dsched_host_ok(struct nr_dsched *s, size_t i)
 	h->state = NR_UPSTREAM_OK;
 	h->failures = 0;
 	h->hold_until = 0;
+	h->probe_at = 0;
 }
 
 void nr_dsched_host_failed(struct nr_dsched *s, size_t i, uint64_t now, uint32_t rnd,
@@ -95,6 +99,7 @@ void nr_dsched_host_failed(struct nr_dsched *s, size_t i, uint64_t now, uint32_t
 	h->failures++;
 	h->state = NR_UPSTREAM_DEFERRING;
 	h->hold_until = now + nr_dsched_backoff(s->retry_min_ms, s->retry_max_ms, h->failures, rnd);
+	h->probe_at = NR_MIN(h->hold_until, now + s->probe_ms);
 	copy_clean(h->last_error, sizeof(h->last_error), error);
 }
 
@@ -105,6 +110,7 @@ void nr_dsched_host_auth_failed(struct nr_dsched *s, size_t i, uint64_t now, con
 	h->failures++;
 	h->state = NR_UPSTREAM_AUTH_FAILED;
 	h->hold_until = now + NR_DELIVERY_AUTH_HOLD_MS;
+	h->probe_at = h->hold_until; /* no probe: a wrong password stays held */
 	copy_clean(h->last_error, sizeof(h->last_error), error);
 }
 
@@ -117,6 +123,68 @@ uint64_t nr_dsched_host_wakeup(const struct nr_dsched *s, uint64_t now)
 		if (s->host[i].hold_until > now && s->host[i].hold_until < w)
 			w = s->host[i].hold_until;
 	return w;
+}
+
+/* Held for a connection-level failure, its probe not yet sent. */
+static int probing(const struct nr_dsched_host *h, uint64_t now)
+{
+	return h->state == NR_UPSTREAM_DEFERRING && h->hold_until > now &&
+	       h->probe_at < h->hold_until;
+}
+
+int nr_dsched_probe_host(const struct nr_dsched *s, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++)
+		if (probing(&s->host[i], now) && s->host[i].probe_at <= now &&
+		    s->host[i].connections == 0)
+			return (int)i;
+	return -1;
+}
+
+uint64_t nr_dsched_probe_wakeup(const struct nr_dsched *s, uint64_t now)
+{
+	uint64_t w = UINT64_MAX;
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++)
+		if (probing(&s->host[i], now) && s->host[i].probe_at > now &&
+		    s->host[i].probe_at < w)
+			w = s->host[i].probe_at;
+	return w;
+}
+
+uint64_t nr_dsched_next_try(const struct nr_dsched *s, size_t i, uint64_t now)
+{
+	const struct nr_dsched_host *h = &s->host[i];
+
+	if (h->hold_until <= now)
+		return now;
+	if (probing(h, now))
+		return NR_MAX(h->probe_at, now);
+	return h->hold_until;
+}
+
+uint64_t nr_dsched_next_try_any(const struct nr_dsched *s, uint64_t now)
+{
+	uint64_t w = UINT64_MAX;
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++)
+		w = NR_MIN(w, nr_dsched_next_try(s, i, now));
+	return w;
+}
+
+void nr_dsched_note_ok(struct nr_dsched *s, size_t i, int64_t wall)
+{
+	s->host[i].last_ok_at = wall;
+}
+
+void nr_dsched_note_error(struct nr_dsched *s, size_t i, int64_t wall, const char *error)
+{
+	s->host[i].last_error_at = wall;
+	copy_clean(s->host[i].last_error, sizeof(s->host[i].last_error), error);
 }
 
 enum nr_dsched_outcome nr_dsched_classify(int code)
@@ -201,6 +269,8 @@ char *nr_dsched_format_status(char *dst, size_t size, const struct nr_dsched_sta
 		snprintf(delays, sizeof(delays), "delays=%s, ", st->delays);
 	copy_clean(t, sizeof(t), st->text);
 	nr_dsched_dsn(dsn, sizeof(dsn), st->code, st->text);
+	if (st->outcome == NR_OUTCOME_DEFERRED && dsn[0] == '5')
+		dsn[0] = '4'; /* a 535 that holds the mail: temporary for this message */
 	snprintf(dst, size, "%s: to=<%s>, %srelay=%s, delay=%llu, %sdsn=%s, status=%s (%s)", st->id,
 		 to, orig, st->relay ? st->relay : "none", (unsigned long long)st->delay_s, delays,
 		 dsn, nr_dsched_outcome_word(st->outcome), t);

@@ -17,6 +17,14 @@
 /* How long an AUTH 535 holds a smarthost: long enough that a wrong password
  * never becomes an account-lockout storm. */
 #define NR_DELIVERY_AUTH_HOLD_MS (60ull * 60 * 1000)
+/* While a smarthost fails at the connection level (DNS, TCP, TLS,
+ * greeting, EHLO), one probe connection goes to it at least this often
+ * (or every retry minimum, when that is shorter) as long as mail waits,
+ * whatever its backoff: when the probe gets through, everything deferred
+ * is retried at once, so a recovered upstream never waits for the next
+ * backoff step. */
+#define NR_DELIVERY_PROBE_MAX_MS (60ull * 1000)
+
 /* At most one failure digest per this interval. */
 #define NR_DELIVERY_DIGEST_INTERVAL_MS (15ull * 60 * 1000)
 /* Failures listed in one digest; more are counted, not listed. */
@@ -35,14 +43,18 @@ uint64_t nr_dsched_backoff(uint64_t min_ms, uint64_t max_ms, unsigned attempts, 
 
 struct nr_dsched_host {
 	enum nr_upstream_state state;
-	unsigned failures;    /* consecutive connection-level failures */
-	unsigned connections; /* open or opening */
-	uint64_t hold_until;  /* monotonic ms; not used before it */
+	unsigned failures;     /* consecutive connection-level failures */
+	unsigned connections;  /* open or opening */
+	uint64_t hold_until;   /* monotonic ms; not used before it */
+	uint64_t probe_at;     /* monotonic ms: a probe may go from then on */
+	int64_t last_error_at; /* wall seconds of last_error; 0: none */
+	int64_t last_ok_at;    /* wall seconds of the last delivery; 0: none */
 	char last_error[NR_UPSTREAM_ERROR_MAX];
 };
 
 struct nr_dsched {
 	uint64_t retry_min_ms, retry_max_ms;
+	uint64_t probe_ms;        /* min(retry_min_ms, NR_DELIVERY_PROBE_MAX_MS) */
 	unsigned max_connections; /* per smarthost */
 	size_t nhosts;
 	struct nr_dsched_host host[CONFIG_NR_MAX_SMARTHOSTS];
@@ -70,6 +82,22 @@ void nr_dsched_host_auth_failed(struct nr_dsched *s, size_t i, uint64_t now, con
 /* Earliest moment a held host becomes usable again, UINT64_MAX if none is
  * held (or all are usable). */
 uint64_t nr_dsched_host_wakeup(const struct nr_dsched *s, uint64_t now);
+
+/* The first host held for a connection-level failure (deferring, not an
+ * AUTH hold) whose probe is due and that has no connection open, or -1.
+ * The caller probes it only while mail waits. */
+int nr_dsched_probe_host(const struct nr_dsched *s, uint64_t now);
+/* Earliest probe still to come (UINT64_MAX: none). */
+uint64_t nr_dsched_probe_wakeup(const struct nr_dsched *s, uint64_t now);
+/* When host i is tried next: now when usable, its probe time while it
+ * is deferring, the end of its hold otherwise. */
+uint64_t nr_dsched_next_try(const struct nr_dsched *s, size_t i, uint64_t now);
+/* When any host is tried next (the earliest of nr_dsched_next_try). */
+uint64_t nr_dsched_next_try_any(const struct nr_dsched *s, uint64_t now);
+/* For `status`: a recipient was delivered through host i (ok), or host i
+ * gave an error (error text kept, control bytes cleaned); wall seconds. */
+void nr_dsched_note_ok(struct nr_dsched *s, size_t i, int64_t wall);
+void nr_dsched_note_error(struct nr_dsched *s, size_t i, int64_t wall, const char *error);
 
 /* ---- outcomes ---- */
 

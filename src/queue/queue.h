@@ -186,6 +186,9 @@ int nr_queue_mark_done(struct nr_queue *q, nr_qid_t id) NR_MUST_CHECK;
 int nr_queue_mark_dead(struct nr_queue *q, nr_qid_t id) NR_MUST_CHECK;
 /* Record a failed attempt: attempts++, next attempt at next_ms, error text. */
 void nr_queue_defer(struct nr_queue *q, nr_qid_t id, uint64_t next_ms, const char *error);
+/* Make a deferred message due now without counting an attempt (its
+ * smarthost answers again); attempts and the error text stay. */
+void nr_queue_retry_now(struct nr_queue *q, nr_qid_t id);
 /* Messages older than max_age_s (by wall clock now) become dead; fn is
  * called for each before it is marked. Returns how many expired. */
 int nr_queue_expire(struct nr_queue *q, int64_t now, uint64_t max_age_s,

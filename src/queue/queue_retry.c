@@ -90,6 +90,16 @@ void nr_queue_defer(struct nr_queue *q, nr_qid_t id, uint64_t next_ms, const cha
 	}
 }
 
+void nr_queue_retry_now(struct nr_queue *q, nr_qid_t id)
+{
+	struct qent *e = live_ent(q, id);
+
+	if (!e)
+		return;
+	e->next_ms = 0;
+	nr_queue_due_lower(q, e);
+}
+
 int nr_queue_expire(struct nr_queue *q, int64_t now, uint64_t max_age_s,
 		    void (*fn)(void *arg, nr_qid_t id), void *arg)
 {

@@ -214,6 +214,9 @@ wait_for 15 "nx.test delivered" grep -q "to=<user-nx@example.com>.*status=sent" 
 pass "DNS NXDOMAIN: delivered once the name exists"
 for r in nx servfail dnsdead; do
 	expect_eq "$r: never bounced" 0 "$(count 'status=bounced' "$NR_TMP/$r.log")"
+	# issue 21: the waiting message gets its own deferred line (pflogsumm counts it)
+	check "$r: a per-message status=deferred line with the DNS error" \
+		grep -Eq "to=<[^>]+>, relay=none, .*dsn=4\.4\.1, status=deferred \(cannot resolve " "$NR_TMP/$r.log"
 done
 
 # ---- TLS and AUTH ----
@@ -227,6 +230,8 @@ tls_refused() { # NAME LOG-ERE DESC
 	pass "$3: deferred ($(grep -Eo -- "$2.*" "$log" | head -n 1 | cut -c1-90))"
 	check_not "$1: no AUTH and no MAIL sent" grep -Eq "AUTH-DATA|C: (AUTH|MAIL)" "${T_LOG[$1]}"
 	expect_eq "$1: nothing delivered" 0 "$(find "${T_DIR[$1]}/msgs" -name 'msg.*' | wc -l)"
+	check "$1: a per-message status=deferred line with the same reason" \
+		grep -Eq -- "status=deferred \(${2#deferring: }" "$log"
 }
 tls_refused expired "deferring: TLS with smarthost.test failed: certificate has expired" "expired certificate"
 tls_refused untrusted "deferring: TLS with smarthost.test failed: chain incomplete" "untrusted certificate"
@@ -244,6 +249,8 @@ pass "AUTH 535: held ($(grep -o 'authentication failed, holding.*' "$NR_TMP/auth
 sleep 3 # retry is 1s: a fast retry would show a second attempt by now
 expect_eq "AUTH 535: one attempt, no fast retry" 1 "$(count 'AUTH-DATA' "${T_LOG[auth535]}")"
 expect_eq "AUTH 535: nothing bounced" 0 "$(count 'status=bounced' "$NR_TMP/auth535.log")"
+check "AUTH 535: a per-message status=deferred line with the reply" \
+	grep -q "status=deferred (host smarthost.test said: 535 5.7.8" "$NR_TMP/auth535.log"
 "$bin" -c "$NR_TMP/auth535.conf" status >"$NR_TMP/auth535.status" 2>&1 || true
 check "AUTH 535: status shows the hold" grep -Eq "AUTH failed \(held\).*next try in 59m" "$NR_TMP/auth535.status"
 check "AUTH 535: status shows the reply" grep -q "last error: host smarthost.test said: 535 5.7.8" "$NR_TMP/auth535.status"

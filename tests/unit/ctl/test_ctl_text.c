@@ -156,9 +156,12 @@ TEST(status_json)
 		 "1000,\"used\":250,\"free\":750,\"messages\":2,\"dead\":0,\"oldest_age_s\":125},"
 		 "\"smarthosts\":[{\"host\":\"smtp.gmail.com\",\"port\":587,\"state\":\"auth_"
 		 "failed\",\"connections\":0,\"failures\":1,\"retry_in_s\":3600,\"last_error\":"
-		 "\"535 5.7.8 \\\"bad\\\" credentials\\u001b\"},{\"host\":\"backup.example\","
+		 "\"535 5.7.8 \\\"bad\\\" credentials\\u001b\",\"last_error_at\":null,"
+		 "\"last_success_at\":null},{\"host\":\"backup.example\","
 		 "\"port\":465,\"state\":\"ok\",\"connections\":0,\"failures\":0,\"retry_in_s\":"
-		 "0,\"last_error\":\"\"}],\"counters\":{\"accepted\":7,\"delivered\":5,"
+		 "0,\"last_error\":\"\",\"last_error_at\":null,\"last_success_at\":null}],"
+		 "\"last_error_at\":null,\"last_success_at\":null,"
+		 "\"counters\":{\"accepted\":7,\"delivered\":5,"
 		 "\"deferred\":0,\"failed\":0,\"rejected\":1,\"auth_failed\":0}}\n");
 	EXPECT_TRUE(json_clean(o.p) || o.p[o.len - 1] == '\n');
 	nr_ctl_out_free(&o);
@@ -229,6 +232,85 @@ TEST(mailq_layout)
 	nr_ctl_out_free(&o);
 }
 
+/* When the last error and the last delivery happened, per smarthost and
+ * overall (issue 21): text and JSON. */
+TEST(status_times)
+{
+	struct nr_upstream_status up[2];
+	struct nr_ctl_status st = sample_status(up);
+	struct nr_ctl_out o;
+
+	up[0].last_error_at = 1125 - 12;
+	up[1].last_ok_at = 1125 - 182;
+	up[1].last_error_at = 1125 - 3600;
+	nr_ctl_out_init(&o, 65536);
+	nr_ctl_format_status(&o, &st);
+	EXPECT_TRUE(strstr(o.p, "  last error: 535 5.7.8 \"bad\" credentials\\x1b\n"
+				"  last delivery never, last error 12s ago\n"
+				"smarthost:   backup.example:465 ok, 0 connections open\n"
+				"  last delivery 3m02s ago, last error 1h00m ago\n"
+				"delivery:    last delivery 3m02s ago, last error 12s ago\n"
+				"counters:") != NULL);
+	nr_ctl_out_free(&o);
+	nr_ctl_out_init(&o, 65536);
+	nr_ctl_format_status_json(&o, &st);
+	EXPECT_TRUE(strstr(o.p, "credentials\\u001b\",\"last_error_at\":1113,"
+				"\"last_success_at\":null}") != NULL);
+	EXPECT_TRUE(strstr(o.p,
+			   "\"last_error_at\":-2475,\"last_success_at\":943}],"
+			   "\"last_error_at\":1113,\"last_success_at\":943,\"counters\"") != NULL);
+	EXPECT_TRUE(json_clean(o.p) || o.p[o.len - 1] == '\n');
+	nr_ctl_out_free(&o);
+}
+
+/* mailq's reason and next try (issue 21). */
+TEST(mailq_next_try)
+{
+	struct nr_ctl_out o;
+	struct nr_ctl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.id = 0x1a2b;
+	m.age_s = 312;
+	m.size = 4096;
+	m.state = NR_MSG_PENDING;
+	m.sender = "cam@lan";
+	m.nrcpt = 1;
+	m.attempts = 3;
+	m.last_error = "connect to smtp.test[127.0.0.1]:2525: connection refused";
+	m.has_next = 1;
+	m.next_s = 185;
+	m.rcpt = test_rcpt;
+	nr_ctl_out_init(&o, 65536);
+	nr_ctl_format_mailq_entry(&o, &m);
+	m.id = 0x1a2c;
+	m.last_error = "";
+	m.attempts = 0;
+	m.next_s = 0;
+	m.since_start = 1;
+	nr_ctl_format_mailq_entry(&o, &m);
+	m.id = 0x1a2d;
+	m.since_start = 0;
+	nr_ctl_format_mailq_entry(&o, &m); /* new, not tried yet: nothing to say */
+	EXPECT_STREQ(o.p, "0000000000001A2B      4096   5m12s     3  cam@lan\n"
+			  "                                          (connect to "
+			  "smtp.test[127.0.0.1]:2525: connection refused)\n"
+			  "                                          next try in 3m05s\n"
+			  "                                          ok@example.com (delivered)\n"
+			  "\n"
+			  "0000000000001A2C      4096   5m12s     0  cam@lan\n"
+			  "                                          (no attempt since the daemon "
+			  "started)\n"
+			  "                                          next try now (as soon as a "
+			  "smarthost takes it)\n"
+			  "                                          ok@example.com (delivered)\n"
+			  "\n"
+			  "0000000000001A2D      4096   5m12s     0  cam@lan\n"
+			  "                                          ok@example.com (delivered)\n"
+			  "\n");
+	nr_ctl_out_free(&o);
+}
+
 TEST(recent_outcomes)
 {
 	char t[64];
@@ -262,6 +344,8 @@ int main(void)
 	RUN(status_text);
 	RUN(status_json);
 	RUN(mailq_layout);
+	RUN(mailq_next_try);
+	RUN(status_times);
 	RUN(recent_outcomes);
 	return TEST_REPORT();
 }

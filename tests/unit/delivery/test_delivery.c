@@ -7,6 +7,7 @@
 
 #include "conf/conf.h"
 #include "core/loop.h"
+#include "core/stats.h"
 #include "delivery/delivery.h"
 #include "delivery/delivery_link.h"
 #include "delivery/delivery_sched.h"
@@ -520,11 +521,20 @@ TEST(auth_535_holds_the_smarthost)
 	greet(l, NR_SMTPC_CAP_AUTH, NR_SMTPC_AUTH_PLAIN);
 	EXPECT_TRUE(strstr(l->out, "AUTH PLAIN ") != NULL);
 	EXPECT_TRUE(strstr(l->out, "secret") == NULL);
+	sim_log_clear();
 	say(l, 535, "5.7.8 bad credentials");
 	nr_delivery_status(d, &st, 1);
 	EXPECT_EQ(st.state, NR_UPSTREAM_AUTH_FAILED);
 	EXPECT_TRUE(st.retry_in_ms > 59 * 60000);
 	EXPECT_TRUE(strstr(st.last_error, "535 5.7.8") != NULL);
+	/* The waiting message is deferred for mailq and the log (issue 21),
+	 * its next try no earlier than the hold's end. */
+	EXPECT_EQ(info(a).attempts, 1);
+	EXPECT_TRUE(strstr(info(a).last_error, "535 5.7.8") != NULL);
+	EXPECT_TRUE(info(a).next_attempt_ms >= sim_now() + 59 * 60000);
+	EXPECT_TRUE(sim_log_find("to=<a@x.test>, relay=smtp.test[127.0.0.1]:2500, ") >= 0);
+	EXPECT_TRUE(sim_log_find("dsn=4.7.8, status=deferred (host smtp.test said: 535 5.7.8") >=
+		    0);
 	/* No new attempt for most of an hour, however often we are kicked. */
 	advance(30 * 60000);
 	nr_delivery_kick(d);
@@ -768,6 +778,129 @@ TEST(reload_in_flight_keeps_the_message_rewrite)
 	teardown(d);
 }
 
+/* A connection that fails before READY, with no other smarthost to try:
+ * every waiting message is deferred as if tried (issue 21): a Postfix-style
+ * status=deferred line per pending recipient, the deferred counter, the
+ * reason and the next try for mailq. */
+TEST(connect_failure_defers_logs_and_counts_waiting_mail)
+{
+	struct nr_delivery *d = setup(1, NULL);
+	struct nr_upstream_status st;
+	struct nr_dlink *l;
+	nr_qid_t a, b;
+	ASSERT_TRUE(d);
+	nr_stats_reset();
+	sim_log_clear();
+	a = add_msg("cam@lan", "a1@x.test", "a2@x.test", "A\r\n");
+	b = add_msg("cam@lan", "b1@x.test", NULL, "B\r\n");
+	nr_delivery_kick(d);
+	turn();
+	l = open_link(0);
+	ASSERT_TRUE(l);
+	nr_smtpc_on_closed(l->s, NR_ECONNREFUSED); /* the connect failed */
+	turn();
+	EXPECT_EQ(info(a).attempts, 1);
+	EXPECT_EQ(info(b).attempts, 1);
+	EXPECT_TRUE(info(a).last_error[0] != '\0');
+	EXPECT_STREQ(info(b).last_error, info(a).last_error);
+	EXPECT_TRUE(info(a).next_attempt_ms >= sim_now() + 45000);
+	EXPECT_EQ(nr_stats_get(NR_STAT_DEFERRED), 3);
+	EXPECT_TRUE(sim_log_find(": to=<a1@x.test>, relay=smtp.test[127.0.0.1]:2500, delay=0, "
+				 "delays=0/0.0/0/0, "
+				 "dsn=4.4.") >= 0);
+	EXPECT_TRUE(sim_log_find(": to=<a2@x.test>, relay=smtp.test") >= 0);
+	EXPECT_TRUE(sim_log_find(": to=<b1@x.test>, relay=smtp.test") >= 0);
+	EXPECT_TRUE(sim_log_find(", status=deferred (") >= 0);
+	nr_delivery_status(d, &st, 1);
+	EXPECT_EQ(st.state, NR_UPSTREAM_DEFERRING);
+	EXPECT_EQ(st.last_error_at, SIM_WALL0);
+	EXPECT_EQ(st.last_ok_at, 0);
+	/* Kicks before the next try log nothing more. */
+	nr_delivery_kick(d);
+	advance(1000);
+	EXPECT_EQ(nr_stats_get(NR_STAT_DEFERRED), 3);
+	teardown(d);
+}
+
+/* The smarthost is down long enough for the message's backoff to grow to
+ * many minutes; once it answers again, the message goes within a minute
+ * (one probe interval), not at its next backoff step. */
+TEST(recovered_smarthost_gets_deferred_mail_within_a_minute)
+{
+	struct nr_delivery *d = setup(1, NULL);
+	struct nr_upstream_status st;
+	struct nr_dlink *l;
+	uint64_t back, waited;
+	nr_qid_t a;
+	int k, fails = 0;
+	ASSERT_TRUE(d);
+	a = add_msg("cam@lan", "a@x.test", NULL, "A\r\n");
+	nr_delivery_kick(d);
+	turn();
+	/* 30 minutes down: every connection attempt is refused. */
+	for (k = 0; k < 180; k++) {
+		l = open_link(0);
+		if (l) {
+			nr_smtpc_on_closed(l->s, NR_ECONNREFUSED);
+			fails++;
+		}
+		advance(10000);
+	}
+	EXPECT_TRUE(fails >= 25); /* probes: about one a minute, no more */
+	EXPECT_TRUE(fails <= 31);
+	EXPECT_EQ(msg_state(a), NR_MSG_PENDING);
+	EXPECT_TRUE(info(a).attempts >= 4);
+	/* its next backoff step is far away */
+	EXPECT_TRUE(info(a).next_attempt_ms > sim_now() + 4 * 60000);
+	nr_delivery_status(d, &st, 1);
+	EXPECT_TRUE(st.retry_in_ms <= NR_DELIVERY_PROBE_MAX_MS);
+	/* Back up now: the next probe gets through and takes the message. */
+	back = sim_now();
+	for (k = 0; k < 70 && !open_link(0); k++)
+		advance(1000);
+	l = open_link(0);
+	ASSERT_TRUE(l);
+	greet(l, NR_SMTPC_CAP_PIPELINING, 0);
+	waited = sim_now() - back;
+	EXPECT_TRUE(waited <= 60000);
+	EXPECT_TRUE(strstr(l->out, "MAIL FROM:<me@gmail.test>\r\nRCPT TO:<a@x.test>\r\n") != NULL);
+	EXPECT_TRUE(sim_log_find("smtp.test:2500 answers again; 1 deferred message due now") >= 0);
+	say(l, 250, "ok");
+	say(l, 250, "ok");
+	say(l, 354, "go");
+	say(l, 250, "ok");
+	EXPECT_EQ(msg_state(a), NR_MSG_DONE);
+	nr_delivery_status(d, &st, 1);
+	EXPECT_EQ(st.state, NR_UPSTREAM_OK);
+	EXPECT_TRUE(st.last_ok_at >= st.last_error_at && st.last_ok_at > 0);
+	teardown(d);
+}
+
+/* No probe without mail waiting, and none for an AUTH hold. */
+TEST(no_probe_when_nothing_waits)
+{
+	struct nr_delivery *d = setup(1, NULL);
+	struct nr_dlink *l;
+	nr_qid_t a;
+	ASSERT_TRUE(d);
+	a = add_msg("cam@lan", "a@x.test", NULL, "A\r\n");
+	nr_delivery_kick(d);
+	turn();
+	l = open_link(0);
+	ASSERT_TRUE(l);
+	nr_smtpc_on_closed(l->s, NR_ECONNREFUSED);
+	turn();
+	advance(120000);
+	l = open_link(0);
+	ASSERT_TRUE(l); /* the message's retry */
+	nr_smtpc_on_closed(l->s, NR_ECONNREFUSED);
+	turn();
+	EXPECT_EQ(nr_queue_delete(q, a), 0);
+	advance(30 * 60000);
+	EXPECT_EQ(opens[0], 2);
+	teardown(d);
+}
+
 TEST(tls_none_without_insecure_is_refused)
 {
 	struct nr_delivery *d = setup(1, NULL);
@@ -788,6 +921,9 @@ int main(void)
 	RUN(refused_digest_is_not_reported_again);
 	RUN(connections_are_bounded);
 	RUN(tls_none_without_insecure_is_refused);
+	RUN(connect_failure_defers_logs_and_counts_waiting_mail);
+	RUN(recovered_smarthost_gets_deferred_mail_within_a_minute);
+	RUN(no_probe_when_nothing_waits);
 	RUN(rewrite_on_the_wire_only_and_reload_copies_the_settings);
 	RUN(reload_in_flight_keeps_the_message_rewrite);
 	return TEST_REPORT();
