@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "acl/acl.h"
 #include "conf/conf_int.h"
 #include "core/log.h"
 
@@ -75,6 +76,10 @@ void nr_conf_init(struct nr_conf *c)
 	/* Each handshake holds about 30 KB of heap; the Kconfig value is only
 	 * the ceiling. */
 	c->max_tls_handshakes = NR_MIN(8u, (unsigned)CONFIG_NR_MAX_TLS_HANDSHAKES);
+	c->auth_failures_per_user = NR_ACL_AUTH_FREE;
+	c->auth_failures_per_client = NR_ACL_AUTH_FREE_CLIENT;
+	c->auth_max_per_second = NR_ACL_AUTH_PER_SECOND;
+	c->auth_max_pending = NR_MIN(8u, (unsigned)CONFIG_NR_MAX_SESSIONS);
 	c->max_errors = 10;
 	c->max_received = 30;
 	c->min_data_rate = 1024;

@@ -79,6 +79,10 @@ struct nr_conf {
 	unsigned max_sessions_per_client;
 	uint64_t max_header_size;          /* default 64K */
 	unsigned max_tls_handshakes;       /* TLS handshakes in flight, default 8 */
+	unsigned auth_failures_per_user;   /* AUTH: free failures per (client, user), default 3 */
+	unsigned auth_failures_per_client; /* AUTH: free failures per client (/64), default 10 */
+	unsigned auth_max_per_second;      /* AUTH verifications per second in total, default 10 */
+	unsigned auth_max_pending;         /* AUTH verifications waiting in total, default 8 */
 	unsigned max_errors;               /* hard error limit per session, default 10 */
 	unsigned max_received;             /* loop detection: Received: headers, default 30 */
 	uint64_t min_data_rate;            /* bytes/s averaged over DATA; default 1K */

@@ -275,6 +275,29 @@ static int k_max_tls_handshakes(struct nr_conf_parser *p, struct nr_conf_line *l
 				  &p->c->max_tls_handshakes);
 }
 
+/* AUTH throttle (README "Security"): no Kconfig ceiling, they cost no memory. */
+static int k_auth_failures_per_user(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, 100, NULL, &p->c->auth_failures_per_user);
+}
+
+static int k_auth_failures_per_client(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, 1000, NULL, &p->c->auth_failures_per_client);
+}
+
+static int k_auth_max_per_second(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, 1000, NULL, &p->c->auth_max_per_second);
+}
+
+static int k_auth_max_pending(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, CONFIG_NR_MAX_SESSIONS,
+				  "limit CONFIG_NR_MAX_SESSIONS of this build",
+				  &p->c->auth_max_pending);
+}
+
 static int k_max_errors(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	return nr_conf_get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_errors);
@@ -745,6 +768,10 @@ const struct nr_conf_key nr_conf_keys[] = {
     {"max_sessions_per_client", k_max_sessions_per_client, 1, 1, NULL, 0, "a number"},
     {"max_header_size", k_max_header_size, 1, 1, NULL, 0, "a size like 64K"},
     {"max_tls_handshakes", k_max_tls_handshakes, 1, 1, NULL, 0, "a number"},
+    {"auth_failures_per_user", k_auth_failures_per_user, 1, 1, NULL, 0, "a number"},
+    {"auth_failures_per_client", k_auth_failures_per_client, 1, 1, NULL, 0, "a number"},
+    {"auth_max_per_second", k_auth_max_per_second, 1, 1, NULL, 0, "a number"},
+    {"auth_max_pending", k_auth_max_pending, 1, 1, NULL, 0, "a number"},
     {"max_errors", k_max_errors, 1, 1, NULL, 0, "a number"},
     {"max_received", k_max_received, 1, 1, NULL, 0, "a number"},
     {"min_data_rate", k_min_data_rate, 1, 1, NULL, 0, "bytes per second like 1K"},

@@ -216,6 +216,8 @@ static void apply_conf(struct nr_smtpd *d, const struct nr_conf *conf)
 	if (total > CONFIG_NR_MAX_SESSIONS)
 		total = CONFIG_NR_MAX_SESSIONS;
 	nr_acl_set_limits(&d->acl, total, conf->max_sessions_per_client);
+	nr_acl_set_auth_limits(&d->acl, conf->auth_failures_per_user,
+			       conf->auth_failures_per_client, conf->auth_max_per_second);
 }
 
 int nr_smtpd_start(struct nr_smtpd **out, struct nr_loop *loop, const struct nr_conf *conf,
@@ -236,6 +238,9 @@ int nr_smtpd_start(struct nr_smtpd **out, struct nr_loop *loop, const struct nr_
 	}
 	d->reaper.fn = reap;
 	d->reaper.arg = d;
+	d->auth_hook.fn = smtpd_auth_run;
+	d->auth_hook.arg = d;
+	d->auth_wait_tail = &d->auth_wait;
 	ret = nr_acl_init(&d->acl, CONFIG_NR_MAX_SESSIONS + 64, CONFIG_NR_MAX_SESSIONS,
 			  CONFIG_NR_MAX_SESSIONS_PER_CLIENT);
 	if (ret < 0)
@@ -304,6 +309,7 @@ void nr_smtpd_stop(struct nr_smtpd *d)
 		}
 	}
 	nr_loop_hook_cancel(d->loop, &d->reaper);
+	nr_loop_hook_cancel(d->loop, &d->auth_hook);
 	reap(d->loop, d);
 	nr_pool_destroy(&d->pool);
 	nr_acl_free(&d->acl);

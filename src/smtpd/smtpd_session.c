@@ -43,6 +43,8 @@ static const char *state_name(enum smtpd_state st)
 		return "commit";
 	case SS_AUTH:
 		return "auth";
+	case SS_AUTH_WAIT:
+		return "auth-wait";
 	case SS_STARTTLS:
 		return "starttls";
 	case SS_CLOSING:
@@ -74,6 +76,7 @@ void smtpd_enter_state(struct smtpd_session *s, enum smtpd_state st)
 	case SS_MAIL:
 	case SS_RCPT:
 	case SS_AUTH:
+	case SS_AUTH_WAIT:
 		break;
 	case SS_DATA:
 		if (s->state != SS_DATA) {
@@ -632,7 +635,8 @@ static void process_input(struct smtpd_session *s)
 {
 	struct nr_buf *out = nr_conn_out(s->conn);
 
-	while (s->state != SS_CLOSING && s->state != SS_COMMIT && s->state != SS_STARTTLS) {
+	while (s->state != SS_CLOSING && s->state != SS_COMMIT && s->state != SS_STARTTLS &&
+	       s->state != SS_AUTH_WAIT) {
 		if (s->state == SS_DATA) {
 			if (!smtpd_data_input(s))
 				break;
@@ -670,6 +674,15 @@ static void process_input(struct smtpd_session *s)
 	}
 	if (!(s->flags & SF_FREED))
 		nr_conn_flush(s->conn);
+}
+
+void smtpd_session_resume(struct smtpd_session *s)
+{
+	if (too_many_errors(s)) {
+		nr_conn_flush(s->conn);
+		return;
+	}
+	process_input(s);
 }
 
 /* ---- connection callbacks ---- */
@@ -744,6 +757,7 @@ void smtpd_session_stop(struct smtpd_session *s)
 	if (s->flags & SF_FREED)
 		return;
 	handshake_end(s);
+	smtpd_auth_cancel(s);
 	nr_timer_cancel(d->loop, &s->timer);
 	if (s->conn) {
 		nr_conn_free(s->conn);
