@@ -47,7 +47,7 @@ struct nr_acl_client {
 	uint8_t family; /* NR_AF_NONE: free slot */
 	uint8_t ip[16];
 	unsigned sessions;
-	uint64_t last_seen;          /* monotonic ms, for eviction */
+	uint64_t last_seen; /* monotonic ms, for eviction */
 };
 
 struct nr_acl {

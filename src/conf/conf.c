@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf/conf.h"
 #include "acl/acl.h"
+#include "conf/conf.h"
 #include "conf/conf_int.h"
 #include "core/log.h"
 

@@ -15,16 +15,16 @@
  * is read in SS_INIT to SS_RCPT only; SM() makes the masks of the command
  * table (smtpd_session.c). */
 enum smtpd_state {
-	SS_INIT = 0, /* greeting sent (or TLS just started): HELO/EHLO expected */
-	SS_HELO,     /* greeted, no transaction */
-	SS_MAIL,     /* MAIL accepted, no recipient yet */
-	SS_RCPT,     /* at least one recipient accepted */
-	SS_DATA,     /* 354 sent: the body streams through the filter */
-	SS_COMMIT,   /* end of data seen, waiting for the queue to be durable */
-	SS_AUTH,     /* 334 sent: an AUTH continuation line is expected */
+	SS_INIT = 0,  /* greeting sent (or TLS just started): HELO/EHLO expected */
+	SS_HELO,      /* greeted, no transaction */
+	SS_MAIL,      /* MAIL accepted, no recipient yet */
+	SS_RCPT,      /* at least one recipient accepted */
+	SS_DATA,      /* 354 sent: the body streams through the filter */
+	SS_COMMIT,    /* end of data seen, waiting for the queue to be durable */
+	SS_AUTH,      /* 334 sent: an AUTH continuation line is expected */
 	SS_AUTH_WAIT, /* credentials in, waiting for our turn to verify (input paused) */
-	SS_STARTTLS, /* 220 to STARTTLS queued: switch once it has left */
-	SS_CLOSING,  /* last reply queued, closing after it drained */
+	SS_STARTTLS,  /* 220 to STARTTLS queued: switch once it has left */
+	SS_CLOSING,   /* last reply queued, closing after it drained */
 };
 
 #define SM(st) (1u << (st))

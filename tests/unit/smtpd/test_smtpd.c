@@ -951,6 +951,191 @@ TEST(auth_failures_are_throttled)
 	teardown();
 }
 
+#define EHLO_AUTH                                                                                  \
+	"250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"                     \
+	"250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"
+#define PLAIN_DEV_WRONG "AUTH PLAIN AGRldgB4\r\n"         /* dev / x */
+#define PLAIN_DEV_RIGHT "AUTH PLAIN AGRldgBzZWNyZXQ=\r\n" /* dev / secret */
+
+static struct sim_peer *greeted(const char *listener, const char *peer)
+{
+	struct sim_peer *p = connect_from(listener, peer);
+	const struct step steps[] = {{NULL, GREETING}, {"EHLO a\r\n", EHLO_AUTH}};
+	dialogue_len(p, steps, NR_ARRAY_LEN(steps), __LINE__);
+	return p;
+}
+
+/* Review M1.1: a session parked at 334 sent its guess after the address
+ * was blocked, and even the right password got 235 (old code). The block
+ * is checked again right before hashing: 454, nothing hashed. */
+TEST(auth_parked_session_meets_the_block)
+{
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	struct sim_peer *parked = greeted("127.0.0.1:2525", "127.0.0.1:4000");
+	struct sim_peer *login = greeted("127.0.0.1:2525", "127.0.0.1:4001");
+	const struct step park[] = {{"AUTH PLAIN\r\n", "334  \r\n"}};
+	DIALOGUE(parked, park);
+	const struct step guesses[] = {
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	};
+	DIALOGUE(login, guesses);
+	const struct step late[] = {
+	    {"AGRldgBzZWNyZXQ=\r\n", "454 4.7.0 Too many authentication failures, try later\r\n"},
+	};
+	DIALOGUE(parked, late);
+	EXPECT_TRUE(sim_log_find("authentication refused: too many failures") >= 0);
+	teardown();
+}
+
+/* Review M1.2: a login as another valid account (a printer's) cleared the
+ * address's counter. Now it clears only its own user's. */
+static int auth_two(void *arg, const char *user, const void *pw, size_t n)
+{
+	if (strcmp(user, "printer") == 0)
+		return n == 1 && memcmp(pw, "p", 1) == 0 ? 0 : NR_EAUTH;
+	return auth_ok(arg, user, pw, n);
+}
+
+TEST(auth_other_users_success_keeps_the_count)
+{
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_two, NULL);
+	struct sim_peer *p = greeted("127.0.0.1:2525", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	};
+	DIALOGUE(p, steps);
+	struct sim_peer *pr = greeted("127.0.0.1:2525", "127.0.0.1:4001");
+	const struct step printer[] = {
+	    {"AUTH PLAIN AHByaW50ZXIAcA==\r\n", "235 2.7.0 Authentication successful\r\n"}};
+	DIALOGUE(pr, printer);
+	const struct step more[] = {
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	    {PLAIN_DEV_RIGHT, "454 4.7.0 Too many authentication failures, try later\r\n"},
+	};
+	DIALOGUE(p, more);
+	teardown();
+}
+
+/* Review M1.3: each new address got fresh guesses. IPv6 counts per /64. */
+TEST(auth_ipv6_counts_per_64)
+{
+	ASSERT_EQ(setup("listen [::1]:2525 plain_auth=fd00::/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	const char *addrs[] = {"[fd00::1]:4000", "[fd00::2]:4000", "[fd00::3]:4000"};
+	for (size_t i = 0; i < NR_ARRAY_LEN(addrs); i++) {
+		struct sim_peer *p = greeted("[::1]:2525", addrs[i]);
+		const struct step steps[] = {
+		    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"}};
+		DIALOGUE(p, steps);
+		sim_peer_close(p);
+		spin();
+	}
+	struct sim_peer *fresh = greeted("[::1]:2525", "[fd00::99]:4000");
+	const struct step blocked[] = {
+	    {PLAIN_DEV_RIGHT, "454 4.7.0 Too many authentication failures, try later\r\n"}};
+	DIALOGUE(fresh, blocked);
+	struct sim_peer *other = greeted("[::1]:2525", "[fd00:0:0:1::1]:4000");
+	const struct step ok[] = {{PLAIN_DEV_RIGHT, "235 2.7.0 Authentication successful\r\n"}};
+	DIALOGUE(other, ok);
+	teardown();
+}
+
+/* PBKDF2 off the loop's critical path: while three sessions send AUTH, a
+ * fourth one's NOOP is answered before any hash runs, and each loop turn
+ * runs at most one verification. The old code hashed all three first. */
+static struct sim_peer *noop_peer;
+static unsigned hashes, hashes_before_noop;
+static int auth_counting(void *arg, const char *user, const void *pw, size_t n)
+{
+	hashes++;
+	if (!strstr(sim_peer_output_str(noop_peer), "250 2.0.0 Ok"))
+		hashes_before_noop++;
+	sim_advance(100); /* what a hash costs on a slow router */
+	return auth_ok(arg, user, pw, n);
+}
+
+TEST(auth_verification_does_not_stall_the_loop)
+{
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_counting, NULL);
+	struct sim_peer *a[3];
+	const char *who[] = {"127.0.0.1:4000", "127.0.0.2:4000", "127.0.0.3:4000"};
+	const char *auth[] = {"AUTH PLAIN AGExAHg=\r\n", "AUTH PLAIN AGEyAHg=\r\n",
+			      "AUTH PLAIN AGEzAHg=\r\n"};
+	for (int i = 0; i < 3; i++)
+		a[i] = greeted("127.0.0.1:2525", who[i]);
+	noop_peer = greeted("127.0.0.1:2525", "127.0.0.4:4000");
+	hashes = hashes_before_noop = 0;
+	for (int i = 0; i < 3; i++)
+		sim_peer_send_str(a[i], auth[i]);
+	sim_peer_send_str(noop_peer, "NOOP\r\n");
+	for (unsigned turn = 1; turn <= 6; turn++) {
+		nr_loop_turn(loop, 0);
+		EXPECT_TRUE(hashes <= turn); /* one verification per turn at most */
+	}
+	EXPECT_EQ(hashes, 3);
+	EXPECT_EQ(hashes_before_noop, 0);
+	EXPECT_STREQ(sim_peer_output_str(noop_peer), "250 2.0.0 Ok\r\n");
+	for (int i = 0; i < 3; i++)
+		EXPECT_STREQ(sim_peer_output_str(a[i]),
+			     "535 5.7.8 Error: authentication failed\r\n");
+	teardown();
+}
+
+/* The global caps: verifications waiting (auth_max_pending) and begun per
+ * second (auth_max_per_second) in total, whoever asks. */
+TEST(auth_global_caps)
+{
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\nauth_max_pending 1\n"
+			"auth_max_per_second 2\n"),
+		  0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	struct sim_peer *a = greeted("127.0.0.1:2525", "127.0.0.1:4000");
+	struct sim_peer *b = greeted("127.0.0.1:2525", "127.0.0.2:4000");
+	sim_peer_send_str(a, "AUTH PLAIN AGExAHg=\r\n");
+	sim_peer_send_str(b, "AUTH PLAIN AGEyAHg=\r\n");
+	spin();
+	EXPECT_STREQ(sim_peer_output_str(a), "535 5.7.8 Error: authentication failed\r\n");
+	EXPECT_STREQ(sim_peer_output_str(b),
+		     "454 4.7.0 Too many authentication attempts, try later\r\n");
+	EXPECT_TRUE(sim_log_find("auth_max_pending (1) reached") >= 0);
+	sim_peer_output_clear(a);
+	sim_peer_output_clear(b);
+	const struct step second[] = {
+	    {"AUTH PLAIN AGEyAHg=\r\n", "535 5.7.8 Error: authentication failed\r\n"}};
+	DIALOGUE(b, second);
+	const struct step third[] = {{"AUTH PLAIN AGEzAHg=\r\n",
+				      "454 4.7.0 Too many authentication attempts, try later\r\n"}};
+	DIALOGUE(a, third);
+	EXPECT_TRUE(sim_log_find("auth_max_per_second (2) reached") >= 0);
+	teardown();
+}
+
+/* RFC 4954: AUTH in clear where only TLS allows it is 538 5.7.11, and the
+ * log names the listener option that allows it. The old code said 503. */
+TEST(auth_in_clear_is_538)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	nr_smtpd_set_tls(d, fake_tls_wrap, NULL);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	struct sim_peer *p = connect_from("127.0.0.1:587", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+			   "250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"},
+	    {"AUTH PLAIN AGRldgBzZWNyZXQ=\r\n",
+	     "538 5.7.11 Encryption required for requested authentication mechanism\r\n"},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_TRUE(sim_log_find("plain_auth=") >= 0);
+	teardown();
+}
+
 /* The command table: each verb in each state a command line can arrive in
  * (INIT, HELO, MAIL, RCPT), with the exact reply. Out-of-order refusals
  * come before syntax (DATA x), "already authenticated" before "transaction
@@ -1128,6 +1313,12 @@ int main(void)
 	RUN_SEL(auth_plain_and_login);
 	RUN_SEL(auth_line_limit_at_and_past);
 	RUN_SEL(auth_failures_are_throttled);
+	RUN_SEL(auth_parked_session_meets_the_block);
+	RUN_SEL(auth_other_users_success_keeps_the_count);
+	RUN_SEL(auth_ipv6_counts_per_64);
+	RUN_SEL(auth_verification_does_not_stall_the_loop);
+	RUN_SEL(auth_global_caps);
+	RUN_SEL(auth_in_clear_is_538);
 	RUN_SEL(every_verb_in_every_state);
 	RUN_SEL(auth_mechanisms_follow_the_build);
 	RUN_SEL(tls_handshake_slot_is_held_until_ready);
