@@ -103,14 +103,26 @@ static void forget_if_idle(struct nr_acl_client *e)
 		memset(e, 0, sizeof(*e));
 }
 
+void nr_acl_set_local_limit(struct nr_acl *acl, unsigned max_local)
+{
+	acl->max_local = max_local;
+}
+
+static int is_local(const struct nr_addr *peer)
+{
+	return peer->family == NR_AF_LOCAL || peer->family == NR_AF_NONE;
+}
+
 int nr_acl_session_open(struct nr_acl *acl, const struct nr_addr *peer, uint64_t now)
 {
-	if (acl->max_total && acl->sessions >= acl->max_total)
-		return NR_EFULL;
-	if (peer->family == NR_AF_LOCAL || peer->family == NR_AF_NONE) {
-		acl->sessions++;
+	if (is_local(peer)) {
+		if (acl->max_local && acl->local_sessions >= acl->max_local)
+			return NR_EFULL;
+		acl->local_sessions++;
 		return 0;
 	}
+	if (acl->max_total && acl->sessions >= acl->max_total)
+		return NR_EFULL;
 	struct nr_acl_client *e = find_or_add(acl, peer, now);
 	if (!e)
 		return NR_EFULL;
@@ -126,10 +138,13 @@ int nr_acl_session_open(struct nr_acl *acl, const struct nr_addr *peer, uint64_t
 
 void nr_acl_session_close(struct nr_acl *acl, const struct nr_addr *peer)
 {
+	if (is_local(peer)) {
+		if (acl->local_sessions)
+			acl->local_sessions--;
+		return;
+	}
 	if (acl->sessions)
 		acl->sessions--;
-	if (peer->family == NR_AF_LOCAL || peer->family == NR_AF_NONE)
-		return;
 	struct nr_acl_client *e = find(acl, peer);
 	if (!e || e->sessions == 0)
 		return;

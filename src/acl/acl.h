@@ -53,9 +53,11 @@ struct nr_acl_client {
 struct nr_acl {
 	struct nr_acl_client *tab;
 	size_t cap;
-	unsigned sessions;  /* in total */
+	unsigned sessions;  /* in total, network peers */
 	unsigned max_total; /* 0: no limit */
 	unsigned max_per_client;
+	unsigned local_sessions; /* local peers (NR_AF_LOCAL), a count of their own */
+	unsigned max_local;      /* 0: no limit */
 
 	struct nr_acl_auth_rec *auth; /* cap records */
 	unsigned auth_free_user;      /* auth_failures_per_user */
@@ -71,6 +73,8 @@ int nr_acl_init(struct nr_acl *acl, size_t cap, unsigned max_total,
 void nr_acl_free(struct nr_acl *acl);
 /* Change the limits (reload); existing sessions stay. */
 void nr_acl_set_limits(struct nr_acl *acl, unsigned max_total, unsigned max_per_client);
+/* The cap on local sessions (max_local_sessions), 0: none. */
+void nr_acl_set_local_limit(struct nr_acl *acl, unsigned max_local);
 
 /* Copy of addr's family and ip with IPv4-mapped IPv6 turned into IPv4. */
 void nr_acl_normalise(const struct nr_addr *in, uint8_t *family, uint8_t ip[16]);
@@ -79,8 +83,9 @@ void nr_acl_normalise(const struct nr_addr *in, uint8_t *family, uint8_t ip[16])
 int nr_acl_allowed(const struct nr_cidr *nets, size_t n, const struct nr_addr *addr);
 
 /* Count a new session from peer. 0, NR_EFULL (sessions in total: 421
- * 4.3.2), NR_EBUSY (this client: 421 4.7.0). Local peers (NR_AF_LOCAL) only
- * count against the total. */
+ * 4.3.2), NR_EBUSY (this client: 421 4.7.0). Local peers (NR_AF_LOCAL or
+ * NR_AF_NONE) count against max_local only (NR_EFULL), so they neither fill
+ * the network's total nor are kept out by it. */
 int nr_acl_session_open(struct nr_acl *acl, const struct nr_addr *peer, uint64_t now) NR_MUST_CHECK;
 /* Pair of a successful nr_acl_session_open. */
 void nr_acl_session_close(struct nr_acl *acl, const struct nr_addr *peer);

@@ -263,6 +263,13 @@ static int k_max_sessions_per_client(struct nr_conf_parser *p, struct nr_conf_li
 				  &p->c->max_sessions_per_client);
 }
 
+static int k_max_local_sessions(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, CONFIG_NR_MAX_LOCAL_SESSIONS,
+				  "limit CONFIG_NR_MAX_LOCAL_SESSIONS of this build",
+				  &p->c->max_local_sessions);
+}
+
 static int k_max_header_size(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	return nr_conf_get_size(p, l->arg[0], "64K", 1024, 1024 * 1024, &p->c->max_header_size);
@@ -766,6 +773,7 @@ const struct nr_conf_key nr_conf_keys[] = {
     {"max_recipient_overshoot", k_max_recipient_overshoot, 1, 1, NULL, 0, "a number"},
     {"max_sessions", k_max_sessions, 1, 1, NULL, 0, "a number"},
     {"max_sessions_per_client", k_max_sessions_per_client, 1, 1, NULL, 0, "a number"},
+    {"max_local_sessions", k_max_local_sessions, 1, 1, NULL, 0, "a number"},
     {"max_header_size", k_max_header_size, 1, 1, NULL, 0, "a size like 64K"},
     {"max_tls_handshakes", k_max_tls_handshakes, 1, 1, NULL, 0, "a number"},
     {"auth_failures_per_user", k_auth_failures_per_user, 1, 1, NULL, 0, "a number"},

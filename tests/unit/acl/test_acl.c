@@ -59,7 +59,15 @@ TEST(total_limit)
 	memset(&l, 0, sizeof(l));
 	l.family = NR_AF_LOCAL;
 	EXPECT_EQ(nr_acl_session_open(&acl, &x, 1), NR_EFULL);
+	/* local sessions have a cap of their own: the network's total does
+	 * not keep them out, nor do they fill it */
+	nr_acl_set_local_limit(&acl, 1);
+	EXPECT_EQ(nr_acl_session_open(&acl, &l, 1), 0);
 	EXPECT_EQ(nr_acl_session_open(&acl, &l, 1), NR_EFULL);
+	EXPECT_EQ(acl.sessions, 4);
+	nr_acl_session_close(&acl, &l);
+	EXPECT_EQ(nr_acl_session_open(&acl, &l, 1), 0);
+	EXPECT_EQ(acl.sessions, 4);
 	struct nr_addr a0 = v4(10, 0, 0, 0);
 	nr_acl_session_close(&acl, &a0);
 	EXPECT_EQ(nr_acl_session_open(&acl, &x, 1), 0);

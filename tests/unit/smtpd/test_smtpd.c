@@ -665,6 +665,52 @@ TEST(session_limits)
 	teardown();
 }
 
+/* A submit-socket session, as smtpd_submit.c hands one over. */
+static struct sim_peer *connect_local(nr_sock_t lsock)
+{
+	struct sim_peer *p = sim_incoming(lsock, "127.0.0.9:1");
+	nr_sock_t sock;
+	struct nr_addr peer;
+	if (nr_plat_tcp_accept(lsock, &sock, &peer) < 0)
+		return NULL;
+	(void)nr_smtpd_accept_local(d, sock, 1000);
+	spin();
+	return p;
+}
+
+/* Review L2: local users filled the session cap through the world-writable
+ * submit socket. Local sessions now have max_local_sessions of their own:
+ * a full network cap does not keep sendmail out, and local sessions never
+ * take the network's slots. The old code refused the first local one. */
+TEST(local_sessions_have_a_cap_of_their_own)
+{
+	ASSERT_EQ(setup("max_local_sessions 2\n"), 0);
+	struct nr_addr la = sim_addr("127.0.0.9:2");
+	nr_sock_t lsock;
+	ASSERT_EQ(nr_plat_tcp_listen(&la, 8, &lsock), 0);
+	struct sim_peer *net[4];
+	const char *who[] = {"127.0.0.1:4000", "127.0.0.2:4000", "127.0.0.3:4000",
+			     "127.0.0.4:4000"};
+	for (int i = 0; i < 4; i++) {
+		net[i] = connect_from("127.0.0.1:25", who[i]);
+		EXPECT_STREQ(sim_peer_output_str(net[i]), GREETING);
+	}
+	struct sim_peer *l1 = connect_local(lsock), *l2 = connect_local(lsock);
+	EXPECT_STREQ(sim_peer_output_str(l1), GREETING);
+	EXPECT_STREQ(sim_peer_output_str(l2), GREETING);
+	struct sim_peer *l3 = connect_local(lsock);
+	EXPECT_STREQ(sim_peer_output_str(l3),
+		     "421 4.3.2 test.lan Error: too many sessions, try again later\r\n");
+	EXPECT_TRUE(sim_log_find("too many local sessions") >= 0);
+	/* the network's slots are untouched by the local ones */
+	sim_peer_send_str(net[0], "QUIT\r\n");
+	spin();
+	struct sim_peer *n5 = connect_from("127.0.0.1:25", "127.0.0.5:4000");
+	EXPECT_STREQ(sim_peer_output_str(n5), GREETING);
+	nr_plat_sock_close(lsock);
+	teardown();
+}
+
 TEST(command_deadline_cannot_be_extended_by_trickling)
 {
 	ASSERT_EQ(setup(NULL), 0);
@@ -1305,6 +1351,7 @@ int main(void)
 	RUN_SEL(queue_full_is_452);
 	RUN_SEL(disconnect_mid_data_stores_nothing);
 	RUN_SEL(session_limits);
+	RUN_SEL(local_sessions_have_a_cap_of_their_own);
 	RUN_SEL(command_deadline_cannot_be_extended_by_trickling);
 	RUN_SEL(slow_data_rate_is_dropped);
 	RUN_SEL(silent_data_without_rate_meets_the_deadline);
