@@ -81,6 +81,8 @@ void nr_conf_init(struct nr_conf *c)
 	c->auth_failures_per_client = NR_ACL_AUTH_FREE_CLIENT;
 	c->auth_max_per_second = NR_ACL_AUTH_PER_SECOND;
 	c->auth_max_pending = NR_MIN(8u, (unsigned)CONFIG_NR_MAX_SESSIONS);
+	c->max_idle_commands = 100; /* Postfix's smtpd_junk_command_limit */
+	c->max_idle_time_ms = 10 * 60 * 1000;
 	c->max_errors = 10;
 	c->max_received = 30;
 	c->min_data_rate = 1024;

@@ -84,6 +84,8 @@ struct nr_conf {
 	unsigned auth_failures_per_client; /* AUTH: free failures per client (/64), default 10 */
 	unsigned auth_max_per_second;      /* AUTH verifications per second in total, default 10 */
 	unsigned auth_max_pending;         /* AUTH verifications waiting in total, default 8 */
+	unsigned max_idle_commands;        /* NOOP/RSET/HELP/VRFY without MAIL, default 100 */
+	uint64_t max_idle_time_ms;         /* the same loop's time without MAIL, default 10m */
 	unsigned max_errors;               /* hard error limit per session, default 10 */
 	unsigned max_received;             /* loop detection: Received: headers, default 30 */
 	uint64_t min_data_rate;            /* bytes/s averaged over DATA; default 1K */

@@ -305,6 +305,17 @@ static int k_auth_max_pending(struct nr_conf_parser *p, struct nr_conf_line *l)
 				  &p->c->auth_max_pending);
 }
 
+static int k_max_idle_commands(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, 100000, NULL, &p->c->max_idle_commands);
+}
+
+static int k_max_idle_time(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_duration(p, l->arg[0], "10m", 1000, 24 * 3600 * 1000,
+				    &p->c->max_idle_time_ms);
+}
+
 static int k_max_errors(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	return nr_conf_get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_errors);
@@ -780,6 +791,8 @@ const struct nr_conf_key nr_conf_keys[] = {
     {"auth_failures_per_client", k_auth_failures_per_client, 1, 1, NULL, 0, "a number"},
     {"auth_max_per_second", k_auth_max_per_second, 1, 1, NULL, 0, "a number"},
     {"auth_max_pending", k_auth_max_pending, 1, 1, NULL, 0, "a number"},
+    {"max_idle_commands", k_max_idle_commands, 1, 1, NULL, 0, "a number"},
+    {"max_idle_time", k_max_idle_time, 1, 1, NULL, 0, "a duration like 10m"},
     {"max_errors", k_max_errors, 1, 1, NULL, 0, "a number"},
     {"max_received", k_max_received, 1, 1, NULL, 0, "a number"},
     {"min_data_rate", k_min_data_rate, 1, 1, NULL, 0, "bytes per second like 1K"},

@@ -83,6 +83,8 @@ struct smtpd_session {
 
 	char helo[72]; /* sanitised EHLO/HELO argument */
 	unsigned errors;
+	unsigned idle_cmds;  /* NOOP/RSET/HELP/VRFY since the start or the last MAIL */
+	uint64_t idle_since; /* the start or the last MAIL, monotonic ms */
 	char auth_id[256];
 	enum smtpd_auth_step auth_step;
 	char auth_user[256];

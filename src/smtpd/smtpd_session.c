@@ -315,6 +315,8 @@ static void proceed_mail(struct smtpd_session *s, const struct smtpd_cmdline *cl
 {
 	memcpy(s->sender, cl->path, sizeof(s->sender));
 	s->params = cl->params;
+	s->idle_cmds = 0; /* a transaction: not idle */
+	s->idle_since = nr_loop_now(s->d->loop);
 	smtpd_reply(s, 250, "2.1.0", "Ok");
 	smtpd_enter_state(s, SS_MAIL);
 }
@@ -475,6 +477,9 @@ enum {
 	/* Takes no argument: blanks around it are dropped, anything else is
 	 * 501 "Syntax: VERB". */
 	CF_NOARGS = 1u << 0,
+	/* Keeps a session alive without mail (NOOP, RSET, HELP, VRFY): counts
+	 * towards max_idle_commands and max_idle_time until the next MAIL. */
+	CF_IDLE = 1u << 1,
 };
 
 /* One verb's policy. The dispatcher asks in this order, and the first
@@ -517,11 +522,11 @@ static const struct smtpd_cmd commands[] = {
      .wrong_state = {{SM(SS_MAIL), 554, "5.5.1", "Error: no valid recipients"},
 		     {0, 503, "5.5.1", "Error: need RCPT command"}},
      .proceed = smtpd_proceed_data},
-    {.verb = "RSET", .states = SM_ANY, .proceed = proceed_rset},
-    {.verb = "NOOP", .states = SM_ANY, .proceed = proceed_noop},
+    {.verb = "RSET", .states = SM_ANY, .flags = CF_IDLE, .proceed = proceed_rset},
+    {.verb = "NOOP", .states = SM_ANY, .flags = CF_IDLE, .proceed = proceed_noop},
     {.verb = "QUIT", .states = SM_ANY, .proceed = proceed_quit},
-    {.verb = "HELP", .states = SM_ANY, .proceed = proceed_help},
-    {.verb = "VRFY", .states = SM_ANY, .proceed = proceed_vrfy},
+    {.verb = "HELP", .states = SM_ANY, .flags = CF_IDLE, .proceed = proceed_help},
+    {.verb = "VRFY", .states = SM_ANY, .flags = CF_IDLE, .proceed = proceed_vrfy},
     {.verb = "STARTTLS",
      .states = SM_GREETED,
      .flags = CF_NOARGS,
@@ -569,9 +574,30 @@ static const struct smtpd_refusal *refusal(const struct smtpd_session *s,
 	return &bad_sequence; /* a table without a refusal for this state */
 }
 
+/* A NOOP/RSET loop: more than max_idle_commands such commands, or one
+ * after max_idle_time, since the session began or its last MAIL. Without
+ * it NOOP keeps any session (and its slot) alive for ever. */
+static int idle_too_long(struct smtpd_session *s)
+{
+	const struct nr_conf *conf = s->d->conf;
+	uint64_t now = nr_loop_now(s->d->loop);
+
+	if (++s->idle_cmds <= conf->max_idle_commands &&
+	    now - s->idle_since <= conf->max_idle_time_ms)
+		return 0;
+	nr_info("smtpd[%u]: %s: idle too long (max_idle_commands %u, max_idle_time %llus), "
+		"closing",
+		s->id, s->peer_str, conf->max_idle_commands,
+		(unsigned long long)(conf->max_idle_time_ms / 1000));
+	smtpd_close_with(s, 421, "4.4.2", "Error: too many commands without mail, closing");
+	return 1;
+}
+
 static void run_command(struct smtpd_session *s, const struct smtpd_cmd *cmd, const char *args,
 			size_t len)
 {
+	if ((cmd->flags & CF_IDLE) && idle_too_long(s))
+		return;
 	const struct smtpd_refusal *no = refusal(s, cmd);
 	if (no) {
 		smtpd_reply(s, no->code, no->enh, "%s", no->text);
@@ -786,6 +812,7 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 
 	s->d = d;
 	s->flags = trusted ? SF_TRUSTED : 0;
+	s->idle_since = nr_loop_now(d->loop);
 	s->local_uid = uid;
 	if (peer)
 		s->peer = *peer;

@@ -711,6 +711,40 @@ TEST(local_sessions_have_a_cap_of_their_own)
 	teardown();
 }
 
+/* Review L2: NOOP kept any session alive for ever. More than
+ * max_idle_commands NOOP/RSET/HELP/VRFY, or one after max_idle_time,
+ * without a MAIL: 421 4.4.2 and close. A MAIL starts the count again. */
+TEST(noop_loop_is_closed)
+{
+	ASSERT_EQ(setup("max_idle_commands 3\nmax_idle_time 30s\n"), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\n", EHLO_REPLY},
+	    {"NOOP\r\nRSET\r\n", "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"},
+	    {"MAIL FROM:<a@b>\r\nRSET\r\nNOOP\r\nVRFY x\r\n",
+	     "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"
+	     "252 2.0.0 Cannot VRFY user, but will accept message\r\n"},
+	    {"HELP\r\n", "421 4.4.2 test.lan Error: too many commands without mail, closing\r\n"},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_TRUE(sim_peer_closed_by_core(p));
+	EXPECT_TRUE(sim_log_find("idle too long") >= 0);
+
+	/* the time: a NOOP 40 s after the last MAIL, whatever the count */
+	struct sim_peer *t = connect_from("127.0.0.1:25", "127.0.0.2:4000");
+	const struct step first[] = {{NULL, GREETING}, {"NOOP\r\n", "250 2.0.0 Ok\r\n"}};
+	DIALOGUE(t, first);
+	sim_advance(20000);
+	const struct step second[] = {{"NOOP\r\n", "250 2.0.0 Ok\r\n"}};
+	DIALOGUE(t, second);
+	sim_advance(20000);
+	const struct step third[] = {
+	    {"NOOP\r\n", "421 4.4.2 test.lan Error: too many commands without mail, closing\r\n"}};
+	DIALOGUE(t, third);
+	teardown();
+}
+
 TEST(command_deadline_cannot_be_extended_by_trickling)
 {
 	ASSERT_EQ(setup(NULL), 0);
@@ -1352,6 +1386,7 @@ int main(void)
 	RUN_SEL(disconnect_mid_data_stores_nothing);
 	RUN_SEL(session_limits);
 	RUN_SEL(local_sessions_have_a_cap_of_their_own);
+	RUN_SEL(noop_loop_is_closed);
 	RUN_SEL(command_deadline_cannot_be_extended_by_trickling);
 	RUN_SEL(slow_data_rate_is_dropped);
 	RUN_SEL(silent_data_without_rate_meets_the_deadline);
