@@ -77,6 +77,8 @@ void nr_conf_init(struct nr_conf *c)
 	/* Each handshake holds about 30 KB of heap; the Kconfig value is only
 	 * the ceiling. */
 	c->max_tls_handshakes = NR_MIN(8u, (unsigned)CONFIG_NR_MAX_TLS_HANDSHAKES);
+	/* a quarter of the slots: one client cannot hold them all */
+	c->max_tls_handshakes_per_client = NR_MIN(2u, (unsigned)CONFIG_NR_MAX_TLS_HANDSHAKES);
 	c->auth_failures_per_user = NR_ACL_AUTH_FREE;
 	c->auth_failures_per_client = NR_ACL_AUTH_FREE_CLIENT;
 	c->auth_max_per_second = NR_ACL_AUTH_PER_SECOND;

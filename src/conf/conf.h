@@ -77,9 +77,10 @@ struct nr_conf {
 	unsigned max_recipient_overshoot; /* 452s before each counts as an error, default 1000 */
 	unsigned max_sessions;            /* default CONFIG_NR_MAX_SESSIONS */
 	unsigned max_sessions_per_client;
-	unsigned max_local_sessions;       /* submit-socket sessions, on their own; default 8 */
-	uint64_t max_header_size;          /* default 64K */
-	unsigned max_tls_handshakes;       /* TLS handshakes in flight, default 8 */
+	unsigned max_local_sessions; /* submit-socket sessions, on their own; default 8 */
+	uint64_t max_header_size;    /* default 64K */
+	unsigned max_tls_handshakes; /* TLS handshakes in flight, default 8 */
+	unsigned max_tls_handshakes_per_client; /* ... from one client address, default 2 */
 	unsigned auth_failures_per_user;   /* AUTH: free failures per (client, user), default 3 */
 	unsigned auth_failures_per_client; /* AUTH: free failures per client (/64), default 10 */
 	unsigned auth_max_per_second;      /* AUTH verifications per second in total, default 10 */

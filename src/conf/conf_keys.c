@@ -316,6 +316,13 @@ static int k_max_idle_time(struct nr_conf_parser *p, struct nr_conf_line *l)
 				    &p->c->max_idle_time_ms);
 }
 
+static int k_max_tls_handshakes_per_client(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, CONFIG_NR_MAX_TLS_HANDSHAKES,
+				  "limit CONFIG_NR_MAX_TLS_HANDSHAKES of this build",
+				  &p->c->max_tls_handshakes_per_client);
+}
+
 static int k_max_errors(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	return nr_conf_get_number(p, l->arg[0], 1, 1000, NULL, &p->c->max_errors);
@@ -793,6 +800,7 @@ const struct nr_conf_key nr_conf_keys[] = {
     {"auth_max_pending", k_auth_max_pending, 1, 1, NULL, 0, "a number"},
     {"max_idle_commands", k_max_idle_commands, 1, 1, NULL, 0, "a number"},
     {"max_idle_time", k_max_idle_time, 1, 1, NULL, 0, "a duration like 10m"},
+    {"max_tls_handshakes_per_client", k_max_tls_handshakes_per_client, 1, 1, NULL, 0, "a number"},
     {"max_errors", k_max_errors, 1, 1, NULL, 0, "a number"},
     {"max_received", k_max_received, 1, 1, NULL, 0, "a number"},
     {"min_data_rate", k_min_data_rate, 1, 1, NULL, 0, "bytes per second like 1K"},

@@ -177,9 +177,37 @@ static int relay_permitted(const struct smtpd_session *s)
 
 /* ---- TLS handshakes in flight (max_tls_handshakes) ---- */
 
-static int handshake_slot_free(const struct smtpd_session *s)
+/* Handshakes in flight from s's client address. */
+static unsigned client_handshakes(const struct smtpd_session *s)
 {
-	return s->d->handshakes < s->d->conf->max_tls_handshakes;
+	uint8_t fam, ip[16], f2, ip2[16];
+	unsigned n = 0;
+
+	nr_acl_normalise(&s->peer, &fam, ip);
+	for (const struct smtpd_session *o = s->d->sessions; o; o = o->next) {
+		if (!(o->flags & SF_HANDSHAKING))
+			continue;
+		nr_acl_normalise(&o->peer, &f2, ip2);
+		if (f2 == fam && memcmp(ip, ip2, 16) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* NULL when s may start a handshake, else the setting that says no and
+ * its value: in total, or from this client (so one client cannot hold
+ * every slot). */
+static const char *handshake_limit(const struct smtpd_session *s, unsigned *limit)
+{
+	const struct nr_conf *conf = s->d->conf;
+
+	*limit = conf->max_tls_handshakes;
+	if (s->d->handshakes >= conf->max_tls_handshakes)
+		return "max_tls_handshakes";
+	*limit = conf->max_tls_handshakes_per_client;
+	if (client_handshakes(s) >= conf->max_tls_handshakes_per_client)
+		return "max_tls_handshakes_per_client";
+	return NULL;
 }
 
 static void handshake_begin(struct smtpd_session *s)
@@ -422,9 +450,11 @@ static const struct smtpd_refusal *starttls_gate(const struct smtpd_session *s)
 
 static int check_starttls(struct smtpd_session *s, struct smtpd_cmdline *cl)
 {
-	if (!handshake_slot_free(s)) {
-		nr_warn("smtpd[%u]: %s: STARTTLS refused: max_tls_handshakes (%u) in flight", s->id,
-			s->peer_str, s->d->conf->max_tls_handshakes);
+	unsigned limit;
+	const char *full = handshake_limit(s, &limit);
+	if (full) {
+		nr_warn("smtpd[%u]: %s: STARTTLS refused: %s (%u) in flight", s->id, s->peer_str,
+			full, limit);
 		smtpd_reply(s, 454, "4.7.0", "TLS not available due to temporary reason");
 		return -1;
 	}
@@ -856,10 +886,12 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 		return ret;
 	}
 	if (s->tls_mode == NR_TLS_IMPLICIT) {
-		if (!handshake_slot_free(s)) {
+		unsigned limit;
+		const char *full = handshake_limit(s, &limit);
+		if (full) {
 			/* No way to answer before TLS: close at once. */
-			nr_warn("smtpd[%u]: %s: closed: max_tls_handshakes (%u) in flight", s->id,
-				s->peer_str, d->conf->max_tls_handshakes);
+			nr_warn("smtpd[%u]: %s: closed: %s (%u) in flight", s->id, s->peer_str,
+				full, limit);
 			nr_conn_free(s->conn);
 			s->conn = NULL;
 			return NR_EBUSY;

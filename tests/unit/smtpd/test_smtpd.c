@@ -1356,6 +1356,41 @@ TEST(tls_handshake_slot_is_held_until_ready)
 	teardown();
 }
 
+/* Review L3: one client could hold every TLS handshake slot. From one
+ * address at most max_tls_handshakes_per_client are in flight; other
+ * clients still get theirs. The old code gave b its 220. */
+TEST(tls_handshakes_per_client)
+{
+	ASSERT_EQ(setup("max_tls_handshakes 4\nmax_tls_handshakes_per_client 1\n"), 0);
+	nr_smtpd_set_tls(d, fake_hs_wrap, NULL);
+	fake_hs_used = 0;
+	struct sim_peer *a = connect_from("127.0.0.1:587", "127.0.0.1:4000");
+	struct sim_peer *b = connect_from("127.0.0.1:587", "127.0.0.1:4001");
+	struct sim_peer *c = connect_from("127.0.0.1:587", "127.0.0.2:4000");
+	const struct step go[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\nSTARTTLS\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n"
+				       "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
+				       "220 2.0.0 Ready to start TLS\r\n"},
+	};
+	DIALOGUE(a, go);
+	const struct step refused[] = {
+	    {NULL, GREETING},
+	    {"EHLO b\r\nSTARTTLS\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n"
+				       "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
+				       "454 4.7.0 TLS not available due to temporary reason\r\n"},
+	};
+	DIALOGUE(b, refused);
+	EXPECT_TRUE(sim_log_find("max_tls_handshakes_per_client (1) in flight") >= 0);
+	DIALOGUE(c, go);
+	/* a's handshake done: b may start one */
+	const struct step a2[] = {{"FIN", ""}, {"EHLO a\r\n", EHLO_REPLY}};
+	DIALOGUE(a, a2);
+	const struct step b2[] = {{"STARTTLS\r\n", "220 2.0.0 Ready to start TLS\r\n"}};
+	DIALOGUE(b, b2);
+	teardown();
+}
+
 /* ONLY=name runs one test (debugging). */
 #define RUN_SEL(name)                                                                              \
 	do {                                                                                       \
@@ -1404,5 +1439,6 @@ int main(void)
 	RUN_SEL(every_verb_in_every_state);
 	RUN_SEL(auth_mechanisms_follow_the_build);
 	RUN_SEL(tls_handshake_slot_is_held_until_ready);
+	RUN_SEL(tls_handshakes_per_client);
 	return TEST_REPORT();
 }
