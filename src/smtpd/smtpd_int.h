@@ -186,6 +186,18 @@ const char *smtpd_client_name(const struct smtpd_session *s, char *dst, size_t s
 const char *smtpd_reject_tail(const struct smtpd_session *s, const char *rcpt, char *dst,
 			      size_t size);
 
+/* ---- smtpd_limits.c: TLS handshake slots, idle sessions ---- */
+
+/* NULL when s may start a TLS handshake, else the setting that says no
+ * (max_tls_handshakes, or max_tls_handshakes_per_client) and its value. */
+const char *smtpd_handshake_limit(const struct smtpd_session *s, unsigned *limit);
+/* Take a slot (SF_HANDSHAKING) / give it back (safe when none is held). */
+void smtpd_handshake_begin(struct smtpd_session *s);
+void smtpd_handshake_end(struct smtpd_session *s);
+/* Count a NOOP/RSET/HELP/VRFY; 1 when the session was closed for it (421
+ * 4.4.2: more than max_idle_commands, or max_idle_time, without MAIL). */
+int smtpd_idle_too_long(struct smtpd_session *s);
+
 /* ---- smtpd_data.c: DATA, the body and the commit ---- */
 
 /* The DATA row's proceed (the table checked order and arguments). */

@@ -175,55 +175,6 @@ static int relay_permitted(const struct smtpd_session *s)
 	return (s->flags & (SF_TRUSTED | SF_ALLOWED)) || s->auth_id[0] != '\0';
 }
 
-/* ---- TLS handshakes in flight (max_tls_handshakes) ---- */
-
-/* Handshakes in flight from s's client address. */
-static unsigned client_handshakes(const struct smtpd_session *s)
-{
-	uint8_t fam, ip[16], f2, ip2[16];
-	unsigned n = 0;
-
-	nr_acl_normalise(&s->peer, &fam, ip);
-	for (const struct smtpd_session *o = s->d->sessions; o; o = o->next) {
-		if (!(o->flags & SF_HANDSHAKING))
-			continue;
-		nr_acl_normalise(&o->peer, &f2, ip2);
-		if (f2 == fam && memcmp(ip, ip2, 16) == 0)
-			n++;
-	}
-	return n;
-}
-
-/* NULL when s may start a handshake, else the setting that says no and
- * its value: in total, or from this client (so one client cannot hold
- * every slot). */
-static const char *handshake_limit(const struct smtpd_session *s, unsigned *limit)
-{
-	const struct nr_conf *conf = s->d->conf;
-
-	*limit = conf->max_tls_handshakes;
-	if (s->d->handshakes >= conf->max_tls_handshakes)
-		return "max_tls_handshakes";
-	*limit = conf->max_tls_handshakes_per_client;
-	if (client_handshakes(s) >= conf->max_tls_handshakes_per_client)
-		return "max_tls_handshakes_per_client";
-	return NULL;
-}
-
-static void handshake_begin(struct smtpd_session *s)
-{
-	s->flags |= SF_HANDSHAKING;
-	s->d->handshakes++;
-}
-
-static void handshake_end(struct smtpd_session *s)
-{
-	if (!(s->flags & SF_HANDSHAKING))
-		return;
-	s->flags &= ~SF_HANDSHAKING;
-	s->d->handshakes--;
-}
-
 static int starttls_offered(const struct smtpd_session *s)
 {
 	return s->tls_mode == NR_TLS_STARTTLS && !(s->flags & SF_TLS) && s->d->tls_fn;
@@ -451,7 +402,7 @@ static const struct smtpd_refusal *starttls_gate(const struct smtpd_session *s)
 static int check_starttls(struct smtpd_session *s, struct smtpd_cmdline *cl)
 {
 	unsigned limit;
-	const char *full = handshake_limit(s, &limit);
+	const char *full = smtpd_handshake_limit(s, &limit);
 	if (full) {
 		nr_warn("smtpd[%u]: %s: STARTTLS refused: %s (%u) in flight", s->id, s->peer_str,
 			full, limit);
@@ -469,7 +420,7 @@ static void proceed_starttls(struct smtpd_session *s, const struct smtpd_cmdline
 	nr_buf_reset(nr_conn_in(s->conn));
 	nr_conn_pause_input(s->conn, 1);
 	s->flags |= SF_TLS_PENDING;
-	handshake_begin(s);
+	smtpd_handshake_begin(s);
 	smtpd_enter_state(s, SS_STARTTLS);
 	nr_conn_flush(s->conn);
 }
@@ -604,29 +555,10 @@ static const struct smtpd_refusal *refusal(const struct smtpd_session *s,
 	return &bad_sequence; /* a table without a refusal for this state */
 }
 
-/* A NOOP/RSET loop: more than max_idle_commands such commands, or one
- * after max_idle_time, since the session began or its last MAIL. Without
- * it NOOP keeps any session (and its slot) alive for ever. */
-static int idle_too_long(struct smtpd_session *s)
-{
-	const struct nr_conf *conf = s->d->conf;
-	uint64_t now = nr_loop_now(s->d->loop);
-
-	if (++s->idle_cmds <= conf->max_idle_commands &&
-	    now - s->idle_since <= conf->max_idle_time_ms)
-		return 0;
-	nr_info("smtpd[%u]: %s: idle too long (max_idle_commands %u, max_idle_time %llus), "
-		"closing",
-		s->id, s->peer_str, conf->max_idle_commands,
-		(unsigned long long)(conf->max_idle_time_ms / 1000));
-	smtpd_close_with(s, 421, "4.4.2", "Error: too many commands without mail, closing");
-	return 1;
-}
-
 static void run_command(struct smtpd_session *s, const struct smtpd_cmd *cmd, const char *args,
 			size_t len)
 {
-	if ((cmd->flags & CF_IDLE) && idle_too_long(s))
+	if ((cmd->flags & CF_IDLE) && smtpd_idle_too_long(s))
 		return;
 	const struct smtpd_refusal *no = refusal(s, cmd);
 	if (no) {
@@ -777,7 +709,7 @@ static void on_tls_ready(struct nr_conn *c, void *owner)
 {
 	struct smtpd_session *s = owner;
 
-	handshake_end(s);
+	smtpd_handshake_end(s);
 	smtpd_enter_state(s, s->state);
 }
 
@@ -812,7 +744,7 @@ void smtpd_session_stop(struct smtpd_session *s)
 
 	if (s->flags & SF_FREED)
 		return;
-	handshake_end(s);
+	smtpd_handshake_end(s);
 	smtpd_auth_cancel(s);
 	nr_timer_cancel(d->loop, &s->timer);
 	if (s->conn) {
@@ -887,7 +819,7 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 	}
 	if (s->tls_mode == NR_TLS_IMPLICIT) {
 		unsigned limit;
-		const char *full = handshake_limit(s, &limit);
+		const char *full = smtpd_handshake_limit(s, &limit);
 		if (full) {
 			/* No way to answer before TLS: close at once. */
 			nr_warn("smtpd[%u]: %s: closed: %s (%u) in flight", s->id, s->peer_str,
@@ -906,7 +838,7 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 			return ret;
 		}
 		s->flags |= SF_TLS;
-		handshake_begin(s);
+		smtpd_handshake_begin(s);
 	}
 	nr_info("smtpd[%u]: connect from %s%s", s->id, s->peer_str,
 		s->flags & SF_TLS ? " (TLS)" : "");
