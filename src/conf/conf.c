@@ -72,7 +72,8 @@ void nr_conf_init(struct nr_conf *c)
 	/* A printer or a script needs a few; a burst from one address must not
 	 * starve the others. The Kconfig value is only the ceiling. */
 	c->max_sessions_per_client = NR_MIN(16u, (unsigned)CONFIG_NR_MAX_SESSIONS_PER_CLIENT);
-	c->max_local_sessions = NR_MIN(8u, (unsigned)CONFIG_NR_MAX_LOCAL_SESSIONS);
+	/* scripts run sendmail in parallel (50 at once is tested) */
+	c->max_local_sessions = NR_MIN(64u, (unsigned)CONFIG_NR_MAX_LOCAL_SESSIONS);
 	c->max_header_size = 64 * 1024;
 	/* Each handshake holds about 30 KB of heap; the Kconfig value is only
 	 * the ceiling. */

@@ -77,7 +77,7 @@ struct nr_conf {
 	unsigned max_recipient_overshoot; /* 452s before each counts as an error, default 1000 */
 	unsigned max_sessions;            /* default CONFIG_NR_MAX_SESSIONS */
 	unsigned max_sessions_per_client;
-	unsigned max_local_sessions; /* submit-socket sessions, on their own; default 8 */
+	unsigned max_local_sessions; /* submit-socket sessions, on their own; default 64 */
 	uint64_t max_header_size;    /* default 64K */
 	unsigned max_tls_handshakes; /* TLS handshakes in flight, default 8 */
 	unsigned max_tls_handshakes_per_client; /* ... from one client address, default 2 */
