@@ -3,7 +3,14 @@
  * the default NR_USERS_ITERATIONS and at a few others, so the throttle's
  * defaults (auth_max_per_second) can be weighed on the target.
  * Usage: bench_auth [rounds] (default 20 verifications per row). Runs the
- * same under qemu-user for a cross build. */
+ * same under qemu-user for a cross build, for example armhf: mbedTLS built
+ * static with arm-linux-gnueabihf-gcc, then this tree configured with
+ * CC=arm-linux-gnueabihf-gcc, a defconfig without CONFIG_NR_DNS_CARES and
+ * -DMBEDTLS_INCLUDE_DIR/-DMBEDTLS_LIB/-DMBEDX509_LIB/-DMBEDCRYPTO_LIB (as in
+ * README "A static binary"), `ninja bench_auth`, and
+ * `qemu-arm -L /usr/arm-linux-gnueabihf tests/bench/bench_auth 5`.
+ * Measured (10,000 iterations): x86-64 18-33 ms, armhf under qemu-user on
+ * the same host 154 ms. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
