@@ -176,6 +176,7 @@ static void auth_verify(struct smtpd_session *s, const char *mech, const char *u
 		nr_warn("%s: SASL %s authentication refused: auth_max_pending (%u) reached",
 			smtpd_client_name(s, esc, sizeof(esc)), mech, d->conf->auth_max_pending);
 		smtpd_reply(s, 454, "4.7.0", "Too many authentication attempts, try later");
+		forget_credentials(s); /* LOGIN's user name */
 		return;
 	}
 	if (user != s->auth_user)
