@@ -32,17 +32,24 @@ int nr_acl_init(struct nr_acl *acl, size_t cap, unsigned max_total, unsigned max
 	if (cap == 0)
 		cap = 1;
 	acl->tab = calloc(cap, sizeof(*acl->tab));
-	if (!acl->tab)
+	acl->auth = calloc(cap, sizeof(*acl->auth));
+	if (!acl->tab || !acl->auth) {
+		nr_acl_free(acl);
 		return NR_ENOMEM;
+	}
 	acl->cap = cap;
 	nr_acl_set_limits(acl, max_total, max_per_client);
+	nr_acl_set_auth_limits(acl, NR_ACL_AUTH_FREE, NR_ACL_AUTH_FREE_CLIENT,
+			       NR_ACL_AUTH_PER_SECOND);
 	return 0;
 }
 
 void nr_acl_free(struct nr_acl *acl)
 {
 	free(acl->tab);
+	free(acl->auth);
 	acl->tab = NULL;
+	acl->auth = NULL;
 	acl->cap = 0;
 }
 
@@ -92,18 +99,30 @@ static struct nr_acl_client *find_or_add(struct nr_acl *acl, const struct nr_add
 
 static void forget_if_idle(struct nr_acl_client *e)
 {
-	if (e->sessions == 0 && e->auth_failures == 0)
+	if (e->sessions == 0)
 		memset(e, 0, sizeof(*e));
+}
+
+void nr_acl_set_local_limit(struct nr_acl *acl, unsigned max_local)
+{
+	acl->max_local = max_local;
+}
+
+static int is_local(const struct nr_addr *peer)
+{
+	return peer->family == NR_AF_LOCAL || peer->family == NR_AF_NONE;
 }
 
 int nr_acl_session_open(struct nr_acl *acl, const struct nr_addr *peer, uint64_t now)
 {
-	if (acl->max_total && acl->sessions >= acl->max_total)
-		return NR_EFULL;
-	if (peer->family == NR_AF_LOCAL || peer->family == NR_AF_NONE) {
-		acl->sessions++;
+	if (is_local(peer)) {
+		if (acl->max_local && acl->local_sessions >= acl->max_local)
+			return NR_EFULL;
+		acl->local_sessions++;
 		return 0;
 	}
+	if (acl->max_total && acl->sessions >= acl->max_total)
+		return NR_EFULL;
 	struct nr_acl_client *e = find_or_add(acl, peer, now);
 	if (!e)
 		return NR_EFULL;
@@ -119,51 +138,17 @@ int nr_acl_session_open(struct nr_acl *acl, const struct nr_addr *peer, uint64_t
 
 void nr_acl_session_close(struct nr_acl *acl, const struct nr_addr *peer)
 {
+	if (is_local(peer)) {
+		if (acl->local_sessions)
+			acl->local_sessions--;
+		return;
+	}
 	if (acl->sessions)
 		acl->sessions--;
-	if (peer->family == NR_AF_LOCAL || peer->family == NR_AF_NONE)
-		return;
 	struct nr_acl_client *e = find(acl, peer);
 	if (!e || e->sessions == 0)
 		return;
 	e->sessions--;
-	forget_if_idle(e);
-}
-
-int nr_acl_auth_check(struct nr_acl *acl, const struct nr_addr *peer, uint64_t now)
-{
-	struct nr_acl_client *e = find(acl, peer);
-	if (e && now < e->auth_blocked_until)
-		return NR_EBUSY;
-	return 0;
-}
-
-void nr_acl_auth_failed(struct nr_acl *acl, const struct nr_addr *peer, uint64_t now)
-{
-	struct nr_acl_client *e = find_or_add(acl, peer, now);
-	if (!e)
-		return;
-	e->last_seen = now;
-	if (e->auth_failures < 64)
-		e->auth_failures++;
-	if (e->auth_failures < NR_ACL_AUTH_FREE)
-		return;
-	uint64_t delay = NR_ACL_AUTH_DELAY_MS;
-	for (unsigned i = NR_ACL_AUTH_FREE;
-	     i < e->auth_failures && delay < NR_ACL_AUTH_DELAY_MAX_MS; i++)
-		delay *= 2;
-	if (delay > NR_ACL_AUTH_DELAY_MAX_MS)
-		delay = NR_ACL_AUTH_DELAY_MAX_MS;
-	e->auth_blocked_until = now + delay;
-}
-
-void nr_acl_auth_succeeded(struct nr_acl *acl, const struct nr_addr *peer)
-{
-	struct nr_acl_client *e = find(acl, peer);
-	if (!e)
-		return;
-	e->auth_failures = 0;
-	e->auth_blocked_until = 0;
 	forget_if_idle(e);
 }
 

@@ -30,7 +30,7 @@ enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_C
 /* Loop capacity: every session has one socket (plus upstream connections,
  * DNS sockets, listeners and the control socket). */
 #define NR_DAEMON_MAX_IOS                                                                          \
-	(CONFIG_NR_MAX_SESSIONS + CONFIG_NR_MAX_LISTENERS +                                        \
+	(CONFIG_NR_MAX_SESSIONS + CONFIG_NR_MAX_LOCAL_SESSIONS + CONFIG_NR_MAX_LISTENERS +         \
 	 CONFIG_NR_MAX_SMARTHOSTS * CONFIG_NR_MAX_UPSTREAM_CONNECTIONS + 32)
 #define NR_DAEMON_MAX_TIMERS (2 * NR_DAEMON_MAX_IOS)
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl/acl.h"
 #include "conf/conf.h"
 #include "conf/conf_int.h"
 #include "core/log.h"
@@ -71,10 +72,20 @@ void nr_conf_init(struct nr_conf *c)
 	/* A printer or a script needs a few; a burst from one address must not
 	 * starve the others. The Kconfig value is only the ceiling. */
 	c->max_sessions_per_client = NR_MIN(16u, (unsigned)CONFIG_NR_MAX_SESSIONS_PER_CLIENT);
+	/* scripts run sendmail in parallel (50 at once is tested) */
+	c->max_local_sessions = NR_MIN(64u, (unsigned)CONFIG_NR_MAX_LOCAL_SESSIONS);
 	c->max_header_size = 64 * 1024;
 	/* Each handshake holds about 30 KB of heap; the Kconfig value is only
 	 * the ceiling. */
 	c->max_tls_handshakes = NR_MIN(8u, (unsigned)CONFIG_NR_MAX_TLS_HANDSHAKES);
+	/* a quarter of the slots: one client cannot hold them all */
+	c->max_tls_handshakes_per_client = NR_MIN(2u, (unsigned)CONFIG_NR_MAX_TLS_HANDSHAKES);
+	c->auth_failures_per_user = NR_ACL_AUTH_FREE;
+	c->auth_failures_per_client = NR_ACL_AUTH_FREE_CLIENT;
+	c->auth_max_per_second = NR_ACL_AUTH_PER_SECOND;
+	c->auth_max_pending = NR_MIN(8u, (unsigned)CONFIG_NR_MAX_SESSIONS);
+	c->max_idle_commands = 100; /* Postfix's smtpd_junk_command_limit */
+	c->max_idle_time_ms = 10 * 60 * 1000;
 	c->max_errors = 10;
 	c->max_received = 30;
 	c->min_data_rate = 1024;

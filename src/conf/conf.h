@@ -82,8 +82,16 @@ struct nr_conf {
 	unsigned max_recipient_overshoot; /* 452s before each counts as an error, default 1000 */
 	unsigned max_sessions;            /* default CONFIG_NR_MAX_SESSIONS */
 	unsigned max_sessions_per_client;
-	uint64_t max_header_size;          /* default 64K */
-	unsigned max_tls_handshakes;       /* TLS handshakes in flight, default 8 */
+	unsigned max_local_sessions; /* submit-socket sessions, on their own; default 64 */
+	uint64_t max_header_size;    /* default 64K */
+	unsigned max_tls_handshakes; /* TLS handshakes in flight, default 8 */
+	unsigned max_tls_handshakes_per_client; /* ... from one client address, default 2 */
+	unsigned auth_failures_per_user;   /* AUTH: free failures per (client, user), default 3 */
+	unsigned auth_failures_per_client; /* AUTH: free failures per client (/64), default 10 */
+	unsigned auth_max_per_second;      /* AUTH verifications per second in total, default 10 */
+	unsigned auth_max_pending;         /* AUTH verifications waiting in total, default 8 */
+	unsigned max_idle_commands;        /* NOOP/RSET/HELP/VRFY without MAIL, default 100 */
+	uint64_t max_idle_time_ms;         /* the same loop's time without MAIL, default 10m */
 	unsigned max_errors;               /* hard error limit per session, default 10 */
 	unsigned max_received;             /* loop detection: Received: headers, default 30 */
 	uint64_t min_data_rate;            /* bytes/s averaged over DATA; default 1K */

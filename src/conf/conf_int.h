@@ -42,7 +42,7 @@ enum nr_conf_why nr_conf_uint_parse(const char *s, size_t len, uint64_t max, uin
 
 #define NR_CONF_LINE_MAX 4096
 #define NR_CONF_TOKENS_MAX 64
-#define NR_CONF_KEYS_MAX 40
+#define NR_CONF_KEYS_MAX 48
 #define NR_CONF_SOCKET_PATH_MAX 107 /* sun_path of AF_UNIX, less the NUL */
 
 struct nr_conf_opt {

@@ -263,6 +263,13 @@ static int k_max_sessions_per_client(struct nr_conf_parser *p, struct nr_conf_li
 				  &p->c->max_sessions_per_client);
 }
 
+static int k_max_local_sessions(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, CONFIG_NR_MAX_LOCAL_SESSIONS,
+				  "limit CONFIG_NR_MAX_LOCAL_SESSIONS of this build",
+				  &p->c->max_local_sessions);
+}
+
 static int k_max_header_size(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	return nr_conf_get_size(p, l->arg[0], "64K", 1024, 1024 * 1024, &p->c->max_header_size);
@@ -273,6 +280,47 @@ static int k_max_tls_handshakes(struct nr_conf_parser *p, struct nr_conf_line *l
 	return nr_conf_get_number(p, l->arg[0], 1, CONFIG_NR_MAX_TLS_HANDSHAKES,
 				  "limit CONFIG_NR_MAX_TLS_HANDSHAKES of this build",
 				  &p->c->max_tls_handshakes);
+}
+
+/* AUTH throttle (README "Security"): no Kconfig ceiling, they cost no memory. */
+static int k_auth_failures_per_user(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, 100, NULL, &p->c->auth_failures_per_user);
+}
+
+static int k_auth_failures_per_client(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, 1000, NULL, &p->c->auth_failures_per_client);
+}
+
+static int k_auth_max_per_second(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, 1000, NULL, &p->c->auth_max_per_second);
+}
+
+static int k_auth_max_pending(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, CONFIG_NR_MAX_SESSIONS,
+				  "limit CONFIG_NR_MAX_SESSIONS of this build",
+				  &p->c->auth_max_pending);
+}
+
+static int k_max_idle_commands(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, 100000, NULL, &p->c->max_idle_commands);
+}
+
+static int k_max_idle_time(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_duration(p, l->arg[0], "10m", 1000, 24 * 3600 * 1000,
+				    &p->c->max_idle_time_ms);
+}
+
+static int k_max_tls_handshakes_per_client(struct nr_conf_parser *p, struct nr_conf_line *l)
+{
+	return nr_conf_get_number(p, l->arg[0], 1, CONFIG_NR_MAX_TLS_HANDSHAKES,
+				  "limit CONFIG_NR_MAX_TLS_HANDSHAKES of this build",
+				  &p->c->max_tls_handshakes_per_client);
 }
 
 static int k_max_errors(struct nr_conf_parser *p, struct nr_conf_line *l)
@@ -752,8 +800,16 @@ const struct nr_conf_key nr_conf_keys[] = {
     {"max_recipient_overshoot", k_max_recipient_overshoot, 1, 1, NULL, 0, "a number"},
     {"max_sessions", k_max_sessions, 1, 1, NULL, 0, "a number"},
     {"max_sessions_per_client", k_max_sessions_per_client, 1, 1, NULL, 0, "a number"},
+    {"max_local_sessions", k_max_local_sessions, 1, 1, NULL, 0, "a number"},
     {"max_header_size", k_max_header_size, 1, 1, NULL, 0, "a size like 64K"},
     {"max_tls_handshakes", k_max_tls_handshakes, 1, 1, NULL, 0, "a number"},
+    {"auth_failures_per_user", k_auth_failures_per_user, 1, 1, NULL, 0, "a number"},
+    {"auth_failures_per_client", k_auth_failures_per_client, 1, 1, NULL, 0, "a number"},
+    {"auth_max_per_second", k_auth_max_per_second, 1, 1, NULL, 0, "a number"},
+    {"auth_max_pending", k_auth_max_pending, 1, 1, NULL, 0, "a number"},
+    {"max_idle_commands", k_max_idle_commands, 1, 1, NULL, 0, "a number"},
+    {"max_idle_time", k_max_idle_time, 1, 1, NULL, 0, "a duration like 10m"},
+    {"max_tls_handshakes_per_client", k_max_tls_handshakes_per_client, 1, 1, NULL, 0, "a number"},
     {"max_errors", k_max_errors, 1, 1, NULL, 0, "a number"},
     {"max_received", k_max_received, 1, 1, NULL, 0, "a number"},
     {"min_data_rate", k_min_data_rate, 1, 1, NULL, 0, "bytes per second like 1K"},

@@ -310,6 +310,26 @@ static size_t display_of(char *v, size_t n, char *t, size_t size, int *quoted)
 	return k;
 }
 
+/* RFC 5322 3.2.3 atext, the characters of an atom. */
+static int is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/* t[0..n) is atoms separated by single spaces (a phrase as we write it). */
+static int all_atext_words(const char *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (c == ' ' && i > 0 && t[i - 1] != ' ' && i + 1 < n)
+			continue;
+		if (!is_atext(c))
+			return 0;
+	}
+	return n > 0;
+}
+
 static void emit_new_from(struct nr_rewrite_hdr *h)
 {
 	char t[NR_REWRITE_FIELD_MAX + 1];
@@ -326,8 +346,11 @@ static void emit_new_from(struct nr_rewrite_hdr *h)
 		t[k] = '\0';
 	}
 	/* RFC 2047 5(3): encoded-words cannot sit inside a quoted-string, so an
-	 * unquoted phrase that has them stays a phrase. */
-	phrase = !quoted && strstr(t, "=?") && !strpbrk(t, "\"\\<>,;:@");
+	 * unquoted phrase that has them stays a phrase - but only when it is
+	 * atext words and nothing else, as a well-formed encoded-word in a
+	 * phrase is. Anything more ("(", "[", ...) is quoted: an unbalanced
+	 * "(" would open a comment that swallows our address (review L1). */
+	phrase = !quoted && strstr(t, "=?") && all_atext_words(t, k);
 	out_str(h, "From: ");
 	if (phrase) {
 		out_bytes(h, t, k);

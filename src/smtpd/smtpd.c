@@ -83,9 +83,12 @@ static int accept_session(struct nr_smtpd *d, nr_sock_t sock, const struct nr_ad
 		counted.family = NR_AF_LOCAL; /* only the total applies */
 	int ret = nr_acl_session_open(&d->acl, &counted, nr_loop_now(d->loop));
 	if (ret == NR_EFULL) {
-		nr_warn("smtpd: %s: too many sessions (%u)",
-			peer->family == NR_AF_LOCAL ? "local" : nr_addr_ntop(peer, ip, sizeof(ip)),
-			d->acl.sessions);
+		if (counted.family == NR_AF_LOCAL)
+			nr_warn("smtpd: local: too many local sessions (max_local_sessions %u)",
+				d->acl.local_sessions);
+		else
+			nr_warn("smtpd: %s: too many sessions (%u)",
+				nr_addr_ntop(peer, ip, sizeof(ip)), d->acl.sessions);
 		refuse(d, sock, "4.3.2", "Error: too many sessions, try again later");
 		return NR_EFULL;
 	}
@@ -216,6 +219,9 @@ static void apply_conf(struct nr_smtpd *d, const struct nr_conf *conf)
 	if (total > CONFIG_NR_MAX_SESSIONS)
 		total = CONFIG_NR_MAX_SESSIONS;
 	nr_acl_set_limits(&d->acl, total, conf->max_sessions_per_client);
+	nr_acl_set_local_limit(&d->acl, conf->max_local_sessions);
+	nr_acl_set_auth_limits(&d->acl, conf->auth_failures_per_user,
+			       conf->auth_failures_per_client, conf->auth_max_per_second);
 }
 
 int nr_smtpd_start(struct nr_smtpd **out, struct nr_loop *loop, const struct nr_conf *conf,
@@ -236,12 +242,17 @@ int nr_smtpd_start(struct nr_smtpd **out, struct nr_loop *loop, const struct nr_
 	}
 	d->reaper.fn = reap;
 	d->reaper.arg = d;
+	d->auth_hook.fn = smtpd_auth_run;
+	d->auth_hook.arg = d;
+	d->auth_wait_tail = &d->auth_wait;
 	ret = nr_acl_init(&d->acl, CONFIG_NR_MAX_SESSIONS + 64, CONFIG_NR_MAX_SESSIONS,
 			  CONFIG_NR_MAX_SESSIONS_PER_CLIENT);
 	if (ret < 0)
 		goto out;
 	apply_conf(d, conf);
-	ret = nr_pool_init(&d->pool, "smtpd", sizeof(struct smtpd_session), CONFIG_NR_MAX_SESSIONS);
+	/* local sessions have slots of their own (max_local_sessions) */
+	ret = nr_pool_init(&d->pool, "smtpd", sizeof(struct smtpd_session),
+			   CONFIG_NR_MAX_SESSIONS + CONFIG_NR_MAX_LOCAL_SESSIONS);
 	if (ret < 0)
 		goto out;
 	ret = open_listeners(d, conf);
@@ -304,6 +315,7 @@ void nr_smtpd_stop(struct nr_smtpd *d)
 		}
 	}
 	nr_loop_hook_cancel(d->loop, &d->reaper);
+	nr_loop_hook_cancel(d->loop, &d->auth_hook);
 	reap(d->loop, d);
 	nr_pool_destroy(&d->pool);
 	nr_acl_free(&d->acl);

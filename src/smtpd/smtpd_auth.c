@@ -47,12 +47,24 @@ const char *smtpd_auth_ehlo_line(char *dst, size_t size)
 static const struct smtpd_refusal not_enabled = {0, 503, "5.5.1",
 						 "Error: authentication not enabled"};
 static const struct smtpd_refusal already = {0, 503, "5.5.1", "Error: already authenticated"};
+static const struct smtpd_refusal need_tls = {
+    0, 538, "5.7.11", "Encryption required for requested authentication mechanism"};
 
-/* Before the state is looked at: AUTH not offered here, or done already. */
+/* Before the state is looked at: AUTH not offered here, or done already.
+ * AUTH that would be offered under TLS, asked for in clear, gets RFC 4954's
+ * 538 and a line telling the admin which listener option allows it. */
 const struct smtpd_refusal *smtpd_auth_gate(const struct smtpd_session *s)
 {
-	if (!smtpd_auth_offered(s))
+	if (!smtpd_auth_offered(s)) {
+		if (s->d->auth_fn && s->auth_policy != NR_AUTH_OFF && !(s->flags & SF_TLS) &&
+		    some_mech_built()) {
+			nr_warn("smtpd[%u]: %s: AUTH refused in clear: STARTTLS first, or allow "
+				"this client with plain_auth= on the listener",
+				s->id, s->peer_str);
+			return &need_tls;
+		}
 		return &not_enabled;
+	}
 	if (s->auth_id[0])
 		return &already;
 	return NULL;
@@ -97,30 +109,127 @@ int smtpd_check_auth(struct smtpd_session *s, struct smtpd_cmdline *cl)
 	return 0;
 }
 
+/* Verify s's waiting credentials now: the throttle first (nothing is
+ * hashed for a blocked client, so even the right password gets 454), then
+ * the users file. */
+static void verify_now(struct smtpd_session *s)
+{
+	struct nr_smtpd *d = s->d;
+	uint64_t now = nr_loop_now(d->loop);
+	const char *user = s->auth_user;
+	char esc[NR_PATH_MAX];
+	int ret = nr_acl_auth_begin(&d->acl, &s->peer, user, now);
+
+	if (ret == NR_EBUSY) {
+		nr_warn("%s: SASL %s authentication refused: too many failures (throttled)",
+			smtpd_client_name(s, esc, sizeof(esc)), s->auth_mech);
+		smtpd_reply(s, 454, "4.7.0", "Too many authentication failures, try later");
+		return;
+	}
+	if (ret == NR_EFULL) {
+		nr_warn("%s: SASL %s authentication refused: auth_max_per_second (%u) reached",
+			smtpd_client_name(s, esc, sizeof(esc)), s->auth_mech,
+			d->conf->auth_max_per_second);
+		smtpd_reply(s, 454, "4.7.0", "Too many authentication attempts, try later");
+		return;
+	}
+	if (s->auth_pass_len > sizeof(s->auth_pass))
+		ret = NR_EAUTH; /* longer than any password we take */
+	else
+		ret = d->auth_fn(d->auth_arg, user, s->auth_pass, s->auth_pass_len);
+	if (ret == 0) {
+		snprintf(s->auth_id, sizeof(s->auth_id), "%s", user);
+		nr_acl_auth_succeeded(&d->acl, &s->peer, user);
+		nr_info("smtpd[%u]: %s: sasl_username=%s", s->id, s->peer_str,
+			nr_log_escape(esc, sizeof(esc), user, strlen(user)));
+		smtpd_reply(s, 235, "2.7.0", "Authentication successful");
+	} else if (ret == NR_EAUTH) {
+		nr_stats_inc(NR_STAT_AUTH_FAILED);
+		nr_acl_auth_failed(&d->acl, &s->peer, user, now);
+		/* As Postfix: no user name (people type passwords there) and no
+		 * payload. */
+		nr_warn("%s: SASL %s authentication failed", smtpd_client_name(s, esc, sizeof(esc)),
+			s->auth_mech);
+		smtpd_reply(s, 535, "5.7.8", "Error: authentication failed");
+	} else {
+		smtpd_reply(s, 454, "4.7.0", "Temporary authentication failure");
+	}
+}
+
+static void forget_credentials(struct smtpd_session *s)
+{
+	memset(s->auth_pass, 0, sizeof(s->auth_pass));
+	memset(s->auth_user, 0, sizeof(s->auth_user));
+	s->auth_pass_len = 0;
+}
+
+/* Queue the credentials for verification: one PBKDF2 per loop turn
+ * (smtpd_auth_run), so the other sessions, delivery and the control
+ * socket move between two hashes. At most auth_max_pending wait. */
 static void auth_verify(struct smtpd_session *s, const char *mech, const char *user,
 			const char *pass, size_t passlen)
 {
 	struct nr_smtpd *d = s->d;
 	char esc[NR_PATH_MAX];
 
-	int ret = d->auth_fn(d->auth_arg, user, pass, passlen);
-	if (ret == 0) {
-		snprintf(s->auth_id, sizeof(s->auth_id), "%s", user);
-		nr_acl_auth_succeeded(&d->acl, &s->peer);
-		nr_info("smtpd[%u]: %s: sasl_username=%s", s->id, s->peer_str,
-			nr_log_escape(esc, sizeof(esc), user, strlen(user)));
-		smtpd_reply(s, 235, "2.7.0", "Authentication successful");
-	} else if (ret == NR_EAUTH) {
-		nr_stats_inc(NR_STAT_AUTH_FAILED);
-		nr_acl_auth_failed(&d->acl, &s->peer, nr_loop_now(d->loop));
-		/* As Postfix: no user name (people type passwords there) and no
-		 * payload. */
-		nr_warn("%s: SASL %s authentication failed", smtpd_client_name(s, esc, sizeof(esc)),
-			mech);
-		smtpd_reply(s, 535, "5.7.8", "Error: authentication failed");
-	} else {
-		smtpd_reply(s, 454, "4.7.0", "Temporary authentication failure");
+	if (d->auth_pending >= d->conf->auth_max_pending) {
+		nr_warn("%s: SASL %s authentication refused: auth_max_pending (%u) reached",
+			smtpd_client_name(s, esc, sizeof(esc)), mech, d->conf->auth_max_pending);
+		smtpd_reply(s, 454, "4.7.0", "Too many authentication attempts, try later");
+		forget_credentials(s); /* LOGIN's user name */
+		return;
 	}
+	if (user != s->auth_user)
+		snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
+	s->auth_mech = mech;
+	s->auth_pass_len = passlen;
+	memcpy(s->auth_pass, pass, NR_MIN(passlen, sizeof(s->auth_pass)));
+	s->auth_next = NULL;
+	*d->auth_wait_tail = s;
+	d->auth_wait_tail = &s->auth_next;
+	d->auth_pending++;
+	smtpd_enter_state(s, SS_AUTH_WAIT);
+	nr_loop_at_turn_end(d->loop, &d->auth_hook);
+}
+
+void smtpd_auth_cancel(struct smtpd_session *s)
+{
+	struct nr_smtpd *d = s->d;
+
+	if (s->state != SS_AUTH_WAIT)
+		return;
+	for (struct smtpd_session **pp = &d->auth_wait; *pp; pp = &(*pp)->auth_next) {
+		if (*pp != s)
+			continue;
+		*pp = s->auth_next;
+		if (d->auth_wait_tail == &s->auth_next)
+			d->auth_wait_tail = pp;
+		d->auth_pending--;
+		break;
+	}
+	s->auth_next = NULL;
+	forget_credentials(s);
+}
+
+void smtpd_auth_run(struct nr_loop *loop, void *arg)
+{
+	struct nr_smtpd *d = arg;
+	struct smtpd_session *s = d->auth_wait;
+
+	if (!s)
+		return;
+	d->auth_wait = s->auth_next;
+	if (!d->auth_wait)
+		d->auth_wait_tail = &d->auth_wait;
+	d->auth_pending--;
+	s->auth_next = NULL;
+	if (d->auth_wait)
+		nr_loop_at_turn_end(loop, &d->auth_hook); /* the next one, next turn */
+	verify_now(s);
+	forget_credentials(s);
+	if (s->state == SS_AUTH_WAIT)
+		smtpd_enter_state(s, SS_HELO);
+	smtpd_session_resume(s);
 }
 
 static void malformed(struct smtpd_session *s)
@@ -177,7 +286,8 @@ void smtpd_proceed_auth(struct smtpd_session *s, const struct smtpd_cmdline *cl)
 			return;
 		}
 		auth_plain(s, cl->initial, cl->initial_len);
-		smtpd_enter_state(s, SS_HELO);
+		if (s->state != SS_AUTH_WAIT)
+			smtpd_enter_state(s, SS_HELO);
 		return;
 	}
 	if (!cl->initial) {
@@ -215,5 +325,4 @@ void smtpd_auth_line(struct smtpd_session *s, const char *line, size_t len)
 	}
 	auth_verify(s, "LOGIN", s->auth_user, (const char *)pass, (size_t)n);
 	memset(pass, 0, sizeof(pass));
-	memset(s->auth_user, 0, sizeof(s->auth_user));
 }

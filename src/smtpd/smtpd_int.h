@@ -15,15 +15,16 @@
  * is read in SS_INIT to SS_RCPT only; SM() makes the masks of the command
  * table (smtpd_session.c). */
 enum smtpd_state {
-	SS_INIT = 0, /* greeting sent (or TLS just started): HELO/EHLO expected */
-	SS_HELO,     /* greeted, no transaction */
-	SS_MAIL,     /* MAIL accepted, no recipient yet */
-	SS_RCPT,     /* at least one recipient accepted */
-	SS_DATA,     /* 354 sent: the body streams through the filter */
-	SS_COMMIT,   /* end of data seen, waiting for the queue to be durable */
-	SS_AUTH,     /* 334 sent: an AUTH continuation line is expected */
-	SS_STARTTLS, /* 220 to STARTTLS queued: switch once it has left */
-	SS_CLOSING,  /* last reply queued, closing after it drained */
+	SS_INIT = 0,  /* greeting sent (or TLS just started): HELO/EHLO expected */
+	SS_HELO,      /* greeted, no transaction */
+	SS_MAIL,      /* MAIL accepted, no recipient yet */
+	SS_RCPT,      /* at least one recipient accepted */
+	SS_DATA,      /* 354 sent: the body streams through the filter */
+	SS_COMMIT,    /* end of data seen, waiting for the queue to be durable */
+	SS_AUTH,      /* 334 sent: an AUTH continuation line is expected */
+	SS_AUTH_WAIT, /* credentials in, waiting for our turn to verify (input paused) */
+	SS_STARTTLS,  /* 220 to STARTTLS queued: switch once it has left */
+	SS_CLOSING,   /* last reply queued, closing after it drained */
 };
 
 #define SM(st) (1u << (st))
@@ -58,6 +59,8 @@ struct smtpd_refusal {
 
 /* Room for the recipients of one message, packed as NUL-terminated strings. */
 #define SMTPD_RCPT_BUF 8192
+/* The longest password AUTH takes (longer ones fail like a wrong one). */
+#define SMTPD_AUTH_PASS_MAX 256
 
 struct smtpd_session {
 	struct nr_smtpd *d;
@@ -80,9 +83,16 @@ struct smtpd_session {
 
 	char helo[72]; /* sanitised EHLO/HELO argument */
 	unsigned errors;
+	unsigned idle_cmds;  /* NOOP/RSET/HELP/VRFY since the start or the last MAIL */
+	uint64_t idle_since; /* the start or the last MAIL, monotonic ms */
 	char auth_id[256];
 	enum smtpd_auth_step auth_step;
 	char auth_user[256];
+	/* waiting in d->auth_wait (SS_AUTH_WAIT): the mechanism and password */
+	struct smtpd_session *auth_next;
+	const char *auth_mech;
+	size_t auth_pass_len;
+	char auth_pass[SMTPD_AUTH_PASS_MAX];
 
 	/* the transaction */
 	char sender[NR_PATH_MAX + 1];
@@ -126,6 +136,11 @@ struct nr_smtpd {
 	unsigned handshakes; /* sessions with SF_HANDSHAKING set */
 	struct smtpd_session *dead;
 	struct nr_hook reaper;
+	/* AUTH verifications waiting; auth_hook runs one per loop turn, so
+	 * PBKDF2 never holds the loop for more than one hash at a time. */
+	struct smtpd_session *auth_wait, **auth_wait_tail;
+	unsigned auth_pending;
+	struct nr_hook auth_hook;
 	unsigned next_id;
 	struct smtpd_listener listeners[CONFIG_NR_MAX_LISTENERS];
 	size_t nlisteners;
@@ -149,6 +164,8 @@ struct smtpd_cmdline {
 
 int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t sock,
 			const struct nr_addr *peer, int listener, int trusted, long uid);
+/* Read and run what the client sent meanwhile (after SS_AUTH_WAIT). */
+void smtpd_session_resume(struct smtpd_session *s);
 /* Release the session (connection, writer, slot); safe to call twice. While
  * the queue holds a commit callback, the memory waits for it (SF_ZOMBIE). */
 void smtpd_session_stop(struct smtpd_session *s);
@@ -168,6 +185,18 @@ const char *smtpd_client_name(const struct smtpd_session *s, char *dst, size_t s
 /* "from=<s> to=<r> proto=ESMTP helo=<h>", the tail of a Postfix reject line. */
 const char *smtpd_reject_tail(const struct smtpd_session *s, const char *rcpt, char *dst,
 			      size_t size);
+
+/* ---- smtpd_limits.c: TLS handshake slots, idle sessions ---- */
+
+/* NULL when s may start a TLS handshake, else the setting that says no
+ * (max_tls_handshakes, or max_tls_handshakes_per_client) and its value. */
+const char *smtpd_handshake_limit(const struct smtpd_session *s, unsigned *limit);
+/* Take a slot (SF_HANDSHAKING) / give it back (safe when none is held). */
+void smtpd_handshake_begin(struct smtpd_session *s);
+void smtpd_handshake_end(struct smtpd_session *s);
+/* Count a NOOP/RSET/HELP/VRFY; 1 when the session was closed for it (421
+ * 4.4.2: more than max_idle_commands, or max_idle_time, without MAIL). */
+int smtpd_idle_too_long(struct smtpd_session *s);
 
 /* ---- smtpd_data.c: DATA, the body and the commit ---- */
 
@@ -193,6 +222,10 @@ int smtpd_check_auth(struct smtpd_session *s, struct smtpd_cmdline *cl);
 void smtpd_proceed_auth(struct smtpd_session *s, const struct smtpd_cmdline *cl);
 /* A line of an AUTH exchange (state SS_AUTH). */
 void smtpd_auth_line(struct smtpd_session *s, const char *line, size_t len);
+/* Take s off the verification queue (the session is going away). */
+void smtpd_auth_cancel(struct smtpd_session *s);
+/* d->auth_hook: verify the first waiting session. */
+void smtpd_auth_run(struct nr_loop *loop, void *arg);
 /* The default TLS hook (src/tls), or NULL in builds without LAN TLS. */
 extern const nr_smtpd_tls_fn smtpd_default_tls;
 

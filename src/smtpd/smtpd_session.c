@@ -43,6 +43,8 @@ static const char *state_name(enum smtpd_state st)
 		return "commit";
 	case SS_AUTH:
 		return "auth";
+	case SS_AUTH_WAIT:
+		return "auth-wait";
 	case SS_STARTTLS:
 		return "starttls";
 	case SS_CLOSING:
@@ -74,6 +76,7 @@ void smtpd_enter_state(struct smtpd_session *s, enum smtpd_state st)
 	case SS_MAIL:
 	case SS_RCPT:
 	case SS_AUTH:
+	case SS_AUTH_WAIT:
 		break;
 	case SS_DATA:
 		if (s->state != SS_DATA) {
@@ -170,27 +173,6 @@ static void refuse_excess_rcpt(struct smtpd_session *s)
 static int relay_permitted(const struct smtpd_session *s)
 {
 	return (s->flags & (SF_TRUSTED | SF_ALLOWED)) || s->auth_id[0] != '\0';
-}
-
-/* ---- TLS handshakes in flight (max_tls_handshakes) ---- */
-
-static int handshake_slot_free(const struct smtpd_session *s)
-{
-	return s->d->handshakes < s->d->conf->max_tls_handshakes;
-}
-
-static void handshake_begin(struct smtpd_session *s)
-{
-	s->flags |= SF_HANDSHAKING;
-	s->d->handshakes++;
-}
-
-static void handshake_end(struct smtpd_session *s)
-{
-	if (!(s->flags & SF_HANDSHAKING))
-		return;
-	s->flags &= ~SF_HANDSHAKING;
-	s->d->handshakes--;
 }
 
 static int starttls_offered(const struct smtpd_session *s)
@@ -312,6 +294,8 @@ static void proceed_mail(struct smtpd_session *s, const struct smtpd_cmdline *cl
 {
 	memcpy(s->sender, cl->path, sizeof(s->sender));
 	s->params = cl->params;
+	s->idle_cmds = 0; /* a transaction: not idle */
+	s->idle_since = nr_loop_now(s->d->loop);
 	smtpd_reply(s, 250, "2.1.0", "Ok");
 	smtpd_enter_state(s, SS_MAIL);
 }
@@ -417,9 +401,11 @@ static const struct smtpd_refusal *starttls_gate(const struct smtpd_session *s)
 
 static int check_starttls(struct smtpd_session *s, struct smtpd_cmdline *cl)
 {
-	if (!handshake_slot_free(s)) {
-		nr_warn("smtpd[%u]: %s: STARTTLS refused: max_tls_handshakes (%u) in flight", s->id,
-			s->peer_str, s->d->conf->max_tls_handshakes);
+	unsigned limit;
+	const char *full = smtpd_handshake_limit(s, &limit);
+	if (full) {
+		nr_warn("smtpd[%u]: %s: STARTTLS refused: %s (%u) in flight", s->id, s->peer_str,
+			full, limit);
 		smtpd_reply(s, 454, "4.7.0", "TLS not available due to temporary reason");
 		return -1;
 	}
@@ -434,7 +420,7 @@ static void proceed_starttls(struct smtpd_session *s, const struct smtpd_cmdline
 	nr_buf_reset(nr_conn_in(s->conn));
 	nr_conn_pause_input(s->conn, 1);
 	s->flags |= SF_TLS_PENDING;
-	handshake_begin(s);
+	smtpd_handshake_begin(s);
 	smtpd_enter_state(s, SS_STARTTLS);
 	nr_conn_flush(s->conn);
 }
@@ -472,6 +458,9 @@ enum {
 	/* Takes no argument: blanks around it are dropped, anything else is
 	 * 501 "Syntax: VERB". */
 	CF_NOARGS = 1u << 0,
+	/* Keeps a session alive without mail (NOOP, RSET, HELP, VRFY): counts
+	 * towards max_idle_commands and max_idle_time until the next MAIL. */
+	CF_IDLE = 1u << 1,
 };
 
 /* One verb's policy. The dispatcher asks in this order, and the first
@@ -514,11 +503,11 @@ static const struct smtpd_cmd commands[] = {
      .wrong_state = {{SM(SS_MAIL), 554, "5.5.1", "Error: no valid recipients"},
 		     {0, 503, "5.5.1", "Error: need RCPT command"}},
      .proceed = smtpd_proceed_data},
-    {.verb = "RSET", .states = SM_ANY, .proceed = proceed_rset},
-    {.verb = "NOOP", .states = SM_ANY, .proceed = proceed_noop},
+    {.verb = "RSET", .states = SM_ANY, .flags = CF_IDLE, .proceed = proceed_rset},
+    {.verb = "NOOP", .states = SM_ANY, .flags = CF_IDLE, .proceed = proceed_noop},
     {.verb = "QUIT", .states = SM_ANY, .proceed = proceed_quit},
-    {.verb = "HELP", .states = SM_ANY, .proceed = proceed_help},
-    {.verb = "VRFY", .states = SM_ANY, .proceed = proceed_vrfy},
+    {.verb = "HELP", .states = SM_ANY, .flags = CF_IDLE, .proceed = proceed_help},
+    {.verb = "VRFY", .states = SM_ANY, .flags = CF_IDLE, .proceed = proceed_vrfy},
     {.verb = "STARTTLS",
      .states = SM_GREETED,
      .flags = CF_NOARGS,
@@ -569,6 +558,8 @@ static const struct smtpd_refusal *refusal(const struct smtpd_session *s,
 static void run_command(struct smtpd_session *s, const struct smtpd_cmd *cmd, const char *args,
 			size_t len)
 {
+	if ((cmd->flags & CF_IDLE) && smtpd_idle_too_long(s))
+		return;
 	const struct smtpd_refusal *no = refusal(s, cmd);
 	if (no) {
 		smtpd_reply(s, no->code, no->enh, "%s", no->text);
@@ -632,7 +623,8 @@ static void process_input(struct smtpd_session *s)
 {
 	struct nr_buf *out = nr_conn_out(s->conn);
 
-	while (s->state != SS_CLOSING && s->state != SS_COMMIT && s->state != SS_STARTTLS) {
+	while (s->state != SS_CLOSING && s->state != SS_COMMIT && s->state != SS_STARTTLS &&
+	       s->state != SS_AUTH_WAIT) {
 		if (s->state == SS_DATA) {
 			if (!smtpd_data_input(s))
 				break;
@@ -672,6 +664,15 @@ static void process_input(struct smtpd_session *s)
 		nr_conn_flush(s->conn);
 }
 
+void smtpd_session_resume(struct smtpd_session *s)
+{
+	if (too_many_errors(s)) {
+		nr_conn_flush(s->conn);
+		return;
+	}
+	process_input(s);
+}
+
 /* ---- connection callbacks ---- */
 
 static void on_input(struct nr_conn *c, void *owner)
@@ -708,7 +709,7 @@ static void on_tls_ready(struct nr_conn *c, void *owner)
 {
 	struct smtpd_session *s = owner;
 
-	handshake_end(s);
+	smtpd_handshake_end(s);
 	smtpd_enter_state(s, s->state);
 }
 
@@ -743,7 +744,8 @@ void smtpd_session_stop(struct smtpd_session *s)
 
 	if (s->flags & SF_FREED)
 		return;
-	handshake_end(s);
+	smtpd_handshake_end(s);
+	smtpd_auth_cancel(s);
 	nr_timer_cancel(d->loop, &s->timer);
 	if (s->conn) {
 		nr_conn_free(s->conn);
@@ -772,6 +774,7 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 
 	s->d = d;
 	s->flags = trusted ? SF_TRUSTED : 0;
+	s->idle_since = nr_loop_now(d->loop);
 	s->local_uid = uid;
 	if (peer)
 		s->peer = *peer;
@@ -815,10 +818,12 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 		return ret;
 	}
 	if (s->tls_mode == NR_TLS_IMPLICIT) {
-		if (!handshake_slot_free(s)) {
+		unsigned limit;
+		const char *full = smtpd_handshake_limit(s, &limit);
+		if (full) {
 			/* No way to answer before TLS: close at once. */
-			nr_warn("smtpd[%u]: %s: closed: max_tls_handshakes (%u) in flight", s->id,
-				s->peer_str, d->conf->max_tls_handshakes);
+			nr_warn("smtpd[%u]: %s: closed: %s (%u) in flight", s->id, s->peer_str,
+				full, limit);
 			nr_conn_free(s->conn);
 			s->conn = NULL;
 			return NR_EBUSY;
@@ -833,7 +838,7 @@ int smtpd_session_start(struct nr_smtpd *d, struct smtpd_session *s, nr_sock_t s
 			return ret;
 		}
 		s->flags |= SF_TLS;
-		handshake_begin(s);
+		smtpd_handshake_begin(s);
 	}
 	nr_info("smtpd[%u]: connect from %s%s", s->id, s->peer_str,
 		s->flags & SF_TLS ? " (TLS)" : "");

@@ -1,8 +1,10 @@
 /* fuzz_rewrite_hdr.c - the header From filter on arbitrary header bytes.
  *
  * Oracle: output lines end in CRLF and nothing else (no bare CR or LF); the
- * rewritten header block has exactly one From field; feeding in one piece
- * and in chunks gives identical output and the same end of the block. */
+ * rewritten header block has exactly one From field, and a rewritten one
+ * parses as an RFC 5322 mailbox (strict parser below; review L1: an
+ * unbalanced "(" once swallowed the address); feeding in one piece and in
+ * chunks gives identical output and the same end of the block. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,106 @@ static int is_from_line(const char *p, size_t n)
 	return i < n && p[i] == ':';
 }
 
+/* ---- a strict RFC 5322 3.4 mailbox parser, without comments or obsolete
+ * forms (the rewriter writes neither) ---- */
+
+static int atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/* dot-atom-text at *p, up to end; advances *p. */
+static int dot_atom(const char **p, const char *end)
+{
+	const char *s = *p;
+	for (;;) {
+		const char *w = *p;
+		while (*p < end && atext((unsigned char)**p))
+			(*p)++;
+		if (*p == w)
+			return 0;
+		if (*p < end && **p == '.' && *p + 1 < end) {
+			(*p)++;
+			continue;
+		}
+		return *p > s;
+	}
+}
+
+/* quoted-string (RFC 5322 3.2.4, with RFC 6532's UTF-8 octets as qtext). */
+static int quoted_string(const char **p, const char *end)
+{
+	if (*p >= end || **p != '"')
+		return 0;
+	for ((*p)++; *p < end; (*p)++) {
+		unsigned char c = (unsigned char)**p;
+		if (c == '"') {
+			(*p)++;
+			return 1;
+		}
+		if (c == '\\') {
+			if (++(*p) >= end)
+				return 0;
+			c = (unsigned char)**p;
+			if (c < 0x20 && c != '\t')
+				return 0;
+			continue;
+		}
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return 0;
+	}
+	return 0;
+}
+
+/* phrase = 1*word, word = atom / quoted-string, with WSP between. */
+static int phrase(const char **p, const char *end)
+{
+	int words = 0;
+	for (;;) {
+		while (*p < end && (**p == ' ' || **p == '\t'))
+			(*p)++;
+		if (*p < end && **p == '"') {
+			if (!quoted_string(p, end))
+				return 0;
+		} else {
+			const char *w = *p;
+			while (*p < end && atext((unsigned char)**p))
+				(*p)++;
+			if (*p == w)
+				return words > 0;
+		}
+		words++;
+	}
+}
+
+/* "From:" mailbox CRLF: [phrase] "<" addr-spec ">" or a bare addr-spec. */
+static int from_parses(const char *f, size_t n)
+{
+	const char *p = memchr(f, ':', n), *end = f + n;
+	if (!p || n < 2 || f[n - 2] != '\r' || f[n - 1] != '\n')
+		return 0;
+	end -= 2;
+	p++;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	const char *start = p;
+	if (dot_atom(&p, end) && p < end && *p == '@') {
+		p++;
+		if (dot_atom(&p, end) && p == end)
+			return 1; /* addr-spec */
+	}
+	p = start;
+	if (*p != '<' && !phrase(&p, end))
+		return 0;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p >= end || *p++ != '<' || !dot_atom(&p, end) || p >= end || *p++ != '@' ||
+	    !dot_atom(&p, end) || p >= end || *p++ != '>')
+		return 0;
+	return p == end;
+}
+
 static void check(const char *o, size_t n)
 {
 	size_t i, start = 0, froms = 0;
@@ -81,7 +183,15 @@ static void check(const char *o, size_t n)
 			CHECK(i > 0 && o[i - 1] == '\r');
 			if (i - start == 1)
 				break; /* the blank line ends the block */
-			froms += is_from_line(o + start, i - start);
+			if (is_from_line(o + start, i - start)) {
+				froms++;
+				/* One line, at most ~650 bytes: ours. A From over
+				 * NR_REWRITE_FIELD_MAX passes unchanged (not ours to
+				 * check) and is longer than that. */
+				if (i + 1 - start < NR_REWRITE_FIELD_MAX &&
+				    !(i + 1 < n && (o[i + 1] == ' ' || o[i + 1] == '\t')))
+					CHECK(from_parses(o + start, i + 1 - start));
+			}
 			start = i + 1;
 		}
 	}

@@ -259,6 +259,18 @@ TEST(folded_and_quoted_from)
 			 "From: =?utf-8?q?B=C3=BCro?= via nanorelay <me@gmail.com>\r\n"
 			 "Reply-To: =?utf-8?q?B=C3=BCro?= <office@nas.lan>\r\n"
 			 "\r\n"),
+		  1); /* Review L1: an unbalanced "(" (or "[") next to an encoded-word took
+		       * the phrase path raw and its comment swallowed the address. Anything
+		       * but atext words is quoted now. */
+	EXPECT_EQ(filter(1, "From: =?utf-8?q?Printer?= ( <dev@lan.test>\r\n\r\n", NULL,
+			 "From: \"=?utf-8?q?Printer?= ( via nanorelay\" <me@gmail.com>\r\n"
+			 "Reply-To: =?utf-8?q?Printer?= ( <dev@lan.test>\r\n"
+			 "\r\n"),
+		  1);
+	EXPECT_EQ(filter(1, "From: =?utf-8?q?P?= [x <dev@lan.test>\r\n\r\n", NULL,
+			 "From: \"=?utf-8?q?P?= [x via nanorelay\" <me@gmail.com>\r\n"
+			 "Reply-To: =?utf-8?q?P?= [x <dev@lan.test>\r\n"
+			 "\r\n"),
 		  1);
 }
 

@@ -665,6 +665,86 @@ TEST(session_limits)
 	teardown();
 }
 
+/* A submit-socket session, as smtpd_submit.c hands one over. */
+static struct sim_peer *connect_local(nr_sock_t lsock)
+{
+	struct sim_peer *p = sim_incoming(lsock, "127.0.0.9:1");
+	nr_sock_t sock;
+	struct nr_addr peer;
+	if (nr_plat_tcp_accept(lsock, &sock, &peer) < 0)
+		return NULL;
+	(void)nr_smtpd_accept_local(d, sock, 1000);
+	spin();
+	return p;
+}
+
+/* Review L2: local users filled the session cap through the world-writable
+ * submit socket. Local sessions now have max_local_sessions of their own:
+ * a full network cap does not keep sendmail out, and local sessions never
+ * take the network's slots. The old code refused the first local one. */
+TEST(local_sessions_have_a_cap_of_their_own)
+{
+	ASSERT_EQ(setup("max_local_sessions 2\n"), 0);
+	struct nr_addr la = sim_addr("127.0.0.9:2");
+	nr_sock_t lsock;
+	ASSERT_EQ(nr_plat_tcp_listen(&la, 8, &lsock), 0);
+	struct sim_peer *net[4];
+	const char *who[] = {"127.0.0.1:4000", "127.0.0.2:4000", "127.0.0.3:4000",
+			     "127.0.0.4:4000"};
+	for (int i = 0; i < 4; i++) {
+		net[i] = connect_from("127.0.0.1:25", who[i]);
+		EXPECT_STREQ(sim_peer_output_str(net[i]), GREETING);
+	}
+	struct sim_peer *l1 = connect_local(lsock), *l2 = connect_local(lsock);
+	EXPECT_STREQ(sim_peer_output_str(l1), GREETING);
+	EXPECT_STREQ(sim_peer_output_str(l2), GREETING);
+	struct sim_peer *l3 = connect_local(lsock);
+	EXPECT_STREQ(sim_peer_output_str(l3),
+		     "421 4.3.2 test.lan Error: too many sessions, try again later\r\n");
+	EXPECT_TRUE(sim_log_find("too many local sessions") >= 0);
+	/* the network's slots are untouched by the local ones */
+	sim_peer_send_str(net[0], "QUIT\r\n");
+	spin();
+	struct sim_peer *n5 = connect_from("127.0.0.1:25", "127.0.0.5:4000");
+	EXPECT_STREQ(sim_peer_output_str(n5), GREETING);
+	nr_plat_sock_close(lsock);
+	teardown();
+}
+
+/* Review L2: NOOP kept any session alive for ever. More than
+ * max_idle_commands NOOP/RSET/HELP/VRFY, or one after max_idle_time,
+ * without a MAIL: 421 4.4.2 and close. A MAIL starts the count again. */
+TEST(noop_loop_is_closed)
+{
+	ASSERT_EQ(setup("max_idle_commands 3\nmax_idle_time 30s\n"), 0);
+	struct sim_peer *p = connect_from("127.0.0.1:25", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\n", EHLO_REPLY},
+	    {"NOOP\r\nRSET\r\n", "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"},
+	    {"MAIL FROM:<a@b>\r\nRSET\r\nNOOP\r\nVRFY x\r\n",
+	     "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"
+	     "252 2.0.0 Cannot VRFY user, but will accept message\r\n"},
+	    {"HELP\r\n", "421 4.4.2 test.lan Error: too many commands without mail, closing\r\n"},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_TRUE(sim_peer_closed_by_core(p));
+	EXPECT_TRUE(sim_log_find("idle too long") >= 0);
+
+	/* the time: a NOOP 40 s after the last MAIL, whatever the count */
+	struct sim_peer *t = connect_from("127.0.0.1:25", "127.0.0.2:4000");
+	const struct step first[] = {{NULL, GREETING}, {"NOOP\r\n", "250 2.0.0 Ok\r\n"}};
+	DIALOGUE(t, first);
+	sim_advance(20000);
+	const struct step second[] = {{"NOOP\r\n", "250 2.0.0 Ok\r\n"}};
+	DIALOGUE(t, second);
+	sim_advance(20000);
+	const struct step third[] = {
+	    {"NOOP\r\n", "421 4.4.2 test.lan Error: too many commands without mail, closing\r\n"}};
+	DIALOGUE(t, third);
+	teardown();
+}
+
 TEST(command_deadline_cannot_be_extended_by_trickling)
 {
 	ASSERT_EQ(setup(NULL), 0);
@@ -951,6 +1031,191 @@ TEST(auth_failures_are_throttled)
 	teardown();
 }
 
+#define EHLO_AUTH                                                                                  \
+	"250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"                     \
+	"250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"
+#define PLAIN_DEV_WRONG "AUTH PLAIN AGRldgB4\r\n"         /* dev / x */
+#define PLAIN_DEV_RIGHT "AUTH PLAIN AGRldgBzZWNyZXQ=\r\n" /* dev / secret */
+
+static struct sim_peer *greeted(const char *listener, const char *peer)
+{
+	struct sim_peer *p = connect_from(listener, peer);
+	const struct step steps[] = {{NULL, GREETING}, {"EHLO a\r\n", EHLO_AUTH}};
+	dialogue_len(p, steps, NR_ARRAY_LEN(steps), __LINE__);
+	return p;
+}
+
+/* Review M1.1: a session parked at 334 sent its guess after the address
+ * was blocked, and even the right password got 235 (old code). The block
+ * is checked again right before hashing: 454, nothing hashed. */
+TEST(auth_parked_session_meets_the_block)
+{
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	struct sim_peer *parked = greeted("127.0.0.1:2525", "127.0.0.1:4000");
+	struct sim_peer *login = greeted("127.0.0.1:2525", "127.0.0.1:4001");
+	const struct step park[] = {{"AUTH PLAIN\r\n", "334  \r\n"}};
+	DIALOGUE(parked, park);
+	const struct step guesses[] = {
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	};
+	DIALOGUE(login, guesses);
+	const struct step late[] = {
+	    {"AGRldgBzZWNyZXQ=\r\n", "454 4.7.0 Too many authentication failures, try later\r\n"},
+	};
+	DIALOGUE(parked, late);
+	EXPECT_TRUE(sim_log_find("authentication refused: too many failures") >= 0);
+	teardown();
+}
+
+/* Review M1.2: a login as another valid account (a printer's) cleared the
+ * address's counter. Now it clears only its own user's. */
+static int auth_two(void *arg, const char *user, const void *pw, size_t n)
+{
+	if (strcmp(user, "printer") == 0)
+		return n == 1 && memcmp(pw, "p", 1) == 0 ? 0 : NR_EAUTH;
+	return auth_ok(arg, user, pw, n);
+}
+
+TEST(auth_other_users_success_keeps_the_count)
+{
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_two, NULL);
+	struct sim_peer *p = greeted("127.0.0.1:2525", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	};
+	DIALOGUE(p, steps);
+	struct sim_peer *pr = greeted("127.0.0.1:2525", "127.0.0.1:4001");
+	const struct step printer[] = {
+	    {"AUTH PLAIN AHByaW50ZXIAcA==\r\n", "235 2.7.0 Authentication successful\r\n"}};
+	DIALOGUE(pr, printer);
+	const struct step more[] = {
+	    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"},
+	    {PLAIN_DEV_RIGHT, "454 4.7.0 Too many authentication failures, try later\r\n"},
+	};
+	DIALOGUE(p, more);
+	teardown();
+}
+
+/* Review M1.3: each new address got fresh guesses. IPv6 counts per /64. */
+TEST(auth_ipv6_counts_per_64)
+{
+	ASSERT_EQ(setup("listen [::1]:2525 plain_auth=fd00::/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	const char *addrs[] = {"[fd00::1]:4000", "[fd00::2]:4000", "[fd00::3]:4000"};
+	for (size_t i = 0; i < NR_ARRAY_LEN(addrs); i++) {
+		struct sim_peer *p = greeted("[::1]:2525", addrs[i]);
+		const struct step steps[] = {
+		    {PLAIN_DEV_WRONG, "535 5.7.8 Error: authentication failed\r\n"}};
+		DIALOGUE(p, steps);
+		sim_peer_close(p);
+		spin();
+	}
+	struct sim_peer *fresh = greeted("[::1]:2525", "[fd00::99]:4000");
+	const struct step blocked[] = {
+	    {PLAIN_DEV_RIGHT, "454 4.7.0 Too many authentication failures, try later\r\n"}};
+	DIALOGUE(fresh, blocked);
+	struct sim_peer *other = greeted("[::1]:2525", "[fd00:0:0:1::1]:4000");
+	const struct step ok[] = {{PLAIN_DEV_RIGHT, "235 2.7.0 Authentication successful\r\n"}};
+	DIALOGUE(other, ok);
+	teardown();
+}
+
+/* PBKDF2 off the loop's critical path: while three sessions send AUTH, a
+ * fourth one's NOOP is answered before any hash runs, and each loop turn
+ * runs at most one verification. The old code hashed all three first. */
+static struct sim_peer *noop_peer;
+static unsigned hashes, hashes_before_noop;
+static int auth_counting(void *arg, const char *user, const void *pw, size_t n)
+{
+	hashes++;
+	if (!strstr(sim_peer_output_str(noop_peer), "250 2.0.0 Ok"))
+		hashes_before_noop++;
+	sim_advance(100); /* what a hash costs on a slow router */
+	return auth_ok(arg, user, pw, n);
+}
+
+TEST(auth_verification_does_not_stall_the_loop)
+{
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_counting, NULL);
+	struct sim_peer *a[3];
+	const char *who[] = {"127.0.0.1:4000", "127.0.0.2:4000", "127.0.0.3:4000"};
+	const char *auth[] = {"AUTH PLAIN AGExAHg=\r\n", "AUTH PLAIN AGEyAHg=\r\n",
+			      "AUTH PLAIN AGEzAHg=\r\n"};
+	for (int i = 0; i < 3; i++)
+		a[i] = greeted("127.0.0.1:2525", who[i]);
+	noop_peer = greeted("127.0.0.1:2525", "127.0.0.4:4000");
+	hashes = hashes_before_noop = 0;
+	for (int i = 0; i < 3; i++)
+		sim_peer_send_str(a[i], auth[i]);
+	sim_peer_send_str(noop_peer, "NOOP\r\n");
+	for (unsigned turn = 1; turn <= 6; turn++) {
+		nr_loop_turn(loop, 0);
+		EXPECT_TRUE(hashes <= turn); /* one verification per turn at most */
+	}
+	EXPECT_EQ(hashes, 3);
+	EXPECT_EQ(hashes_before_noop, 0);
+	EXPECT_STREQ(sim_peer_output_str(noop_peer), "250 2.0.0 Ok\r\n");
+	for (int i = 0; i < 3; i++)
+		EXPECT_STREQ(sim_peer_output_str(a[i]),
+			     "535 5.7.8 Error: authentication failed\r\n");
+	teardown();
+}
+
+/* The global caps: verifications waiting (auth_max_pending) and begun per
+ * second (auth_max_per_second) in total, whoever asks. */
+TEST(auth_global_caps)
+{
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\nauth_max_pending 1\n"
+			"auth_max_per_second 2\n"),
+		  0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	struct sim_peer *a = greeted("127.0.0.1:2525", "127.0.0.1:4000");
+	struct sim_peer *b = greeted("127.0.0.1:2525", "127.0.0.2:4000");
+	sim_peer_send_str(a, "AUTH PLAIN AGExAHg=\r\n");
+	sim_peer_send_str(b, "AUTH PLAIN AGEyAHg=\r\n");
+	spin();
+	EXPECT_STREQ(sim_peer_output_str(a), "535 5.7.8 Error: authentication failed\r\n");
+	EXPECT_STREQ(sim_peer_output_str(b),
+		     "454 4.7.0 Too many authentication attempts, try later\r\n");
+	EXPECT_TRUE(sim_log_find("auth_max_pending (1) reached") >= 0);
+	sim_peer_output_clear(a);
+	sim_peer_output_clear(b);
+	const struct step second[] = {
+	    {"AUTH PLAIN AGEyAHg=\r\n", "535 5.7.8 Error: authentication failed\r\n"}};
+	DIALOGUE(b, second);
+	const struct step third[] = {{"AUTH PLAIN AGEzAHg=\r\n",
+				      "454 4.7.0 Too many authentication attempts, try later\r\n"}};
+	DIALOGUE(a, third);
+	EXPECT_TRUE(sim_log_find("auth_max_per_second (2) reached") >= 0);
+	teardown();
+}
+
+/* RFC 4954: AUTH in clear where only TLS allows it is 538 5.7.11, and the
+ * log names the listener option that allows it. The old code said 503. */
+TEST(auth_in_clear_is_538)
+{
+	ASSERT_EQ(setup(NULL), 0);
+	nr_smtpd_set_tls(d, fake_tls_wrap, NULL);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	struct sim_peer *p = connect_from("127.0.0.1:587", "127.0.0.1:4000");
+	const struct step steps[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+			   "250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"},
+	    {"AUTH PLAIN AGRldgBzZWNyZXQ=\r\n",
+	     "538 5.7.11 Encryption required for requested authentication mechanism\r\n"},
+	};
+	DIALOGUE(p, steps);
+	EXPECT_TRUE(sim_log_find("plain_auth=") >= 0);
+	teardown();
+}
+
 /* The command table: each verb in each state a command line can arrive in
  * (INIT, HELO, MAIL, RCPT), with the exact reply. Out-of-order refusals
  * come before syntax (DATA x), "already authenticated" before "transaction
@@ -1091,6 +1356,41 @@ TEST(tls_handshake_slot_is_held_until_ready)
 	teardown();
 }
 
+/* Review L3: one client could hold every TLS handshake slot. From one
+ * address at most max_tls_handshakes_per_client are in flight; other
+ * clients still get theirs. The old code gave b its 220. */
+TEST(tls_handshakes_per_client)
+{
+	ASSERT_EQ(setup("max_tls_handshakes 4\nmax_tls_handshakes_per_client 1\n"), 0);
+	nr_smtpd_set_tls(d, fake_hs_wrap, NULL);
+	fake_hs_used = 0;
+	struct sim_peer *a = connect_from("127.0.0.1:587", "127.0.0.1:4000");
+	struct sim_peer *b = connect_from("127.0.0.1:587", "127.0.0.1:4001");
+	struct sim_peer *c = connect_from("127.0.0.1:587", "127.0.0.2:4000");
+	const struct step go[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\nSTARTTLS\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n"
+				       "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
+				       "220 2.0.0 Ready to start TLS\r\n"},
+	};
+	DIALOGUE(a, go);
+	const struct step refused[] = {
+	    {NULL, GREETING},
+	    {"EHLO b\r\nSTARTTLS\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n"
+				       "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
+				       "454 4.7.0 TLS not available due to temporary reason\r\n"},
+	};
+	DIALOGUE(b, refused);
+	EXPECT_TRUE(sim_log_find("max_tls_handshakes_per_client (1) in flight") >= 0);
+	DIALOGUE(c, go);
+	/* a's handshake done: b may start one */
+	const struct step a2[] = {{"FIN", ""}, {"EHLO a\r\n", EHLO_REPLY}};
+	DIALOGUE(a, a2);
+	const struct step b2[] = {{"STARTTLS\r\n", "220 2.0.0 Ready to start TLS\r\n"}};
+	DIALOGUE(b, b2);
+	teardown();
+}
+
 /* ONLY=name runs one test (debugging). */
 #define RUN_SEL(name)                                                                              \
 	do {                                                                                       \
@@ -1120,6 +1420,8 @@ int main(void)
 	RUN_SEL(queue_full_is_452);
 	RUN_SEL(disconnect_mid_data_stores_nothing);
 	RUN_SEL(session_limits);
+	RUN_SEL(local_sessions_have_a_cap_of_their_own);
+	RUN_SEL(noop_loop_is_closed);
 	RUN_SEL(command_deadline_cannot_be_extended_by_trickling);
 	RUN_SEL(slow_data_rate_is_dropped);
 	RUN_SEL(silent_data_without_rate_meets_the_deadline);
@@ -1128,8 +1430,15 @@ int main(void)
 	RUN_SEL(auth_plain_and_login);
 	RUN_SEL(auth_line_limit_at_and_past);
 	RUN_SEL(auth_failures_are_throttled);
+	RUN_SEL(auth_parked_session_meets_the_block);
+	RUN_SEL(auth_other_users_success_keeps_the_count);
+	RUN_SEL(auth_ipv6_counts_per_64);
+	RUN_SEL(auth_verification_does_not_stall_the_loop);
+	RUN_SEL(auth_global_caps);
+	RUN_SEL(auth_in_clear_is_538);
 	RUN_SEL(every_verb_in_every_state);
 	RUN_SEL(auth_mechanisms_follow_the_build);
 	RUN_SEL(tls_handshake_slot_is_held_until_ready);
+	RUN_SEL(tls_handshakes_per_client);
 	return TEST_REPORT();
 }
