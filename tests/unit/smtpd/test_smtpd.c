@@ -23,18 +23,11 @@ static struct nr_conf conf;
 static struct nr_smtpd *d;
 
 /* The build's options (Kconfig; tests/configs.sh builds without each): a
- * case that needs one compiled out checks its absence or steps aside. The
- * expected bytes below follow them, so they are chosen here. */
+ * case that needs one compiled out checks its absence or steps aside
+ * (TEST_NEEDS). The expected bytes below follow them, so they are chosen here. */
 #define HAS_PLAIN NR_ENABLED(CONFIG_NR_AUTH_PLAIN)
 #define HAS_LOGIN NR_ENABLED(CONFIG_NR_AUTH_LOGIN)
 #define HAS_AUTH (HAS_PLAIN || HAS_LOGIN)
-#define STEP_ASIDE_WITHOUT(option)                                                                 \
-	do {                                                                                       \
-		if (!NR_ENABLED(option)) {                                                         \
-			printf("# %s: skipped, needs %s\n", __func__, #option);                    \
-			return;                                                                    \
-		}                                                                                  \
-	} while (0)
 
 #if NR_ENABLED(CONFIG_NR_LAN_TLS)
 #define STARTTLS_OPT " tls=starttls"
@@ -896,7 +889,7 @@ TEST(starttls_discards_pipelined_bytes_and_resets)
 {
 	/* without it no listener offers STARTTLS (every_verb_in_every_state
 	 * checks the 502) */
-	STEP_ASIDE_WITHOUT(CONFIG_NR_LAN_TLS);
+	TEST_NEEDS(CONFIG_NR_LAN_TLS);
 	ASSERT_EQ(setup(NULL), 0);
 	nr_smtpd_set_tls(d, fake_tls_wrap, NULL);
 	nr_smtpd_set_auth(d, auth_ok, NULL);
@@ -987,8 +980,8 @@ TEST(auth_line_limit_at_and_past)
 {
 	/* the line at the limit is a PLAIN response, the one past it a LOGIN
 	 * user name (a build without one: auth_mechanisms_follow_the_build) */
-	STEP_ASIDE_WITHOUT(CONFIG_NR_AUTH_PLAIN);
-	STEP_ASIDE_WITHOUT(CONFIG_NR_AUTH_LOGIN);
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN);
+	TEST_NEEDS(CONFIG_NR_AUTH_LOGIN);
 	ASSERT_EQ(setup("listen 127.0.0.1:2525 auth=optional plain_auth=127.0.0.0/8\n"), 0);
 	nr_smtpd_set_auth(d, auth_ok, NULL);
 	struct sim_peer *p = connect_from("127.0.0.1:2525", "127.0.0.1:4000");
@@ -1015,7 +1008,7 @@ TEST(auth_line_limit_at_and_past)
 
 TEST(auth_failures_are_throttled)
 {
-	STEP_ASIDE_WITHOUT(CONFIG_NR_AUTH_PLAIN); /* its failures are PLAIN's */
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN); /* its failures are PLAIN's */
 	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
 	nr_smtpd_set_auth(d, auth_ok, NULL);
 	struct sim_peer *p = connect_from("127.0.0.1:2525", "127.0.0.1:4000");
@@ -1156,7 +1149,7 @@ TEST(auth_mechanisms_follow_the_build)
  * says it is done (on_tls_ready), not until some bytes pass. */
 TEST(tls_handshake_slot_is_held_until_ready)
 {
-	STEP_ASIDE_WITHOUT(CONFIG_NR_LAN_TLS); /* no STARTTLS listener without it */
+	TEST_NEEDS(CONFIG_NR_LAN_TLS); /* no STARTTLS listener without it */
 	ASSERT_EQ(setup("max_tls_handshakes 1\n"), 0);
 	nr_smtpd_set_tls(d, fake_hs_wrap, NULL);
 	fake_hs_used = 0;
