@@ -37,16 +37,9 @@ static int parse(struct nr_conf *c, const char *text, char *err, size_t size)
 	return nr_conf_parse(c, "t.conf", text, strlen(text), err, size);
 }
 
-/* Tests written around the default feature set say so and step aside in a
- * build without one of its options (tests/configs.sh builds those); what
- * such a build refuses is checked by bad_values_are_refused_with_file_and_line. */
-#define NEEDS(option)                                                                              \
-	do {                                                                                       \
-		if (!NR_ENABLED(option)) {                                                         \
-			printf("# %s: skipped, needs %s\n", __func__, #option);                    \
-			return;                                                                    \
-		}                                                                                  \
-	} while (0)
+/* Tests written around the default feature set step aside (TEST_NEEDS) in a
+ * build without one of its options; what such a build refuses is checked by
+ * bad_values_are_refused_with_file_and_line. */
 
 /* The options a refusal may name as "not in this build", and whether this
  * build has them; AUTH mechanisms are named by their SASL name. */
@@ -617,11 +610,11 @@ TEST(good_file_field_by_field)
 	struct nr_addr a;
 
 	/* the file uses them all */
-	NEEDS(CONFIG_NR_IPV6);
-	NEEDS(CONFIG_NR_LAN_TLS);
-	NEEDS(CONFIG_NR_XOAUTH2);
-	NEEDS(CONFIG_NR_AUTH_LOGIN);
-	NEEDS(CONFIG_NR_STORE_RAM);
+	TEST_NEEDS(CONFIG_NR_IPV6);
+	TEST_NEEDS(CONFIG_NR_LAN_TLS);
+	TEST_NEEDS(CONFIG_NR_XOAUTH2);
+	TEST_NEEDS(CONFIG_NR_AUTH_LOGIN);
+	TEST_NEEDS(CONFIG_NR_STORE_RAM);
 	ASSERT_EQ(parse(&c, good_text, err, sizeof(err)), 0);
 	ASSERT_EQ(c.listen_count, 3);
 	EXPECT_STREQ(nr_addr_ntop(&c.listen[0].addr, buf, sizeof(buf)), "0.0.0.0");
@@ -736,8 +729,8 @@ TEST(warnings_for_exposed_and_missing_secrets)
 	char err[256];
 	int before;
 
-	NEEDS(CONFIG_NR_XOAUTH2); /* and so CONFIG_NR_TLS: smarthosts with a user */
-	NEEDS(CONFIG_NR_STORE_RAM);
+	TEST_NEEDS(CONFIG_NR_XOAUTH2); /* and so CONFIG_NR_TLS: smarthosts with a user */
+	TEST_NEEDS(CONFIG_NR_STORE_RAM);
 	sim_set_file_exposed(1);
 	before = nr_test_log_count;
 	ASSERT_EQ(
@@ -866,7 +859,7 @@ TEST(cidr_contains_v4_v6_and_mapped)
 	EXPECT_EQ(cidr_has("10.0.0.5", "10.0.0.5"), 1);
 	EXPECT_EQ(cidr_has("10.0.0.5", "10.0.0.4"), 0);
 	EXPECT_EQ(cidr_has("0.0.0.0/0", "255.255.255.255"), 1);
-	NEEDS(CONFIG_NR_IPV6); /* the rest is IPv6 */
+	TEST_NEEDS(CONFIG_NR_IPV6); /* the rest is IPv6 */
 	EXPECT_EQ(cidr_has("0.0.0.0/0", "::1"), 0);
 	EXPECT_EQ(cidr_has("10.0.0.0/8", "::ffff:10.1.2.3"), 1);
 	EXPECT_EQ(cidr_has("10.0.0.0/8", "::ffff:11.1.2.3"), 0);
@@ -924,7 +917,7 @@ TEST(ipv6_text_both_ways)
 	char buf[64];
 	struct nr_addr a;
 
-	NEEDS(CONFIG_NR_IPV6);
+	TEST_NEEDS(CONFIG_NR_IPV6);
 	EXPECT_STREQ(round_trip("::", buf, sizeof(buf)), "::");
 	EXPECT_STREQ(round_trip("::1", buf, sizeof(buf)), "::1");
 	EXPECT_STREQ(round_trip("1::", buf, sizeof(buf)), "1::");
@@ -975,9 +968,9 @@ TEST(example_files_parse)
 	struct nr_conf c;
 	char err[512] = "", path[1024];
 
-	NEEDS(CONFIG_NR_IPV6); /* nanorelay.conf listens on [::1] with TLS */
-	NEEDS(CONFIG_NR_LAN_TLS);
-	NEEDS(CONFIG_NR_STORE_FILE); /* both queue on a file */
+	TEST_NEEDS(CONFIG_NR_IPV6); /* nanorelay.conf listens on [::1] with TLS */
+	TEST_NEEDS(CONFIG_NR_LAN_TLS);
+	TEST_NEEDS(CONFIG_NR_STORE_FILE); /* both queue on a file */
 	expect_file_parses("nanorelay.conf");
 	expect_file_parses("dev.conf");
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "core/build.h"
 #include "core/conn.h"
 #include "core/loop.h"
 #include "proto/base64.h"
@@ -21,17 +22,31 @@ static struct nr_queue *q;
 static struct nr_conf conf;
 static struct nr_smtpd *d;
 
+/* The build's options (Kconfig; tests/configs.sh builds without each): a
+ * case that needs one compiled out checks its absence or steps aside
+ * (TEST_NEEDS). The expected bytes below follow them, so they are chosen here. */
+#define HAS_PLAIN NR_ENABLED(CONFIG_NR_AUTH_PLAIN)
+#define HAS_LOGIN NR_ENABLED(CONFIG_NR_AUTH_LOGIN)
+#define HAS_AUTH (HAS_PLAIN || HAS_LOGIN)
+
+#if NR_ENABLED(CONFIG_NR_LAN_TLS)
+#define STARTTLS_OPT " tls=starttls"
+#else
+#define STARTTLS_OPT "" /* a tls= listener is refused by conf */
+#endif
+
 #define BASE_CONF                                                                                  \
-	"listen 127.0.0.1:25\nlisten 127.0.0.1:587 tls=starttls auth=optional\n"                   \
+	"listen 127.0.0.1:25\nlisten 127.0.0.1:587" STARTTLS_OPT " auth=optional\n"                \
 	"allow 127.0.0.0/8 192.168.1.0/24\nhostname test.lan\nmax_message_size 10000\n"            \
 	"max_errors 10\nmax_received 3\ncommand_timeout 60s\n"                                     \
 	"min_data_rate 100\nmax_sessions_per_client 2\nmax_sessions 4\n"
 
 static const char *base_conf = BASE_CONF;
+static char setup_err[256]; /* why the config was refused */
 
 static int setup_q(const char *extra, uint64_t qsize)
 {
-	char text[2048], err[256];
+	char text[2048];
 	sim_reset();
 	if (nr_loop_new(&loop, 64, 64) < 0)
 		return -1;
@@ -39,8 +54,14 @@ static int setup_q(const char *extra, uint64_t qsize)
 		return -1;
 	snprintf(text, sizeof(text), "%s%s", base_conf, extra ? extra : "");
 	nr_conf_init(&conf);
-	if (nr_conf_parse(&conf, "test.conf", text, strlen(text), err, sizeof(err)) < 0) {
-		fprintf(stderr, "conf: %s\n", err);
+	if (nr_conf_parse(&conf, "test.conf", text, strlen(text), setup_err, sizeof(setup_err)) <
+	    0) {
+		fprintf(stderr, "conf: %s\n", setup_err);
+		/* undone, so that a case may expect the refusal and go on */
+		nr_conf_free(&conf);
+		nr_queue_close(q);
+		rb.close(&rb);
+		nr_loop_free(loop);
 		return -1;
 	}
 	if (nr_smtpd_start(&d, loop, &conf, q, NULL) < 0)
@@ -100,6 +121,25 @@ struct step {
 	"250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"                     \
 	"250 ENHANCEDSTATUSCODES\r\n"
 #define QUEUED "250 2.0.0 Ok: queued as ################\r\n"
+
+/* EHLO on a listener that offers AUTH: the build's mechanisms (none: no
+ * AUTH line). */
+#if HAS_PLAIN && HAS_LOGIN
+#define AUTH_LINE "250 AUTH PLAIN LOGIN\r\n"
+#elif HAS_PLAIN
+#define AUTH_LINE "250 AUTH PLAIN\r\n"
+#elif HAS_LOGIN
+#define AUTH_LINE "250 AUTH LOGIN\r\n"
+#endif
+#define EHLO_HEAD "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+#if HAS_AUTH
+#define EHLO_AUTH EHLO_HEAD "250-ENHANCEDSTATUSCODES\r\n" AUTH_LINE
+#define EHLO_STARTTLS_AUTH EHLO_HEAD "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n" AUTH_LINE
+#else
+#define EHLO_AUTH EHLO_REPLY
+#define EHLO_STARTTLS_AUTH EHLO_HEAD "250-ENHANCEDSTATUSCODES\r\n250 STARTTLS\r\n"
+#endif
+#define NO_AUTH "503 5.5.1 Error: authentication not enabled\r\n"
 
 static void dialogue_len(struct sim_peer *p, const struct step *steps, size_t n, int line)
 {
@@ -291,6 +331,13 @@ TEST(relay_denied_for_other_networks)
 	EXPECT_TRUE(sim_log_find("Relay access denied") >= 0);
 	teardown();
 	/* IPv4-mapped IPv6 is classified as IPv4 */
+	if (!NR_ENABLED(CONFIG_NR_IPV6)) {
+		/* no IPv6 peer can reach a build without it: its listener is refused */
+		EXPECT_EQ(setup("listen [::1]:25\n"), -1);
+		EXPECT_TRUE(strstr(setup_err, "IPv6 is not in this build (CONFIG_NR_IPV6)") !=
+			    NULL);
+		return;
+	}
 	ASSERT_EQ(setup("listen [::1]:25\n"), 0);
 	p = connect_from("[::1]:25", "[::ffff:c0a8:107]:4000");
 	const struct step ok[] = {
@@ -920,6 +967,9 @@ static int auth_ok(void *arg, const char *user, const void *pw, size_t n)
 
 TEST(starttls_discards_pipelined_bytes_and_resets)
 {
+	/* without it no listener offers STARTTLS (every_verb_in_every_state
+	 * checks the 502) */
+	TEST_NEEDS(CONFIG_NR_LAN_TLS);
 	ASSERT_EQ(setup(NULL), 0);
 	nr_smtpd_set_tls(d, fake_tls_wrap, NULL);
 	nr_smtpd_set_auth(d, auth_ok, NULL);
@@ -932,8 +982,7 @@ TEST(starttls_discards_pipelined_bytes_and_resets)
 	    {"MAIL FROM:<a@b>\r\nSTARTTLS\r\nNOOP\r\n",
 	     "250 2.1.0 Ok\r\n220 2.0.0 Ready to start TLS\r\n"},
 	    {"RCPT TO:<c@d>\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
-	    {"EHLO a\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-			   "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"},
+	    {"EHLO a\r\n", EHLO_AUTH},
 	    {"STARTTLS\r\n", "502 5.5.1 Error: command not implemented\r\n"},
 	};
 	DIALOGUE(p, steps);
@@ -950,32 +999,54 @@ TEST(auth_plain_and_login)
 	nr_smtpd_set_auth(d, auth_ok, NULL);
 	/* client 10.x is not in allow: needs AUTH to relay */
 	struct sim_peer *p = connect_from("127.0.0.1:2525", "127.0.0.1:4000");
-	const struct step steps[] = {
-	    {NULL, GREETING},
-	    {"EHLO a\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-			   "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"},
-	    {"MAIL FROM:<a@b>\r\n", "530 5.7.0 Authentication required\r\n"},
-	    {"AUTH PLAIN AGRldgB3cm9uZw==\r\n", "535 5.7.8 Error: authentication failed\r\n"},
-	    {"AUTH PLAIN not*base64\r\n", "501 5.5.2 Error: malformed authentication data\r\n"},
-	    {"AUTH CRAM-MD5\r\n", "504 5.5.4 Error: unsupported authentication mechanism\r\n"},
-	    {"AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n"},
-	    {"*\r\n", "501 5.7.0 Error: authentication aborted\r\n"},
-	    {"AUTH LOGIN ZGV2\r\n", "334 UGFzc3dvcmQ6\r\n"},
-	    {"c2VjcmV0\r\n", "235 2.7.0 Authentication successful\r\n"},
-	    {"AUTH PLAIN\r\n", "503 5.5.1 Error: already authenticated\r\n"},
-	    {"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n", "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"},
-	};
-	DIALOGUE(p, steps);
+	/* Each mechanism's steps where the build has it (a compiled-out one
+	 * gets 504, none at all 503: auth_mechanisms_follow_the_build). */
+	struct step steps[16];
+	size_t n = 0;
+	steps[n++] = (struct step){NULL, GREETING};
+	steps[n++] = (struct step){"EHLO a\r\n", EHLO_AUTH};
+	steps[n++] = (struct step){"MAIL FROM:<a@b>\r\n", "530 5.7.0 Authentication required\r\n"};
+	if (HAS_PLAIN) {
+		steps[n++] = (struct step){"AUTH PLAIN AGRldgB3cm9uZw==\r\n",
+					   "535 5.7.8 Error: authentication failed\r\n"};
+		steps[n++] = (struct step){"AUTH PLAIN not*base64\r\n",
+					   "501 5.5.2 Error: malformed authentication data\r\n"};
+	}
+	steps[n++] = (struct step){
+	    "AUTH CRAM-MD5\r\n",
+	    HAS_AUTH ? "504 5.5.4 Error: unsupported authentication mechanism\r\n" : NO_AUTH};
+	if (HAS_LOGIN) {
+		steps[n++] = (struct step){"AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n"};
+		steps[n++] = (struct step){"*\r\n", "501 5.7.0 Error: authentication aborted\r\n"};
+		steps[n++] = (struct step){"AUTH LOGIN ZGV2\r\n", "334 UGFzc3dvcmQ6\r\n"};
+		steps[n++] =
+		    (struct step){"c2VjcmV0\r\n", "235 2.7.0 Authentication successful\r\n"};
+	} else if (HAS_PLAIN) {
+		steps[n++] = (struct step){"AUTH PLAIN AGRldgBzZWNyZXQ=\r\n",
+					   "235 2.7.0 Authentication successful\r\n"};
+	}
+	if (HAS_AUTH) {
+		steps[n++] =
+		    (struct step){"AUTH PLAIN\r\n", "503 5.5.1 Error: already authenticated\r\n"};
+		steps[n++] = (struct step){"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n",
+					   "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"};
+	} else {
+		steps[n++] =
+		    (struct step){"MAIL FROM:<a@b>\r\n", "530 5.7.0 Authentication required\r\n"};
+	}
+	dialogue_len(p, steps, n, __LINE__);
 	teardown();
+	if (!HAS_PLAIN) { /* the rest is PLAIN's empty initial response */
+		printf("# %s: second part skipped, needs CONFIG_NR_AUTH_PLAIN\n", __func__);
+		return;
+	}
 
 	ASSERT_EQ(setup("listen 127.0.0.1:2525 auth=optional plain_auth=10.0.0.0/8\n"), 0);
 	nr_smtpd_set_auth(d, auth_ok, NULL);
 	p = connect_from("127.0.0.1:2525", "10.1.2.3:4000");
 	const struct step s2[] = {
 	    {NULL, GREETING},
-	    {"EHLO a\r\nAUTH PLAIN\r\n",
-	     "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-	     "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n334  \r\n"},
+	    {"EHLO a\r\nAUTH PLAIN\r\n", EHLO_AUTH "334  \r\n"},
 	    {"AGRldgBzZWNyZXQ=\r\n", "235 2.7.0 Authentication successful\r\n"},
 	    {"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n", "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"},
 	};
@@ -987,6 +1058,10 @@ TEST(auth_plain_and_login)
  * counted); one more is refused and the exchange ends. */
 TEST(auth_line_limit_at_and_past)
 {
+	/* the line at the limit is a PLAIN response, the one past it a LOGIN
+	 * user name (a build without one: auth_mechanisms_follow_the_build) */
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN);
+	TEST_NEEDS(CONFIG_NR_AUTH_LOGIN);
 	ASSERT_EQ(setup("listen 127.0.0.1:2525 auth=optional plain_auth=127.0.0.0/8\n"), 0);
 	nr_smtpd_set_auth(d, auth_ok, NULL);
 	struct sim_peer *p = connect_from("127.0.0.1:2525", "127.0.0.1:4000");
@@ -1000,8 +1075,7 @@ TEST(auth_line_limit_at_and_past)
 	memcpy(past + CONFIG_NR_AUTH_LINE_MAX + 1, "\r\n", 3);
 	const struct step steps[] = {
 	    {NULL, GREETING},
-	    {"EHLO a\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-			   "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"},
+	    {"EHLO a\r\n", EHLO_AUTH},
 	    {"AUTH PLAIN\r\n", "334  \r\n"},
 	    {at, "535 5.7.8 Error: authentication failed\r\n"},
 	    {"AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n"},
@@ -1014,13 +1088,13 @@ TEST(auth_line_limit_at_and_past)
 
 TEST(auth_failures_are_throttled)
 {
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN); /* its failures are PLAIN's */
 	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
 	nr_smtpd_set_auth(d, auth_ok, NULL);
 	struct sim_peer *p = connect_from("127.0.0.1:2525", "127.0.0.1:4000");
 	const struct step steps[] = {
 	    {NULL, GREETING},
-	    {"EHLO a\r\n", "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-			   "250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"},
+	    {"EHLO a\r\n", EHLO_AUTH},
 	    {"AUTH PLAIN AGRldgB4\r\n", "535 5.7.8 Error: authentication failed\r\n"},
 	    {"AUTH PLAIN AGRldgB4\r\n", "535 5.7.8 Error: authentication failed\r\n"},
 	    {"AUTH PLAIN AGRldgB4\r\n", "535 5.7.8 Error: authentication failed\r\n"},
@@ -1222,8 +1296,13 @@ TEST(auth_in_clear_is_538)
  * in progress", and RSET in INIT keeps INIT. */
 TEST(every_verb_in_every_state)
 {
+	/* A verb the build left out (no LAN TLS, no AUTH mechanism) is
+	 * refused whatever the state: its gate comes first. */
+	const int tls = NR_ENABLED(CONFIG_NR_LAN_TLS);
+	const char *no_tls = "502 5.5.1 Error: command not implemented\r\n";
 	ASSERT_EQ(
-	    setup("listen 127.0.0.1:2526 tls=starttls auth=optional plain_auth=127.0.0.0/8\n"), 0);
+	    setup("listen 127.0.0.1:2526" STARTTLS_OPT " auth=optional plain_auth=127.0.0.0/8\n"),
+	    0);
 	nr_smtpd_set_tls(d, fake_tls_wrap, NULL);
 	nr_smtpd_set_auth(d, auth_ok, NULL);
 	struct sim_peer *p = connect_from("127.0.0.1:2526", "127.0.0.1:4000");
@@ -1231,19 +1310,21 @@ TEST(every_verb_in_every_state)
 	    {NULL, GREETING},
 	    /* INIT */
 	    {"DATA x\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
-	    {"STARTTLS x\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
-	    {"AUTH PLAIN\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
+	    {"STARTTLS x\r\n", tls ? "503 5.5.1 Error: send HELO/EHLO first\r\n" : no_tls},
+	    {"AUTH PLAIN\r\n", HAS_AUTH ? "503 5.5.1 Error: send HELO/EHLO first\r\n" : NO_AUTH},
 	    {"RSET\r\n", "250 2.0.0 Ok\r\n"},
 	    {"MAIL FROM:<a@b>\r\n", "503 5.5.1 Error: send HELO/EHLO first\r\n"},
 	    {"NOOP\r\n", "250 2.0.0 Ok\r\n"},
 	    /* HELO */
 	    {"HELO x\r\n", "250 test.lan\r\n"},
-	    {"STARTTLS x\r\n", "501 5.5.4 Syntax: STARTTLS\r\n"},
+	    {"STARTTLS x\r\n", tls ? "501 5.5.4 Syntax: STARTTLS\r\n" : no_tls},
 	    {"DATA x\r\n", "503 5.5.1 Error: need RCPT command\r\n"},
-	    {"AUTH FOO\r\n", "504 5.5.4 Error: unsupported authentication mechanism\r\n"},
+	    {"AUTH FOO\r\n",
+	     HAS_AUTH ? "504 5.5.4 Error: unsupported authentication mechanism\r\n" : NO_AUTH},
 	    {"MAIL FROM:<a@b>\r\n", "250 2.1.0 Ok\r\n"},
 	    /* MAIL */
-	    {"AUTH PLAIN\r\n", "503 5.5.1 Error: MAIL transaction in progress\r\n"},
+	    {"AUTH PLAIN\r\n",
+	     HAS_AUTH ? "503 5.5.1 Error: MAIL transaction in progress\r\n" : NO_AUTH},
 	    {"DATA x\r\n", "554 5.5.1 Error: no valid recipients\r\n"},
 	    {"HELP\r\n", "214-2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY "
 			 "STARTTLS AUTH\r\n214 2.0.0 nanorelay " NR_VERSION "\r\n"},
@@ -1256,15 +1337,23 @@ TEST(every_verb_in_every_state)
 	const struct step s2[] = {
 	    {NULL, GREETING},
 	    {"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n",
-	     "250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-	     "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"
-	     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"},
+	     tls ? EHLO_STARTTLS_AUTH "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+		 : EHLO_AUTH "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"},
 	    /* RCPT */
 	    {"MAIL FROM:<a@b>\r\n", "503 5.5.1 Error: nested MAIL command\r\n"},
 	    {"DATA x\r\n", "501 5.5.4 Syntax: DATA\r\n"},
 	    {"VRFY c\r\n", "252 2.0.0 Cannot VRFY user, but will accept message\r\n"},
 	    {"DATA  \r\n", "354 End data with <CR><LF>.<CR><LF>\r\n"},
 	    {"Subject: x\r\n\r\nhi\r\n.\r\n", QUEUED},
+	};
+	DIALOGUE(p, s2);
+	EXPECT_EQ(queued(), 1);
+	if (!HAS_PLAIN) { /* the rest authenticates with PLAIN */
+		printf("# %s: authenticated part skipped, needs CONFIG_NR_AUTH_PLAIN\n", __func__);
+		teardown();
+		return;
+	}
+	const struct step s3[] = {
 	    /* authenticated: "already" wins over "in progress" */
 	    {"AUTH PLAIN AGRldgBzZWNyZXQ=\r\n", "235 2.7.0 Authentication successful\r\n"},
 	    {"MAIL FROM:<a@b>\r\n", "250 2.1.0 Ok\r\n"},
@@ -1274,7 +1363,7 @@ TEST(every_verb_in_every_state)
 	    {"RCPT TO:<c@d>\r\n", "503 5.5.1 Error: need MAIL command\r\n"},
 	    {"QUIT\r\n", "221 2.0.0 Bye\r\n"},
 	};
-	DIALOGUE(p, s2);
+	DIALOGUE(p, s3);
 	EXPECT_EQ(queued(), 1);
 	teardown();
 }
@@ -1325,6 +1414,7 @@ TEST(auth_mechanisms_follow_the_build)
  * says it is done (on_tls_ready), not until some bytes pass. */
 TEST(tls_handshake_slot_is_held_until_ready)
 {
+	TEST_NEEDS(CONFIG_NR_LAN_TLS); /* no STARTTLS listener without it */
 	ASSERT_EQ(setup("max_tls_handshakes 1\n"), 0);
 	nr_smtpd_set_tls(d, fake_hs_wrap, NULL);
 	fake_hs_used = 0;
