@@ -1105,9 +1105,6 @@ TEST(auth_failures_are_throttled)
 	teardown();
 }
 
-#define EHLO_AUTH                                                                                  \
-	"250-test.lan\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"                     \
-	"250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n"
 #define PLAIN_DEV_WRONG "AUTH PLAIN AGRldgB4\r\n"         /* dev / x */
 #define PLAIN_DEV_RIGHT "AUTH PLAIN AGRldgBzZWNyZXQ=\r\n" /* dev / secret */
 
@@ -1124,6 +1121,7 @@ static struct sim_peer *greeted(const char *listener, const char *peer)
  * is checked again right before hashing: 454, nothing hashed. */
 TEST(auth_parked_session_meets_the_block)
 {
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN);
 	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
 	nr_smtpd_set_auth(d, auth_ok, NULL);
 	struct sim_peer *parked = greeted("127.0.0.1:2525", "127.0.0.1:4000");
@@ -1155,6 +1153,7 @@ static int auth_two(void *arg, const char *user, const void *pw, size_t n)
 
 TEST(auth_other_users_success_keeps_the_count)
 {
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN);
 	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
 	nr_smtpd_set_auth(d, auth_two, NULL);
 	struct sim_peer *p = greeted("127.0.0.1:2525", "127.0.0.1:4000");
@@ -1178,6 +1177,8 @@ TEST(auth_other_users_success_keeps_the_count)
 /* Review M1.3: each new address got fresh guesses. IPv6 counts per /64. */
 TEST(auth_ipv6_counts_per_64)
 {
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN);
+	TEST_NEEDS(CONFIG_NR_IPV6);
 	ASSERT_EQ(setup("listen [::1]:2525 plain_auth=fd00::/8\n"), 0);
 	nr_smtpd_set_auth(d, auth_ok, NULL);
 	const char *addrs[] = {"[fd00::1]:4000", "[fd00::2]:4000", "[fd00::3]:4000"};
@@ -1215,6 +1216,7 @@ static int auth_counting(void *arg, const char *user, const void *pw, size_t n)
 
 TEST(auth_verification_does_not_stall_the_loop)
 {
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN);
 	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\n"), 0);
 	nr_smtpd_set_auth(d, auth_counting, NULL);
 	struct sim_peer *a[3];
@@ -1245,6 +1247,7 @@ TEST(auth_verification_does_not_stall_the_loop)
  * second (auth_max_per_second) in total, whoever asks. */
 TEST(auth_global_caps)
 {
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN);
 	ASSERT_EQ(setup("listen 127.0.0.1:2525 plain_auth=127.0.0.0/8\nauth_max_pending 1\n"
 			"auth_max_per_second 2\n"),
 		  0);
@@ -1274,6 +1277,8 @@ TEST(auth_global_caps)
  * log names the listener option that allows it. The old code said 503. */
 TEST(auth_in_clear_is_538)
 {
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN);
+	TEST_NEEDS(CONFIG_NR_LAN_TLS);
 	ASSERT_EQ(setup(NULL), 0);
 	nr_smtpd_set_tls(d, fake_tls_wrap, NULL);
 	nr_smtpd_set_auth(d, auth_ok, NULL);
@@ -1451,6 +1456,7 @@ TEST(tls_handshake_slot_is_held_until_ready)
  * clients still get theirs. The old code gave b its 220. */
 TEST(tls_handshakes_per_client)
 {
+	TEST_NEEDS(CONFIG_NR_LAN_TLS);
 	ASSERT_EQ(setup("max_tls_handshakes 4\nmax_tls_handshakes_per_client 1\n"), 0);
 	nr_smtpd_set_tls(d, fake_hs_wrap, NULL);
 	fake_hs_used = 0;
