@@ -18,6 +18,7 @@
 #include "core/loop.h"
 #include "delivery/delivery.h"
 #include "dns/dns.h"
+#include "oauth2/oauth2.h"
 #include "smtpc/smtpc_session.h"
 #include "tls/tls.h"
 
@@ -393,6 +394,29 @@ static int start_session(struct probe *p, const struct nr_conf *conf,
 	size_t slen = 0;
 	int rc;
 
+#if NR_ENABLED(CONFIG_NR_OAUTH2)
+	if (sh->oauth2 != NULL) {
+		char path[512], text[NR_PROBE_TEXT_MAX];
+		int64_t now = 0;
+		if (nr_plat_wall_time(&now) != 0)
+			now = 0;
+		rc = nr_oauth2_store_path(path, sizeof(path), conf->state_dir ? conf->state_dir : ".",
+					  sh->host, sh->port);
+		if (rc == 0)
+			rc = nr_oauth2_access_token(path, (uint64_t)now, &secret,
+						    &slen);
+		if (rc != 0) {
+			snprintf(text, sizeof(text), "OAuth2: %s in %.160s",
+				 rc == NR_EAUTH       ? "no valid access token (none, or expired)"
+				 : rc == NR_ENOTFOUND ? "no tokens stored yet"
+						      : nr_strerror(rc),
+				 path);
+			say("setup", "%s", text);
+			set_failed(p, NR_PROBE_SETUP, rc, 0, text);
+			return rc;
+		}
+	}
+#endif
 	if (sh->user && p->r.secret_file) {
 		rc = nr_smtpc_secret_read(p->r.secret_file, &secret, &slen);
 		if (rc != 0) {
@@ -411,7 +435,7 @@ static int start_session(struct probe *p, const struct nr_conf *conf,
 	sp.insecure = sh->insecure;
 	sp.user = sh->user;
 	sp.secret = secret;
-	sp.secret_is_token = sh->oauth_token_file != NULL;
+	sp.secret_is_token = sh->oauth_token_file != NULL || sh->oauth2 != NULL;
 	sp.auth_mech = sh->auth_mech;
 	/* The longest SMTP deadline (the greeting's 2 min) becomes timeout_s. */
 	sp.timeout_scale = NR_MAX(120u / NR_MAX(timeout_s, 1u), 1u);

@@ -10,6 +10,7 @@
 #include "delivery/delivery_int.h"
 #include "delivery/delivery_link.h"
 #include "delivery/delivery_sched.h"
+#include "oauth2/oauth2.h"
 #include "queue/queue.h"
 #include "rewrite/rewrite.h"
 #include "smtpc/smtpc_session.h"
@@ -305,7 +306,15 @@ static int read_secret(const struct dhost *h, char **out, size_t *len, int *is_t
 
 	*out = NULL;
 	*len = 0;
-	*is_token = h->oauth_token_file[0] != 0;
+	*is_token = h->oauth_token_file[0] != 0 || h->oauth2;
+#if NR_ENABLED(CONFIG_NR_OAUTH2)
+	/* oauth2=: the access token kept in state_dir (see src/oauth2). */
+	if (h->oauth2)
+		return h->oauth2_store[0] ? nr_oauth2_access_token(h->oauth2_store,
+								   (uint64_t)nr_dlv_wall_now(),
+								   out, len)
+					  : NR_ETOOBIG;
+#endif
 	if (!h->user[0] || !path[0])
 		return 0;
 	return nr_smtpc_secret_read(path, out, len);
@@ -336,9 +345,16 @@ static void open_conn(struct nr_delivery *d, size_t h)
 	 * password takes effect without a reload) and never logged. */
 	rc = read_secret(&dc->host, &secret, &slen, &token);
 	if (rc != 0) {
-		snprintf(text, sizeof(text), "cannot read %s: %s",
-			 dc->host.oauth_token_file[0] ? "oauth_token_file" : "password_file",
-			 nr_strerror(rc));
+		if (dc->host.oauth2)
+			snprintf(text, sizeof(text), "OAuth2: %s",
+				 rc == NR_EAUTH ? "no valid access token stored (none, or expired)"
+				 : rc == NR_ENOTFOUND ? "no tokens stored yet"
+						      : nr_strerror(rc));
+		else
+			snprintf(text, sizeof(text), "cannot read %s: %s",
+				 dc->host.oauth_token_file[0] ? "oauth_token_file"
+							      : "password_file",
+				 nr_strerror(rc));
 		goto fail;
 	}
 	memset(&p, 0, sizeof(p));
@@ -477,6 +493,13 @@ static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
 		nr_dlv_copy_str(h->oauth_token_file, sizeof(h->oauth_token_file),
 				s->oauth_token_file);
 		nr_dlv_copy_str(h->auth_mech, sizeof(h->auth_mech), s->auth_mech);
+#if NR_ENABLED(CONFIG_NR_OAUTH2)
+		h->oauth2 = s->oauth2 != NULL;
+		if (h->oauth2 &&
+		    nr_oauth2_store_path(h->oauth2_store, sizeof(h->oauth2_store),
+					 conf->state_dir ? conf->state_dir : ".", s->host, s->port) != 0)
+			h->oauth2_store[0] = '\0'; /* too long: the open says so */
+#endif
 	}
 	nr_dlv_copy_str(d->admin, sizeof(d->admin), conf->admin);
 	nr_dlv_copy_str(d->hostname, sizeof(d->hostname),

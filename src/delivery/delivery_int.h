@@ -29,6 +29,8 @@ struct dhost {
 	char user[STR_MAX];
 	char password_file[STR_MAX];
 	char oauth_token_file[STR_MAX];
+	int oauth2;                 /* oauth2=: the token comes from the store */
+	char oauth2_store[STR_MAX]; /* in state_dir ("" when the path is too long) */
 	char auth_mech[16];
 };
 

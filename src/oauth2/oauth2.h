@@ -117,6 +117,13 @@ int nr_oauth2_store_parse(const char *text, size_t len, struct nr_oauth2_tokens 
 int nr_oauth2_store_load(const char *path, struct nr_oauth2_tokens *t) NR_MUST_CHECK;
 int nr_oauth2_store_save(const char *path, const struct nr_oauth2_tokens *t) NR_MUST_CHECK;
 
+/* The access token to send now, from the store at path, in a malloc'ed
+ * NUL-terminated buffer of *len bytes (the caller wipes and frees it, as
+ * nr_smtpc_secret_free does). NR_ENOTFOUND: no store yet (no login);
+ * NR_EAUTH: no access token in it, or one expired at now (wall-clock
+ * seconds); NR_EINVAL: a store that does not parse. */
+int nr_oauth2_access_token(const char *path, uint64_t now, char **out, size_t *len) NR_MUST_CHECK;
+
 /* Refresh this many seconds before expires_at (or at a tenth of the
  * lifetime for short ones): a token never expires between the check and
  * the AUTH. */

@@ -148,3 +148,29 @@ int nr_oauth2_store_save(const char *path, const struct nr_oauth2_tokens *t)
 	free(text);
 	return rc;
 }
+
+int nr_oauth2_access_token(const char *path, uint64_t now, char **out, size_t *len)
+{
+	struct nr_oauth2_tokens *t = malloc(sizeof(*t));
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (t == NULL)
+		return NR_ENOMEM;
+	rc = nr_oauth2_store_load(path, t);
+	if (rc == 0 && (t->access_token[0] == '\0' || (t->expires_at != 0 && now >= t->expires_at)))
+		rc = NR_EAUTH;
+	if (rc == 0) {
+		*len = strlen(t->access_token);
+		if ((*out = malloc(*len + 1)) == NULL)
+			rc = NR_ENOMEM;
+		else
+			memcpy(*out, t->access_token, *len + 1);
+	}
+	if (rc != 0)
+		*len = 0;
+	memset(t, 0, sizeof(*t));
+	free(t);
+	return rc;
+}
