@@ -400,11 +400,11 @@ static int start_session(struct probe *p, const struct nr_conf *conf,
 		int64_t now = 0;
 		if (nr_plat_wall_time(&now) != 0)
 			now = 0;
-		rc = nr_oauth2_store_path(path, sizeof(path), conf->state_dir ? conf->state_dir : ".",
-					  sh->host, sh->port);
+		rc = nr_oauth2_store_path(path, sizeof(path),
+					  conf->state_dir ? conf->state_dir : ".", sh->host,
+					  sh->port);
 		if (rc == 0)
-			rc = nr_oauth2_access_token(path, (uint64_t)now, &secret,
-						    &slen);
+			rc = nr_oauth2_access_token(path, (uint64_t)now, &secret, &slen);
 		if (rc != 0) {
 			snprintf(text, sizeof(text), "OAuth2: %s in %.160s",
 				 rc == NR_EAUTH       ? "no valid access token (none, or expired)"

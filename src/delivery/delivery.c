@@ -310,14 +310,73 @@ static int read_secret(const struct dhost *h, char **out, size_t *len, int *is_t
 #if NR_ENABLED(CONFIG_NR_OAUTH2)
 	/* oauth2=: the access token kept in state_dir (see src/oauth2). */
 	if (h->oauth2)
-		return h->oauth2_store[0] ? nr_oauth2_access_token(h->oauth2_store,
-								   (uint64_t)nr_dlv_wall_now(),
-								   out, len)
-					  : NR_ETOOBIG;
+		return h->oauth2_store[0]
+			   ? nr_oauth2_access_token(h->oauth2_store, (uint64_t)nr_dlv_wall_now(),
+						    out, len)
+			   : NR_ETOOBIG;
 #endif
 	if (!h->user[0] || !path[0])
 		return 0;
 	return nr_smtpc_secret_read(path, out, len);
+}
+
+/* FNV-1a of the file the secret comes from (0: none or unreadable). Only
+ * compared with itself: a change of password, token or token store. */
+static uint64_t secret_fingerprint(const struct dhost *h)
+{
+	const char *path = h->oauth2                ? h->oauth2_store
+			   : h->oauth_token_file[0] ? h->oauth_token_file
+						    : h->password_file;
+	uint64_t sum = 14695981039346656037ull;
+	char *text = NULL;
+	size_t len = 0, i;
+
+	if (!path[0] || nr_plat_file_read(path, 3 * 4096, &text, &len) != 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		sum = (sum ^ (unsigned char)text[i]) * 1099511628211ull;
+	nr_smtpc_secret_free(text, len);
+	return sum;
+}
+
+#define SECRET_CHECK_EVERY_MS 5000
+
+static void retry_deferred_now(struct nr_delivery *d, const char *why);
+
+/* An AUTH failure holds a host for an hour; a new password or token
+ * written to its file is the fix, so it lifts the hold at once. Returns
+ * the next time to look (UINT64_MAX: no host held for AUTH). */
+static uint64_t lift_auth_holds(struct nr_delivery *d, uint64_t now)
+{
+	uint64_t next = UINT64_MAX, sum;
+	size_t i;
+
+	for (i = 0; i < d->nhosts && i < d->sched.nhosts; i++) {
+		struct dhost *h = &d->host[i];
+		struct nr_dsched_host *st = &d->sched.host[i];
+		if (st->state != NR_UPSTREAM_AUTH_FAILED || st->hold_until <= now) {
+			h->secret_sum_set = 0;
+			continue;
+		}
+		if (h->secret_sum_set && now < h->secret_checked_at + SECRET_CHECK_EVERY_MS) {
+			next = NR_MIN(next, h->secret_checked_at + SECRET_CHECK_EVERY_MS);
+			continue;
+		}
+		sum = secret_fingerprint(h);
+		h->secret_checked_at = now;
+		if (h->secret_sum_set && sum != h->secret_sum) {
+			st->hold_until = 0;
+			h->secret_sum_set = 0;
+			nr_info("delivery: %s:%u: its secret file changed; trying again", h->host,
+				h->port);
+			retry_deferred_now(d, "secret changed");
+			continue;
+		}
+		h->secret_sum = sum;
+		h->secret_sum_set = 1;
+		next = NR_MIN(next, now + SECRET_CHECK_EVERY_MS);
+	}
+	return next;
 }
 
 static void open_conn(struct nr_delivery *d, size_t h)
@@ -436,6 +495,7 @@ static void dispatch(struct nr_delivery *d)
 	}
 
 	wake = nr_queue_next_wakeup(d->q);
+	wake = NR_MIN(wake, lift_auth_holds(d, now));
 	wake = NR_MIN(wake, nr_dsched_host_wakeup(&d->sched, now));
 	wake = NR_MIN(wake, nr_dsched_digest_wakeup(&d->digest));
 	wake = NR_MIN(wake, d->last_expire + EXPIRE_EVERY_MS);
@@ -495,9 +555,9 @@ static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
 		nr_dlv_copy_str(h->auth_mech, sizeof(h->auth_mech), s->auth_mech);
 #if NR_ENABLED(CONFIG_NR_OAUTH2)
 		h->oauth2 = s->oauth2 != NULL;
-		if (h->oauth2 &&
-		    nr_oauth2_store_path(h->oauth2_store, sizeof(h->oauth2_store),
-					 conf->state_dir ? conf->state_dir : ".", s->host, s->port) != 0)
+		if (h->oauth2 && nr_oauth2_store_path(h->oauth2_store, sizeof(h->oauth2_store),
+						      conf->state_dir ? conf->state_dir : ".",
+						      s->host, s->port) != 0)
 			h->oauth2_store[0] = '\0'; /* too long: the open says so */
 #endif
 	}
@@ -566,21 +626,28 @@ static int collect_deferred(void *arg, const struct nr_qinfo *info)
 	return 0;
 }
 
-void nr_delivery_flush(struct nr_delivery *d)
+/* Every deferred message becomes due now. */
+static void retry_deferred_now(struct nr_delivery *d, const char *why)
 {
+	struct flush_ids f;
 	size_t i;
 
-	struct flush_ids f;
-
-	for (i = 0; i < d->sched.nhosts; i++)
-		d->sched.host[i].hold_until = 0;
 	/* Collect first, then change: the queue is not modified while it is
 	 * being walked. */
 	memset(&f, 0, sizeof(f));
 	if (nr_queue_foreach(d->q, collect_deferred, &f) == 0)
 		for (i = 0; i < f.n; i++)
-			nr_queue_defer(d->q, f.id[i], 0, "flushed");
+			nr_queue_defer(d->q, f.id[i], 0, why);
 	kick(d);
+}
+
+void nr_delivery_flush(struct nr_delivery *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->sched.nhosts; i++)
+		d->sched.host[i].hold_until = 0;
+	retry_deferred_now(d, "flushed");
 }
 
 int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)

@@ -32,6 +32,11 @@ struct dhost {
 	int oauth2;                 /* oauth2=: the token comes from the store */
 	char oauth2_store[STR_MAX]; /* in state_dir ("" when the path is too long) */
 	char auth_mech[16];
+	/* While an AUTH failure holds the host: a fingerprint of its secret
+	 * file then, so a changed file lifts the hold (delivery.c). */
+	uint64_t secret_sum;
+	int secret_sum_set;
+	uint64_t secret_checked_at; /* monotonic ms */
 };
 
 /* What a message in flight needs from the rewrite settings: the addresses
