@@ -11,6 +11,7 @@
 #include "delivery/delivery_link.h"
 #include "delivery/delivery_sched.h"
 #include "oauth2/oauth2.h"
+#include "oauth2/oauth2_keeper.h"
 #include "queue/queue.h"
 #include "rewrite/rewrite.h"
 #include "smtpc/smtpc_session.h"
@@ -249,6 +250,8 @@ static void op_ready(void *o)
 		dc->setup_ms = 0; /* a reused connection costs no setup */
 	}
 	dc->ready = 1;
+	if (host_index(dc->d, &dc->host) >= 0)
+		dc->d->host[host_index(dc->d, &dc->host)].oauth2_retried = 0;
 	feed(dc);
 }
 
@@ -266,6 +269,16 @@ static void op_finished(void *o, enum nr_smtpc_end how, const char *text)
 					      nr_dlv_random32(), text);
 			nr_warn("delivery: %s:%u deferring: %s", dc->host.host, dc->host.port,
 				text);
+		} else if (how == NR_SMTPC_END_AUTH && d->oauth2 && dc->host.oauth2 &&
+			   !d->host[h].oauth2_retried) {
+			/* An expired or revoked access token: fetch another, once. */
+			nr_warn("delivery: %s:%u refused the access token (%s); asking for a "
+				"new one",
+				dc->host.host, dc->host.port, text);
+			d->host[h].oauth2_retried = 1;
+			nr_oauth2_keeper_expire(d->oauth2, (size_t)h);
+			nr_dsched_host_failed(&d->sched, (size_t)h, nr_loop_now(d->loop), 0, text);
+			d->sched.host[h].hold_until = 0; /* at once, with a new token */
 		} else if (how == NR_SMTPC_END_AUTH) {
 			nr_dsched_host_auth_failed(&d->sched, (size_t)h, nr_loop_now(d->loop),
 						   text);
@@ -379,6 +392,32 @@ static uint64_t lift_auth_holds(struct nr_delivery *d, uint64_t now)
 	return next;
 }
 
+#define OAUTH2_WAIT_MS 40000 /* longer than a token request may take */
+
+static void oauth2_failed(struct nr_delivery *d, size_t h, int permanent, const char *text)
+{
+	/* A refused grant holds the host like a 535: a login (a new store)
+	 * lifts it. Anything else is retried like a connection failure. */
+	if (permanent)
+		nr_dsched_host_auth_failed(&d->sched, h, nr_loop_now(d->loop), text);
+	else
+		nr_dsched_host_failed(&d->sched, h, nr_loop_now(d->loop), nr_dlv_random32(), text);
+}
+
+/* The keeper's answer (from the loop). */
+static void on_oauth2(void *arg, size_t h, int err, int permanent, const char *text)
+{
+	struct nr_delivery *d = arg;
+
+	if (h >= d->nhosts)
+		return;
+	if (err == 0)
+		d->sched.host[h].hold_until = 0;
+	else
+		oauth2_failed(d, h, permanent, text);
+	kick(d);
+}
+
 static void open_conn(struct nr_delivery *d, size_t h)
 {
 	struct dconn *dc = NULL;
@@ -393,6 +432,19 @@ static void open_conn(struct nr_delivery *d, size_t h)
 			dc = &d->conn[i];
 	if (!dc)
 		return;
+	if (d->oauth2 && d->host[h].oauth2) {
+		int permanent;
+		rc = nr_oauth2_keeper_want(d->oauth2, h, (uint64_t)nr_dlv_wall_now(), text,
+					   &permanent);
+		if (rc == NR_EAGAIN) { /* on_oauth2 lifts this at the answer */
+			d->sched.host[h].hold_until = nr_loop_now(d->loop) + OAUTH2_WAIT_MS;
+			return;
+		}
+		if (rc != 0) {
+			oauth2_failed(d, h, permanent, text);
+			return;
+		}
+	}
 	dc->used = 1;
 	dc->d = d;
 	dc->host = d->host[h];
@@ -589,6 +641,9 @@ int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
 	load_conf(d, conf);
 	d->loop = loop;
 	d->q = q;
+	rc = nr_oauth2_keeper_new(&d->oauth2, loop, conf, on_oauth2, d);
+	if (rc != 0) /* its hosts defer, saying why, until a reload */
+		nr_err("delivery: cannot start the OAuth2 client: %s", nr_strerror(rc));
 	d->links = links;
 	d->links_ctx = links_ctx;
 	nr_dsched_init(&d->sched, d->nhosts, conf->retry_min_ms, conf->retry_max_ms,
@@ -686,6 +741,12 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 		old[i].st = d->sched.host[i];
 	}
 	load_conf(d, conf);
+	/* Token requests in flight are dropped; the hosts waiting for them
+	 * ask again when their wait runs out. */
+	nr_oauth2_keeper_free(d->oauth2);
+	d->oauth2 = NULL;
+	if (nr_oauth2_keeper_new(&d->oauth2, d->loop, conf, on_oauth2, d) != 0)
+		nr_err("delivery: cannot start the OAuth2 client");
 	nr_dsched_init(&d->sched, d->nhosts, conf->retry_min_ms, conf->retry_max_ms,
 		       conf->upstream_connections);
 	for (i = 0; i < d->nhosts; i++)
@@ -723,6 +784,7 @@ void nr_delivery_stop(struct nr_delivery *d)
 	}
 	nr_timer_cancel(d->loop, &d->wake);
 	nr_loop_hook_cancel(d->loop, &d->kick_hook);
+	nr_oauth2_keeper_free(d->oauth2);
 	if (d->links_free)
 		d->links_free(d->links_ctx);
 	free(d->rwc.arena);

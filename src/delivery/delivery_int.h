@@ -21,6 +21,8 @@
 
 #define STR_MAX 256
 
+struct nr_oauth2_keeper;
+
 struct dhost {
 	char host[128];
 	uint16_t port;
@@ -37,6 +39,7 @@ struct dhost {
 	uint64_t secret_sum;
 	int secret_sum_set;
 	uint64_t secret_checked_at; /* monotonic ms */
+	int oauth2_retried;         /* an XOAUTH2 refusal was retried with a new token */
 };
 
 /* What a message in flight needs from the rewrite settings: the addresses
@@ -113,6 +116,7 @@ struct nr_delivery {
 
 	struct nr_dsched sched;
 	struct nr_dsched_digest digest;
+	struct nr_oauth2_keeper *oauth2; /* NULL: no oauth2= smarthost */
 	uint64_t last_expire;
 	int expired_once;
 
