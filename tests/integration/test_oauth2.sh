@@ -172,13 +172,48 @@ wait_delivered rt-revoked 30 "$NR_TMP/rt.log"
 pass "a new login (a new store) lifts the hold without flush"
 relay_stop rt
 
+# ---- `nanorelay oauth2 login` against the fake device endpoint ----
+"$bin" oauth2 --help >"$NR_TMP/help.out" 2>&1 || fail "oauth2 --help failed" "$NR_TMP/help.out"
+grep -q "usage: nanorelay \[-c FILE\] oauth2 login SMARTHOST" "$NR_TMP/help.out" ||
+	fail "oauth2 --help does not document login" "$NR_TMP/help.out"
+pass "nanorelay oauth2 --help documents the login"
+auth_start dev --client-id nas-app --pending 2 --scope "https://outlook.office.com/SMTP.Send offline_access"
+R_PORT[dev]=$(free_port)
+cat >"$NR_TMP/dev.conf" <<CONF
+listen 127.0.0.1:${R_PORT[dev]} tls=none
+queue ram size=256K
+state_dir $NR_TMP/dev.state
+smarthost smarthost.test:$TLS_PORT tls=implicit user=printer@example.com oauth2=custom oauth2_grant=refresh_token oauth2_client_id=nas-app oauth2_scope=https://outlook.office.com/SMTP.Send,offline_access oauth2_token_url=https://smarthost.test:$A_PORT_dev/token oauth2_device_url=https://smarthost.test:$A_PORT_dev/device
+ca_file $CA_CERT
+dns_server 127.0.0.1:$DNS_PORT
+log stderr
+CONF
+mkdir -p "$NR_TMP/dev.state"
+"$bin" -c "$NR_TMP/dev.conf" oauth2 login smarthost.test >"$NR_TMP/login.out" 2>&1 &
+LOGIN_PID=$!
+wait_for 10 "the code is shown" grep -q "ABCD-EFGH" "$NR_TMP/login.out" ||
+	fail "login did not show the code" "$NR_TMP/login.out"
+grep -q "https://127.0.0.1/devicelogin" "$NR_TMP/login.out" || fail "login did not show the URL" "$NR_TMP/login.out"
+wait_for 20 "slow_down answered" grep -q "device slow_down" "$NR_TMP/auth.dev/issued.log" ||
+	fail "the login did not poll through pending and slow_down" "$NR_TMP/auth.dev/issued.log"
+touch "$NR_TMP/auth.dev/approved" # the user signs in on another device
+wait_for 30 "login finished" nr__pid_gone "$LOGIN_PID" || fail "login did not finish" "$NR_TMP/login.out"
+wait "$LOGIN_PID" || fail "login failed (exit $?)" "$NR_TMP/login.out" "$NR_TMP/auth.dev/issued.log"
+devstore=$NR_TMP/dev.state/oauth2-smarthost.test-$TLS_PORT.tokens
+rtd=$(sed -n 's/^refresh_token //p' "$devstore")
+grep -qxF "$rtd" "$NR_TMP/auth.dev/refresh" || fail "the login did not store the issued refresh token" "$devstore"
+[ "$(stat -c %a "$devstore")" = 600 ] || fail "login's store is not mode 600"
+grep -q "AUTH" "$NR_TMP/login.out" || fail "the login did not end with a test login" "$NR_TMP/login.out"
+grep -qF "$rtd" "$NR_TMP/login.out" && fail "the refresh token was printed"
+pass "oauth2 login: code shown, pending and slow_down honoured, refresh token stored, test login passed"
+
 # ---- no secret in any log ----
-for f in "$NR_TMP"/cc.log "$NR_TMP"/rt.log; do
+for f in "$NR_TMP"/cc.log "$NR_TMP"/rt.log "$NR_TMP"/login.out; do
 	grep -qF -- "$SECRET" "$f" && fail "client secret in $f"
 	while read -r t; do [ -n "$t" ] && grep -qF -- "$t" "$f" && fail "a token in $f"; done \
-		< <(cat "$NR_TMP"/auth.*/refresh "$TOKENS"; echo "$rt0"; echo "$rt1"; echo "$rt2")
+		< <(cat "$NR_TMP"/auth.*/refresh "$TOKENS"; echo "$rt0"; echo "$rt1"; echo "$rt2"; echo "$rtd")
 done
-grep -h "at-\|rt-" "$NR_TMP"/cc.log "$NR_TMP"/rt.log | grep -E "(at|rt)-[A-Za-z0-9_-]{20}" &&
+grep -h "at-\|rt-" "$NR_TMP"/cc.log "$NR_TMP"/rt.log "$NR_TMP"/login.out | grep -E "(at|rt)-[A-Za-z0-9_-]{20}" &&
 	fail "something token-shaped in a log"
 pass "no client secret, access token or refresh token in the relay logs (debug level)"
 nr_done
