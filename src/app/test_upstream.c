@@ -406,11 +406,23 @@ static int start_session(struct probe *p, const struct nr_conf *conf,
 		if (rc == 0)
 			rc = nr_oauth2_access_token(path, (uint64_t)now, &secret, &slen);
 		if (rc != 0) {
-			snprintf(text, sizeof(text), "OAuth2: %s in %.160s",
-				 rc == NR_EAUTH       ? "no valid access token (none, or expired)"
-				 : rc == NR_ENOTFOUND ? "no tokens stored yet"
-						      : nr_strerror(rc),
-				 path);
+			if (sh->oauth2->grant == NR_OAUTH2_CLIENT_CREDENTIALS)
+				snprintf(
+				    text, sizeof(text),
+				    "OAuth2: %s; the daemon fetches one with the client secret "
+				    "at its next delivery",
+				    rc == NR_ENOTFOUND || rc == NR_EAUTH
+					? "no valid access token stored yet"
+					: nr_strerror(rc));
+			else
+				snprintf(
+				    text, sizeof(text),
+				    "OAuth2: %s; if the daemon cannot renew it, run: nanorelay "
+				    "oauth2 login %.100s",
+				    rc == NR_EAUTH       ? "no valid access token stored"
+				    : rc == NR_ENOTFOUND ? "no tokens stored yet"
+							 : nr_strerror(rc),
+				    sh->host);
 			say("setup", "%s", text);
 			set_failed(p, NR_PROBE_SETUP, rc, 0, text);
 			return rc;
