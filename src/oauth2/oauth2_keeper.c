@@ -305,7 +305,7 @@ int nr_oauth2_keeper_want(struct nr_oauth2_keeper *k, size_t i, uint64_t now_wal
 		p.arg = h;
 		rc = nr_oauth2_fetch_start(&h->f, &p);
 		if (rc != 0)
-			snprintf(text, NR_OAUTH2_TEXT_MAX, "OAuth2: cannot ask %s: %s",
+			snprintf(text, NR_OAUTH2_TEXT_MAX, "OAuth2: cannot ask %.120s: %s",
 				 h->token_url, nr_strerror(rc));
 	}
 	memset(form, 0, FORM_MAX);
