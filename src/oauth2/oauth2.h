@@ -124,6 +124,10 @@ int nr_oauth2_store_save(const char *path, const struct nr_oauth2_tokens *t) NR_
  * seconds); NR_EINVAL: a store that does not parse. */
 int nr_oauth2_access_token(const char *path, uint64_t now, char **out, size_t *len) NR_MUST_CHECK;
 
+/* The client secret: the first line of path (without its line end) into
+ * dst of size. NR_EINVAL when empty or too long; the file's errors. */
+int nr_oauth2_read_secret(const char *path, char *dst, size_t size) NR_MUST_CHECK;
+
 /* Refresh this many seconds before expires_at (or at a tenth of the
  * lifetime for short ones): a token never expires between the check and
  * the AUTH. */

@@ -119,28 +119,6 @@ void nr_oauth2_keeper_free(struct nr_oauth2_keeper *k)
 	free(k);
 }
 
-/* The client secret: one line of its file, without the line end. */
-static int read_secret(const char *path, char *dst, size_t size)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int rc = nr_plat_file_read(path, size, &text, &len);
-
-	if (rc != 0)
-		return rc;
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-		len--;
-	if (len >= size || len == 0) {
-		rc = NR_EINVAL;
-	} else {
-		memcpy(dst, text, len);
-		dst[len] = '\0';
-	}
-	memset(text, 0, len);
-	free(text);
-	return rc;
-}
-
 static int build_form(struct nr_oauth2_keeper *k, const struct khost *h, char *form, char *text)
 {
 	char secret[512];
@@ -148,7 +126,8 @@ static int build_form(struct nr_oauth2_keeper *k, const struct khost *h, char *f
 
 	form[0] = '\0';
 	secret[0] = '\0';
-	if (h->secret_file[0] && (rc = read_secret(h->secret_file, secret, sizeof(secret))) != 0) {
+	if (h->secret_file[0] &&
+	    (rc = nr_oauth2_read_secret(h->secret_file, secret, sizeof(secret))) != 0) {
 		snprintf(text, NR_OAUTH2_TEXT_MAX,
 			 "OAuth2: cannot read oauth2_client_secret_file: %s", nr_strerror(rc));
 		return rc;

@@ -112,25 +112,6 @@ static void sleep_s(struct sync *s, unsigned secs)
 		(void)nr_loop_turn(s->loop, 200);
 }
 
-static int read_secret(const char *path, char *dst, size_t size)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int rc = nr_plat_file_read(path, size, &text, &len);
-
-	if (rc != 0)
-		return rc;
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-		len--;
-	if (len == 0 || len >= size)
-		rc = NR_EINVAL;
-	else
-		memcpy(dst, text, len), dst[len] = '\0';
-	memset(text, 0, len);
-	free(text);
-	return rc;
-}
-
 /* client_id, and client_secret when the configuration has one. */
 static int client_fields(const struct nr_conf_oauth2 *o, char *form)
 {
@@ -138,7 +119,7 @@ static int client_fields(const struct nr_conf_oauth2 *o, char *form)
 	int rc = nr_oauth2_form_add(form, FORM_MAX, "client_id", o->client_id);
 
 	if (rc == 0 && o->client_secret_file != NULL) {
-		rc = read_secret(o->client_secret_file, secret, sizeof(secret));
+		rc = nr_oauth2_read_secret(o->client_secret_file, secret, sizeof(secret));
 		if (rc != 0)
 			fprintf(stderr, "nanorelay: cannot read oauth2_client_secret_file %s: %s\n",
 				o->client_secret_file, nr_strerror(rc));

@@ -149,6 +149,27 @@ int nr_oauth2_store_save(const char *path, const struct nr_oauth2_tokens *t)
 	return rc;
 }
 
+int nr_oauth2_read_secret(const char *path, char *dst, size_t size)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = nr_plat_file_read(path, size, &text, &len);
+
+	if (rc != 0)
+		return rc;
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	if (len == 0 || len >= size) {
+		rc = NR_EINVAL;
+	} else {
+		memcpy(dst, text, len);
+		dst[len] = '\0';
+	}
+	memset(text, 0, len);
+	free(text);
+	return rc;
+}
+
 int nr_oauth2_access_token(const char *path, uint64_t now, char **out, size_t *len)
 {
 	struct nr_oauth2_tokens *t = malloc(sizeof(*t));
