@@ -43,6 +43,21 @@ auth_start() { # NAME oauthfake-ARGS...
 }
 auth_start cc --client-id printer-app --client-secret "$SECRET"
 auth_start rt --client-id nas-app --rotate --scope "https://outlook.office.com/SMTP.Send offline_access"
+auth_start slow --client-id printer-app --client-secret "$SECRET" --delay 4
+auth_start dev --client-id nas-app --pending 2 --scope "https://outlook.office.com/SMTP.Send offline_access"
+
+# The token exchanges and the SMTP sessions are captured (when dumpcap and
+# tshark can run here): no secret or token may cross in clear.
+CAP=""
+if command -v dumpcap >/dev/null && command -v tshark >/dev/null && [ "$(id -u)" = 0 ]; then
+	CAP=$NR_TMP/oauth2.pcap
+	nr_spawn CAP_PID "$NR_TMP/dumpcap.log" dumpcap -q -i lo -w "$CAP" -f \
+		"tcp port $TLS_PORT or tcp port $A_PORT_cc or tcp port $A_PORT_rt or tcp port $A_PORT_slow or tcp port $A_PORT_dev"
+	wait_for 10 "dumpcap capturing" grep -q "Capturing on" "$NR_TMP/dumpcap.log" ||
+		fail "dumpcap did not start" "$NR_TMP/dumpcap.log"
+else
+	echo "# no capture: dumpcap/tshark missing or not root"
+fi
 
 declare -A R_PORT
 relay() { # NAME SMARTHOST-OPTIONS
@@ -124,6 +139,20 @@ grep -q "OAuth2: token endpoint answered HTTP 503" "$NR_TMP/cc.log" ||
 pass "token endpoint 503: deferred, then delivered"
 relay_stop cc
 
+# ---- a slow token endpoint blocks nothing else ----
+relay slow "oauth2=custom oauth2_grant=client_credentials oauth2_client_id=printer-app \
+oauth2_client_secret_file=$NR_TMP/client.secret oauth2_scope=https://outlook.office365.com/.default \
+oauth2_token_url=https://smarthost.test:$A_PORT_slow/token"
+send slow slow-one # starts a token request that takes 4 s
+t0=$(date +%s%N)
+send slow slow-two # the LAN side answers meanwhile
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -lt 2500 ] || fail "a message took $ms ms to queue while a token request was slow"
+wait_delivered slow-one 30 "$NR_TMP/slow.log"
+wait_delivered slow-two 30 "$NR_TMP/slow.log"
+pass "a token endpoint answering in 4 s: the LAN side queued in $ms ms meanwhile; both delivered"
+relay_stop slow
+
 # ---- refresh_token with rotation, across a restart ----
 RT_OPTS="oauth2=custom oauth2_grant=refresh_token oauth2_client_id=nas-app \
 oauth2_scope=https://outlook.office.com/SMTP.Send,offline_access \
@@ -177,7 +206,6 @@ relay_stop rt
 grep -q "usage: nanorelay \[-c FILE\] oauth2 login SMARTHOST" "$NR_TMP/help.out" ||
 	fail "oauth2 --help does not document login" "$NR_TMP/help.out"
 pass "nanorelay oauth2 --help documents the login"
-auth_start dev --client-id nas-app --pending 2 --scope "https://outlook.office.com/SMTP.Send offline_access"
 R_PORT[dev]=$(free_port)
 cat >"$NR_TMP/dev.conf" <<CONF
 listen 127.0.0.1:${R_PORT[dev]} tls=none
@@ -206,6 +234,25 @@ grep -qxF "$rtd" "$NR_TMP/auth.dev/refresh" || fail "the login did not store the
 grep -q "AUTH" "$NR_TMP/login.out" || fail "the login did not end with a test login" "$NR_TMP/login.out"
 grep -qF "$rtd" "$NR_TMP/login.out" && fail "the refresh token was printed"
 pass "oauth2 login: code shown, pending and slow_down honoured, refresh token stored, test login passed"
+
+# ---- no secret in the capture ----
+if [ -n "$CAP" ]; then
+	sleep 1
+	nr_stop_pid "$CAP_PID" 5
+	tshark -r "$CAP" -T fields -e tcp.payload >"$NR_TMP/payloads" 2>"$NR_TMP/tshark.err" ||
+		fail "tshark cannot read the capture" "$NR_TMP/tshark.err"
+	expect_match "the capture holds the exchanges" "^[0-9]{3,}$" "$(grep -c . "$NR_TMP/payloads")"
+	"$NR_PY" - "$NR_TMP/payloads" "$SECRET" $(cat "$NR_TMP"/auth.*/refresh "$TOKENS") "$rt0" "$rt1" "$rt2" "$rtd" <<'PY' ||
+import sys
+data = b"".join(bytes.fromhex(l.strip().replace(":", "")) for l in open(sys.argv[1]) if l.strip())
+bad = [s for s in sys.argv[2:] if s and s.encode() in data]
+# control: the fake servers' plaintext would carry the words below; TLS hides them
+bad += [w for w in ("client_secret", "refresh_token", "Bearer") if w.encode() in data]
+sys.exit(1 if bad else 0)
+PY
+		fail "a secret, a token or a form field name in clear in the capture"
+	pass "no client secret, token or form field in clear in the capture of the token exchanges"
+fi
 
 # ---- no secret in any log ----
 for f in "$NR_TMP"/cc.log "$NR_TMP"/rt.log "$NR_TMP"/login.out; do
