@@ -312,8 +312,12 @@ static const struct nr_conf_smarthost *find(const struct nr_conf *conf, const ch
 int nr_oauth2_login_main(const struct nr_conf *conf, int argc, char **argv)
 {
 	const struct nr_conf_smarthost *sh;
-	static struct nr_oauth2_reply reply;
-	static struct nr_oauth2_tokens tok;
+	/* On the heap: 18 KB of bss in every build would be paid by the
+	 * daemon too, which never runs this. */
+	struct {
+		struct nr_oauth2_reply reply;
+		struct nr_oauth2_tokens tok;
+	} *m = NULL;
 	struct sync s;
 	char path[512], *form = NULL;
 	int64_t now = 0;
@@ -346,7 +350,9 @@ int nr_oauth2_login_main(const struct nr_conf *conf, int argc, char **argv)
 		return EX_USAGE_;
 	}
 	memset(&s, 0, sizeof(s));
-	s.reply = &reply;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return EX_SOFTWARE_;
+	s.reply = &m->reply;
 	rc = nr_loop_new(&s.loop, 16, 32);
 	if (rc == 0) {
 		struct nr_dns_opts o;
@@ -366,13 +372,12 @@ int nr_oauth2_login_main(const struct nr_conf *conf, int argc, char **argv)
 	if (rc == 0) {
 		if (nr_plat_wall_time(&now) != 0)
 			now = 0;
-		memset(&tok, 0, sizeof(tok));
-		memcpy(tok.refresh_token, reply.refresh_token, sizeof(tok.refresh_token));
-		memcpy(tok.access_token, reply.access_token, sizeof(tok.access_token));
-		tok.expires_at =
-		    now > 0 ? (uint64_t)now + (reply.expires_in ? reply.expires_in : 3600) : 0;
-		rc = nr_oauth2_store_save(path, &tok);
-		memset(&tok, 0, sizeof(tok));
+		memcpy(m->tok.refresh_token, m->reply.refresh_token, sizeof(m->tok.refresh_token));
+		memcpy(m->tok.access_token, m->reply.access_token, sizeof(m->tok.access_token));
+		m->tok.expires_at =
+		    now > 0 ? (uint64_t)now + (m->reply.expires_in ? m->reply.expires_in : 3600)
+			    : 0;
+		rc = nr_oauth2_store_save(path, &m->tok);
 		if (rc != 0) {
 			fprintf(stderr, "nanorelay: cannot save the tokens to %s: %s\n", path,
 				nr_strerror(rc));
@@ -383,7 +388,8 @@ int nr_oauth2_login_main(const struct nr_conf *conf, int argc, char **argv)
 			       path);
 		}
 	}
-	memset(&reply, 0, sizeof(reply));
+	memset(m, 0, sizeof(*m)); /* it held tokens */
+	free(m);
 	if (form != NULL) {
 		memset(form, 0, FORM_MAX);
 		free(form);
