@@ -753,6 +753,7 @@ static const char *const smarthost_opts[] = {"tls",
 					     "oauth2_scope",
 					     "oauth2_token_url",
 					     "oauth2_device_url",
+					     "oauth2_auth_url",
 					     NULL};
 static const char *const log_opts[] = {"level", NULL};
 

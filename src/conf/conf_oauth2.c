@@ -177,7 +177,8 @@ static int check_rules(struct nr_conf_parser *p, const struct nr_conf_line *l,
 {
 	const char *tenant = nr_conf_opt_get(l, "oauth2_tenant"),
 		   *token_url = nr_conf_opt_get(l, "oauth2_token_url"),
-		   *device_url = nr_conf_opt_get(l, "oauth2_device_url");
+		   *device_url = nr_conf_opt_get(l, "oauth2_device_url"),
+		   *auth_url = nr_conf_opt_get(l, "oauth2_auth_url");
 	int rc;
 
 	if (o->client_id == NULL)
@@ -189,15 +190,20 @@ static int check_rules(struct nr_conf_parser *p, const struct nr_conf_line *l,
 		return nr_conf_fail(p, "oauth2_tenant= is for oauth2=microsoft");
 	if (tenant != NULL && (rc = plain_word(p, "oauth2_tenant", tenant)) != 0)
 		return rc;
-	if (o->provider != NR_OAUTH2_CUSTOM && (token_url != NULL || device_url != NULL))
+	if (o->provider != NR_OAUTH2_CUSTOM &&
+	    (token_url != NULL || device_url != NULL || auth_url != NULL))
 		return nr_conf_fail(p, "%s is for oauth2=custom; the %s preset knows its endpoints",
-				    token_url != NULL ? "oauth2_token_url=" : "oauth2_device_url=",
+				    token_url != NULL    ? "oauth2_token_url="
+				    : device_url != NULL ? "oauth2_device_url="
+							 : "oauth2_auth_url=",
 				    provider_words[o->provider]);
 	if (o->provider == NR_OAUTH2_CUSTOM && token_url == NULL)
 		return nr_conf_fail(p, "oauth2=custom needs oauth2_token_url=");
 	if (token_url != NULL && (rc = https_url(p, "oauth2_token_url", token_url)) != 0)
 		return rc;
 	if (device_url != NULL && (rc = https_url(p, "oauth2_device_url", device_url)) != 0)
+		return rc;
+	if (auth_url != NULL && (rc = https_url(p, "oauth2_auth_url", auth_url)) != 0)
 		return rc;
 	if (o->grant == NR_OAUTH2_CLIENT_CREDENTIALS) {
 		if (o->provider == NR_OAUTH2_GOOGLE)
@@ -224,9 +230,15 @@ static int check_rules(struct nr_conf_parser *p, const struct nr_conf_line *l,
 int nr_conf_oauth2_opts(struct nr_conf_parser *p, const struct nr_conf_line *l,
 			struct nr_conf_oauth2 **out)
 {
-	static const char *const sub_opts[] = {
-	    "oauth2_client_id", "oauth2_client_secret_file", "oauth2_tenant",     "oauth2_grant",
-	    "oauth2_scope",     "oauth2_token_url",          "oauth2_device_url", NULL};
+	static const char *const sub_opts[] = {"oauth2_client_id",
+					       "oauth2_client_secret_file",
+					       "oauth2_tenant",
+					       "oauth2_grant",
+					       "oauth2_scope",
+					       "oauth2_token_url",
+					       "oauth2_device_url",
+					       "oauth2_auth_url",
+					       NULL};
 	const char *provider = nr_conf_opt_get(l, "oauth2"),
 		   *grant = nr_conf_opt_get(l, "oauth2_grant"),
 		   *scope = nr_conf_opt_get(l, "oauth2_scope");
@@ -257,7 +269,8 @@ int nr_conf_oauth2_opts(struct nr_conf_parser *p, const struct nr_conf_line *l,
 			  nr_conf_opt_get(l, "oauth2_client_secret_file"))) != 0 ||
 	    (rc = dup_opt(p, &o->tenant, nr_conf_opt_get(l, "oauth2_tenant"))) != 0 ||
 	    (rc = dup_opt(p, &o->token_url, nr_conf_opt_get(l, "oauth2_token_url"))) != 0 ||
-	    (rc = dup_opt(p, &o->device_url, nr_conf_opt_get(l, "oauth2_device_url"))) != 0)
+	    (rc = dup_opt(p, &o->device_url, nr_conf_opt_get(l, "oauth2_device_url"))) != 0 ||
+	    (rc = dup_opt(p, &o->auth_url, nr_conf_opt_get(l, "oauth2_auth_url"))) != 0)
 		goto fail;
 	/* Without a word: app-only when Microsoft has a secret and a tenant,
 	 * else a user's refresh token (the only grant Gmail has). */
@@ -266,7 +279,8 @@ int nr_conf_oauth2_opts(struct nr_conf_parser *p, const struct nr_conf_line *l,
 		? NR_OAUTH2_REFRESH_TOKEN
 		: NR_OAUTH2_CLIENT_CREDENTIALS;
 	if (o->provider == NR_OAUTH2_CUSTOM)
-		o->grant = o->client_secret_file != NULL && o->device_url == NULL
+		o->grant = o->client_secret_file != NULL && o->device_url == NULL &&
+				   o->auth_url == NULL
 			       ? NR_OAUTH2_CLIENT_CREDENTIALS
 			       : NR_OAUTH2_REFRESH_TOKEN;
 	if (grant != NULL) {

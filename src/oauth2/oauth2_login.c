@@ -341,7 +341,8 @@ int nr_oauth2_login_main(const struct nr_conf *conf, int argc, char **argv)
 		return EX_OK_;
 	}
 	if (sh->oauth2->device_url == NULL && sh->oauth2->auth_url == NULL) {
-		fprintf(stderr, "nanorelay: oauth2=custom needs oauth2_device_url= for a login\n");
+		fprintf(stderr, "nanorelay: oauth2=custom needs oauth2_device_url= or "
+				"oauth2_auth_url= for a login\n");
 		return EX_USAGE_;
 	}
 	if (nr_oauth2_store_path(path, sizeof(path), conf->state_dir ? conf->state_dir : ".",

@@ -235,6 +235,31 @@ grep -q "AUTH" "$NR_TMP/login.out" || fail "the login did not end with a test lo
 grep -qF "$rtd" "$NR_TMP/login.out" && fail "the refresh token was printed"
 pass "oauth2 login: code shown, pending and slow_down honoured, refresh token stored, test login passed"
 
+# ---- `nanorelay oauth2 login` with the authorisation code and PKCE (the Gmail way) ----
+rm -f "$devstore"
+sed -i "s|oauth2_device_url=https://smarthost.test:$A_PORT_dev/device|oauth2_auth_url=https://smarthost.test:$A_PORT_dev/authorize|" "$NR_TMP/dev.conf"
+mkfifo "$NR_TMP/paste"
+"$bin" -c "$NR_TMP/dev.conf" oauth2 login smarthost.test <"$NR_TMP/paste" >"$NR_TMP/pkce.out" 2>&1 &
+LOGIN_PID=$!
+exec 7>"$NR_TMP/paste"
+wait_for 10 "the address is shown" grep -q "paste it here" "$NR_TMP/pkce.out" ||
+	fail "login did not ask for the address" "$NR_TMP/pkce.out"
+url=$(grep -o "https://smarthost.test:$A_PORT_dev/authorize?[^ ]*" "$NR_TMP/pkce.out")
+param() { sed -n "s/.*[?&]$1=\([^&]*\).*/\1/p" <<<"$url"; }
+[ "$(param code_challenge_method)" = S256 ] || fail "no S256 challenge in $url"
+[ "$(param redirect_uri)" = "http%3A%2F%2F127.0.0.1%3A1%2F" ] || fail "unexpected redirect_uri in $url"
+# What the browser sign-in does: the provider keeps the challenge, hands out a code.
+param code_challenge >"$NR_TMP/auth.dev/challenge"
+echo "code-$RANDOM$RANDOM" >"$NR_TMP/auth.dev/authcode"
+echo "http://127.0.0.1:1/?state=$(param state)&code=$(cat "$NR_TMP/auth.dev/authcode")&scope=x" >&7
+exec 7>&-
+wait_for 30 "login finished" nr__pid_gone "$LOGIN_PID" || fail "login did not finish" "$NR_TMP/pkce.out"
+wait "$LOGIN_PID" || fail "PKCE login failed (exit $?)" "$NR_TMP/pkce.out" "$NR_TMP/auth.dev/issued.log"
+grep -q "authorization_code ok" "$NR_TMP/auth.dev/issued.log" || fail "the code was not redeemed with its verifier"
+rtp=$(sed -n 's/^refresh_token //p' "$devstore")
+grep -qxF "$rtp" "$NR_TMP/auth.dev/refresh" || fail "the PKCE login did not store the refresh token" "$devstore"
+pass "oauth2 login with the code and PKCE: the verifier matches the challenge, refresh token stored"
+
 # ---- no secret in the capture ----
 if [ -n "$CAP" ]; then
 	sleep 1
@@ -242,7 +267,7 @@ if [ -n "$CAP" ]; then
 	tshark -r "$CAP" -T fields -e tcp.payload >"$NR_TMP/payloads" 2>"$NR_TMP/tshark.err" ||
 		fail "tshark cannot read the capture" "$NR_TMP/tshark.err"
 	expect_match "the capture holds the exchanges" "^[0-9]{3,}$" "$(grep -c . "$NR_TMP/payloads")"
-	"$NR_PY" - "$NR_TMP/payloads" "$SECRET" $(cat "$NR_TMP"/auth.*/refresh "$TOKENS") "$rt0" "$rt1" "$rt2" "$rtd" <<'PY' ||
+	"$NR_PY" - "$NR_TMP/payloads" "$SECRET" $(cat "$NR_TMP"/auth.*/refresh "$TOKENS") "$rt0" "$rt1" "$rt2" "$rtd" "$rtp" <<'PY' ||
 import sys
 data = b"".join(bytes.fromhex(l.strip().replace(":", "")) for l in open(sys.argv[1]) if l.strip())
 bad = [s for s in sys.argv[2:] if s and s.encode() in data]
@@ -255,12 +280,12 @@ PY
 fi
 
 # ---- no secret in any log ----
-for f in "$NR_TMP"/cc.log "$NR_TMP"/rt.log "$NR_TMP"/login.out; do
+for f in "$NR_TMP"/cc.log "$NR_TMP"/rt.log "$NR_TMP"/login.out "$NR_TMP"/pkce.out; do
 	grep -qF -- "$SECRET" "$f" && fail "client secret in $f"
 	while read -r t; do [ -n "$t" ] && grep -qF -- "$t" "$f" && fail "a token in $f"; done \
-		< <(cat "$NR_TMP"/auth.*/refresh "$TOKENS"; echo "$rt0"; echo "$rt1"; echo "$rt2"; echo "$rtd")
+		< <(cat "$NR_TMP"/auth.*/refresh "$TOKENS"; echo "$rt0"; echo "$rt1"; echo "$rt2"; echo "$rtd"; echo "$rtp")
 done
-grep -h "at-\|rt-" "$NR_TMP"/cc.log "$NR_TMP"/rt.log "$NR_TMP"/login.out | grep -E "(at|rt)-[A-Za-z0-9_-]{20}" &&
+grep -h "at-\|rt-" "$NR_TMP"/cc.log "$NR_TMP"/rt.log "$NR_TMP"/login.out "$NR_TMP"/pkce.out | grep -E "(at|rt)-[A-Za-z0-9_-]{20}" &&
 	fail "something token-shaped in a log"
 pass "no client secret, access token or refresh token in the relay logs (debug level)"
 nr_done

@@ -17,13 +17,16 @@ them. Its own state is in --state DIR:
   DIR/revoked        exists: every refresh answers invalid_grant
   DIR/approved       exists: the device login was approved
   DIR/fail5xx        holds N: the next N token requests get 503
+  DIR/authcode, DIR/challenge   the code a browser sign-in would return and
+                     the PKCE code_challenge it was given (written by the
+                     test): grant_type=authorization_code needs both to match
   DIR/issued.log     one line per request: "<grant> <outcome>" (no secrets)
 Options: --rotate (each refresh returns a new refresh token and forgets
 the old one), --expires-in S, --delay S (answer that late),
 --pending N (authorization_pending N times, then slow_down once, before
 the device grant can succeed).
 """
-import argparse, json, os, secrets, ssl, sys, threading, time, urllib.parse
+import argparse, base64, hashlib, json, os, secrets, ssl, sys, threading, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
@@ -151,6 +154,19 @@ class H(BaseHTTPRequestHandler):
             out["access_token"] = issue_access()
             out["refresh_token"] = issue_refresh()
             note("device ok")
+            return self.answer(200, out)
+        if grant == "authorization_code":
+            want = lines("authcode")
+            chal = lines("challenge")
+            got = base64.urlsafe_b64encode(hashlib.sha256(
+                form.get("code_verifier", "").encode()).digest()).decode().rstrip("=")
+            if not want or form.get("code") != want[0] or not chal or got != chal[0] or \
+                    form.get("redirect_uri") != "http://127.0.0.1:1/":
+                note("authorization_code invalid_grant")
+                return self.answer(400, {"error": "invalid_grant"})
+            out["access_token"] = issue_access()
+            out["refresh_token"] = issue_refresh()
+            note("authorization_code ok")
             return self.answer(200, out)
         note(grant + " unsupported_grant_type")
         return self.answer(400, {"error": "unsupported_grant_type"})

@@ -137,6 +137,11 @@ TEST(custom_takes_urls_and_scopes)
 		EXPECT_TRUE(o->auth_url == NULL);
 	}
 	nr_conf_free(&c);
+	o = good(&c, SH "oauth2=custom oauth2_client_id=t oauth2_token_url=https://a.test/token "
+			"oauth2_auth_url=https://a.test/authorize");
+	if (o != NULL)
+		EXPECT_STREQ(o->auth_url, "https://a.test/authorize");
+	nr_conf_free(&c);
 	/* A secret and no device endpoint: app-only by default. */
 	o = good(&c, SH "oauth2=custom oauth2_client_id=t oauth2_client_secret_file=" SECRET
 			" oauth2_token_url=https://127.0.0.1:8443/token");
@@ -178,6 +183,13 @@ static const struct {
      "endpoints"},
     {SH "oauth2=custom oauth2_client_id=a",
      "t.conf:1: smarthost: oauth2=custom needs oauth2_token_url="},
+    {SH "oauth2=microsoft oauth2_client_id=a oauth2_auth_url=https://evil.example/a",
+     "t.conf:1: smarthost: oauth2_auth_url= is for oauth2=custom; the microsoft preset knows "
+     "its endpoints"},
+    {SH "oauth2=custom oauth2_client_id=a oauth2_token_url=https://a.example/t "
+	"oauth2_auth_url=http://a.example/auth",
+     "t.conf:1: smarthost: oauth2_auth_url: expected an https:// URL (tokens never travel in "
+     "clear), got \"http://a.example/auth\""},
     {SH "oauth2=custom oauth2_client_id=a oauth2_token_url=http://auth.example/token",
      "t.conf:1: smarthost: oauth2_token_url: expected an https:// URL (tokens never travel in "
      "clear), got \"http://auth.example/token\""},
