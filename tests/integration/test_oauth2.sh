@@ -191,7 +191,10 @@ grep -q "run: nanorelay oauth2 login" "$NR_TMP/rt.log" || fail "the fix is not n
 sleep 3
 delivered rt-revoked && fail "delivered with a revoked grant?"
 grep -qiE "bounce|undeliverable|expired" "$NR_TMP/rt.log" && fail "the message was bounced" "$NR_TMP/rt.log"
-pass "invalid_grant: deferred, not bounced, the log says to run oauth2 login"
+"$bin" -c "$NR_TMP/rt.conf" status >"$NR_TMP/status.out" 2>&1 || true
+grep -q "refused the refresh token (invalid_grant); run: nanorelay oauth2 login" "$NR_TMP/status.out" ||
+	fail "status does not say it" "$NR_TMP/status.out"
+pass "invalid_grant: deferred, not bounced, the log and status say to run oauth2 login"
 # The user logs in again (here: a new refresh token in the store): the hold lifts.
 rm -f "$NR_TMP/auth.rt/revoked"
 rt2="rt-relogin-$RANDOM$RANDOM$RANDOM"
