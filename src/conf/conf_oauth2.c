@@ -230,15 +230,6 @@ static int check_rules(struct nr_conf_parser *p, const struct nr_conf_line *l,
 int nr_conf_oauth2_opts(struct nr_conf_parser *p, const struct nr_conf_line *l,
 			struct nr_conf_oauth2 **out)
 {
-	static const char *const sub_opts[] = {"oauth2_client_id",
-					       "oauth2_client_secret_file",
-					       "oauth2_tenant",
-					       "oauth2_grant",
-					       "oauth2_scope",
-					       "oauth2_token_url",
-					       "oauth2_device_url",
-					       "oauth2_auth_url",
-					       NULL};
 	const char *provider = nr_conf_opt_get(l, "oauth2"),
 		   *grant = nr_conf_opt_get(l, "oauth2_grant"),
 		   *scope = nr_conf_opt_get(l, "oauth2_scope");
@@ -248,10 +239,12 @@ int nr_conf_oauth2_opts(struct nr_conf_parser *p, const struct nr_conf_line *l,
 
 	*out = NULL;
 	if (provider == NULL) {
-		for (i = 0; sub_opts[i] != NULL; i++)
-			if (nr_conf_opt_get(l, sub_opts[i]) != NULL)
-				return nr_conf_fail(
-				    p, "%s= needs oauth2=microsoft, google or custom", sub_opts[i]);
+		/* (the parser has checked the names against conf_keys.c's list) */
+		for (i = 0; i < l->nopts; i++)
+			if (strncmp(l->opt[i].name, "oauth2_", 7) == 0)
+				return nr_conf_fail(p,
+						    "%s= needs oauth2=microsoft, google or custom",
+						    l->opt[i].name);
 		return 0;
 	}
 	if (!NR_ENABLED(CONFIG_NR_OAUTH2))
@@ -279,10 +272,10 @@ int nr_conf_oauth2_opts(struct nr_conf_parser *p, const struct nr_conf_line *l,
 		? NR_OAUTH2_REFRESH_TOKEN
 		: NR_OAUTH2_CLIENT_CREDENTIALS;
 	if (o->provider == NR_OAUTH2_CUSTOM)
-		o->grant = o->client_secret_file != NULL && o->device_url == NULL &&
-				   o->auth_url == NULL
-			       ? NR_OAUTH2_CLIENT_CREDENTIALS
-			       : NR_OAUTH2_REFRESH_TOKEN;
+		o->grant =
+		    o->client_secret_file != NULL && o->device_url == NULL && o->auth_url == NULL
+			? NR_OAUTH2_CLIENT_CREDENTIALS
+			: NR_OAUTH2_REFRESH_TOKEN;
 	if (grant != NULL) {
 		p->sub = "oauth2_grant";
 		if ((rc = nr_conf_get_word(p, grant, grant_words,
