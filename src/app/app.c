@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "ctl/ctl.h"
 #include "dns/dns.h"
+#include "oauth2/oauth2_login.h"
 #include "sendmail/sendmail.h"
 #include "tls/tls.h"
 #include "users/users.h"
@@ -49,6 +50,9 @@ static const struct {
 } commands[] = {
     {"passwd", "NAME   (password on standard input)"},
     {"test-upstream", "[--timeout SECONDS] [-v]"},
+#if NR_ENABLED(CONFIG_NR_OAUTH2)
+    {"oauth2", "login SMARTHOST[:PORT]"},
+#endif
     {"status", "[--json]"},
     {"mailq", ""},
     {"flush", ""},
@@ -61,6 +65,9 @@ static const char usage_text[] =
     "usage: nanorelay [-c FILE] [--foreground] [--check-config] [--version] [--help]\n"
     "       nanorelay [-c FILE] passwd NAME   (password on standard input)\n"
     "       nanorelay [-c FILE] test-upstream [--timeout SECONDS] [-v]\n"
+#if NR_ENABLED(CONFIG_NR_OAUTH2)
+    "       nanorelay [-c FILE] oauth2 login SMARTHOST   (see oauth2 --help)\n"
+#endif
     "       nanorelay [-c FILE] status [--json] | mailq | flush | delete ID |\n"
     "                           send-test ADDRESS [--wait SECONDS]\n"
 #if NR_ENABLED(CONFIG_NR_SENDMAIL)
@@ -227,7 +234,8 @@ static int cmd_test_upstream(const struct nr_conf *conf, int argc, char **argv)
 
 static int is_command(const char *w)
 {
-	return strcmp(w, "passwd") == 0 || strcmp(w, "test-upstream") == 0 || nr_ctl_is_command(w);
+	return strcmp(w, "passwd") == 0 || strcmp(w, "test-upstream") == 0 ||
+	       (NR_ENABLED(CONFIG_NR_OAUTH2) && strcmp(w, "oauth2") == 0) || nr_ctl_is_command(w);
 }
 
 /* `nanorelay SUBCOMMAND --help`: that subcommand's usage on stdout. */
@@ -235,6 +243,12 @@ static int command_help(const char *name)
 {
 	size_t i;
 
+#if NR_ENABLED(CONFIG_NR_OAUTH2)
+	if (strcmp(name, "oauth2") == 0) {
+		fputs(nr_oauth2_help, stdout);
+		return EX_OK_;
+	}
+#endif
 	for (i = 0; i < NR_ARRAY_LEN(commands); i++)
 		if (strcmp(commands[i].name, name) == 0)
 			printf("usage: nanorelay [-c FILE] %s%s%s\n", name,
@@ -324,6 +338,12 @@ int nr_app_main(int argc, char **argv)
 		rc = cmd_test_upstream(&conf, argc - args.argi, argv + args.argi);
 		goto out;
 	}
+#if NR_ENABLED(CONFIG_NR_OAUTH2)
+	if (args.argi < argc && strcmp(argv[args.argi], "oauth2") == 0) {
+		rc = nr_oauth2_login_main(&conf, argc - args.argi, argv + args.argi);
+		goto out;
+	}
+#endif
 	if (args.argi < argc) {
 		rc = cmd_passwd(&conf, argc - args.argi, argv + args.argi);
 		goto out;

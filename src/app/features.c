@@ -19,6 +19,7 @@ const char *nr_app_features(void)
 		    NR_FEATURE(CONFIG_NR_AUTH_LOGIN, "auth-login"),
 		    NR_FEATURE(CONFIG_NR_AUTH_CRAM_MD5, "cram-md5"),
 		    NR_FEATURE(CONFIG_NR_XOAUTH2, "xoauth2"),
+		    NR_FEATURE(CONFIG_NR_OAUTH2, "oauth2"),
 		    NR_FEATURE(CONFIG_NR_SENDMAIL, "sendmail"),
 		    NR_FEATURE(CONFIG_NR_CTL, "control"),
 		    NR_FEATURE(CONFIG_NR_STORE_RAM, "store-ram"),

@@ -18,6 +18,7 @@
 #include "core/loop.h"
 #include "delivery/delivery.h"
 #include "dns/dns.h"
+#include "oauth2/oauth2.h"
 #include "rewrite/provider.h"
 #include "smtpc/smtpc_session.h"
 #include "tls/tls.h"
@@ -394,6 +395,41 @@ static int start_session(struct probe *p, const struct nr_conf *conf,
 	size_t slen = 0;
 	int rc;
 
+#if NR_ENABLED(CONFIG_NR_OAUTH2)
+	if (sh->oauth2 != NULL) {
+		char path[512], text[NR_PROBE_TEXT_MAX];
+		int64_t now = 0;
+		if (nr_plat_wall_time(&now) != 0)
+			now = 0;
+		rc = nr_oauth2_store_path(path, sizeof(path),
+					  conf->state_dir ? conf->state_dir : ".", sh->host,
+					  sh->port);
+		if (rc == 0)
+			rc = nr_oauth2_access_token(path, (uint64_t)now, &secret, &slen);
+		if (rc != 0) {
+			if (sh->oauth2->grant == NR_OAUTH2_CLIENT_CREDENTIALS)
+				snprintf(
+				    text, sizeof(text),
+				    "OAuth2: %s; the daemon fetches one with the client secret "
+				    "at its next delivery",
+				    rc == NR_ENOTFOUND || rc == NR_EAUTH
+					? "no valid access token stored yet"
+					: nr_strerror(rc));
+			else
+				snprintf(
+				    text, sizeof(text),
+				    "OAuth2: %s; if the daemon cannot renew it, run: nanorelay "
+				    "oauth2 login %.100s",
+				    rc == NR_EAUTH       ? "no valid access token stored"
+				    : rc == NR_ENOTFOUND ? "no tokens stored yet"
+							 : nr_strerror(rc),
+				    sh->host);
+			say("setup", "%s", text);
+			set_failed(p, NR_PROBE_SETUP, rc, 0, text);
+			return rc;
+		}
+	}
+#endif
 	if (sh->user && p->r.secret_file) {
 		rc = nr_smtpc_secret_read(p->r.secret_file, &secret, &slen);
 		if (rc != 0) {
@@ -412,7 +448,7 @@ static int start_session(struct probe *p, const struct nr_conf *conf,
 	sp.insecure = sh->insecure;
 	sp.user = sh->user;
 	sp.secret = secret;
-	sp.secret_is_token = sh->oauth_token_file != NULL;
+	sp.secret_is_token = sh->oauth_token_file != NULL || sh->oauth2 != NULL;
 	sp.auth_mech = sh->auth_mech;
 	/* The longest SMTP deadline (the greeting's 2 min) becomes timeout_s. */
 	sp.timeout_scale = NR_MAX(120u / NR_MAX(timeout_s, 1u), 1u);

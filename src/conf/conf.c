@@ -144,6 +144,7 @@ void nr_conf_free(struct nr_conf *c)
 		free(s->password_file);
 		free(s->oauth_token_file);
 		free(s->auth_mech);
+		nr_conf_oauth2_free(s->oauth2);
 	}
 	free(c->smarthost);
 	for (i = 0; i < c->alias_count; i++) {

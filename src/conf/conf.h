@@ -30,6 +30,29 @@ enum nr_no_daemon { NR_NO_DAEMON_DIRECT = 0, NR_NO_DAEMON_FAIL = 1 };
  * header From"; rewrite/provider.h decides per smarthost. */
 enum { NR_FROM_REWRITE_AUTO = 0, NR_FROM_REWRITE_OFF = 1, NR_FROM_REWRITE_ON = 2 };
 
+enum nr_oauth2_provider {
+	NR_OAUTH2_MICROSOFT = 0,
+	NR_OAUTH2_GOOGLE = 1,
+	NR_OAUTH2_CUSTOM = 2,
+};
+enum nr_oauth2_grant { NR_OAUTH2_CLIENT_CREDENTIALS = 0, NR_OAUTH2_REFRESH_TOKEN = 1 };
+
+/* A smarthost's built-in OAuth2 (oauth2= and its oauth2_* options). The
+ * presets have filled in the endpoints and the scope by the time the
+ * parser hands this out, so users of it never look at the provider to
+ * find a URL. Every URL is https://. */
+struct nr_conf_oauth2 {
+	enum nr_oauth2_provider provider;
+	enum nr_oauth2_grant grant;
+	char *client_id;
+	char *client_secret_file; /* NULL: a public client (no secret) */
+	char *tenant;             /* Microsoft only, else NULL */
+	char *scope;              /* space-separated scope tokens */
+	char *token_url;
+	char *device_url; /* NULL: no device flow; login uses auth_url with PKCE */
+	char *auth_url;   /* NULL: no authorisation-code flow */
+};
+
 /* An address block: family, prefix bits and the network address. */
 struct nr_cidr {
 	struct nr_addr net; /* port unused */
@@ -55,8 +78,9 @@ struct nr_conf_smarthost {
 	char *user;          /* NULL: no AUTH */
 	char *password_file; /* read at connect time, never logged */
 	char *oauth_token_file;
-	char *auth_mech;  /* NULL: best offered; else PLAIN|LOGIN|CRAM-MD5|XOAUTH2 */
-	int from_rewrite; /* NR_FROM_REWRITE_*: from_rewrite=on|off, else auto */
+	char *auth_mech;               /* NULL: best offered; else PLAIN|LOGIN|CRAM-MD5|XOAUTH2 */
+	struct nr_conf_oauth2 *oauth2; /* NULL: no built-in OAuth2 */
+	int from_rewrite;            /* NR_FROM_REWRITE_*: from_rewrite=on|off, else auto */
 	int line;
 };
 

@@ -125,4 +125,11 @@ int nr_conf_get_cidr_list(struct nr_conf_parser *p, const char *v, struct nr_cid
 int nr_conf_check_file(struct nr_conf_parser *p, const char *what, const char *path,
 		       int missing_is_error);
 
+/* The oauth2= and oauth2_* options of a smarthost line (conf_oauth2.c):
+ * 0 with *out NULL when the line has none, 0 with *out set (presets
+ * filled in, every rule checked), or nr_conf_fail()'s NR_EINVAL. */
+int nr_conf_oauth2_opts(struct nr_conf_parser *p, const struct nr_conf_line *l,
+			struct nr_conf_oauth2 **out);
+void nr_conf_oauth2_free(struct nr_conf_oauth2 *o);
+
 #endif /* NR_CONF_CONF_INT_H */

@@ -492,7 +492,8 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 		   *token = nr_conf_opt_get(l, "oauth_token_file");
 	const char *mech = nr_conf_opt_get(l, "auth"), *insecure = nr_conf_opt_get(l, "insecure");
 	const char *from_rw = nr_conf_opt_get(l, "from_rewrite");
-	int word = -1, rc;
+	struct nr_conf_oauth2 *oa = NULL;
+	int word = -1, mech_word = -1, rc;
 	size_t i;
 
 	memset(&sh, 0, sizeof(sh));
@@ -537,15 +538,20 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 		       "mean it (tests and labs only)");
 	if (sh.port == 0)
 		sh.port = sh.tls == NR_TLS_IMPLICIT ? 465 : sh.tls == NR_TLS_STARTTLS ? 587 : 25;
-	if (user == NULL && (pass != NULL || token != NULL || mech != NULL))
+	if (user == NULL &&
+	    (pass != NULL || token != NULL || mech != NULL || nr_conf_opt_get(l, "oauth2") != NULL))
 		return nr_conf_fail(p, "%s needs user=",
 				    pass != NULL    ? "password_file="
 				    : token != NULL ? "oauth_token_file="
-						    : "auth=");
-	if (user != NULL && pass == NULL && token == NULL)
-		return nr_conf_fail(p, "user= needs password_file= or oauth_token_file=");
+				    : mech != NULL  ? "auth="
+						    : "oauth2=");
+	if (user != NULL && pass == NULL && token == NULL && nr_conf_opt_get(l, "oauth2") == NULL)
+		return nr_conf_fail(p, "user= needs password_file=, oauth_token_file= or oauth2=");
 	if (pass != NULL && token != NULL)
 		return nr_conf_fail(p, "give password_file= or oauth_token_file=, not both");
+	if ((pass != NULL || token != NULL) && nr_conf_opt_get(l, "oauth2") != NULL)
+		return nr_conf_fail(p, "give oauth2= or %s, not both",
+				    pass != NULL ? "password_file=" : "oauth_token_file=");
 	if (token != NULL && !NR_ENABLED(CONFIG_NR_XOAUTH2))
 		return nr_conf_fail(p,
 				    "oauth_token_file= needs XOAUTH2, which is not in this build "
@@ -560,13 +566,16 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 					    nr_conf_quote(p, mech));
 		if (!mech_compiled(j))
 			return nr_conf_fail(p, "%s is not in this build", mech_words[j]);
-		if ((j == 3) != (token != NULL))
+		if ((j == 3) != (token != NULL || nr_conf_opt_get(l, "oauth2") != NULL))
 			return nr_conf_fail(p, "%s",
-					    j == 3 ? "XOAUTH2 needs oauth_token_file="
+					    j == 3 ? "XOAUTH2 needs oauth_token_file= or oauth2="
 						   : "a password mechanism needs password_file=");
 		p->sub = NULL;
-		word = j;
+		mech_word = j;
 	}
+	/* oauth2= means XOAUTH2 with a token we fetch ourselves. */
+	if (nr_conf_opt_get(l, "oauth2") != NULL && mech == NULL)
+		mech_word = 3;
 	for (i = 0; i < c->smarthost_count; i++) {
 		if (nr_ascii_ieq(c->smarthost[i].host, host) && c->smarthost[i].port == sh.port)
 			return nr_conf_fail(p, "%s:%u is already a smarthost on line %d", host,
@@ -580,17 +589,20 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 	/* A token file is often written by a refresh helper after we start. */
 	if (token != NULL && (rc = nr_conf_check_file(p, "oauth_token_file", token, 0)) != 0)
 		return rc;
+	if ((rc = nr_conf_oauth2_opts(p, l, &oa)) != 0)
+		return rc;
 
 	sh.host = nr_conf_dup_str(host);
 	sh.user = user != NULL ? nr_conf_dup_str(user) : NULL;
 	sh.password_file = pass != NULL ? nr_conf_dup_str(pass) : NULL;
 	sh.oauth_token_file = token != NULL ? nr_conf_dup_str(token) : NULL;
-	sh.auth_mech = mech != NULL ? nr_conf_dup_str(mech_words[word]) : NULL;
+	sh.auth_mech = mech_word >= 0 ? nr_conf_dup_str(mech_words[mech_word]) : NULL;
+	sh.oauth2 = oa;
 	grown = realloc(c->smarthost, (c->smarthost_count + 1) * sizeof(*grown));
 	if (grown == NULL || sh.host == NULL || (user != NULL && sh.user == NULL) ||
 	    (pass != NULL && sh.password_file == NULL) ||
 	    (token != NULL && sh.oauth_token_file == NULL) ||
-	    (mech != NULL && sh.auth_mech == NULL)) {
+	    (mech_word >= 0 && sh.auth_mech == NULL)) {
 		if (grown != NULL)
 			c->smarthost = grown;
 		free(sh.host);
@@ -598,6 +610,7 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 		free(sh.password_file);
 		free(sh.oauth_token_file);
 		free(sh.auth_mech);
+		nr_conf_oauth2_free(oa);
 		return nr_conf_oom(p);
 	}
 	c->smarthost = grown;
@@ -783,8 +796,23 @@ static int k_sendmail_no_daemon(struct nr_conf_parser *p, struct nr_conf_line *l
 
 static const char *const listen_opts[] = {"tls", "auth", "plain_auth", "legacy_tls", NULL};
 static const char *const queue_opts[] = {"size", NULL};
-static const char *const smarthost_opts[] = {
-    "tls", "user", "password_file", "oauth_token_file", "auth", "insecure", "from_rewrite", NULL};
+static const char *const smarthost_opts[] = {"tls",
+					     "user",
+					     "password_file",
+					     "oauth_token_file",
+					     "auth",
+					     "insecure",
+					     "from_rewrite",
+					     "oauth2",
+					     "oauth2_client_id",
+					     "oauth2_client_secret_file",
+					     "oauth2_tenant",
+					     "oauth2_grant",
+					     "oauth2_scope",
+					     "oauth2_token_url",
+					     "oauth2_device_url",
+					     "oauth2_auth_url",
+					     NULL};
 static const char *const log_opts[] = {"level", NULL};
 
 #define PATH_USAGE "a file name"

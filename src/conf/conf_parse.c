@@ -135,14 +135,32 @@ static int opt_allowed(const struct nr_conf_key *k, const char *name)
 	return 0;
 }
 
+/* "a, b or c"; a family of options sharing a prefix (oauth2, oauth2_tenant,
+ * ...) is shown as "oauth2, oauth2_*" to keep the message on one line. */
 static int opt_list(const struct nr_conf_key *k, char *buf, size_t size)
 {
-	size_t i, n = 0;
+	const char *shown[NR_CONF_TOKENS_MAX];
+	size_t i, m = 0, n = 0, fam = 0;
+	int in_family = 0;
 
+	for (i = 0; k->opts[i] != NULL && m < NR_ARRAY_LEN(shown); i++) {
+		const char *o = k->opts[i];
+		if (m > 0 && fam > 0 && strncmp(o, shown[m - 1 - (in_family ? 1 : 0)], fam) == 0 &&
+		    o[fam] == '_') {
+			if (!in_family)
+				shown[m++] = NULL; /* "<family>_*" */
+			in_family = 1;
+			continue;
+		}
+		in_family = 0;
+		fam = strlen(o);
+		shown[m++] = o;
+	}
 	buf[0] = '\0';
-	for (i = 0; k->opts[i] != NULL && n < size; i++) {
-		const char *sep = i == 0 ? "" : k->opts[i + 1] == NULL ? " or " : ", ";
-		int w = snprintf(buf + n, size - n, "%s%s", sep, k->opts[i]);
+	for (i = 0; i < m && n < size; i++) {
+		const char *sep = i == 0 ? "" : i + 1 == m ? " or " : ", ";
+		int w = shown[i] != NULL ? snprintf(buf + n, size - n, "%s%s", sep, shown[i])
+					 : snprintf(buf + n, size - n, "%s%s_*", sep, shown[i - 1]);
 		n += w < 0 ? 0 : (size_t)w;
 	}
 	return 0;

@@ -10,6 +10,8 @@
 #include "delivery/delivery_int.h"
 #include "delivery/delivery_link.h"
 #include "delivery/delivery_sched.h"
+#include "oauth2/oauth2.h"
+#include "oauth2/oauth2_keeper.h"
 #include "queue/queue.h"
 #include "rewrite/provider.h"
 #include "rewrite/rewrite.h"
@@ -348,6 +350,8 @@ static void op_ready(void *o)
 		dc->setup_ms = 0; /* a reused connection costs no setup */
 	}
 	dc->ready = 1;
+	if (host_index(dc->d, &dc->host) >= 0)
+		dc->d->host[host_index(dc->d, &dc->host)].oauth2_retried = 0;
 	feed(dc);
 }
 
@@ -367,6 +371,16 @@ static void op_finished(void *o, enum nr_smtpc_end how, const char *text)
 					      nr_dlv_random32(), text);
 			nr_warn("delivery: %s:%u deferring: %s", dc->host.host, dc->host.port,
 				text);
+		} else if (how == NR_SMTPC_END_AUTH && d->oauth2 && dc->host.oauth2 &&
+			   !d->host[h].oauth2_retried) {
+			/* An expired or revoked access token: fetch another, once. */
+			nr_warn("delivery: %s:%u refused the access token (%s); asking for a "
+				"new one",
+				dc->host.host, dc->host.port, text);
+			d->host[h].oauth2_retried = 1;
+			nr_oauth2_keeper_expire(d->oauth2, (size_t)h);
+			nr_dsched_host_failed(&d->sched, (size_t)h, nr_loop_now(d->loop), 0, text);
+			d->sched.host[h].hold_until = 0; /* at once, with a new token */
 		} else if (how == NR_SMTPC_END_AUTH) {
 			nr_dsched_host_auth_failed(&d->sched, (size_t)h, nr_loop_now(d->loop),
 						   text);
@@ -411,10 +425,103 @@ static int read_secret(const struct dhost *h, char **out, size_t *len, int *is_t
 
 	*out = NULL;
 	*len = 0;
-	*is_token = h->oauth_token_file[0] != 0;
+	*is_token = h->oauth_token_file[0] != 0 || h->oauth2;
+#if NR_ENABLED(CONFIG_NR_OAUTH2)
+	/* oauth2=: the access token kept in state_dir (see src/oauth2). */
+	if (h->oauth2)
+		return h->oauth2_store[0]
+			   ? nr_oauth2_access_token(h->oauth2_store, (uint64_t)nr_dlv_wall_now(),
+						    out, len)
+			   : NR_ETOOBIG;
+#endif
 	if (!h->user[0] || !path[0])
 		return 0;
 	return nr_smtpc_secret_read(path, out, len);
+}
+
+/* FNV-1a of the file the secret comes from (0: none or unreadable). Only
+ * compared with itself: a change of password, token or token store. */
+static uint64_t secret_fingerprint(const struct dhost *h)
+{
+	const char *path = h->oauth2                ? h->oauth2_store
+			   : h->oauth_token_file[0] ? h->oauth_token_file
+						    : h->password_file;
+	uint64_t sum = 14695981039346656037ull;
+	char *text = NULL;
+	size_t len = 0, i;
+
+	if (!path[0] || nr_plat_file_read(path, 3 * 4096, &text, &len) != 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		sum = (sum ^ (unsigned char)text[i]) * 1099511628211ull;
+	nr_smtpc_secret_free(text, len);
+	return sum;
+}
+
+#define SECRET_CHECK_EVERY_MS 5000
+
+static void retry_deferred_now(struct nr_delivery *d, const char *why);
+
+/* An AUTH failure holds a host for an hour; a new password or token
+ * written to its file is the fix, so it lifts the hold at once. Returns
+ * the next time to look (UINT64_MAX: no host held for AUTH). */
+static uint64_t lift_auth_holds(struct nr_delivery *d, uint64_t now)
+{
+	uint64_t next = UINT64_MAX, sum;
+	size_t i;
+
+	for (i = 0; i < d->nhosts && i < d->sched.nhosts; i++) {
+		struct dhost *h = &d->host[i];
+		struct nr_dsched_host *st = &d->sched.host[i];
+		if (st->state != NR_UPSTREAM_AUTH_FAILED || st->hold_until <= now) {
+			h->secret_sum_set = 0;
+			continue;
+		}
+		if (h->secret_sum_set && now < h->secret_checked_at + SECRET_CHECK_EVERY_MS) {
+			next = NR_MIN(next, h->secret_checked_at + SECRET_CHECK_EVERY_MS);
+			continue;
+		}
+		sum = secret_fingerprint(h);
+		h->secret_checked_at = now;
+		if (h->secret_sum_set && sum != h->secret_sum) {
+			st->hold_until = 0;
+			h->secret_sum_set = 0;
+			nr_info("delivery: %s:%u: its secret file changed; trying again", h->host,
+				h->port);
+			retry_deferred_now(d, "secret changed");
+			continue;
+		}
+		h->secret_sum = sum;
+		h->secret_sum_set = 1;
+		next = NR_MIN(next, now + SECRET_CHECK_EVERY_MS);
+	}
+	return next;
+}
+
+#define OAUTH2_WAIT_MS 40000 /* longer than a token request may take */
+
+static void oauth2_failed(struct nr_delivery *d, size_t h, int permanent, const char *text)
+{
+	/* A refused grant holds the host like a 535: a login (a new store)
+	 * lifts it. Anything else is retried like a connection failure. */
+	if (permanent)
+		nr_dsched_host_auth_failed(&d->sched, h, nr_loop_now(d->loop), text);
+	else
+		nr_dsched_host_failed(&d->sched, h, nr_loop_now(d->loop), nr_dlv_random32(), text);
+}
+
+/* The keeper's answer (from the loop). */
+static void on_oauth2(void *arg, size_t h, int err, int permanent, const char *text)
+{
+	struct nr_delivery *d = arg;
+
+	if (h >= d->nhosts)
+		return;
+	if (err == 0)
+		d->sched.host[h].hold_until = 0;
+	else
+		oauth2_failed(d, h, permanent, text);
+	kick(d);
 }
 
 static void open_conn(struct nr_delivery *d, size_t h)
@@ -431,6 +538,19 @@ static void open_conn(struct nr_delivery *d, size_t h)
 			dc = &d->conn[i];
 	if (!dc)
 		return;
+	if (d->oauth2 && d->host[h].oauth2) {
+		int permanent;
+		rc = nr_oauth2_keeper_want(d->oauth2, h, (uint64_t)nr_dlv_wall_now(), text,
+					   &permanent);
+		if (rc == NR_EAGAIN) { /* on_oauth2 lifts this at the answer */
+			d->sched.host[h].hold_until = nr_loop_now(d->loop) + OAUTH2_WAIT_MS;
+			return;
+		}
+		if (rc != 0) {
+			oauth2_failed(d, h, permanent, text);
+			return;
+		}
+	}
 	dc->used = 1;
 	dc->d = d;
 	dc->host = d->host[h];
@@ -442,9 +562,16 @@ static void open_conn(struct nr_delivery *d, size_t h)
 	 * password takes effect without a reload) and never logged. */
 	rc = read_secret(&dc->host, &secret, &slen, &token);
 	if (rc != 0) {
-		snprintf(text, sizeof(text), "cannot read %s: %s",
-			 dc->host.oauth_token_file[0] ? "oauth_token_file" : "password_file",
-			 nr_strerror(rc));
+		if (dc->host.oauth2)
+			snprintf(text, sizeof(text), "OAuth2: %s",
+				 rc == NR_EAUTH ? "no valid access token stored (none, or expired)"
+				 : rc == NR_ENOTFOUND ? "no tokens stored yet"
+						      : nr_strerror(rc));
+		else
+			snprintf(text, sizeof(text), "cannot read %s: %s",
+				 dc->host.oauth_token_file[0] ? "oauth_token_file"
+							      : "password_file",
+				 nr_strerror(rc));
 		goto fail;
 	}
 	memset(&p, 0, sizeof(p));
@@ -534,6 +661,7 @@ static void dispatch(struct nr_delivery *d)
 	}
 
 	wake = nr_queue_next_wakeup(d->q);
+	wake = NR_MIN(wake, lift_auth_holds(d, now));
 	wake = NR_MIN(wake, nr_dsched_host_wakeup(&d->sched, now));
 	wake = NR_MIN(wake, nr_dsched_probe_wakeup(&d->sched, now));
 	wake = NR_MIN(wake, nr_dsched_digest_wakeup(&d->digest));
@@ -593,6 +721,13 @@ static void load_conf(struct nr_delivery *d, const struct nr_conf *conf)
 				s->oauth_token_file);
 		nr_dlv_copy_str(h->auth_mech, sizeof(h->auth_mech), s->auth_mech);
 		h->from_rewrite = nr_from_rewrite_for(conf, s);
+#if NR_ENABLED(CONFIG_NR_OAUTH2)
+		h->oauth2 = s->oauth2 != NULL;
+		if (h->oauth2 && nr_oauth2_store_path(h->oauth2_store, sizeof(h->oauth2_store),
+						      conf->state_dir ? conf->state_dir : ".",
+						      s->host, s->port) != 0)
+			h->oauth2_store[0] = '\0'; /* too long: the open says so */
+#endif
 	}
 	nr_dlv_copy_str(d->admin, sizeof(d->admin), conf->admin);
 	nr_dlv_copy_str(d->hostname, sizeof(d->hostname),
@@ -622,6 +757,9 @@ int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
 	load_conf(d, conf);
 	d->loop = loop;
 	d->q = q;
+	rc = nr_oauth2_keeper_new(&d->oauth2, loop, conf, on_oauth2, d);
+	if (rc != 0) /* its hosts defer, saying why, until a reload */
+		nr_err("delivery: cannot start the OAuth2 client: %s", nr_strerror(rc));
 	d->links = links;
 	d->links_ctx = links_ctx;
 	nr_dsched_init(&d->sched, d->nhosts, conf->retry_min_ms, conf->retry_max_ms,
@@ -645,19 +783,26 @@ void nr_delivery_kick(struct nr_delivery *d)
 	kick(d);
 }
 
+/* Every deferred message becomes due now. */
+static void retry_deferred_now(struct nr_delivery *d, const char *why)
+{
+	struct id_walk f;
+	size_t i;
+
+	memset(&f, 0, sizeof(f));
+	if (nr_queue_foreach(d->q, collect_deferred, &f) == 0)
+		for (i = 0; i < f.n; i++)
+			nr_queue_defer(d->q, f.id[i], 0, why);
+	kick(d);
+}
+
 void nr_delivery_flush(struct nr_delivery *d)
 {
 	size_t i;
 
-	struct id_walk f;
-
 	for (i = 0; i < d->sched.nhosts; i++)
 		d->sched.host[i].hold_until = 0;
-	memset(&f, 0, sizeof(f));
-	if (nr_queue_foreach(d->q, collect_deferred, &f) == 0)
-		for (i = 0; i < f.n; i++)
-			nr_queue_defer(d->q, f.id[i], 0, "flushed");
-	kick(d);
+	retry_deferred_now(d, "flushed");
 }
 
 int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
@@ -696,6 +841,12 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 		old[i].st = d->sched.host[i];
 	}
 	load_conf(d, conf);
+	/* Token requests in flight are dropped; the hosts waiting for them
+	 * ask again when their wait runs out. */
+	nr_oauth2_keeper_free(d->oauth2);
+	d->oauth2 = NULL;
+	if (nr_oauth2_keeper_new(&d->oauth2, d->loop, conf, on_oauth2, d) != 0)
+		nr_err("delivery: cannot start the OAuth2 client");
 	nr_dsched_init(&d->sched, d->nhosts, conf->retry_min_ms, conf->retry_max_ms,
 		       conf->upstream_connections);
 	for (i = 0; i < d->nhosts; i++)
@@ -733,6 +884,7 @@ void nr_delivery_stop(struct nr_delivery *d)
 	}
 	nr_timer_cancel(d->loop, &d->wake);
 	nr_loop_hook_cancel(d->loop, &d->kick_hook);
+	nr_oauth2_keeper_free(d->oauth2);
 	if (d->links_free)
 		d->links_free(d->links_ctx);
 	free(d->rwc.arena);

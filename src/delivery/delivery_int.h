@@ -21,6 +21,8 @@
 
 #define STR_MAX 256
 
+struct nr_oauth2_keeper;
+
 struct dhost {
 	char host[128];
 	uint16_t port;
@@ -29,8 +31,16 @@ struct dhost {
 	char user[STR_MAX];
 	char password_file[STR_MAX];
 	char oauth_token_file[STR_MAX];
+	int oauth2;                 /* oauth2=: the token comes from the store */
+	char oauth2_store[STR_MAX]; /* in state_dir ("" when the path is too long) */
 	char auth_mech[16];
 	int from_rewrite; /* the header From goes through the filter (provider.h) */
+	/* While an AUTH failure holds the host: a fingerprint of its secret
+	 * file then, so a changed file lifts the hold (delivery.c). */
+	uint64_t secret_sum;
+	int secret_sum_set;
+	uint64_t secret_checked_at; /* monotonic ms */
+	int oauth2_retried;         /* an XOAUTH2 refusal was retried with a new token */
 };
 
 /* What a message in flight needs from the rewrite settings: the addresses
@@ -107,6 +117,7 @@ struct nr_delivery {
 
 	struct nr_dsched sched;
 	struct nr_dsched_digest digest;
+	struct nr_oauth2_keeper *oauth2; /* NULL: no oauth2= smarthost */
 	uint64_t last_expire;
 	int expired_once;
 

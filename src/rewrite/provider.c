@@ -25,6 +25,11 @@ enum nr_provider nr_provider_of(const struct nr_conf_smarthost *sh)
 
 	if (!sh || !sh->host)
 		return NR_PROVIDER_NONE;
+	/* a built-in OAuth2 preset names its provider */
+	if (sh->oauth2 && sh->oauth2->provider == NR_OAUTH2_MICROSOFT)
+		return NR_PROVIDER_MICROSOFT;
+	if (sh->oauth2 && sh->oauth2->provider == NR_OAUTH2_GOOGLE)
+		return NR_PROVIDER_GOOGLE;
 	len = strlen(sh->host);
 	if (len > 0 && sh->host[len - 1] == '.')
 		len--; /* an absolute name is the same host */

@@ -9,8 +9,8 @@
  * printer@lan` is therefore lost unless the relay rewrites it, so for these
  * providers from_rewrite is on unless the configuration says otherwise.
  *
- * Detection is by smarthost host name today; an `oauth2=microsoft|google`
- * preset on the smarthost is meant to feed nr_provider_of() too.
+ * Detection is by the smarthost's `oauth2=microsoft|google` preset, else
+ * by its host name.
  */
 #ifndef NR_REWRITE_PROVIDER_H
 #define NR_REWRITE_PROVIDER_H
@@ -23,7 +23,8 @@ enum nr_provider {
 	NR_PROVIDER_GOOGLE = 2,    /* Gmail, Google Workspace */
 };
 
-/* The provider behind the smarthost sh, by its host name (exact, case
+/* The provider behind the smarthost sh: its oauth2= preset (microsoft,
+ * google), else its host name (exact, case
  * insensitive, a trailing dot allowed): smtp.office365.com,
  * outlook.office365.com, smtp-mail.outlook.com; smtp.gmail.com,
  * smtp.googlemail.com. NR_PROVIDER_NONE for anything else. */

@@ -115,5 +115,7 @@ int nr_tls_pbkdf2_sha256(const void *pw, size_t pwlen, const uint8_t *salt, size
 /* HMAC-MD5 for AUTH CRAM-MD5 (RFC 2195). */
 int nr_tls_hmac_md5(const void *key, size_t keylen, const void *msg, size_t msglen,
 		    uint8_t out[16]) NR_MUST_CHECK;
+/* SHA-256 (the PKCE code challenge of `nanorelay oauth2 login`). */
+int nr_tls_sha256(const void *msg, size_t len, uint8_t out[32]) NR_MUST_CHECK;
 
 #endif /* NR_TLS_TLS_H */

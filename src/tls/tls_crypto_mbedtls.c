@@ -54,3 +54,16 @@ int nr_tls_hmac_md5(const void *key, size_t keylen, const void *msg, size_t msgl
 		return NR_ETLS;
 	return 0;
 }
+
+int nr_tls_sha256(const void *msg, size_t len, uint8_t out[32])
+{
+	const mbedtls_md_info_t *info = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+
+	if ((!msg && len) || !out)
+		return NR_EINVAL;
+	if (!info)
+		return NR_ENOTSUP;
+	if (mbedtls_md(info, msg, len, out) != 0)
+		return NR_ETLS;
+	return 0;
+}

@@ -116,6 +116,11 @@ int nr_tls_hmac_md5(const void *key, size_t keylen, const void *msg, size_t msgl
 	return NR_ENOTSUP;
 }
 
+int nr_tls_sha256(const void *msg, size_t len, uint8_t out[32])
+{
+	return NR_ENOTSUP;
+}
+
 const char *nr_tls_library(void)
 {
 	return NULL;

@@ -16,6 +16,11 @@ usage: smtpfault.py --port P [--addr 127.0.0.1] [--dir DIR]
                                     in the same write ("\\r\\n" escapes allowed)
          [--auth-mechs "PLAIN LOGIN CRAM-MD5"]  ("" = no AUTH offered)
          [--auth-reply LINE]        final AUTH reply (default 235 2.7.0 ...)
+         [--xoauth2-tokens FILE]    AUTH XOAUTH2 (offer it in --auth-mechs):
+                                    accept exactly "user=U\x01auth=Bearer T\x01\x01"
+                                    for a T listed in FILE (one a line, read at
+                                    each AUTH); else answer as Microsoft 365
+                                    does: 334 + base64 JSON, then 535 5.7.3
          [--no-8bitmime] [--no-pipelining] [--size N]
          [--reply CMD=LINE]...      fixed reply for MAIL, RCPT, DATA, DOT,
                                     EHLO, HELO, RSET, QUIT, GREETING;
@@ -134,6 +139,27 @@ class Conn:
             pw = self.readline()
             log(self.cid, "AUTH-DATA LOGIN %r %r" % (base64.b64decode(user + "==="), base64.b64decode(pw + "===")))
             self.auth_user = base64.b64decode(user + "===").decode("latin-1")
+        elif mech == "XOAUTH2" and self.a.xoauth2_tokens:
+            data = parts[1] if len(parts) > 1 else None
+            if data is None:
+                self.send("334 ")
+                data = self.readline()
+            raw = base64.b64decode(data + "===")
+            log(self.cid, "AUTH-DATA XOAUTH2 %r" % raw)
+            with open(self.a.xoauth2_tokens) as f:
+                good = [t.strip() for t in f if t.strip()]
+            ok = False
+            if raw.startswith(b"user=") and raw.endswith(b"\x01\x01"):
+                fields = raw[:-2].split(b"\x01")
+                ok = (len(fields) == 2 and fields[0] != b"user=" and
+                      fields[1].startswith(b"auth=Bearer ") and
+                      fields[1][len(b"auth=Bearer "):].decode("ascii", "replace") in good)
+            if not ok:
+                js = b'{"status":"401","schemes":"bearer","scope":"https://outlook.office.com/SMTP.Send"}'
+                self.send("334 " + base64.b64encode(js).decode())
+                self.readline()  # the client's empty response
+                self.send("535 5.7.3 Authentication unsuccessful [XOAUTH2 token refused]")
+                return
         elif mech == "CRAM-MD5":
             chal = "<%d.%d@smarthost.test>" % (os.getpid(), int(time.time()))
             self.send("334 " + base64.b64encode(chal.encode()).decode())
@@ -282,6 +308,7 @@ def main():
     p.add_argument("--inject")
     p.add_argument("--auth-mechs", default="PLAIN LOGIN CRAM-MD5")
     p.add_argument("--auth-reply", default="235 2.7.0 Authentication successful")
+    p.add_argument("--xoauth2-tokens")
     p.add_argument("--no-8bitmime", action="store_true")
     p.add_argument("--no-pipelining", action="store_true")
     p.add_argument("--size", type=int, default=10240000)

@@ -294,8 +294,8 @@ static const struct bad_case bad[] = {
      "t.conf:1: smarthost: tls: expected starttls, implicit or none, got \"ssl\""},
     {"smarthost smtp.example.com from_rewrite=yes",
      "t.conf:1: smarthost: from_rewrite: expected on, off or auto, got \"yes\""},
-    {"smarthost smtp.example.com user=me", "t.conf:1: smarthost: user= needs password_file= or "
-					   "oauth_token_file="},
+    {"smarthost smtp.example.com user=me", "t.conf:1: smarthost: user= needs password_file=, "
+					   "oauth_token_file= or oauth2="},
     {"smarthost smtp.example.com password_file=/x",
      "t.conf:1: smarthost: password_file= needs user="},
     {"smarthost smtp.example.com auth=PLAIN", "t.conf:1: smarthost: auth= needs user="},
@@ -306,12 +306,12 @@ static const struct bad_case bad[] = {
     {"smarthost smtp.example.com user=me password_file=" SECRET " auth=NTLM",
      "t.conf:1: smarthost: auth: expected PLAIN, LOGIN, CRAM-MD5 or XOAUTH2, got \"NTLM\""},
     {"smarthost smtp.example.com user=me password_file=" SECRET " auth=xoauth2",
-     "t.conf:1: smarthost: auth: XOAUTH2 needs oauth_token_file="},
+     "t.conf:1: smarthost: auth: XOAUTH2 needs oauth_token_file= or oauth2="},
     {"smarthost smtp.example.com user=me oauth_token_file=" SECRET " auth=plain",
      "t.conf:1: smarthost: auth: a password mechanism needs password_file="},
     {"smarthost smtp.example.com user=me pass=x",
      "t.conf:1: smarthost: unknown option \"pass=x\" (expected tls, user, password_file, "
-     "oauth_token_file, auth, insecure or from_rewrite)"},
+     "oauth_token_file, auth, insecure, from_rewrite, oauth2 or oauth2_*)"},
     {"smarthost smtp.example.com:0", "t.conf:1: smarthost: expected HOST or HOST:PORT like "
 				     "smtp.gmail.com:465 or [2001:db8::1]:587, got "
 				     "\"smtp.example.com:0\""},
