@@ -122,6 +122,12 @@ int nr_plat_sock_local_addr(nr_sock_t s, struct nr_addr *out);
  * RTOS: NR_ENOTSUP. */
 int nr_plat_local_listen(const char *path, int world, nr_sock_t *out);
 int nr_plat_local_connect(const char *path, nr_sock_t *out);
+/* Before a client trusts a local socket (a daemon's control or submit
+ * socket): path must be a socket (else NR_EINVAL) owned by root, by
+ * daemon_user (when not NULL) or by this process's effective user (else
+ * NR_EPERM, *owner set to the owner's uid). NR_ENOTFOUND when missing,
+ * NR_ENOTSUP without local sockets. */
+int nr_plat_local_check_owner(const char *path, const char *daemon_user, long *owner);
 /* Credentials of a local peer: uid, or NR_ENOTSUP. */
 int nr_plat_local_peer_uid(nr_sock_t s, long *uid);
 /* Our side of a local socket: the effective uid this process runs as
@@ -197,7 +203,9 @@ int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storag
 int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len);
 
 /* Atomically replace path with data (write temp, sync, rename) using mode
- * (e.g. 0600). */
+ * (e.g. 0600). The temporary file has a random name and is created
+ * exclusively: an existing file or symlink under that name is never
+ * opened (NR_EPERM). */
 int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned mode);
 
 /* 1 when path is readable by group or others, 0 when private, negative on
@@ -237,8 +245,8 @@ unsigned nr_plat_signals_take(void);
  * groups). NR_ENOTFOUND for an unknown user, NR_EPERM when not allowed. */
 int nr_plat_drop_privileges(const char *user);
 
-/* Make path (and parents) a directory owned by user (NULL: current) with
- * mode. */
+/* Make path (and parents) a directory owned by user (NULL: the current
+ * effective user, also for an existing directory) with mode. */
 int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner);
 
 /* Create the missing directories above the file path with mode; existing

@@ -161,16 +161,46 @@ static int sync_parent(const char *path)
 	return ret;
 }
 
+/* A fresh temporary name next to path: PATH.tmp.<24 random hex digits>.
+ * Random, so that nobody can guess it and plant a file or a symlink there
+ * in advance (a PID-based name could be pre-created for the next PIDs). */
+static int temp_name(char *tmp, size_t size, const char *path)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[12];
+	char tail[2 * sizeof(rnd) + 1];
+	size_t i;
+	int ret = nr_plat_entropy(rnd, sizeof(rnd));
+
+	if (ret)
+		return ret;
+	for (i = 0; i < sizeof(rnd); i++) {
+		tail[2 * i] = hex[rnd[i] >> 4];
+		tail[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	tail[2 * sizeof(rnd)] = '\0';
+	if ((size_t)snprintf(tmp, size, "%s.tmp.%s", path, tail) >= size)
+		return NR_EINVAL;
+	return 0;
+}
+
 /* Write a temporary file next to path, sync it, rename it over path. A
- * crash leaves either the old or the new content, never a mix. */
+ * crash leaves either the old or the new content, never a mix. The
+ * temporary file is created with O_EXCL (and O_NOFOLLOW): a name that
+ * already exists, a file or a symlink someone else put there, is refused
+ * rather than opened, so our bytes never land in a file we did not
+ * create. rename() replaces a symlink at path itself, never its target. */
 int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned mode)
 {
 	char tmp[4096];
 	int fd, ret;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
-		return NR_EINVAL;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+	ret = temp_name(tmp, sizeof(tmp), path);
+	if (ret)
+		return ret;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+	if (fd < 0 && errno == EEXIST)
+		return NR_EPERM; /* 96 random bits taken: not by chance; never ours */
 	if (fd < 0)
 		return file_errno(errno);
 	ret = write_all(fd, data, len);
@@ -352,12 +382,33 @@ int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner)
 	/* The leaf gets exactly the mode and owner asked for. */
 	if (chmod(path, (mode_t)mode) != 0)
 		return file_errno(errno);
-	if (!owner)
-		return 0;
-	ret = lookup_user(owner, &uid, &gid);
-	if (ret)
+	/* NULL: ours. An existing directory is taken back too (an older
+	 * version made state_dir the daemon user's). */
+	uid = geteuid();
+	gid = getegid();
+	if (owner && (ret = lookup_user(owner, &uid, &gid)) != 0)
 		return ret;
 	return chown(path, uid, gid) == 0 ? 0 : file_errno(errno);
+}
+
+int nr_plat_local_check_owner(const char *path, const char *daemon_user, long *owner)
+{
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+
+	*owner = -1;
+	/* lstat: a symlink is not a socket, whatever it points at. */
+	if (lstat(path, &st) != 0)
+		return file_errno(errno);
+	*owner = (long)st.st_uid;
+	if (!S_ISSOCK(st.st_mode))
+		return NR_EINVAL;
+	if (st.st_uid == 0 || st.st_uid == geteuid())
+		return 0;
+	if (daemon_user && lookup_user(daemon_user, &uid, &gid) == 0 && st.st_uid == uid)
+		return 0;
+	return NR_EPERM;
 }
 
 long nr_plat_pid(void)

@@ -156,7 +156,7 @@ static int run_ctl(const char *conf_path, int argc, char **argv)
 		nr_conf_free(&conf);
 		return EX_CONFIG_;
 	}
-	rc = nr_ctl_cli_main(conf.control_socket, argc, argv);
+	rc = nr_ctl_cli_main(conf.control_socket, conf.user, argc, argv);
 	nr_conf_free(&conf);
 	return rc;
 }

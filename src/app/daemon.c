@@ -54,9 +54,13 @@ struct nr_daemon {
 	struct nr_smtpd_submit *submit; /* NULL: no local submission socket */
 };
 
-/* state_dir is searchable by everyone (0711, not listable) so that local
- * users reach the submit socket by name; what is inside keeps its own
- * modes (the control socket checks its peer's uid, keys are 0600). */
+/* state_dir belongs to root (whoever starts us) and is searchable by
+ * everyone (0711, not listable) so that local users reach the submit
+ * socket by name; what is inside keeps its own modes (the control socket
+ * checks its peer's uid, keys are 0600). Everything in it is created
+ * before the privilege drop, and the daemon writes nothing there after:
+ * so the unprivileged `user` cannot replace a socket or plant a file
+ * there (a stale socket is removed at the next start). */
 #define NR_STATE_DIR_MODE 0711
 
 static int conf_uses_lan_tls(const struct nr_conf *c)
@@ -248,7 +252,7 @@ static int start(struct nr_daemon *d)
 	if (rc != 0)
 		return EX_OSERR_;
 	if (d->conf->state_dir) {
-		rc = nr_plat_mkdir_p(d->conf->state_dir, NR_STATE_DIR_MODE, d->conf->user);
+		rc = nr_plat_mkdir_p(d->conf->state_dir, NR_STATE_DIR_MODE, NULL);
 		if (rc != 0) {
 			nr_err("state_dir %s: %s", d->conf->state_dir, nr_strerror(rc));
 			return EX_OSERR_;
