@@ -51,19 +51,21 @@ enum nr_err {
 	NR_ENOTFOUND = -10, /* no such name, file, id */
 	NR_ECONNREFUSED = -11,
 	NR_EADDRINUSE = -12,
-	NR_EPERM = -13,    /* permission denied */
-	NR_ECORRUPT = -14, /* stored data fails its checks */
-	NR_ENOSPC = -15,   /* device out of space */
-	NR_EPROTO = -16,   /* protocol violation by the peer */
-	NR_ETLS = -17,     /* TLS handshake or record failure */
-	NR_EDNS = -18,     /* resolver failure other than not-found */
-	NR_EBUSY = -19,    /* resource in use */
-	NR_ESTATE = -20,   /* call not valid in this state */
-	NR_EAUTH = -21,    /* authentication failed */
-	NR_ENOTSUP = -22,  /* not supported on this platform/build */
-	NR_ECERT = -23,    /* certificate verification failed */
-	NR_ECLOCK = -24,   /* no valid wall clock (TLS cannot verify) */
-	NR_EUNREACH = -25, /* network/host unreachable */
+	NR_EPERM = -13,         /* permission denied */
+	NR_ECORRUPT = -14,      /* stored data fails its checks */
+	NR_ENOSPC = -15,        /* device out of space */
+	NR_EPROTO = -16,        /* protocol violation by the peer */
+	NR_ETLS = -17,          /* TLS handshake or record failure */
+	NR_EDNS = -18,          /* resolver failure other than not-found */
+	NR_EBUSY = -19,         /* resource in use */
+	NR_ESTATE = -20,        /* call not valid in this state */
+	NR_EAUTH = -21,         /* authentication failed */
+	NR_ENOTSUP = -22,       /* not supported on this platform/build */
+	NR_ECERT = -23,         /* certificate verification failed */
+	NR_ECLOCK = -24,        /* no valid wall clock (TLS cannot verify) */
+	NR_EUNREACH = -25,      /* network/host unreachable */
+	NR_EROFS = -26,         /* read-only file system */
+	NR_EADDRNOTAVAIL = -27, /* a listen address that is not on this machine */
 };
 
 /* A short constant English text for an NR_E... code ("unknown error" else). */
@@ -84,8 +86,13 @@ typedef int nr_sock_t;
 #define NR_SOCK_INVALID (-1)
 
 /* Open a non-blocking TCP listener on addr (v6 listeners are v6-only).
- * NR_EADDRINUSE, NR_EPERM (privileged port), NR_EINVAL. */
+ * NR_EADDRINUSE, NR_EPERM (privileged port), NR_EADDRNOTAVAIL (not an
+ * address of this machine), NR_EINVAL. */
 int nr_plat_tcp_listen(const struct nr_addr *addr, int backlog, nr_sock_t *out);
+/* 0 when addr (any port) could be bound here, NR_EADDRNOTAVAIL when it is
+ * not an address of this machine; other errors as nr_plat_tcp_listen.
+ * Binds nothing that stays. */
+int nr_plat_addr_is_local(const struct nr_addr *addr);
 
 /* Accept one pending connection as a non-blocking socket. NR_EAGAIN when
  * none is pending. peer may be NULL. IPv4-mapped v6 peers are reported as
@@ -208,9 +215,22 @@ int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len);
  * opened (NR_EPERM). */
 int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned mode);
 
-/* 1 when path is readable by group or others, 0 when private, negative on
- * error. Used to warn about secret files. */
-int nr_plat_file_is_exposed(const char *path);
+/* 1 when path is readable by others, or by its group when that group is not
+ * the primary group of user (NULL: no group is fine), 0 when private (so
+ * 0640 root:<user's group> is private), negative on error. Used to warn
+ * about secret files. */
+int nr_plat_file_is_exposed(const char *path, const char *user);
+
+/* Whether user could open path for reading (for --check-config: the daemon
+ * reads secrets after the privilege drop). 0 yes, NR_EPERM no,
+ * NR_ENOTFOUND missing; NR_ENOTSUP when this process cannot tell (not
+ * root, no users on this platform). */
+int nr_plat_file_readable_as(const char *path, const char *user);
+
+/* Whether a file can be created or written at path: NR_EROFS when the file,
+ * or the nearest directory above it that exists, is on a read-only file
+ * system; 0 otherwise (permissions are not looked at). */
+int nr_plat_path_writable(const char *path);
 
 /* ---- log sink -------------------------------------------------------------------- */
 enum nr_log_level { NR_LOG_ERR = 3, NR_LOG_WARN = 4, NR_LOG_INFO = 6, NR_LOG_DEBUG = 7 };
@@ -240,6 +260,10 @@ enum { NR_SIG_TERM = 1, NR_SIG_HUP = 2, NR_SIG_USR1 = 4 };
 int nr_plat_signals_install(void);
 /* Return and clear the NR_SIG_* bits received since the last call. */
 unsigned nr_plat_signals_take(void);
+
+/* 0 when the named user exists, NR_ENOTFOUND when not, NR_EIO when the
+ * user database cannot be read; NR_ENOTSUP without users. */
+int nr_plat_user_exists(const char *user);
 
 /* Switch to the named user (and its primary group, dropping supplementary
  * groups). NR_ENOTFOUND for an unknown user, NR_EPERM when not allowed. */

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +66,8 @@ static int file_errno(int e)
 {
 	if (e == ENOENT || e == ENOTDIR)
 		return NR_ENOTFOUND;
+	if (e == EROFS)
+		return NR_EROFS;
 	if (e == EACCES || e == EPERM)
 		return NR_EPERM;
 	return NR_EIO;
@@ -220,13 +224,105 @@ int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned 
 	return sync_parent(path);
 }
 
-int nr_plat_file_is_exposed(const char *path)
+static int lookup_user(const char *name, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(name);
+	/* Not found is NULL with errno 0, or one of these (getpwnam(3)). */
+	if (!pw)
+		return errno == 0 || errno == ENOENT || errno == ESRCH || errno == EBADF ||
+			       errno == EPERM
+			   ? NR_ENOTFOUND
+			   : NR_EIO;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+int nr_plat_file_is_exposed(const char *path, const char *user)
 {
 	struct stat st;
+	uid_t uid;
+	gid_t gid;
 
 	if (stat(path, &st) != 0)
 		return file_errno(errno);
-	return (st.st_mode & (S_IRGRP | S_IROTH)) ? 1 : 0;
+	if (st.st_mode & S_IROTH)
+		return 1;
+	if (!(st.st_mode & S_IRGRP))
+		return 0;
+	/* 0640 root:nanorelay lets the daemon read a secret it cannot change */
+	return user && lookup_user(user, &uid, &gid) == 0 && st.st_gid == gid ? 0 : 1;
+}
+
+/* A child takes the user's identity and tries: the kernel answers, with
+ * every directory above, supplementary groups and ACLs taken into account. */
+int nr_plat_file_readable_as(const char *path, const char *user)
+{
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int status, ret;
+
+	if (stat(path, &st) != 0)
+		return file_errno(errno);
+	ret = lookup_user(user, &uid, &gid);
+	if (ret)
+		return ret;
+	if (geteuid() == uid)
+		return access(path, R_OK) == 0 ? 0 : file_errno(errno);
+	if (geteuid() != 0)
+		return NR_ENOTSUP;
+	pid = fork();
+	if (pid < 0)
+		return NR_EIO;
+	if (pid == 0) {
+		int fd;
+
+		if (initgroups(user, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+			_exit(2);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return NR_EIO;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 2)
+		return NR_EIO;
+	return WEXITSTATUS(status) == 0 ? 0 : NR_EPERM;
+}
+
+int nr_plat_path_writable(const char *path)
+{
+	char dir[4096];
+	struct statvfs vfs;
+	size_t n = strlen(path), i;
+	char *slash;
+
+	if (n == 0 || n >= sizeof(dir))
+		return NR_EINVAL;
+	memcpy(dir, path, n + 1);
+	/* The file, or the nearest directory above it that exists; each turn
+	 * shortens dir, and "/" or "." ends it. */
+	for (i = 0; i < sizeof(dir); i++) {
+		if (statvfs(dir, &vfs) == 0)
+			return (vfs.f_flag & ST_RDONLY) ? NR_EROFS : 0;
+		if (errno != ENOENT && errno != ENOTDIR)
+			return file_errno(errno);
+		slash = strrchr(dir, '/');
+		if (!slash && strcmp(dir, ".") != 0)
+			strcpy(dir, ".");
+		else if (slash && slash != dir)
+			*slash = '\0';
+		else if (slash && dir[1] != '\0')
+			dir[1] = '\0';
+		else
+			break;
+	}
+	return NR_ENOTFOUND;
 }
 
 /* ---- signals: flags plus a self-pipe that wakes nr_plat_poll ------------------------------ */
@@ -302,17 +398,12 @@ void nr_linux_signal_drain(void)
 }
 
 /* ---- privileges and directories ---------------------------------------------------------- */
-static int lookup_user(const char *name, uid_t *uid, gid_t *gid)
+int nr_plat_user_exists(const char *user)
 {
-	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
 
-	errno = 0;
-	pw = getpwnam(name);
-	if (!pw)
-		return errno ? NR_EIO : NR_ENOTFOUND;
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	return 0;
+	return lookup_user(user, &uid, &gid);
 }
 
 int nr_plat_drop_privileges(const char *user)

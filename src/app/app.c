@@ -329,6 +329,13 @@ int nr_app_main(int argc, char **argv)
 		goto out;
 	}
 	if (args.check_config) {
+		char err[768];
+
+		if (nr_conf_check_system(&conf, err, sizeof(err)) != 0) {
+			fprintf(stderr, "nanorelay: %s\n", err);
+			rc = EX_CONFIG_;
+			goto out;
+		}
 		printf("%s: configuration ok\n", args.conf_path);
 		goto out;
 	}

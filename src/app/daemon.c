@@ -243,10 +243,17 @@ static void start_submit(struct nr_daemon *d)
 
 static int start(struct nr_daemon *d)
 {
+	char err[768];
 	int rc;
 
 	nr_plat_log_open(d->conf->log_sink, "nanorelay");
 	nr_log_set_level(d->conf->log_level);
+	/* What --check-config checks: the real cause, before anything fails
+	 * on it later under another name. */
+	if (nr_conf_check_system(d->conf, err, sizeof(err)) != 0) {
+		nr_err("%s", err);
+		return EX_CONFIG_;
+	}
 
 	rc = nr_loop_new(&d->loop, NR_DAEMON_MAX_IOS, NR_DAEMON_MAX_TIMERS);
 	if (rc != 0)
@@ -261,8 +268,10 @@ static int start(struct nr_daemon *d)
 	if (open_queue(d) != 0)
 		return EX_UNAVAILABLE_;
 	if (NR_ENABLED(CONFIG_NR_LAN_TLS) && conf_uses_lan_tls(d->conf)) {
+		/* An explicit lan_cert is never replaced by a generated one. */
 		rc = nr_tls_server_ctx_new(&d->lan_tls, d->conf->lan_cert, d->conf->lan_key,
-					   d->conf->state_dir, d->conf->hostname);
+					   d->conf->lines.lan_cert ? NULL : d->conf->state_dir,
+					   d->conf->hostname);
 		if (rc != 0) {
 			nr_err("LAN TLS: cannot load %s / %s: %s", d->conf->lan_cert,
 			       d->conf->lan_key, nr_strerror(rc));

@@ -296,14 +296,14 @@ TEST(files_in_temp_dir)
 	free(data);
 	ASSERT_EQ(stat(path, &st), 0);
 	EXPECT_EQ(st.st_mode & 0777, 0600);
-	EXPECT_EQ(nr_plat_file_is_exposed(path), 0);
+	EXPECT_EQ(nr_plat_file_is_exposed(path, NULL), 0);
 	/* Replace: the new content, and no temporary file left over. */
 	EXPECT_EQ(nr_plat_file_write(path, "v2", 2, 0640), 0);
 	ASSERT_EQ(nr_plat_file_read(path, 100, &data, &len), 0);
 	EXPECT_STREQ(data, "v2");
 	free(data);
 	EXPECT_EQ(count_entries(tmpdir), 1);
-	EXPECT_EQ(nr_plat_file_is_exposed(path), 1);
+	EXPECT_EQ(nr_plat_file_is_exposed(path, NULL), 1);
 	EXPECT_EQ(nr_plat_file_read(path, 1, &data, &len), NR_ETOOBIG);
 	EXPECT_TRUE(data == NULL);
 	EXPECT_EQ(nr_plat_file_read(path, 2, &data, &len), 0);
