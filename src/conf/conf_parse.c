@@ -311,9 +311,9 @@ static void warn_exposed(struct nr_conf_parser *p, int line, const char *what, c
 	p->line = line;
 	if (p->c->user != NULL)
 		nr_conf_warn_at(p,
-				"%s %s is readable by others; chmod 600 it, or chgrp %s and chmod "
-				"640",
-				what, path, p->c->user);
+				"%s %s is readable by users other than root and %s; chgrp %s and "
+				"chmod 640 it",
+				what, path, p->c->user, p->c->user);
 	else
 		nr_conf_warn_at(p, "%s %s is readable by group or others; chmod 600 it", what,
 				path);

@@ -102,7 +102,7 @@ passes "password_file 0640 root:$nogroup with user nobody"
 chmod 0644 "$NR_TMP/pass"
 out=$("$bin" -c "$conf" --check-config 2>&1)
 expect_match "a password_file readable by others is warned about, with the fix" \
-	"warning: $conf:6: password_file $NR_TMP/pass is readable by others; chmod 600 it, or chgrp nobody and chmod 640" "$out"
+	"warning: $conf:6: password_file $NR_TMP/pass is readable by users other than root and nobody; chgrp nobody and chmod 640 it" "$out"
 printf 'u:x\n' >"$NR_TMP/users"
 chmod 0600 "$NR_TMP/users"
 chmod 0640 "$NR_TMP/pass"
