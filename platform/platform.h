@@ -221,6 +221,11 @@ int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned 
  * about secret files. */
 int nr_plat_file_is_exposed(const char *path, const char *user);
 
+/* Let user read path and not change it: group set to user's primary group,
+ * mode 0640 (the owner stays). NR_ENOTFOUND (no such user or file),
+ * NR_EPERM; NR_ENOTSUP without users. */
+int nr_plat_file_share_with(const char *path, const char *user);
+
 /* Whether user could open path for reading (for --check-config: the daemon
  * reads secrets after the privilege drop). 0 yes, NR_EPERM no,
  * NR_ENOTFOUND missing; NR_ENOTSUP when this process cannot tell (not

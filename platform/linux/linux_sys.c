@@ -257,6 +257,19 @@ int nr_plat_file_is_exposed(const char *path, const char *user)
 	return user && lookup_user(user, &uid, &gid) == 0 && st.st_gid == gid ? 0 : 1;
 }
 
+int nr_plat_file_share_with(const char *path, const char *user)
+{
+	uid_t uid;
+	gid_t gid;
+	int ret = lookup_user(user, &uid, &gid);
+
+	if (ret)
+		return ret;
+	if (chown(path, (uid_t)-1, gid) != 0 || chmod(path, 0640) != 0)
+		return file_errno(errno);
+	return 0;
+}
+
 /* A child takes the user's identity and tries: the kernel answers, with
  * every directory above, supplementary groups and ACLs taken into account. */
 int nr_plat_file_readable_as(const char *path, const char *user)

@@ -194,6 +194,12 @@ static int cmd_passwd(const struct nr_conf *conf, int argc, char **argv)
 			nr_strerror(rc));
 		return rc == NR_EINVAL ? EX_USAGE_ : EX_UNAVAILABLE_;
 	}
+	/* The daemon reads the file as `user`, after the privilege drop:
+	 * root:<user's group> 0640, which it can read and not change. */
+	if (conf->user && (rc = nr_plat_file_share_with(conf->users, conf->user)) != 0 &&
+	    rc != NR_ENOTSUP)
+		fprintf(stderr, "\nnanorelay: %s: cannot give it to group %s: %s\n", conf->users,
+			conf->user, nr_strerror(rc));
 	fprintf(stderr, "\n%s: %s updated\n", conf->users, argv[1]);
 	return EX_OK_;
 }

@@ -109,6 +109,11 @@ chmod 0640 "$NR_TMP/pass"
 write "user nobody" "users $NR_TMP/users"
 refused "users file that user cannot read" \
 	"$conf:6: users: the users file $NR_TMP/users cannot be read by user nobody, whom the daemon runs as; chgrp nobody $NR_TMP/users && chmod 640 $NR_TMP/users"
+# nanorelay passwd leaves the file as the daemon can read it
+printf 'pw one\n' | "$bin" -c "$conf" passwd camera 2>/dev/null
+expect_eq "passwd with user nobody: the users file is root:$nogroup 0640" "root:$nogroup 640" \
+	"$(stat -c '%U:%G %a' "$NR_TMP/users")"
+passes "the users file after passwd"
 
 # ---- a queue on a read-only file system ----
 if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then

@@ -308,6 +308,13 @@ int nr_plat_file_readable_as(const char *path, const char *user)
 	return 0;
 }
 
+int nr_plat_file_share_with(const char *path, const char *user)
+{
+	(void)path;
+	(void)user;
+	return 0;
+}
+
 int nr_plat_path_writable(const char *path)
 {
 	(void)path;
