@@ -63,16 +63,6 @@ struct nr_daemon {
  * there (a stale socket is removed at the next start). */
 #define NR_STATE_DIR_MODE 0711
 
-static int conf_uses_lan_tls(const struct nr_conf *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->listen_count; i++)
-		if (c->listen[i].tls != NR_TLS_NONE)
-			return 1;
-	return 0;
-}
-
 /* The file backend, with the sector size the file was formatted with, or
  * for a new file the one its size calls for (nr_store_file_sector_size). */
 static int open_file_bdev(struct nr_daemon *d, const char *path, uint64_t size)
@@ -267,7 +257,7 @@ static int start(struct nr_daemon *d)
 	}
 	if (open_queue(d) != 0)
 		return EX_UNAVAILABLE_;
-	if (NR_ENABLED(CONFIG_NR_LAN_TLS) && conf_uses_lan_tls(d->conf)) {
+	if (NR_ENABLED(CONFIG_NR_LAN_TLS) && nr_conf_uses_lan_tls(d->conf)) {
 		/* An explicit lan_cert is never replaced by a generated one. */
 		rc = nr_tls_server_ctx_new(&d->lan_tls, d->conf->lan_cert, d->conf->lan_key,
 					   d->conf->lines.lan_cert ? NULL : d->conf->state_dir,
@@ -333,7 +323,7 @@ static void reload_lan_tls(struct nr_daemon *d, const struct nr_conf *next,
 	struct nr_tls_ctx *ctx = NULL;
 	int same;
 
-	if (!d->lan_tls || !conf_uses_lan_tls(next))
+	if (!d->lan_tls || !nr_conf_uses_lan_tls(next))
 		return;
 	/* No lan_cert: the generated one, root's 0600, not readable as `user`. */
 	same = next->lan_cert ? nr_tls_ctx_file_same(d->lan_tls, next->lan_cert) : NR_ENOTFOUND;

@@ -156,6 +156,9 @@ int nr_conf_load(struct nr_conf *c, const char *path, char *err, size_t err_size
  */
 int nr_conf_check_system(const struct nr_conf *c, char *err, size_t err_size) NR_MUST_CHECK;
 
+/* 1 when a listener has tls= (the LAN certificate is needed), else 0. */
+int nr_conf_uses_lan_tls(const struct nr_conf *c);
+
 /* Helpers shared with other modules (the same syntax as the file): 0 or
  * NR_EINVAL; overflow is NR_EINVAL, never a wrapped value. IPv4 is a strict
  * dotted quad, IPv6 needs [brackets] when a port follows, a CIDR with host

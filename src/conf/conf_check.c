@@ -90,7 +90,7 @@ static int fail(struct check *k, int line, const char *key, const char *fmt, ...
 	return NR_EINVAL;
 }
 
-static int uses_lan_tls(const struct nr_conf *c)
+int nr_conf_uses_lan_tls(const struct nr_conf *c)
 {
 	size_t i;
 
@@ -154,7 +154,7 @@ static int check_files(struct check *k)
 		rc = need_file(k, c->lines.ca_file, "ca_file", c->ca_file,
 			       "fix the path, or remove the line to use the system's CA "
 			       "certificates");
-	if (rc == 0 && c->lines.lan_cert != 0 && uses_lan_tls(c)) {
+	if (rc == 0 && c->lines.lan_cert != 0 && nr_conf_uses_lan_tls(c)) {
 		rc = need_file(k, c->lines.lan_cert, "lan_cert", c->lan_cert,
 			       "fix the path, or remove lan_cert and lan_key to have a "
 			       "certificate generated in state_dir");
