@@ -196,7 +196,7 @@ struct nr_plat_storage {
 /* A file of size bytes: created (mode 0600), preallocated and filled with
  * 0xFF, durably, when missing or empty; an existing file of another size
  * is NR_EINVAL (a queue is never reinterpreted). NR_ENOTFOUND (no such
- * directory), NR_EPERM, NR_ENOSPC, NR_ENOMEM, NR_EIO; NR_ENOTSUP without a
+ * directory), NR_EPERM, NR_EROFS, NR_ENOSPC, NR_ENOMEM, NR_EIO; NR_ENOTSUP without a
  * file system. The RAM backend is portable and lives in src/store/. */
 int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out);
 
