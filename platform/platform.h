@@ -221,6 +221,14 @@ int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned 
  * about secret files. */
 int nr_plat_file_is_exposed(const char *path, const char *user);
 
+/* The owner of path itself (a symlink's own owner): 0, NR_ENOTFOUND, NR_EIO;
+ * NR_ENOTSUP without owners. */
+int nr_plat_file_owner(const char *path, long *uid);
+
+/* Remove the file path (a symlink itself, never its target). 0 or
+ * NR_ENOTFOUND when it was not there; NR_EPERM, NR_EIO. */
+int nr_plat_file_remove(const char *path);
+
 /* Let user read path and not change it: group set to user's primary group,
  * mode 0640 (the owner stays). NR_ENOTFOUND (no such user or file),
  * NR_EPERM; NR_ENOTSUP without users. */

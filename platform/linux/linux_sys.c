@@ -257,6 +257,21 @@ int nr_plat_file_is_exposed(const char *path, const char *user)
 	return user && lookup_user(user, &uid, &gid) == 0 && st.st_gid == gid ? 0 : 1;
 }
 
+int nr_plat_file_owner(const char *path, long *uid)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return file_errno(errno);
+	*uid = (long)st.st_uid;
+	return 0;
+}
+
+int nr_plat_file_remove(const char *path)
+{
+	return unlink(path) == 0 ? 0 : file_errno(errno);
+}
+
 int nr_plat_file_share_with(const char *path, const char *user)
 {
 	uid_t uid;

@@ -63,6 +63,23 @@ struct nr_daemon {
  * there (a stale socket is removed at the next start). */
 #define NR_STATE_DIR_MODE 0711
 
+/* A generated LAN key that is not ours (nor root's) may be known to others: an older
+ * version made state_dir the daemon user's, who could then plant or read
+ * it. Such a pair is removed, so that a new one is generated. */
+static void drop_foreign_generated_key(const struct nr_conf *c)
+{
+	long me, owner;
+
+	if (c->lines.lan_cert != 0 || nr_plat_local_own_uid(&me) != 0 ||
+	    nr_plat_file_owner(c->lan_key, &owner) != 0 || owner == me || owner == 0)
+		return;
+	nr_warn("%s belongs to uid %ld, not to us: it may be known to others; generating a new "
+		"certificate",
+		c->lan_key, owner);
+	(void)nr_plat_file_remove(c->lan_key);
+	(void)nr_plat_file_remove(c->lan_cert);
+}
+
 /* The file backend, with the sector size the file was formatted with, or
  * for a new file the one its size calls for (nr_store_file_sector_size). */
 static int open_file_bdev(struct nr_daemon *d, const char *path, uint64_t size)
@@ -258,6 +275,7 @@ static int start(struct nr_daemon *d)
 	if (open_queue(d) != 0)
 		return EX_UNAVAILABLE_;
 	if (NR_ENABLED(CONFIG_NR_LAN_TLS) && nr_conf_uses_lan_tls(d->conf)) {
+		drop_foreign_generated_key(d->conf);
 		/* An explicit lan_cert is never replaced by a generated one. */
 		rc = nr_tls_server_ctx_new(&d->lan_tls, d->conf->lan_cert, d->conf->lan_key,
 					   d->conf->lines.lan_cert ? NULL : d->conf->state_dir,

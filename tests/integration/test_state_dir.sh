@@ -46,6 +46,8 @@ as_nobody bash -c "for ((p = $last + 1; p <= $last + 400; p++)); do
 	: >'$state/lan.key.tmp.'\$p; : >'$state/lan.crt.tmp.'\$p; done"
 planted=$(find "$state" -name 'lan.*.tmp.*' -user nobody | wc -l)
 expect_eq "800 files planted by nobody" 800 "$planted"
+# and a key pair of its own, which it knows (what the old code could leave)
+as_nobody bash -c "echo attacker-key >'$state/lan.key'; echo attacker-crt >'$state/lan.crt'"
 
 nr_spawn pid "$NR_TMP/log" "$bin" -c "$conf" --foreground
 wait_port "$port" 20 || fail "nanorelay did not listen" "$NR_TMP/log"
@@ -56,6 +58,9 @@ expect_eq "the daemon runs as nobody" "$nobody$nobody$nobody$nobody" "$uid"
 # ---- the layout ----
 expect_eq "state_dir is root's 0711 again" "root 711" "$(stat -c '%U %a' "$state")"
 expect_eq "lan.key is root's 0600" "root 600" "$(stat -c '%U %a' "$state/lan.key")"
+expect_eq "lan.crt is root's" root "$(stat -c %U "$state/lan.crt")"
+check "the key nobody planted was replaced, and the log says why" \
+	grep -q "lan.key belongs to uid $nobody, not to us: it may be known to others; generating a new certificate" "$NR_TMP/log"
 expect_eq "the submit socket is root's" root "$(stat -c %U "$state/submit")"
 expect_eq "the control socket is root's" root "$(stat -c %U "$state/control")"
 written=$(find "$state" -name 'lan.*.tmp.*' -size +0 | wc -l)
