@@ -116,7 +116,7 @@ expect_eq "passwd with user nobody: the users file is root:$nogroup 0640" "root:
 passes "the users file after passwd"
 
 # ---- a queue on a read-only file system ----
-if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+if command -v unshare >/dev/null && command -v mount >/dev/null && unshare -m true 2>/dev/null; then
 	mkdir "$NR_TMP/ro"
 	write "queue file:$NR_TMP/ro/spool/queue size=1M"
 	sed -i '2d' "$conf" # the ram queue; the file queue is now line 4

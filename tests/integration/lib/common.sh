@@ -280,7 +280,8 @@ nr_require() {
 nr_with_system_user() {
 	local name=$1 d
 	shift
-	if id "$name" >/dev/null 2>&1 || [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
+	if id "$name" >/dev/null 2>&1 || [ "$(id -u)" != 0 ] || ! command -v mount >/dev/null ||
+		! unshare -m true 2>/dev/null; then
 		"$@"
 		return
 	fi
@@ -289,6 +290,7 @@ nr_with_system_user() {
 	cp /etc/group "$d/group"
 	echo "$name:x:64999:64999:$name:/nonexistent:/usr/sbin/nologin" >>"$d/passwd"
 	echo "$name:x:64999:" >>"$d/group"
+	# shellcheck disable=SC2016 # $1 is the inner shell's
 	unshare -m sh -c 'mount --bind "$1/passwd" /etc/passwd && mount --bind "$1/group" /etc/group &&
 		shift && exec "$@"' sh "$d" "$@"
 }
