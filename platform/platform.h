@@ -51,19 +51,21 @@ enum nr_err {
 	NR_ENOTFOUND = -10, /* no such name, file, id */
 	NR_ECONNREFUSED = -11,
 	NR_EADDRINUSE = -12,
-	NR_EPERM = -13,    /* permission denied */
-	NR_ECORRUPT = -14, /* stored data fails its checks */
-	NR_ENOSPC = -15,   /* device out of space */
-	NR_EPROTO = -16,   /* protocol violation by the peer */
-	NR_ETLS = -17,     /* TLS handshake or record failure */
-	NR_EDNS = -18,     /* resolver failure other than not-found */
-	NR_EBUSY = -19,    /* resource in use */
-	NR_ESTATE = -20,   /* call not valid in this state */
-	NR_EAUTH = -21,    /* authentication failed */
-	NR_ENOTSUP = -22,  /* not supported on this platform/build */
-	NR_ECERT = -23,    /* certificate verification failed */
-	NR_ECLOCK = -24,   /* no valid wall clock (TLS cannot verify) */
-	NR_EUNREACH = -25, /* network/host unreachable */
+	NR_EPERM = -13,         /* permission denied */
+	NR_ECORRUPT = -14,      /* stored data fails its checks */
+	NR_ENOSPC = -15,        /* device out of space */
+	NR_EPROTO = -16,        /* protocol violation by the peer */
+	NR_ETLS = -17,          /* TLS handshake or record failure */
+	NR_EDNS = -18,          /* resolver failure other than not-found */
+	NR_EBUSY = -19,         /* resource in use */
+	NR_ESTATE = -20,        /* call not valid in this state */
+	NR_EAUTH = -21,         /* authentication failed */
+	NR_ENOTSUP = -22,       /* not supported on this platform/build */
+	NR_ECERT = -23,         /* certificate verification failed */
+	NR_ECLOCK = -24,        /* no valid wall clock (TLS cannot verify) */
+	NR_EUNREACH = -25,      /* network/host unreachable */
+	NR_EROFS = -26,         /* read-only file system */
+	NR_EADDRNOTAVAIL = -27, /* a listen address that is not on this machine */
 };
 
 /* A short constant English text for an NR_E... code ("unknown error" else). */
@@ -84,8 +86,13 @@ typedef int nr_sock_t;
 #define NR_SOCK_INVALID (-1)
 
 /* Open a non-blocking TCP listener on addr (v6 listeners are v6-only).
- * NR_EADDRINUSE, NR_EPERM (privileged port), NR_EINVAL. */
+ * NR_EADDRINUSE, NR_EPERM (privileged port), NR_EADDRNOTAVAIL (not an
+ * address of this machine), NR_EINVAL. */
 int nr_plat_tcp_listen(const struct nr_addr *addr, int backlog, nr_sock_t *out);
+/* 0 when addr (any port) could be bound here, NR_EADDRNOTAVAIL when it is
+ * not an address of this machine; other errors as nr_plat_tcp_listen.
+ * Binds nothing that stays. */
+int nr_plat_addr_is_local(const struct nr_addr *addr);
 
 /* Accept one pending connection as a non-blocking socket. NR_EAGAIN when
  * none is pending. peer may be NULL. IPv4-mapped v6 peers are reported as
@@ -122,6 +129,12 @@ int nr_plat_sock_local_addr(nr_sock_t s, struct nr_addr *out);
  * RTOS: NR_ENOTSUP. */
 int nr_plat_local_listen(const char *path, int world, nr_sock_t *out);
 int nr_plat_local_connect(const char *path, nr_sock_t *out);
+/* Before a client trusts a local socket (a daemon's control or submit
+ * socket): path must be a socket (else NR_EINVAL) owned by root, by
+ * daemon_user (when not NULL) or by this process's effective user (else
+ * NR_EPERM, *owner set to the owner's uid). NR_ENOTFOUND when missing,
+ * NR_ENOTSUP without local sockets. */
+int nr_plat_local_check_owner(const char *path, const char *daemon_user, long *owner);
 /* Credentials of a local peer: uid, or NR_ENOTSUP. */
 int nr_plat_local_peer_uid(nr_sock_t s, long *uid);
 /* Our side of a local socket: the effective uid this process runs as
@@ -183,7 +196,7 @@ struct nr_plat_storage {
 /* A file of size bytes: created (mode 0600), preallocated and filled with
  * 0xFF, durably, when missing or empty; an existing file of another size
  * is NR_EINVAL (a queue is never reinterpreted). NR_ENOTFOUND (no such
- * directory), NR_EPERM, NR_ENOSPC, NR_ENOMEM, NR_EIO; NR_ENOTSUP without a
+ * directory), NR_EPERM, NR_EROFS, NR_ENOSPC, NR_ENOMEM, NR_EIO; NR_ENOTSUP without a
  * file system. The RAM backend is portable and lives in src/store/. */
 int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out);
 
@@ -197,12 +210,40 @@ int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storag
 int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len);
 
 /* Atomically replace path with data (write temp, sync, rename) using mode
- * (e.g. 0600). */
+ * (e.g. 0600). The temporary file has a random name and is created
+ * exclusively: an existing file or symlink under that name is never
+ * opened (NR_EPERM). */
 int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned mode);
 
-/* 1 when path is readable by group or others, 0 when private, negative on
- * error. Used to warn about secret files. */
-int nr_plat_file_is_exposed(const char *path);
+/* 1 when path is readable by others, or by its group when that group is not
+ * the primary group of user (NULL: no group is fine), 0 when private (so
+ * 0640 root:<user's group> is private), negative on error. Used to warn
+ * about secret files. */
+int nr_plat_file_is_exposed(const char *path, const char *user);
+
+/* The owner of path itself (a symlink's own owner): 0, NR_ENOTFOUND, NR_EIO;
+ * NR_ENOTSUP without owners. */
+int nr_plat_file_owner(const char *path, long *uid);
+
+/* Remove the file path (a symlink itself, never its target). 0 or
+ * NR_ENOTFOUND when it was not there; NR_EPERM, NR_EIO. */
+int nr_plat_file_remove(const char *path);
+
+/* Let user read path and not change it: group set to user's primary group,
+ * mode 0640 (the owner stays). NR_ENOTFOUND (no such user or file),
+ * NR_EPERM; NR_ENOTSUP without users. */
+int nr_plat_file_share_with(const char *path, const char *user);
+
+/* Whether user could open path for reading (for --check-config: the daemon
+ * reads secrets after the privilege drop). 0 yes, NR_EPERM no,
+ * NR_ENOTFOUND missing; NR_ENOTSUP when this process cannot tell (not
+ * root, no users on this platform). */
+int nr_plat_file_readable_as(const char *path, const char *user);
+
+/* Whether a file can be created or written at path: NR_EROFS when the file,
+ * or the nearest directory above it that exists, is on a read-only file
+ * system; 0 otherwise (permissions are not looked at). */
+int nr_plat_path_writable(const char *path);
 
 /* ---- log sink -------------------------------------------------------------------- */
 enum nr_log_level { NR_LOG_ERR = 3, NR_LOG_WARN = 4, NR_LOG_INFO = 6, NR_LOG_DEBUG = 7 };
@@ -233,12 +274,16 @@ int nr_plat_signals_install(void);
 /* Return and clear the NR_SIG_* bits received since the last call. */
 unsigned nr_plat_signals_take(void);
 
+/* 0 when the named user exists, NR_ENOTFOUND when not, NR_EIO when the
+ * user database cannot be read; NR_ENOTSUP without users. */
+int nr_plat_user_exists(const char *user);
+
 /* Switch to the named user (and its primary group, dropping supplementary
  * groups). NR_ENOTFOUND for an unknown user, NR_EPERM when not allowed. */
 int nr_plat_drop_privileges(const char *user);
 
-/* Make path (and parents) a directory owned by user (NULL: current) with
- * mode. */
+/* Make path (and parents) a directory owned by user (NULL: the current
+ * effective user, also for an existing directory) with mode. */
 int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner);
 
 /* Create the missing directories above the file path with mode; existing

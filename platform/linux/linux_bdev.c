@@ -31,8 +31,9 @@ static int map_errno(int e)
 		return NR_ENOSPC;
 	case EACCES:
 	case EPERM:
-	case EROFS:
 		return NR_EPERM;
+	case EROFS: /* the real cause, not "permission denied" */
+		return NR_EROFS;
 	case ENOENT:
 		return NR_ENOTFOUND;
 	default:

@@ -139,6 +139,23 @@ static int tcp_socket(const struct nr_addr *addr, struct sockaddr_storage *ss, s
 	return stream_socket(ss->ss_family, fd);
 }
 
+int nr_plat_addr_is_local(const struct nr_addr *addr)
+{
+	struct nr_addr any = *addr;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = -1, ret;
+
+	any.port = 0; /* the address is the question, not the port */
+	ret = tcp_socket(&any, &ss, &len, &fd);
+	if (ret)
+		return ret;
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+		ret = errno == EADDRNOTAVAIL ? NR_EADDRNOTAVAIL : nr_linux_errno(errno);
+	close(fd);
+	return ret;
+}
+
 int nr_plat_tcp_listen(const struct nr_addr *addr, int backlog, nr_sock_t *out)
 {
 	struct sockaddr_storage ss;
@@ -161,7 +178,7 @@ int nr_plat_tcp_listen(const struct nr_addr *addr, int backlog, nr_sock_t *out)
 	if (!ret)
 		(void)set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 	if (!ret && bind(fd, (struct sockaddr *)&ss, len) != 0)
-		ret = nr_linux_errno(errno);
+		ret = errno == EADDRNOTAVAIL ? NR_EADDRNOTAVAIL : nr_linux_errno(errno);
 	if (!ret && listen(fd, backlog > 0 ? backlog : 16) != 0)
 		ret = nr_linux_errno(errno);
 	if (ret)

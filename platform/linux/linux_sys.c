@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +66,8 @@ static int file_errno(int e)
 {
 	if (e == ENOENT || e == ENOTDIR)
 		return NR_ENOTFOUND;
+	if (e == EROFS)
+		return NR_EROFS;
 	if (e == EACCES || e == EPERM)
 		return NR_EPERM;
 	return NR_EIO;
@@ -161,16 +165,46 @@ static int sync_parent(const char *path)
 	return ret;
 }
 
+/* A fresh temporary name next to path: PATH.tmp.<24 random hex digits>.
+ * Random, so that nobody can guess it and plant a file or a symlink there
+ * in advance (a PID-based name could be pre-created for the next PIDs). */
+static int temp_name(char *tmp, size_t size, const char *path)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[12];
+	char tail[2 * sizeof(rnd) + 1];
+	size_t i;
+	int ret = nr_plat_entropy(rnd, sizeof(rnd));
+
+	if (ret)
+		return ret;
+	for (i = 0; i < sizeof(rnd); i++) {
+		tail[2 * i] = hex[rnd[i] >> 4];
+		tail[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	tail[2 * sizeof(rnd)] = '\0';
+	if ((size_t)snprintf(tmp, size, "%s.tmp.%s", path, tail) >= size)
+		return NR_EINVAL;
+	return 0;
+}
+
 /* Write a temporary file next to path, sync it, rename it over path. A
- * crash leaves either the old or the new content, never a mix. */
+ * crash leaves either the old or the new content, never a mix. The
+ * temporary file is created with O_EXCL (and O_NOFOLLOW): a name that
+ * already exists, a file or a symlink someone else put there, is refused
+ * rather than opened, so our bytes never land in a file we did not
+ * create. rename() replaces a symlink at path itself, never its target. */
 int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned mode)
 {
 	char tmp[4096];
 	int fd, ret;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
-		return NR_EINVAL;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+	ret = temp_name(tmp, sizeof(tmp), path);
+	if (ret)
+		return ret;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+	if (fd < 0 && errno == EEXIST)
+		return NR_EPERM; /* 96 random bits taken: not by chance; never ours */
 	if (fd < 0)
 		return file_errno(errno);
 	ret = write_all(fd, data, len);
@@ -190,13 +224,133 @@ int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned 
 	return sync_parent(path);
 }
 
-int nr_plat_file_is_exposed(const char *path)
+static int lookup_user(const char *name, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(name);
+	/* Not found is NULL with errno 0, or one of these (getpwnam(3)). */
+	if (!pw)
+		return errno == 0 || errno == ENOENT || errno == ESRCH || errno == EBADF ||
+			       errno == EPERM
+			   ? NR_ENOTFOUND
+			   : NR_EIO;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+int nr_plat_file_is_exposed(const char *path, const char *user)
 {
 	struct stat st;
+	uid_t uid;
+	gid_t gid;
 
 	if (stat(path, &st) != 0)
 		return file_errno(errno);
-	return (st.st_mode & (S_IRGRP | S_IROTH)) ? 1 : 0;
+	if (st.st_mode & S_IROTH)
+		return 1;
+	if (!(st.st_mode & S_IRGRP))
+		return 0;
+	/* 0640 root:nanorelay lets the daemon read a secret it cannot change */
+	return user && lookup_user(user, &uid, &gid) == 0 && st.st_gid == gid ? 0 : 1;
+}
+
+int nr_plat_file_owner(const char *path, long *uid)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return file_errno(errno);
+	*uid = (long)st.st_uid;
+	return 0;
+}
+
+int nr_plat_file_remove(const char *path)
+{
+	return unlink(path) == 0 ? 0 : file_errno(errno);
+}
+
+int nr_plat_file_share_with(const char *path, const char *user)
+{
+	uid_t uid;
+	gid_t gid;
+	int ret = lookup_user(user, &uid, &gid);
+
+	if (ret)
+		return ret;
+	if (chown(path, (uid_t)-1, gid) != 0 || chmod(path, 0640) != 0)
+		return file_errno(errno);
+	return 0;
+}
+
+/* A child takes the user's identity and tries: the kernel answers, with
+ * every directory above, supplementary groups and ACLs taken into account. */
+int nr_plat_file_readable_as(const char *path, const char *user)
+{
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int status, ret;
+
+	if (stat(path, &st) != 0)
+		return file_errno(errno);
+	ret = lookup_user(user, &uid, &gid);
+	if (ret)
+		return ret;
+	if (geteuid() == uid)
+		return access(path, R_OK) == 0 ? 0 : file_errno(errno);
+	if (geteuid() != 0)
+		return NR_ENOTSUP;
+	pid = fork();
+	if (pid < 0)
+		return NR_EIO;
+	if (pid == 0) {
+		int fd;
+
+		if (initgroups(user, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+			_exit(2);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return NR_EIO;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 2)
+		return NR_EIO;
+	return WEXITSTATUS(status) == 0 ? 0 : NR_EPERM;
+}
+
+int nr_plat_path_writable(const char *path)
+{
+	char dir[4096];
+	struct statvfs vfs;
+	size_t n = strlen(path), i;
+	char *slash;
+
+	if (n == 0 || n >= sizeof(dir))
+		return NR_EINVAL;
+	memcpy(dir, path, n + 1);
+	/* The file, or the nearest directory above it that exists; each turn
+	 * shortens dir, and "/" or "." ends it. */
+	for (i = 0; i < sizeof(dir); i++) {
+		if (statvfs(dir, &vfs) == 0)
+			return (vfs.f_flag & ST_RDONLY) ? NR_EROFS : 0;
+		if (errno != ENOENT && errno != ENOTDIR)
+			return file_errno(errno);
+		slash = strrchr(dir, '/');
+		if (!slash && strcmp(dir, ".") != 0)
+			strcpy(dir, ".");
+		else if (slash && slash != dir)
+			*slash = '\0';
+		else if (slash && dir[1] != '\0')
+			dir[1] = '\0';
+		else
+			break;
+	}
+	return NR_ENOTFOUND;
 }
 
 /* ---- signals: flags plus a self-pipe that wakes nr_plat_poll ------------------------------ */
@@ -272,17 +426,12 @@ void nr_linux_signal_drain(void)
 }
 
 /* ---- privileges and directories ---------------------------------------------------------- */
-static int lookup_user(const char *name, uid_t *uid, gid_t *gid)
+int nr_plat_user_exists(const char *user)
 {
-	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
 
-	errno = 0;
-	pw = getpwnam(name);
-	if (!pw)
-		return errno ? NR_EIO : NR_ENOTFOUND;
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
-	return 0;
+	return lookup_user(user, &uid, &gid);
 }
 
 int nr_plat_drop_privileges(const char *user)
@@ -352,12 +501,33 @@ int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner)
 	/* The leaf gets exactly the mode and owner asked for. */
 	if (chmod(path, (mode_t)mode) != 0)
 		return file_errno(errno);
-	if (!owner)
-		return 0;
-	ret = lookup_user(owner, &uid, &gid);
-	if (ret)
+	/* NULL: ours. An existing directory is taken back too (an older
+	 * version made state_dir the daemon user's). */
+	uid = geteuid();
+	gid = getegid();
+	if (owner && (ret = lookup_user(owner, &uid, &gid)) != 0)
 		return ret;
 	return chown(path, uid, gid) == 0 ? 0 : file_errno(errno);
+}
+
+int nr_plat_local_check_owner(const char *path, const char *daemon_user, long *owner)
+{
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+
+	*owner = -1;
+	/* lstat: a symlink is not a socket, whatever it points at. */
+	if (lstat(path, &st) != 0)
+		return file_errno(errno);
+	*owner = (long)st.st_uid;
+	if (!S_ISSOCK(st.st_mode))
+		return NR_EINVAL;
+	if (st.st_uid == 0 || st.st_uid == geteuid())
+		return 0;
+	if (daemon_user && lookup_user(daemon_user, &uid, &gid) == 0 && st.st_uid == uid)
+		return 0;
+	return NR_EPERM;
 }
 
 long nr_plat_pid(void)

@@ -163,7 +163,7 @@ static int run_ctl(const char *conf_path, int argc, char **argv)
 		nr_conf_free(&conf);
 		return EX_CONFIG_;
 	}
-	rc = nr_ctl_cli_main(conf.control_socket, argc, argv);
+	rc = nr_ctl_cli_main(conf.control_socket, conf.user, argc, argv);
 	nr_conf_free(&conf);
 	return rc;
 }
@@ -201,6 +201,12 @@ static int cmd_passwd(const struct nr_conf *conf, int argc, char **argv)
 			nr_strerror(rc));
 		return rc == NR_EINVAL ? EX_USAGE_ : EX_UNAVAILABLE_;
 	}
+	/* The daemon reads the file as `user`, after the privilege drop:
+	 * root:<user's group> 0640, which it can read and not change. */
+	if (conf->user && (rc = nr_plat_file_share_with(conf->users, conf->user)) != 0 &&
+	    rc != NR_ENOTSUP)
+		fprintf(stderr, "\nnanorelay: %s: cannot give it to group %s: %s\n", conf->users,
+			conf->user, nr_strerror(rc));
 	fprintf(stderr, "\n%s: %s updated\n", conf->users, argv[1]);
 	return EX_OK_;
 }
@@ -349,6 +355,13 @@ int nr_app_main(int argc, char **argv)
 		goto out;
 	}
 	if (args.check_config) {
+		char err[768];
+
+		if (nr_conf_check_system(&conf, err, sizeof(err)) != 0) {
+			fprintf(stderr, "nanorelay: %s\n", err);
+			rc = EX_CONFIG_;
+			goto out;
+		}
 		printf("%s: configuration ok\n", args.conf_path);
 		goto out;
 	}

@@ -54,19 +54,30 @@ struct nr_daemon {
 	struct nr_smtpd_submit *submit; /* NULL: no local submission socket */
 };
 
-/* state_dir is searchable by everyone (0711, not listable) so that local
- * users reach the submit socket by name; what is inside keeps its own
- * modes (the control socket checks its peer's uid, keys are 0600). */
+/* state_dir belongs to root (whoever starts us) and is searchable by
+ * everyone (0711, not listable) so that local users reach the submit
+ * socket by name; what is inside keeps its own modes (the control socket
+ * checks its peer's uid, keys are 0600). Everything in it is created
+ * before the privilege drop, and the daemon writes nothing there after:
+ * so the unprivileged `user` cannot replace a socket or plant a file
+ * there (a stale socket is removed at the next start). */
 #define NR_STATE_DIR_MODE 0711
 
-static int conf_uses_lan_tls(const struct nr_conf *c)
+/* A generated LAN key that is not ours (nor root's) may be known to others: an older
+ * version made state_dir the daemon user's, who could then plant or read
+ * it. Such a pair is removed, so that a new one is generated. */
+static void drop_foreign_generated_key(const struct nr_conf *c)
 {
-	size_t i;
+	long me, owner;
 
-	for (i = 0; i < c->listen_count; i++)
-		if (c->listen[i].tls != NR_TLS_NONE)
-			return 1;
-	return 0;
+	if (c->lines.lan_cert != 0 || nr_plat_local_own_uid(&me) != 0 ||
+	    nr_plat_file_owner(c->lan_key, &owner) != 0 || owner == me || owner == 0)
+		return;
+	nr_warn("%s belongs to uid %ld, not to us: it may be known to others; generating a new "
+		"certificate",
+		c->lan_key, owner);
+	(void)nr_plat_file_remove(c->lan_key);
+	(void)nr_plat_file_remove(c->lan_cert);
 }
 
 /* The file backend, with the sector size the file was formatted with, or
@@ -239,16 +250,23 @@ static void start_submit(struct nr_daemon *d)
 
 static int start(struct nr_daemon *d)
 {
+	char err[768];
 	int rc;
 
 	nr_plat_log_open(d->conf->log_sink, "nanorelay");
 	nr_log_set_level(d->conf->log_level);
+	/* What --check-config checks: the real cause, before anything fails
+	 * on it later under another name. */
+	if (nr_conf_check_system(d->conf, err, sizeof(err)) != 0) {
+		nr_err("%s", err);
+		return EX_CONFIG_;
+	}
 
 	rc = nr_loop_new(&d->loop, NR_DAEMON_MAX_IOS, NR_DAEMON_MAX_TIMERS);
 	if (rc != 0)
 		return EX_OSERR_;
 	if (d->conf->state_dir) {
-		rc = nr_plat_mkdir_p(d->conf->state_dir, NR_STATE_DIR_MODE, d->conf->user);
+		rc = nr_plat_mkdir_p(d->conf->state_dir, NR_STATE_DIR_MODE, NULL);
 		if (rc != 0) {
 			nr_err("state_dir %s: %s", d->conf->state_dir, nr_strerror(rc));
 			return EX_OSERR_;
@@ -256,9 +274,12 @@ static int start(struct nr_daemon *d)
 	}
 	if (open_queue(d) != 0)
 		return EX_UNAVAILABLE_;
-	if (NR_ENABLED(CONFIG_NR_LAN_TLS) && conf_uses_lan_tls(d->conf)) {
+	if (NR_ENABLED(CONFIG_NR_LAN_TLS) && nr_conf_uses_lan_tls(d->conf)) {
+		drop_foreign_generated_key(d->conf);
+		/* An explicit lan_cert is never replaced by a generated one. */
 		rc = nr_tls_server_ctx_new(&d->lan_tls, d->conf->lan_cert, d->conf->lan_key,
-					   d->conf->state_dir, d->conf->hostname);
+					   d->conf->lines.lan_cert ? NULL : d->conf->state_dir,
+					   d->conf->hostname);
 		if (rc != 0) {
 			nr_err("LAN TLS: cannot load %s / %s: %s", d->conf->lan_cert,
 			       d->conf->lan_key, nr_strerror(rc));
@@ -320,7 +341,7 @@ static void reload_lan_tls(struct nr_daemon *d, const struct nr_conf *next,
 	struct nr_tls_ctx *ctx = NULL;
 	int same;
 
-	if (!d->lan_tls || !conf_uses_lan_tls(next))
+	if (!d->lan_tls || !nr_conf_uses_lan_tls(next))
 		return;
 	/* No lan_cert: the generated one, root's 0600, not readable as `user`. */
 	same = next->lan_cert ? nr_tls_ctx_file_same(d->lan_tls, next->lan_cert) : NR_ENOTFOUND;

@@ -90,8 +90,15 @@ struct nr_conf_alias {
 	int line;
 };
 
+/* The line each of these keys was set on (0: not in the file, the
+ * default), for what is checked after parsing (nr_conf_check_system). */
+struct nr_conf_lines {
+	int user, ca_file, lan_cert, queue, users, state_dir;
+};
+
 struct nr_conf {
 	char *path; /* the file this came from */
+	struct nr_conf_lines lines;
 
 	struct nr_conf_listen *listen;
 	size_t listen_count;
@@ -173,6 +180,21 @@ int nr_conf_parse(struct nr_conf *c, const char *path, const char *text, size_t 
  * file: the platform's code (NR_ENOTFOUND, NR_EPERM, NR_ETOOBIG, NR_EIO) and
  * "path: cannot read: reason". The caller exits 78 (EX_CONFIG) on any error. */
 int nr_conf_load(struct nr_conf *c, const char *path, char *err, size_t err_size) NR_MUST_CHECK;
+
+/*
+ * What start-up needs from this machine, beyond the file's syntax: `user`
+ * exists, ca_file exists, an explicit lan_cert/lan_key exists (it is never
+ * silently replaced by a generated one), a file queue is not on a
+ * read-only file system, every listen address is one of this machine's,
+ * and `user` can read the secrets the daemon reads after the privilege
+ * drop (password_file, oauth_token_file, users). Run by --check-config and
+ * at the start of the daemon (as root, before anything is created). 0, or
+ * NR_EINVAL with "FILE:LINE: key: what is wrong; the fix" in err.
+ */
+int nr_conf_check_system(const struct nr_conf *c, char *err, size_t err_size) NR_MUST_CHECK;
+
+/* 1 when a listener has tls= (the LAN certificate is needed), else 0. */
+int nr_conf_uses_lan_tls(const struct nr_conf *c);
 
 /* Helpers shared with other modules (the same syntax as the file): 0 or
  * NR_EINVAL; overflow is NR_EINVAL, never a wrapped value. IPv4 is a strict

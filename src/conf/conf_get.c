@@ -183,12 +183,11 @@ int nr_conf_get_cidr_list(struct nr_conf_parser *p, const char *v, struct nr_cid
 int nr_conf_check_file(struct nr_conf_parser *p, const char *what, const char *path,
 		       int missing_is_error)
 {
-	int rc = nr_plat_file_is_exposed(path);
+	/* only whether it is there: exposure is looked at once `user` is
+	 * known, at the end of the file */
+	int rc = nr_plat_file_is_exposed(path, NULL);
 
-	if (rc == 1)
-		nr_conf_warn_at(p, "%s %s is readable by group or others; chmod 600 it", what,
-				path);
-	else if (rc < 0 && missing_is_error)
+	if (rc < 0 && missing_is_error)
 		return nr_conf_fail(p, "%s %s: cannot read: %s", what, path, nr_strerror(rc));
 	else if (rc < 0)
 		nr_conf_warn_at(p, "%s %s: cannot read: %s", what, path, nr_strerror(rc));

@@ -85,6 +85,10 @@ struct nr_conf_key {
 extern const struct nr_conf_key nr_conf_keys[];
 extern const size_t nr_conf_key_count;
 
+/* The key a mistyped name was most likely meant to be (at most 2 edits,
+ * case ignored), or NULL (conf_check.c). */
+const char *nr_conf_key_suggest(const char *name);
+
 /* "path:line: key: [option: ]message" into the error buffer; NR_EINVAL. */
 int nr_conf_fail(struct nr_conf_parser *p, const char *fmt, ...) NR_PRINTF(2, 3);
 int nr_conf_oom(struct nr_conf_parser *p); /* NR_ENOMEM */

@@ -168,6 +168,43 @@ out:
 	return rc;
 }
 
+/* The bits of a netmask like 255.255.255.0, or -1 when s is not one. */
+static int netmask_bits(const char *s)
+{
+	struct nr_addr a;
+	uint32_t m;
+	int bits = 0;
+
+	if (nr_conf_ip_parse(s, strlen(s), &a) != NR_CONF_WHY_OK || a.family != NR_AF_INET4 ||
+	    a.ip[0] != 255)
+		return -1;
+	m = (uint32_t)a.ip[0] << 24 | (uint32_t)a.ip[1] << 16 | (uint32_t)a.ip[2] << 8 | a.ip[3];
+	while (m & 0x80000000u) {
+		m <<= 1;
+		bits++;
+	}
+	return m == 0 ? bits : -1;
+}
+
+/* Two habits from other software that would silently mean something else:
+ * "192.168.1.0 255.255.255.0" (two single hosts here) and "a/24,b/8". */
+static int allow_mistake(struct nr_conf_parser *p, const struct nr_conf_line *l, size_t i)
+{
+	const char *v = l->arg[i];
+	int bits = netmask_bits(v);
+
+	if (i > 0 && bits >= 0 && strchr(l->arg[i - 1], '/') == NULL &&
+	    strchr(l->arg[i - 1], ':') == NULL)
+		return nr_conf_fail(p, "%s is a netmask; write %s/%d (one network per value)", v,
+				    l->arg[i - 1], bits);
+	if (strchr(v, ',') != NULL)
+		return nr_conf_fail(p,
+				    "%s: separate networks with blanks, not commas (allow "
+				    "192.168.1.0/24 10.0.0.0/8)",
+				    nr_conf_quote(p, v));
+	return 0;
+}
+
 static int k_allow(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
 	struct nr_conf *c = p->c;
@@ -188,7 +225,8 @@ static int k_allow(struct nr_conf_parser *p, struct nr_conf_line *l)
 		return nr_conf_oom(p);
 	c->allow = grown;
 	for (i = 0; i < l->nargs; i++) {
-		if ((rc = nr_conf_get_cidr(p, l->arg[i], &c->allow[c->allow_count])) != 0)
+		if ((rc = allow_mistake(p, l, i)) != 0 ||
+		    (rc = nr_conf_get_cidr(p, l->arg[i], &c->allow[c->allow_count])) != 0)
 			return rc;
 		c->allow_count++;
 	}
@@ -210,21 +248,16 @@ static int k_lan_cert(struct nr_conf_parser *p, struct nr_conf_line *l)
 
 static int k_lan_key(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	/* a missing key is generated later, so only exposure is worth a word */
-	if (nr_plat_file_is_exposed(l->arg[0]) == 1)
-		nr_conf_warn_at(p, "lan_key %s is readable by group or others; chmod 600 it",
-				l->arg[0]);
+	/* a missing key is generated later (unless lan_cert is set: see
+	 * nr_conf_check_system); exposure is looked at in finish() */
 	return nr_conf_set_str(p, &p->c->lan_key, l->arg[0]);
 }
 
 static int k_users(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	int rc = nr_plat_file_is_exposed(l->arg[0]);
+	int rc = nr_plat_file_is_exposed(l->arg[0], NULL);
 
-	if (rc == 1)
-		nr_conf_warn_at(p, "users %s is readable by group or others; chmod 600 it",
-				l->arg[0]);
-	else if (rc < 0)
+	if (rc < 0)
 		nr_conf_warn_at(p,
 				"users %s: cannot read: %s (add users with: nanorelay passwd NAME)",
 				l->arg[0], nr_strerror(rc));

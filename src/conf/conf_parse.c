@@ -205,8 +205,14 @@ static int parse_line(struct nr_conf_parser *p, char *s)
 			break;
 		}
 	}
-	if (k == NULL)
+	if (k == NULL) {
+		const char *near = nr_conf_key_suggest(tok[0]);
+
+		if (near != NULL)
+			return nr_conf_fail(p, "unknown key %s; did you mean %s?",
+					    nr_conf_quote(p, tok[0]), near);
 		return nr_conf_fail(p, "unknown key %s", nr_conf_quote(p, tok[0]));
+	}
 	p->key = k->name;
 	if (!k->repeatable && p->seen[ki] != 0)
 		return nr_conf_fail(p, "already set on line %d", p->seen[ki]);
@@ -288,6 +294,49 @@ static int derive_socket(struct nr_conf_parser *p, char **field, const char *key
 			    p->c->state_dir, leaf, NR_CONF_SOCKET_PATH_MAX, key);
 }
 
+/* A v6 listener is v6-only (platform.h): an IPv4 network in one of its
+ * lists can never match, and the clients it names are refused. */
+static int check_v4_on_v6(struct nr_conf_parser *p, const struct nr_conf_listen *ls,
+			  const char *opt, const struct nr_cidr *list, size_t n)
+{
+	char net[48];
+	size_t i;
+
+	if (ls->addr.family != NR_AF_INET6)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (list[i].net.family != NR_AF_INET4)
+			continue;
+		p->line = ls->line;
+		p->key = "listen";
+		p->sub = NULL;
+		return nr_conf_fail(
+		    p,
+		    "%s=%s/%u is an IPv4 network, but an IPv6 listener takes only "
+		    "IPv6 clients; put it on an IPv4 listener (listen 0.0.0.0:%u %s=...)",
+		    opt, nr_addr_ntop(&list[i].net, net, sizeof(net)), list[i].prefix,
+		    ls->addr.port, opt);
+	}
+	return 0;
+}
+
+/* Secrets the daemon reads as `user`: readable by others, or by a group
+ * other than user's, is worth a word (0640 root:<user's group> is fine). */
+static void warn_exposed(struct nr_conf_parser *p, int line, const char *what, const char *path)
+{
+	if (path == NULL || nr_plat_file_is_exposed(path, p->c->user) != 1)
+		return;
+	p->line = line;
+	if (p->c->user != NULL)
+		nr_conf_warn_at(p,
+				"%s %s is readable by users other than root and %s; chgrp %s and "
+				"chmod 640 it",
+				what, path, p->c->user, p->c->user);
+	else
+		nr_conf_warn_at(p, "%s %s is readable by group or others; chmod 600 it", what,
+				path);
+}
+
 static int finish(struct nr_conf_parser *p)
 {
 	struct nr_conf *c = p->c;
@@ -296,6 +345,32 @@ static int finish(struct nr_conf_parser *p)
 	char a[24], b[24];
 	size_t i;
 	int rc;
+
+	c->lines.user = key_line(p, "user");
+	c->lines.ca_file = key_line(p, "ca_file");
+	c->lines.lan_cert = cert;
+	c->lines.queue = key_line(p, "queue");
+	c->lines.users = key_line(p, "users");
+	c->lines.state_dir = state;
+	for (i = 0; i < c->smarthost_count; i++) {
+		warn_exposed(p, c->smarthost[i].line, "password_file",
+			     c->smarthost[i].password_file);
+		warn_exposed(p, c->smarthost[i].line, "oauth_token_file",
+			     c->smarthost[i].oauth_token_file);
+	}
+	if (keyl != 0)
+		warn_exposed(p, keyl, "lan_key", c->lan_key);
+	if (c->lines.users != 0)
+		warn_exposed(p, c->lines.users, "users", c->users);
+	for (i = 0; i < c->listen_count; i++) {
+		const struct nr_conf_listen *ls = &c->listen[i];
+
+		if ((rc = check_v4_on_v6(p, ls, "plain_auth", ls->plain_auth,
+					 ls->plain_auth_count)) != 0 ||
+		    (rc = check_v4_on_v6(p, ls, "legacy_tls", ls->legacy_tls,
+					 ls->legacy_tls_count)) != 0)
+			return rc;
+	}
 
 	if ((cert != 0) != (keyl != 0)) {
 		p->line = cert != 0 ? cert : keyl;

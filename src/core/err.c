@@ -56,6 +56,10 @@ const char *nr_strerror(int err)
 		return "clock not set";
 	case NR_EUNREACH:
 		return "network unreachable";
+	case NR_EROFS:
+		return "read-only file system";
+	case NR_EADDRNOTAVAIL:
+		return "address not available on this machine";
 	}
 	return "unknown error";
 }

@@ -61,11 +61,14 @@ void nr_ctl_stop(struct nr_ctl *c);
  * "delete", "send-test"), the rest its arguments. Talks to the daemon on
  * socket_path, prints the answer on stdout (errors on stderr, naming the
  * socket when the daemon is not running), and returns the exit code above.
- * Blocks (it is the CLI process, not the daemon). The sendmail front end's
- * `mailq` / `-bp` call it as nr_ctl_cli_main(conf->control_socket, 1,
- * (char *[]){"mailq", NULL}).
+ * Blocks (it is the CLI process, not the daemon). The socket is trusted
+ * only when it is a socket owned by root, by daemon_user (conf->user, may
+ * be NULL) or by the caller (nr_plat_local_check_owner); otherwise the
+ * command is refused (NR_CTL_EX_TEMPFAIL) before anything is sent or read.
+ * The sendmail front end's `mailq` / `-bp` call it as
+ * nr_ctl_cli_main(conf->control_socket, conf->user, 1, (char *[]){"mailq", NULL}).
  */
-int nr_ctl_cli_main(const char *socket_path, int argc, char **argv);
+int nr_ctl_cli_main(const char *socket_path, const char *daemon_user, int argc, char **argv);
 
 /* 1 when name is a control command nr_ctl_cli_main() knows. */
 int nr_ctl_is_command(const char *name);

@@ -332,7 +332,31 @@ int nr_ctl_is_command(const char *name)
 	return 0;
 }
 
-int nr_ctl_cli_main(const char *socket_path, int argc, char **argv)
+/* Only a socket made by root or the daemon's user speaks for the daemon:
+ * another owner may be an impostor that prints what it likes as `status`
+ * (or takes a send-test message). A missing socket is reported by the
+ * connect that follows. */
+static int check_socket(const char *path, const char *daemon_user)
+{
+	long owner;
+	int rc = nr_plat_local_check_owner(path, daemon_user, &owner);
+
+	if (rc == NR_EINVAL) {
+		fprintf(stderr, "nanorelay: refusing the control socket %s: it is not a socket\n",
+			path);
+		return NR_CTL_EX_TEMPFAIL;
+	}
+	if (rc == NR_EPERM) {
+		fprintf(stderr,
+			"nanorelay: refusing the control socket %s: it belongs to uid %ld, not to "
+			"root or the daemon's user (%s); someone may be impersonating the daemon\n",
+			path, owner, daemon_user ? daemon_user : "none configured");
+		return NR_CTL_EX_TEMPFAIL;
+	}
+	return 0;
+}
+
+int nr_ctl_cli_main(const char *socket_path, const char *daemon_user, int argc, char **argv)
 {
 	const char *cmd = argc > 0 ? argv[0] : "";
 	char req[64];
@@ -342,6 +366,8 @@ int nr_ctl_cli_main(const char *socket_path, int argc, char **argv)
 		fprintf(stderr, "nanorelay: no control socket is configured\n");
 		return NR_CTL_EX_UNAVAILABLE;
 	}
+	if (nr_ctl_is_command(cmd) && (rc = check_socket(socket_path, daemon_user)) != 0)
+		return rc;
 	if (strcmp(cmd, "status") == 0) {
 		if (argc == 1)
 			return simple_command(socket_path, "status");

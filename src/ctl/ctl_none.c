@@ -24,9 +24,9 @@ void nr_ctl_stop(struct nr_ctl *c)
 	(void)c;
 }
 
-int nr_ctl_cli_main(const char *socket_path, int argc, char **argv)
+int nr_ctl_cli_main(const char *socket_path, const char *daemon_user, int argc, char **argv)
 {
-	(void)socket_path, (void)argc, (void)argv;
+	(void)socket_path, (void)daemon_user, (void)argc, (void)argv;
 	fprintf(stderr, "nanorelay: this build has no control socket (CONFIG_NR_CTL)\n");
 	return NR_CTL_EX_UNAVAILABLE;
 }

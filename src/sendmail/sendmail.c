@@ -411,12 +411,40 @@ static int no_daemon(struct sm_job *j, int why, int (*run)(struct sm_job *, stru
 	return ex;
 }
 
+/* The message goes only to a socket that root or the daemon's user made:
+ * anything else may be an impostor waiting for our mail (and saying 250).
+ * Refused, the message stays with the caller: a temporary failure. */
+static int check_submit_socket(struct sm_job *j)
+{
+	long owner;
+	int rc = nr_plat_local_check_owner(j->conf->submit_socket, j->conf->user, &owner);
+
+	if (rc != NR_EINVAL && rc != NR_EPERM)
+		return 0; /* ours, missing (no daemon) or not checkable here */
+	if (j->o.mode == NR_SM_MODE_SMTP) {
+		printf("421 4.3.0 the submission socket is not trusted, try again later\r\n");
+		fflush(stdout);
+	}
+	if (rc == NR_EINVAL)
+		fprintf(stderr, "%s: refusing %s: it is not a socket; the message was not sent\n",
+			prog, j->conf->submit_socket);
+	else
+		fprintf(stderr,
+			"%s: refusing %s: it belongs to uid %ld, not to root or the daemon's user "
+			"(%s); someone may be impersonating the daemon; the message was not sent\n",
+			prog, j->conf->submit_socket, owner,
+			j->conf->user ? j->conf->user : "none configured");
+	return NR_SM_EX_TEMPFAIL;
+}
+
 static int submit(struct sm_job *j, int (*run)(struct sm_job *, struct sm_link *))
 {
 	struct sm_link l;
 	nr_sock_t sock;
 	int rc, ex;
 
+	if ((ex = check_submit_socket(j)) != 0)
+		return ex;
 	rc = nr_plat_local_connect(j->conf->submit_socket, &sock);
 	if (rc != 0)
 		return no_daemon(j, rc, run);
@@ -534,7 +562,7 @@ int nr_sendmail_main(int argc, char **argv, const char *conf_path)
 		/* The queue listing is the control command's: one layout. */
 		char *mailq_argv[] = {"mailq", NULL};
 
-		rc = nr_ctl_cli_main(conf.control_socket, 1, mailq_argv);
+		rc = nr_ctl_cli_main(conf.control_socket, conf.user, 1, mailq_argv);
 		nr_conf_free(&conf);
 		return rc;
 	}

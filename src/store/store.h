@@ -32,7 +32,7 @@ int nr_store_ram_open(struct nr_bdev *out, uint64_t size, uint32_t sector_size) 
  * existing file of another size is NR_EINVAL, never reinterpreted) as a
  * persistent device of size bytes: programs are gathered by the write
  * combiner, sync is the shim's (fdatasync on Linux), and a failed sync is
- * final (every later sync fails too). Program size 1. NR_EINVAL, NR_EPERM,
+ * final (every later sync fails too). Program size 1. NR_EINVAL, NR_EPERM, NR_EROFS,
  * NR_ENOSPC, NR_ENOTFOUND, NR_ENOMEM, NR_EIO. */
 int nr_store_file_open(struct nr_bdev *out, const char *path, uint64_t size,
 		       uint32_t sector_size) NR_MUST_CHECK;

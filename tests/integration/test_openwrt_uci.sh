@@ -31,9 +31,11 @@ run_in() { # shell fixture: translate, stdout to $NR_TMP/out, stderr to $NR_TMP/
 subst() { sed -e "s|@TMP@|$NR_TMP|g" -e "s|@PORT@|$port|g" "$1"; }
 
 # the files the valid fixture names (a password path with a quote, double
-# quotes and a # in it: copied as they are)
+# quotes and a # in it: copied as they are), laid out so that its `user
+# nobody` can read them (--check-config checks that, as root)
 touch "$NR_TMP/it's\"the\"#1.pass" "$NR_TMP/backup.pass"
-chmod 600 "$NR_TMP"/*.pass
+chmod 640 "$NR_TMP"/*.pass
+[ "$(id -u)" != 0 ] || chgrp "$(id -gn nobody)" "$NR_TMP"/*.pass
 
 for uci in "$fixtures"/*.uci; do
 	name=$(basename "$uci" .uci)
@@ -44,7 +46,8 @@ for uci in "$fixtures"/*.uci; do
 		if [ -f "$fixtures/$name.conf" ]; then
 			expect_eq "$name ($sh): accepted" "0 " "$rc $(cat "$NR_TMP/err")"
 			expect_eq "$name ($sh): the configuration it means" "$(subst "$fixtures/$name.conf")" "$(cat "$NR_TMP/out")"
-			check "$name ($sh): the output passes --check-config" "$bin" -c "$NR_TMP/out" --check-config
+			check "$name ($sh): the output passes --check-config" \
+				nr_with_system_user nanorelay "$bin" -c "$NR_TMP/out" --check-config
 		else
 			expect_eq "$name ($sh): refused (exit 1)" 1 "$rc"
 			expect_eq "$name ($sh): no configuration on stdout" "" "$(cat "$NR_TMP/out")"

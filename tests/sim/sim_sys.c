@@ -283,8 +283,9 @@ void sim_set_file_exposed(int answer)
 	file_exposed = answer;
 }
 
-int nr_plat_file_is_exposed(const char *path)
+int nr_plat_file_is_exposed(const char *path, const char *user)
 {
+	(void)user;
 	/* Like the real shim, a file that is not there is not found; the
 	 * exposed answer for files that are there is the test's choice. */
 	FILE *f = fopen(path, "rb");
@@ -293,6 +294,54 @@ int nr_plat_file_is_exposed(const char *path)
 		return NR_ENOTFOUND;
 	fclose(f);
 	return file_exposed;
+}
+
+/* The simulated box has one user and every file is readable by it. */
+int nr_plat_file_readable_as(const char *path, const char *user)
+{
+	FILE *f = fopen(path, "rb");
+
+	(void)user;
+	if (!f)
+		return NR_ENOTFOUND;
+	fclose(f);
+	return 0;
+}
+
+/* The simulated box has one user, who owns every file. */
+int nr_plat_file_owner(const char *path, long *uid)
+{
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return NR_ENOTFOUND;
+	fclose(f);
+	*uid = 1000;
+	return 0;
+}
+
+int nr_plat_file_remove(const char *path)
+{
+	return remove(path) == 0 ? 0 : NR_ENOTFOUND;
+}
+
+int nr_plat_file_share_with(const char *path, const char *user)
+{
+	(void)path;
+	(void)user;
+	return 0;
+}
+
+int nr_plat_path_writable(const char *path)
+{
+	(void)path;
+	return 0;
+}
+
+int nr_plat_user_exists(const char *user)
+{
+	(void)user;
+	return 0;
 }
 
 int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len)

@@ -41,6 +41,11 @@
 #   nr_skip MSG                  exit 77 (CTest: skipped)
 #   nr_require CMD...            skip unless every CMD is on PATH
 #   nr_done                      print the summary (call at the end of a test)
+#   nr_with_system_user NAME CMD...  run the program CMD where user NAME exists:
+#                                as it is when NAME does, else (root) in a
+#                                private mount namespace whose /etc/passwd and
+#                                /etc/group add it (shipped configurations
+#                                drop to `nanorelay`, which packages create)
 
 if [ -n "${NR_COMMON_LOADED:-}" ]; then return 0; fi
 NR_COMMON_LOADED=1
@@ -270,6 +275,24 @@ nr_skip() {
 nr_require() {
 	local c
 	for c in "$@"; do command -v "$c" >/dev/null 2>&1 || nr_skip "$c not installed (tests/deps.sh)"; done
+}
+
+nr_with_system_user() {
+	local name=$1 d
+	shift
+	if id "$name" >/dev/null 2>&1 || [ "$(id -u)" != 0 ] || ! command -v mount >/dev/null ||
+		! unshare -m true 2>/dev/null; then
+		"$@"
+		return
+	fi
+	d=$(mktemp -d "$NR_TMP/passwd.XXXXXX")
+	cp /etc/passwd "$d/passwd"
+	cp /etc/group "$d/group"
+	echo "$name:x:64999:64999:$name:/nonexistent:/usr/sbin/nologin" >>"$d/passwd"
+	echo "$name:x:64999:" >>"$d/group"
+	# shellcheck disable=SC2016 # $1 is the inner shell's
+	unshare -m sh -c 'mount --bind "$1/passwd" /etc/passwd && mount --bind "$1/group" /etc/group &&
+		shift && exec "$@"' sh "$d" "$@"
 }
 
 nr_done() {

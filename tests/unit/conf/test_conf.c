@@ -83,7 +83,27 @@ struct bad_case {
 static const struct bad_case bad[] = {
     /* lines and keys */
     {"bogus 1", "t.conf:1: unknown key \"bogus\""},
-    {"Listen 0.0.0.0:25", "t.conf:1: unknown key \"Listen\""},
+    {"Listen 0.0.0.0:25", "t.conf:1: unknown key \"Listen\"; did you mean listen?"},
+    {"# typo\nsmarthots mail.example",
+     "t.conf:2: unknown key \"smarthots\"; did you mean smarthost?"},
+    {"state-dir /x", "t.conf:1: unknown key \"state-dir\"; did you mean state_dir?"},
+    {"usr nobody", "t.conf:1: unknown key \"usr\"; did you mean user?"},
+    {"lisen 0.0.0.0:25", "t.conf:1: unknown key \"lisen\"; did you mean listen?"},
+    /* habits from other software */
+    {"allow 192.168.1.0 255.255.255.0",
+     "t.conf:1: allow: 255.255.255.0 is a netmask; write 192.168.1.0/24 (one network per value)"},
+    {"allow 10.0.0.0 255.0.0.0",
+     "t.conf:1: allow: 255.0.0.0 is a netmask; write 10.0.0.0/8 (one network per value)"},
+    {"allow 192.168.1.0/24,10.0.0.0/8",
+     "t.conf:1: allow: \"192.168.1.0/24,10.0.0.0/8\": separate networks with blanks, not commas "
+     "(allow 192.168.1.0/24 10.0.0.0/8)"},
+    /* an IPv6 listener is v6-only */
+    {"hostname a\nlisten [::]:465 tls=implicit legacy_tls=192.168.1.0/24",
+     "t.conf:2: listen: legacy_tls=192.168.1.0/24 is an IPv4 network, but an IPv6 listener takes "
+     "only IPv6 clients; put it on an IPv4 listener (listen 0.0.0.0:465 legacy_tls=...)"},
+    {"listen [::]:587 tls=starttls plain_auth=fd00::/8,10.1.2.3",
+     "t.conf:1: listen: plain_auth=10.1.2.3/32 is an IPv4 network, but an IPv6 listener takes "
+     "only IPv6 clients; put it on an IPv4 listener (listen 0.0.0.0:587 plain_auth=...)"},
     {"# comment\n\n  \t\nhostname", "t.conf:4: hostname: missing value (expected a host name)"},
     {"hostname a b", "t.conf:1: hostname: unexpected extra value \"b\""},
     {"hostname a\r\nhostname b\r\n", "t.conf:2: hostname: already set on line 1"},
@@ -561,7 +581,7 @@ static const char good_text[] =
     "\xEF\xBB\xBF# a full file\n"
     "listen 0.0.0.0:25\n"
     "listen\t0.0.0.0:587  tls=starttls auth=required plain_auth=192.168.1.50,10.1.0.0/16\r\n"
-    "listen [::]:465 tls=implicit legacy_tls=192.168.1.0/24 auth=off   # old printer\n"
+    "listen [::]:465 tls=implicit legacy_tls=fd00::/8 auth=off   # old printer\n"
     "allow 192.168.1.0/24 fd00::/8\n"
     "allow ::ffff:10.0.0.0/104 ::/0\n"
     "hostname nas.lan\n"
@@ -1008,6 +1028,55 @@ TEST(load_reports_unreadable_files)
 	remove("conf_test_load.conf");
 }
 
+/* What start-up needs from the machine: files checked here through the
+ * simulator (its other answers are "yes"; tests/integration/
+ * test_check_config.sh runs every case on Linux). */
+TEST(check_system_names_missing_files)
+{
+	struct nr_conf c;
+	char err[512];
+
+	TEST_NEEDS(CONFIG_NR_LAN_TLS);
+	/* ca_file missing, with a smarthost that would use it */
+	ASSERT_EQ(parse(&c,
+			"smarthost mail.example\n"
+			"ca_file /nonexistent/ca.pem\n",
+			err, sizeof(err)),
+		  0);
+	EXPECT_EQ(nr_conf_check_system(&c, err, sizeof(err)), NR_EINVAL);
+	EXPECT_STREQ(err, "t.conf:2: ca_file: /nonexistent/ca.pem: not found; fix the path, or "
+			  "remove the line to use the system's CA certificates");
+	nr_conf_free(&c);
+
+	/* an explicit lan_cert that is not there is never replaced by a
+	 * generated one */
+	ASSERT_EQ(parse(&c,
+			"listen 127.0.0.1:465 tls=implicit\n"
+			"lan_cert /nonexistent/lan.crt\n"
+			"lan_key " SECRET "\n",
+			err, sizeof(err)),
+		  0);
+	EXPECT_EQ(c.lines.lan_cert, 2);
+	EXPECT_EQ(nr_conf_check_system(&c, err, sizeof(err)), NR_EINVAL);
+	EXPECT_STREQ(err, "t.conf:2: lan_cert: /nonexistent/lan.crt: not found; fix the path, or "
+			  "remove lan_cert and lan_key to have a certificate generated in "
+			  "state_dir");
+	nr_conf_free(&c);
+
+	/* the generated one (no lan_cert line) is fine; so is a present ca_file */
+	ASSERT_EQ(parse(&c,
+			"listen 127.0.0.1:465 tls=implicit\n"
+			"state_dir /nonexistent\n"
+			"smarthost mail.example\n"
+			"ca_file " SECRET "\n",
+			err, sizeof(err)),
+		  0);
+	EXPECT_EQ(c.lines.lan_cert, 0);
+	EXPECT_EQ(nr_conf_check_system(&c, err, sizeof(err)), 0);
+	EXPECT_STREQ(err, "");
+	nr_conf_free(&c);
+}
+
 int main(void)
 {
 	write_file(SECRET, "secret\n", 0600);
@@ -1023,6 +1092,7 @@ int main(void)
 	RUN(ipv6_text_both_ways);
 	RUN(example_files_parse);
 	RUN(load_reports_unreadable_files);
+	RUN(check_system_names_missing_files);
 	remove(SECRET);
 	remove(OPEN_SECRET);
 	return TEST_REPORT();

@@ -141,9 +141,9 @@ TEST(files_through_stdio)
 	free(data);
 	EXPECT_EQ(nr_plat_file_read(path, 2, &data, &len), NR_ETOOBIG);
 	EXPECT_EQ(nr_plat_file_read("no/such/file", 2, &data, &len), NR_ENOTFOUND);
-	EXPECT_EQ(nr_plat_file_is_exposed(path), 0);
+	EXPECT_EQ(nr_plat_file_is_exposed(path, NULL), 0);
 	sim_set_file_exposed(1);
-	EXPECT_EQ(nr_plat_file_is_exposed(path), 1);
+	EXPECT_EQ(nr_plat_file_is_exposed(path, NULL), 1);
 	remove(path);
 	EXPECT_EQ(nr_plat_local_listen("x", 0, &(nr_sock_t){0}), NR_ENOTSUP);
 }

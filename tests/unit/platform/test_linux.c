@@ -296,14 +296,14 @@ TEST(files_in_temp_dir)
 	free(data);
 	ASSERT_EQ(stat(path, &st), 0);
 	EXPECT_EQ(st.st_mode & 0777, 0600);
-	EXPECT_EQ(nr_plat_file_is_exposed(path), 0);
+	EXPECT_EQ(nr_plat_file_is_exposed(path, NULL), 0);
 	/* Replace: the new content, and no temporary file left over. */
 	EXPECT_EQ(nr_plat_file_write(path, "v2", 2, 0640), 0);
 	ASSERT_EQ(nr_plat_file_read(path, 100, &data, &len), 0);
 	EXPECT_STREQ(data, "v2");
 	free(data);
 	EXPECT_EQ(count_entries(tmpdir), 1);
-	EXPECT_EQ(nr_plat_file_is_exposed(path), 1);
+	EXPECT_EQ(nr_plat_file_is_exposed(path, NULL), 1);
 	EXPECT_EQ(nr_plat_file_read(path, 1, &data, &len), NR_ETOOBIG);
 	EXPECT_TRUE(data == NULL);
 	EXPECT_EQ(nr_plat_file_read(path, 2, &data, &len), 0);
@@ -426,6 +426,102 @@ TEST(drop_privileges)
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* Issue 21: what a process running as the daemon's user could plant next
+ * to a file root writes, and the checks the CLI and --check-config use. */
+TEST(files_and_sockets_against_planted_names)
+{
+	char path[512], tmp[600], target[512], sock[512];
+	char *data = NULL;
+	size_t len = 0;
+	struct stat st;
+	struct nr_addr a;
+	nr_sock_t l;
+	long owner = 0;
+
+	/* the old predictable temporary names, as a file and as a symlink:
+	 * never written through */
+	snprintf(path, sizeof(path), "%s/lan.key", tmpdir);
+	snprintf(target, sizeof(target), "%s/stolen", tmpdir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	ASSERT_EQ(symlink(target, tmp), 0);
+	EXPECT_EQ(nr_plat_file_write(path, "KEY", 3, 0600), 0);
+	EXPECT_TRUE(lstat(target, &st) != 0); /* the symlink's target was not created */
+	ASSERT_EQ(nr_plat_file_read(path, 100, &data, &len), 0);
+	EXPECT_STREQ(data, "KEY");
+	free(data);
+	unlink(tmp);
+	/* a symlink at the destination is replaced, not followed */
+	unlink(path);
+	ASSERT_EQ(symlink(target, path), 0);
+	EXPECT_EQ(nr_plat_file_write(path, "KEY2", 4, 0600), 0);
+	EXPECT_TRUE(lstat(target, &st) != 0);
+	ASSERT_EQ(lstat(path, &st), 0);
+	EXPECT_TRUE(S_ISREG(st.st_mode));
+	unlink(path);
+
+	/* exposure: others always; the group only when it is not user's */
+	EXPECT_EQ(nr_plat_file_write(path, "x", 1, 0640), 0);
+	EXPECT_EQ(nr_plat_file_is_exposed(path, NULL), 1);
+	if (geteuid() == 0) {
+		EXPECT_EQ(nr_plat_file_share_with(path, "nobody"), 0);
+		ASSERT_EQ(stat(path, &st), 0);
+		EXPECT_EQ(st.st_mode & 0777, 0640);
+		EXPECT_EQ(nr_plat_file_is_exposed(path, "nobody"), 0);
+		EXPECT_EQ(nr_plat_file_is_exposed(path, "root"), st.st_gid == 0 ? 0 : 1);
+		/* the kernel answers: a 0700 directory above keeps nobody out */
+		EXPECT_EQ(chmod(tmpdir, 0700), 0);
+		EXPECT_EQ(nr_plat_file_readable_as(path, "nobody"), NR_EPERM);
+		EXPECT_EQ(chmod(tmpdir, 0711), 0);
+		EXPECT_EQ(nr_plat_file_readable_as(path, "nobody"), 0);
+		EXPECT_EQ(chmod(path, 0600), 0);
+		EXPECT_EQ(nr_plat_file_readable_as(path, "nobody"), NR_EPERM);
+		EXPECT_EQ(nr_plat_file_readable_as(path, "no-such-user-nr"), NR_ENOTFOUND);
+		EXPECT_EQ(chmod(tmpdir, 0700), 0);
+	}
+	EXPECT_EQ(chmod(path, 0644), 0);
+	EXPECT_EQ(nr_plat_file_is_exposed(path, "nobody"), 1);
+	unlink(path);
+	EXPECT_EQ(nr_plat_user_exists("root"), 0);
+	EXPECT_EQ(nr_plat_user_exists("no-such-user-nr"), NR_ENOTFOUND);
+
+	/* a path under a missing directory: its nearest existing directory */
+	snprintf(tmp, sizeof(tmp), "%s/no/such/dir/queue", tmpdir);
+	EXPECT_EQ(nr_plat_path_writable(tmp), 0);
+	EXPECT_EQ(nr_plat_path_writable("relative/queue"), 0);
+
+	/* the owner check the CLI does before trusting a socket */
+	snprintf(sock, sizeof(sock), "%s/t.sock", tmpdir);
+	EXPECT_EQ(nr_plat_local_check_owner(sock, NULL, &owner), NR_ENOTFOUND);
+	ASSERT_EQ(nr_plat_local_listen(sock, 1, &l), 0);
+	EXPECT_EQ(nr_plat_local_check_owner(sock, NULL, &owner), 0);
+	EXPECT_EQ(owner, (long)geteuid());
+	if (geteuid() == 0) {
+		ASSERT_EQ(lchown(sock, 4242, (gid_t)-1), 0);
+		EXPECT_EQ(nr_plat_local_check_owner(sock, "nobody", &owner), NR_EPERM);
+		EXPECT_EQ(owner, 4242);
+		ASSERT_EQ(lchown(sock, 65534, (gid_t)-1), 0);
+		EXPECT_EQ(nr_plat_local_check_owner(sock, "nobody", &owner), 0);
+		EXPECT_EQ(nr_plat_local_check_owner(sock, NULL, &owner), NR_EPERM);
+	}
+	nr_plat_sock_close(l);
+	unlink(sock);
+	EXPECT_EQ(nr_plat_file_write(sock, "x", 1, 0600), 0);
+	EXPECT_EQ(nr_plat_local_check_owner(sock, NULL, &owner), NR_EINVAL); /* a file */
+	unlink(sock);
+
+	/* listen addresses: loopback is ours, TEST-NET-1 is not */
+	memset(&a, 0, sizeof(a));
+	a.family = NR_AF_INET4;
+	a.ip[0] = 127, a.ip[3] = 1;
+	EXPECT_EQ(nr_plat_addr_is_local(&a), 0);
+	a.ip[0] = 192, a.ip[1] = 0, a.ip[2] = 2, a.ip[3] = 77;
+	a.port = 25;
+	EXPECT_EQ(nr_plat_addr_is_local(&a), NR_EADDRNOTAVAIL);
+	EXPECT_EQ(nr_plat_tcp_listen(&a, 4, &l), NR_EADDRNOTAVAIL);
+	EXPECT_STREQ(nr_strerror(NR_EADDRNOTAVAIL), "address not available on this machine");
+	EXPECT_STREQ(nr_strerror(NR_EROFS), "read-only file system");
+}
+
 /* Point standard error at tmpdir/name (path receives the file's path);
  * returns the saved descriptor for stderr_back, or -1. */
 static int stderr_to(const char *name, char *path, size_t size, int *fd)
@@ -540,6 +636,7 @@ int main(void)
 	RUN(raw_file_storage);
 	RUN(local_sockets_and_peer_credentials);
 	RUN(drop_privileges);
+	RUN(files_and_sockets_against_planted_names);
 	RUN(stderr_log_line_has_timestamp);
 	RUN(stderr_log_gathers_until_flush);
 	RUN(poll_timeout_and_signals);
