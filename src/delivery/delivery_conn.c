@@ -277,7 +277,10 @@ static void connected(struct nr_dlink *l)
 
 	nr_loop_del(l->net->loop, &l->io);
 	nr_timer_cancel(l->net->loop, &l->timer);
-	rc = nr_conn_new(&l->c, l->net->loop, l->sock, 0, 0, &conn_ops, l);
+	/* the output buffer holds the longest AUTH line (an XOAUTH2 token) */
+	rc = nr_conn_new(&l->c, l->net->loop, l->sock, 0,
+			 NR_MAX((size_t)CONFIG_NR_IO_BUF_SIZE, (size_t)NR_SMTPC_AUTH_LINE_MAX),
+			 &conn_ops, l);
 	if (rc != 0) {
 		stop_connecting(l);
 		fail(l, rc);

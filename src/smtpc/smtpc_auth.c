@@ -101,7 +101,8 @@ out:
 
 int nr_smtpc_auth_start(struct nr_smtpc *s)
 {
-	uint8_t raw[AUTH_LINE_MAX / 2];
+	uint8_t *raw = s->auth_raw;
+	const size_t raw_size = sizeof(s->auth_raw);
 	size_t ul = strlen(s->p.user), n = 0;
 	int rc = NR_EINVAL;
 
@@ -109,7 +110,7 @@ int nr_smtpc_auth_start(struct nr_smtpc *s)
 	switch (s->mech) {
 	case NR_SMTPC_AUTH_PLAIN:
 		/* RFC 4616: authzid NUL authcid NUL passwd, as an initial response. */
-		if (2 + ul + s->secret_len > sizeof(raw))
+		if (2 + ul + s->secret_len > raw_size)
 			break;
 		raw[n++] = 0;
 		memcpy(raw + n, s->p.user, ul);
@@ -120,9 +121,9 @@ int nr_smtpc_auth_start(struct nr_smtpc *s)
 		rc = send_b64(s, "AUTH PLAIN ", raw, n);
 		break;
 	case NR_SMTPC_AUTH_XOAUTH2:
-		n = (size_t)snprintf((char *)raw, sizeof(raw), "user=%s\001auth=Bearer %s\001\001",
+		n = (size_t)snprintf((char *)raw, raw_size, "user=%s\001auth=Bearer %s\001\001",
 				     s->p.user, s->secret);
-		if (n >= sizeof(raw))
+		if (n >= raw_size)
 			break;
 		rc = send_b64(s, "AUTH XOAUTH2 ", raw, n);
 		break;
@@ -133,7 +134,7 @@ int nr_smtpc_auth_start(struct nr_smtpc *s)
 		rc = nr_smtpc_send_line(s, "AUTH CRAM-MD5");
 		break;
 	}
-	nr_smtpc_wipe(raw, sizeof(raw));
+	nr_smtpc_wipe(raw, raw_size);
 	return rc;
 }
 

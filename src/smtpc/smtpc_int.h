@@ -33,7 +33,9 @@ enum state {
 enum rcpt_stat { R_OPEN = 0, R_ACCEPTED = 1, R_OWN = 2, R_SKIP = 3 };
 
 #define BODY_CHUNK 1024
-#define AUTH_LINE_MAX 4096
+/* The raw initial response: user name, framing and the secret. */
+#define AUTH_RAW_MAX (NR_SMTPC_SECRET_MAX + 512)
+#define AUTH_LINE_MAX NR_SMTPC_AUTH_LINE_MAX
 
 struct nr_smtpc {
 	enum state state;
@@ -66,6 +68,7 @@ struct nr_smtpc {
 	uint8_t body_in[BODY_CHUNK];
 	uint8_t body_out[2 * BODY_CHUNK + 16];
 	char line[AUTH_LINE_MAX];
+	uint8_t auth_raw[AUTH_RAW_MAX]; /* wiped after each use */
 };
 
 /* Write one command line. NR_EFULL when the output has no room (the

@@ -85,8 +85,13 @@ struct nr_smtpc_params {
 			uint8_t out[16]);
 };
 
-/* Longest secret (password or bearer token) accepted. */
-#define NR_SMTPC_SECRET_MAX 2560
+/* Longest secret (password or bearer token) accepted: Microsoft 365's
+ * access tokens run to a few KB. */
+#define NR_SMTPC_SECRET_MAX 8192
+/* The longest AUTH line the client writes (XOAUTH2 with the longest
+ * token), within RFC 4954's 12288 octets: the connection's output buffer
+ * must hold one. */
+#define NR_SMTPC_AUTH_LINE_MAX (4 * ((NR_SMTPC_SECRET_MAX + 512 + 2) / 3) + 32)
 
 /* A secret file (password or bearer token) as delivery reads it: its first
  * line without the line end, at most NR_SMTPC_SECRET_MAX bytes, in a

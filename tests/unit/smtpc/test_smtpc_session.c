@@ -797,6 +797,24 @@ TEST(auth_xoauth2)
 	nr_smtpc_free(s);
 }
 
+/* Microsoft 365's access tokens run to a few KB: a 6,000-byte one goes out
+ * whole in one AUTH line (the client once stopped near 2,000). */
+TEST(auth_xoauth2_long_token)
+{
+	static char tok[6001], raw[6100], b64[8200], want[8300];
+	memset(tok, 'e', 6000);
+	struct nr_smtpc *s =
+	    tls_session("printer@contoso.test", tok, 1, NR_SMTPC_CAP_AUTH, NR_SMTPC_AUTH_XOAUTH2);
+	ASSERT_TRUE(s);
+	snprintf(raw, sizeof(raw), "user=printer@contoso.test\001auth=Bearer %s\001\001", tok);
+	EXPECT_TRUE(nr_base64_encode(raw, strlen(raw), b64, sizeof(b64)) > 0);
+	snprintf(want, sizeof(want), "AUTH XOAUTH2 %s\r\n", b64);
+	EXPECT_TRUE(strstr(sent(), want) != NULL);
+	reply(s, 235, "2.7.0 Authentication successful");
+	EXPECT_TRUE(nr_smtpc_is_ready(s));
+	nr_smtpc_free(s);
+}
+
 TEST(implicit_tls_starts_with_greeting)
 {
 	struct nr_smtpc_params p = params(NR_TLS_IMPLICIT);
@@ -885,6 +903,7 @@ int main(void)
 	RUN(auth_login);
 	RUN(auth_cram_md5);
 	RUN(auth_xoauth2);
+	RUN(auth_xoauth2_long_token);
 	RUN(implicit_tls_starts_with_greeting);
 	RUN(greeting_failures);
 	RUN(b64_is_the_shared_codec);
