@@ -68,8 +68,10 @@ LC_ALL=C sort -o "$tmp/want1" "$tmp/want1"
 listing "$prefix" >"$tmp/got1"
 check "default layout: exactly the expected files" same "$tmp/want1" "$tmp/got1"
 check "installed binary runs" "$prefix/sbin/nanorelay" --version
-check "installed example config passes --check-config" \
-	"$prefix/sbin/nanorelay" -c "$prefix/share/doc/nanorelay/examples/nanorelay.conf" --check-config
+# shellcheck source=lib/system_user.sh
+. "$src/tests/integration/lib/system_user.sh"
+check "installed example config passes --check-config (where its user exists)" \
+	nr_with_system_user nanorelay "$prefix/sbin/nanorelay" -c "$prefix/share/doc/nanorelay/examples/nanorelay.conf" --check-config
 check "installed example is configs/nanorelay.conf" \
 	cmp "$src/configs/nanorelay.conf" "$prefix/share/doc/nanorelay/examples/nanorelay.conf"
 check "installed man pages are doc/*" cmp "$src/doc/nanorelay.8" "$prefix/share/man/man8/nanorelay.8"

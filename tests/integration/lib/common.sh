@@ -51,6 +51,8 @@ if [ -n "${NR_COMMON_LOADED:-}" ]; then return 0; fi
 NR_COMMON_LOADED=1
 
 NR_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=system_user.sh
+. "$NR_LIB/system_user.sh"
 NR_PY=/usr/bin/python3
 NR_TEST=$(basename "${0%.*}")
 NR_PORT_DIR=${NR_PORT_DIR:-/tmp/nanorelay-test-ports}
@@ -275,24 +277,6 @@ nr_skip() {
 nr_require() {
 	local c
 	for c in "$@"; do command -v "$c" >/dev/null 2>&1 || nr_skip "$c not installed (tests/deps.sh)"; done
-}
-
-nr_with_system_user() {
-	local name=$1 d
-	shift
-	if id "$name" >/dev/null 2>&1 || [ "$(id -u)" != 0 ] || ! command -v mount >/dev/null ||
-		! unshare -m true 2>/dev/null; then
-		"$@"
-		return
-	fi
-	d=$(mktemp -d "$NR_TMP/passwd.XXXXXX")
-	cp /etc/passwd "$d/passwd"
-	cp /etc/group "$d/group"
-	echo "$name:x:64999:64999:$name:/nonexistent:/usr/sbin/nologin" >>"$d/passwd"
-	echo "$name:x:64999:" >>"$d/group"
-	# shellcheck disable=SC2016 # $1 is the inner shell's
-	unshare -m sh -c 'mount --bind "$1/passwd" /etc/passwd && mount --bind "$1/group" /etc/group &&
-		shift && exec "$@"' sh "$d" "$@"
 }
 
 nr_done() {
