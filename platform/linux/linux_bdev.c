@@ -3,7 +3,7 @@
  * a preallocated file, read with pread, written with pwrite, erased by
  * writing 0xFF, made durable with fdatasync. Buffering, sectors and "a
  * failed sync is final" are src/store's (store_combine.c), not the shim's.
- * MTD is not supported yet (NR_ENOTSUP).
+ * The MTD backend is linux_mtd.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -199,12 +199,4 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return ret;
-}
-
-int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storage *out)
-{
-	(void)path;
-	(void)size;
-	memset(out, 0, sizeof(*out));
-	return NR_ENOTSUP;
 }

@@ -357,11 +357,10 @@ TEST(raw_file_storage)
 	ASSERT_EQ(st.read(st.ctx, 4096, buf, 4), 0);
 	EXPECT_EQ(buf[1], 1);
 	st.close(st.ctx);
-	/* another size is never reinterpreted; no directory; no MTD yet */
+	/* another size is never reinterpreted; no directory (MTD: test_mtd.c) */
 	EXPECT_EQ(nr_plat_bdev_file_open(path, 4 * 8192, &st), NR_EINVAL);
 	snprintf(path, sizeof(path), "%s/none/queue", tmpdir);
 	EXPECT_EQ(nr_plat_bdev_file_open(path, 8192, &st), NR_ENOTFOUND);
-	EXPECT_EQ(nr_plat_bdev_mtd_open("/dev/mtd0", 0, &st), NR_ENOTSUP);
 }
 
 TEST(local_sockets_and_peer_credentials)

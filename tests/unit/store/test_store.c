@@ -190,7 +190,7 @@ TEST(geometry)
 	/* the simulator has no file system: the file backend says so */
 	EXPECT_EQ(nr_store_file_open(&bd, "/tmp/x", 64 * 1024, 4096), NR_ENOTSUP);
 	EXPECT_EQ(nr_store_file_open(&bd, "/tmp/x", 64 * 1024, 1000), NR_EINVAL);
-	EXPECT_EQ(nr_store_mtd_open(&bd, "/dev/mtd0", 0, 4096), NR_ENOTSUP);
+	EXPECT_EQ(nr_store_mtd_open(&bd, "/dev/mtd0", 0, NULL, 0), NR_ENOTSUP);
 }
 
 int main(void)
