@@ -171,6 +171,9 @@ struct nr_plat_storage {
 	/* A flash's erase block and write unit (bytes); 0 for a file, whose
 	 * sector size is src/store's policy. */
 	uint32_t erase_size, write_size;
+	/* 1 when the bytes live in RAM (a file on tmpfs or ramfs, as /var and
+	 * /tmp on OpenWrt): they do not survive a power cut. */
+	int in_ram;
 	/* Read len bytes at off; bytes never written read 0xFF. NR_EIO. */
 	int (*read)(void *ctx, uint64_t off, void *buf, uint32_t len);
 	/* Write len bytes at off (durable after sync). NR_ENOSPC, NR_EIO. */
@@ -185,7 +188,8 @@ struct nr_plat_storage {
 
 /* A file of size bytes: created (mode 0600), preallocated and filled with
  * 0xFF, durably, when missing or empty; an existing file of another size
- * is NR_EINVAL (a queue is never reinterpreted). NR_ENOTFOUND (no such
+ * is NR_EINVAL (a queue is never reinterpreted). Sets in_ram for a file on
+ * a RAM file system. NR_ENOTFOUND (no such
  * directory), NR_EPERM, NR_ENOSPC, NR_ENOMEM, NR_EIO; NR_ENOTSUP without a
  * file system. The RAM backend is portable and lives in src/store/. */
 int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out);

@@ -7,10 +7,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "platform.h"
@@ -140,6 +142,17 @@ static void file_close(void *ctx)
 	free(d);
 }
 
+/* tmpfs or ramfs: what OpenWrt and many BusyBox systems mount on /var and
+ * /tmp. A queue there is lost at a power cut, and status must say so. */
+static int in_ram_fs(int fd)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) != 0)
+		return 0;
+	return sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
+}
+
 int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out)
 {
 	struct file_dev *d = NULL;
@@ -188,6 +201,7 @@ int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_stora
 	}
 	out->ctx = d;
 	out->size = size;
+	out->in_ram = in_ram_fs(fd);
 	out->read = file_read;
 	out->write = file_write;
 	out->erase = file_erase;

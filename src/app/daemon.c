@@ -172,6 +172,11 @@ static void log_start(const struct nr_daemon *d)
 	nr_info("queue: %s, %llu bytes, %zu messages pending%s", st.backend,
 		(unsigned long long)st.capacity, st.messages,
 		st.persistent ? "" : " (RAM: survives upstream outages, not power loss)");
+	if (!st.persistent && strcmp(st.backend, "ram") != 0)
+		nr_warn("queue: %s is on tmpfs or ramfs (persistent: no): queued mail is lost at a "
+			"power cut or reboot; put the queue on flash (queue mtd:NAME, or a file "
+			"under /overlay)",
+			d->conf->queue_path);
 	for (i = 0; i < d->conf->listen_count; i++) {
 		const struct nr_conf_listen *l = &d->conf->listen[i];
 

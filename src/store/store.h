@@ -64,8 +64,8 @@ uint32_t nr_store_file_sector_size(uint64_t size);
  * continue one another are gathered in a 32 KiB buffer and written at
  * once (any other operation writes the buffer out first, so the device
  * sees every program in order), and a failed sync or buffered write is
- * final. Takes raw over (closed by bd->close, also on failure). name and
- * persistent as in struct nr_bdev. NR_EINVAL, NR_ENOMEM. */
+ * final. Takes raw over (closed by bd->close, also on failure). name as
+ * in struct nr_bdev; persistent unless raw->in_ram. NR_EINVAL, NR_ENOMEM. */
 int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint32_t sector_size,
 			  const char *name) NR_MUST_CHECK;
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -363,6 +364,33 @@ TEST(raw_file_storage)
 	EXPECT_EQ(nr_plat_bdev_file_open(path, 8192, &st), NR_ENOTFOUND);
 }
 
+/* A queue file on tmpfs (OpenWrt's /var and /tmp) is flagged in_ram: its
+ * status must never claim it survives a power cut. */
+TEST(raw_file_on_tmpfs_is_in_ram)
+{
+	struct nr_plat_storage st;
+	struct statfs sfs;
+	char path[512];
+
+	if (statfs("/dev/shm", &sfs) != 0 || sfs.f_type != 0x01021994 /* TMPFS_MAGIC */) {
+		printf("SKIP raw_file_on_tmpfs_is_in_ram: /dev/shm is not a tmpfs here\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "/dev/shm/nr_test_queue.%ld", (long)getpid());
+	unlink(path);
+	ASSERT_EQ(nr_plat_bdev_file_open(path, 8192, &st), 0);
+	EXPECT_EQ(st.in_ram, 1);
+	st.close(st.ctx);
+	unlink(path);
+	/* the temp dir of this test: in_ram exactly when statfs says RAM */
+	snprintf(path, sizeof(path), "%s/q2", tmpdir);
+	ASSERT_EQ(statfs(tmpdir, &sfs), 0);
+	ASSERT_EQ(nr_plat_bdev_file_open(path, 8192, &st), 0);
+	EXPECT_EQ(st.in_ram, sfs.f_type == 0x01021994 || sfs.f_type == (long)0x858458f6);
+	st.close(st.ctx);
+	unlink(path);
+}
+
 TEST(local_sockets_and_peer_credentials)
 {
 	char path[512];
@@ -537,6 +565,7 @@ int main(void)
 	RUN(clocks_and_entropy);
 	RUN(files_in_temp_dir);
 	RUN(raw_file_storage);
+	RUN(raw_file_on_tmpfs_is_in_ram);
 	RUN(local_sockets_and_peer_credentials);
 	RUN(drop_privileges);
 	RUN(stderr_log_line_has_timestamp);

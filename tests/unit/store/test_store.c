@@ -82,6 +82,7 @@ static struct raw *raw_new(struct nr_plat_storage *s)
 	struct raw *r = calloc(1, sizeof(*r));
 
 	memset(r->data, 0xFF, sizeof(r->data));
+	memset(s, 0, sizeof(*s)); /* a file's: no erase block, not in RAM */
 	s->ctx = r;
 	s->size = sizeof(r->data);
 	s->read = raw_read;
