@@ -150,7 +150,8 @@ static int in_ram_fs(int fd)
 
 	if (fstatfs(fd, &sfs) != 0)
 		return 0;
-	return sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
+	/* f_type is a signed int on 32-bit targets: compare its 32 bits */
+	return (uint32_t)sfs.f_type == TMPFS_MAGIC || (uint32_t)sfs.f_type == RAMFS_MAGIC;
 }
 
 int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out)

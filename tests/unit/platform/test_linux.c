@@ -364,6 +364,34 @@ TEST(raw_file_storage)
 	EXPECT_EQ(nr_plat_bdev_file_open(path, 8192, &st), NR_ENOTFOUND);
 }
 
+/* The largest queue file the config allows (size=2G) on every target,
+ * 32-bit ones too (a 32-bit off_t cannot even fstat it): a sparse file of
+ * that size, as an earlier run left it, opens, and its last bytes are
+ * written and read back. */
+TEST(raw_file_of_2g)
+{
+	struct nr_plat_storage st;
+	const uint64_t size = 2ull << 30;
+	char path[512];
+	uint8_t buf[8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/big", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+	ASSERT_EQ(nr_plat_bdev_file_open(path, size, &st), 0);
+	EXPECT_EQ(st.write(st.ctx, size - 8, "lastbyte", 8), 0);
+	EXPECT_EQ(st.read(st.ctx, size - 8, buf, 8), 0);
+	EXPECT_MEMEQ(buf, "lastbyte", 8);
+	EXPECT_EQ(st.sync(st.ctx), 0);
+	st.close(st.ctx);
+	/* a 4 GiB - 1 sector file (the format's limit) is not the 2G one */
+	EXPECT_EQ(nr_plat_bdev_file_open(path, (4ull << 30) - 4096, &st), NR_EINVAL);
+	unlink(path);
+}
+
 /* A queue file on tmpfs (OpenWrt's /var and /tmp) is flagged in_ram: its
  * status must never claim it survives a power cut. */
 TEST(raw_file_on_tmpfs_is_in_ram)
@@ -372,7 +400,8 @@ TEST(raw_file_on_tmpfs_is_in_ram)
 	struct statfs sfs;
 	char path[512];
 
-	if (statfs("/dev/shm", &sfs) != 0 || sfs.f_type != 0x01021994 /* TMPFS_MAGIC */) {
+	if (statfs("/dev/shm", &sfs) != 0 ||
+	    (uint32_t)sfs.f_type != 0x01021994u /* TMPFS_MAGIC */) {
 		printf("SKIP raw_file_on_tmpfs_is_in_ram: /dev/shm is not a tmpfs here\n");
 		return;
 	}
@@ -386,7 +415,8 @@ TEST(raw_file_on_tmpfs_is_in_ram)
 	snprintf(path, sizeof(path), "%s/q2", tmpdir);
 	ASSERT_EQ(statfs(tmpdir, &sfs), 0);
 	ASSERT_EQ(nr_plat_bdev_file_open(path, 8192, &st), 0);
-	EXPECT_EQ(st.in_ram, sfs.f_type == 0x01021994 || sfs.f_type == (long)0x858458f6);
+	EXPECT_EQ(st.in_ram,
+		  (uint32_t)sfs.f_type == 0x01021994u || (uint32_t)sfs.f_type == 0x858458f6u);
 	st.close(st.ctx);
 	unlink(path);
 }
@@ -566,6 +596,7 @@ int main(void)
 	RUN(files_in_temp_dir);
 	RUN(raw_file_storage);
 	RUN(raw_file_on_tmpfs_is_in_ram);
+	RUN(raw_file_of_2g);
 	RUN(local_sockets_and_peer_credentials);
 	RUN(drop_privileges);
 	RUN(stderr_log_line_has_timestamp);
