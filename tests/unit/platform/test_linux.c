@@ -217,7 +217,18 @@ TEST(connect_refused)
 		return; /* refused at once: also fine */
 	ASSERT_EQ(rc, 0);
 	EXPECT_TRUE(wait_for(c, NR_POLL_OUT, 2000) != 0);
-	EXPECT_EQ(nr_plat_tcp_connect_result(c), NR_ECONNREFUSED);
+	rc = nr_plat_tcp_connect_result(c);
+#if defined(NR_TEST_EMULATOR) && defined(__mips__)
+	if (rc == NR_EIO) {
+		printf("# connect_refused: skipped under qemu-user (%s): qemu 7.2 does not "
+		       "translate getsockopt(SO_ERROR) errno values for MIPS (it returns the "
+		       "host's ECONNREFUSED, 111, not MIPS's 146)\n",
+		       NR_TEST_EMULATOR);
+		nr_plat_sock_close(c);
+		return;
+	}
+#endif
+	EXPECT_EQ(rc, NR_ECONNREFUSED);
 	nr_plat_sock_close(c);
 }
 
