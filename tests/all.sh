@@ -17,7 +17,8 @@
 #                 clean Debian 12 root, mail through sendmail, purge
 #                 (tests/packaging/deb.sh, about 2-3 minutes)
 # Environment: FUZZ_SECONDS, JOBS (default: nproc), NR_SKIP_FUZZ=1, NR_SKIP_ASAN=1,
-# NR_SKIP_COMPAT=1, NR_SKIP_CONFIGS=1, NR_SKIP_DEB=1, NR_SKIP_CROSS=1.
+# NR_SKIP_COMPAT=1, NR_SKIP_CONFIGS=1, NR_SKIP_DEB=1, NR_SKIP_CROSS=1,
+# NR_SKIP_ROUTER=1 (tests/system/qemu-router.sh; NR_ROUTER_ROUNDS=10 for its full run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -118,6 +119,11 @@ fi
 if [ "${NR_SKIP_CROSS:-0}" != 1 ]; then
 	for arch in armhf mipsel s390x; do
 		step "cross: $arch under qemu-user" env JOBS="$JOBS" tests/compat/cross.sh "$arch"
+	done
+fi
+if [ "${NR_SKIP_ROUTER:-0}" != 1 ]; then
+	for arch in x86_64 mipsel; do
+		step "router $arch" env JOBS="$JOBS" tests/system/qemu-router.sh "$arch"
 	done
 fi
 if [ "${NR_SKIP_DEB:-0}" != 1 ]; then
