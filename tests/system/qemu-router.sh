@@ -145,7 +145,7 @@ fi
 # mtd: when this build has the mtd backend (CONFIG_NR_STORE_MTD); else a file.
 queue=${NR_ROUTER_QUEUE:-}
 if [ -z "$queue" ]; then
-	queue=file
+	queue="file"
 	grep -q '^CONFIG_NR_STORE_MTD=y' "$a/nr/.config" && queue=mtd
 fi
 
@@ -228,13 +228,13 @@ boot() {
 			started=1
 			sleep "$cut"
 			kill -9 "$pid" 2>/dev/null || true
-			state=cut
+			state="cut"
 			break
 		fi
 		sleep 0.1
 	done
 	wait "$pid" 2>/dev/null || true
-	[ "$state" = timeout ] && grep -q '^NR DRAINED\|^NR BURST-END' "$log" && state=done
+	[ "$state" = timeout ] && grep -q '^NR DRAINED\|^NR BURST-END' "$log" && state="done"
 	boot_state=$state
 	boot_ready=$(sed -n 's/^NR READY \([0-9.]*\) pending=[0-9].*/\1/p' "$log" | head -n1)
 	tr -d '\r' <"$log" >>"$a/console.log"
@@ -246,7 +246,7 @@ echo "router $arch: $rounds power-cut rounds of $burst messages$([ "$rounds" -lt
 for r in $(seq 1 "$rounds"); do
 	cut=$(printf '%d.%02d' $((RANDOM % 6)) $((RANDOM % 100)))
 	boot "$a/round$r.log" 300 "$cut" nr.queue=$queue nr.mode=burst nr.base=$((r * 1000)) nr.count=$burst
-	acks=$(grep -c "^NR ACK $r[0-9][0-9][0-9] " "$a/round$r.log" || true)
+	acks=$(grep -c "^NR ACK ${r}[0-9][0-9][0-9] " "$a/round$r.log" || true)
 	pend=$(sed -n 's/^NR READY .*pending=\([0-9]*\).*/\1/p' "$a/round$r.log")
 	if [ -n "$boot_ready" ]; then
 		ok "round $r: booted (relay ready at ${boot_ready}s guest uptime), recovered ${pend:-?} pending, cut ${cut}s into the burst after $acks acknowledged"
@@ -256,14 +256,14 @@ for r in $(seq 1 "$rounds"); do
 done
 boot "$a/kill9.log" 400 "" nr.queue=$queue nr.mode=burst nr.base=90000 nr.count=$burst nr.kill9=$kill9
 k9=$(grep -c '^NR KILL9' "$a/kill9.log" || true)
-if [ "$boot_state" = done ] && [ "$k9" -ge 1 ]; then
+if [ "$boot_state" = "done" ] && [ "$k9" -ge 1 ]; then
 	ok "kill -9: $k9 kills of the relay during a burst of $burst, $(grep -c '^NR ACK ' "$a/kill9.log" || true) acknowledged"
 else
 	bad "kill -9 boot: state $boot_state, $k9 kills; see $a/kill9.log"
 fi
 boot "$a/drain.log" 400 "" nr.queue=$queue nr.mode=drain
 drained_at=$boot_ready
-if [ "$boot_state" = done ] && grep -q '^NR DRAINED pending=0' "$a/drain.log"; then
+if [ "$boot_state" = "done" ] && grep -q '^NR DRAINED pending=0' "$a/drain.log"; then
 	ok "drain: recovered $(sed -n 's/^NR READY .*pending=\([0-9]*\).*/\1/p' "$a/drain.log") pending after the last cut, queue empty"
 else
 	bad "drain: state $boot_state, $(grep '^NR DRAINED' "$a/drain.log" || echo 'no DRAINED line'); see $a/drain.log"
