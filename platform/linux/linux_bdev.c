@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -142,6 +141,10 @@ static void file_close(void *ctx)
 	free(d);
 }
 
+/* statfs f_type of tmpfs and ramfs (linux/magic.h, which musl-gcc lacks) */
+#define NR_TMPFS_MAGIC 0x01021994u
+#define NR_RAMFS_MAGIC 0x858458f6u
+
 /* tmpfs or ramfs: what OpenWrt and many BusyBox systems mount on /var and
  * /tmp. A queue there is lost at a power cut, and status must say so. */
 static int in_ram_fs(int fd)
@@ -151,7 +154,7 @@ static int in_ram_fs(int fd)
 	if (fstatfs(fd, &sfs) != 0)
 		return 0;
 	/* f_type is a signed int on 32-bit targets: compare its 32 bits */
-	return (uint32_t)sfs.f_type == TMPFS_MAGIC || (uint32_t)sfs.f_type == RAMFS_MAGIC;
+	return (uint32_t)sfs.f_type == NR_TMPFS_MAGIC || (uint32_t)sfs.f_type == NR_RAMFS_MAGIC;
 }
 
 int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out)

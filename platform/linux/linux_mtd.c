@@ -18,16 +18,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <mtd/mtd-user.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "linux_internal.h"
+#include "linux_mtd_abi.h"
 
 static int sys_open(const char *path, int flags)
 {

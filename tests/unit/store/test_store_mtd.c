@@ -8,15 +8,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <mtd/mtd-user.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "linux_internal.h"
+#include "linux_mtd_abi.h"
 #include "store/store.h"
 #include "test.h"
 #include "unit/queue/qtest.h"
