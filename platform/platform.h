@@ -181,6 +181,12 @@ int nr_plat_entropy(void *buf, size_t len);
 struct nr_plat_storage {
 	void *ctx;     /* the shim's own state */
 	uint64_t size; /* bytes */
+	/* A flash's erase block and write unit (bytes); 0 for a file, whose
+	 * sector size is src/store's policy. */
+	uint32_t erase_size, write_size;
+	/* 1 when the bytes live in RAM (a file on tmpfs or ramfs, as /var and
+	 * /tmp on OpenWrt): they do not survive a power cut. */
+	int in_ram;
 	/* Read len bytes at off; bytes never written read 0xFF. NR_EIO. */
 	int (*read)(void *ctx, uint64_t off, void *buf, uint32_t len);
 	/* Write len bytes at off (durable after sync). NR_ENOSPC, NR_EIO. */
@@ -195,14 +201,24 @@ struct nr_plat_storage {
 
 /* A file of size bytes: created (mode 0600), preallocated and filled with
  * 0xFF, durably, when missing or empty; an existing file of another size
- * is NR_EINVAL (a queue is never reinterpreted). NR_ENOTFOUND (no such
+ * is NR_EINVAL (a queue is never reinterpreted). Sets in_ram for a file on
+ * a RAM file system. NR_ENOTFOUND (no such
  * directory), NR_EPERM, NR_EROFS, NR_ENOSPC, NR_ENOMEM, NR_EIO; NR_ENOTSUP without a
  * file system. The RAM backend is portable and lives in src/store/. */
 int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out);
 
-/* A raw NOR flash partition (Linux MTD: /dev/mtdN); size 0: the whole
- * partition. NR_ENOTSUP where not supported (today: everywhere). */
-int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storage *out);
+/* A raw NOR flash partition: on Linux an MTD device, path "/dev/mtdN" or a
+ * partition name from /proc/mtd. size 0: the whole partition, else a
+ * multiple of its erase block. Sets erase_size and write_size; erase takes
+ * whole erase blocks, write any bytes (the shim fills write units). On
+ * failure why (why_size bytes, may be NULL) says what is wrong for the
+ * log: NR_ENOTFOUND (no such name or device), NR_ENOTSUP (NAND, UBI,
+ * another type; no MTD on this platform), NR_EPERM (read-only), NR_EBUSY
+ * (another process holds it), NR_EINVAL (not MTD, size, fewer than
+ * NR_PLAT_MTD_MIN_BLOCKS erase blocks), NR_ENOMEM. */
+#define NR_PLAT_MTD_MIN_BLOCKS 5 /* the smallest ring the queue runs (FORMAT.md) */
+int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storage *out, char *why,
+			  size_t why_size);
 
 /* ---- files (configuration, secrets, state_dir) ------------------------------------- */
 /* Read a whole small file into a malloc'ed, NUL-terminated buffer.

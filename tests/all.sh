@@ -11,11 +11,14 @@
 #   build-fuzz/   clang libFuzzer targets, each run for FUZZ_SECONDS (default 60)
 #   build-compat/ mbedTLS 3.6 and c-ares 1.34 from Debian trixie's sources, and
 #                 the static musl build (tests/compat/*.sh)
+#   build-cross-ARCH/ the unit suite cross-built for armhf, mipsel and s390x
+#                 (big-endian) and run under qemu-user (tests/compat/cross.sh)
 #   build-deb/    the Debian packages: dpkg-buildpackage, lintian, install in a
 #                 clean Debian 12 root, mail through sendmail, purge
 #                 (tests/packaging/deb.sh, about 2-3 minutes)
 # Environment: FUZZ_SECONDS, JOBS (default: nproc), NR_SKIP_FUZZ=1, NR_SKIP_ASAN=1,
-# NR_SKIP_COMPAT=1, NR_SKIP_CONFIGS=1, NR_SKIP_DEB=1.
+# NR_SKIP_COMPAT=1, NR_SKIP_CONFIGS=1, NR_SKIP_DEB=1, NR_SKIP_CROSS=1,
+# NR_SKIP_ROUTER=1 (tests/system/qemu-router.sh; NR_ROUTER_ROUNDS=10 for its full run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -112,6 +115,16 @@ if [ "${NR_SKIP_COMPAT:-0}" != 1 ]; then
 	step "compat: mbedTLS 3.6" tests/compat/mbedtls36.sh build-compat
 	step "compat: c-ares 1.34" tests/compat/cares-1.34.sh build-compat
 	step "compat: static musl (BusyBox)" tests/compat/musl-static.sh build-compat
+fi
+if [ "${NR_SKIP_CROSS:-0}" != 1 ]; then
+	for arch in armhf mipsel s390x; do
+		step "cross: $arch under qemu-user" env JOBS="$JOBS" tests/compat/cross.sh "$arch"
+	done
+fi
+if [ "${NR_SKIP_ROUTER:-0}" != 1 ]; then
+	for arch in x86_64 mipsel; do
+		step "router $arch" env JOBS="$JOBS" tests/system/qemu-router.sh "$arch"
+	done
 fi
 if [ "${NR_SKIP_DEB:-0}" != 1 ]; then
 	step "packages: debian" env JOBS="$JOBS" tests/packaging/deb.sh "$top/build-deb"

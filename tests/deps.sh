@@ -46,5 +46,12 @@ if [ ! -e "$policy" ]; then
 		$SUDO tee "$policy" >/dev/null
 	$SUDO chmod +x "$policy"
 fi
+# Packages named PKG:ARCH (tests/packages/cross.txt) need their architecture known to dpkg before
+# apt-get update fetches its package lists; adding one that is there already changes nothing.
+native=$(dpkg --print-architecture)
+for a in $(printf '%s\n' "${missing[@]}" | sed -n 's/^[^:]*:\([a-z0-9]*\)$/\1/p' | sort -u); do
+	[ "$a" = "$native" ] && continue
+	dpkg --print-foreign-architectures | grep -qx "$a" || $SUDO dpkg --add-architecture "$a"
+done
 $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -3,7 +3,7 @@
  * a preallocated file, read with pread, written with pwrite, erased by
  * writing 0xFF, made durable with fdatasync. Buffering, sectors and "a
  * failed sync is final" are src/store's (store_combine.c), not the shim's.
- * MTD is not supported yet (NR_ENOTSUP).
+ * The MTD backend is linux_mtd.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "platform.h"
@@ -141,6 +142,22 @@ static void file_close(void *ctx)
 	free(d);
 }
 
+/* statfs f_type of tmpfs and ramfs (linux/magic.h, which musl-gcc lacks) */
+#define NR_TMPFS_MAGIC 0x01021994u
+#define NR_RAMFS_MAGIC 0x858458f6u
+
+/* tmpfs or ramfs: what OpenWrt and many BusyBox systems mount on /var and
+ * /tmp. A queue there is lost at a power cut, and status must say so. */
+static int in_ram_fs(int fd)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) != 0)
+		return 0;
+	/* f_type is a signed int on 32-bit targets: compare its 32 bits */
+	return (uint32_t)sfs.f_type == NR_TMPFS_MAGIC || (uint32_t)sfs.f_type == NR_RAMFS_MAGIC;
+}
+
 int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out)
 {
 	struct file_dev *d = NULL;
@@ -189,6 +206,7 @@ int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_stora
 	}
 	out->ctx = d;
 	out->size = size;
+	out->in_ram = in_ram_fs(fd);
 	out->read = file_read;
 	out->write = file_write;
 	out->erase = file_erase;
@@ -200,12 +218,4 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return ret;
-}
-
-int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storage *out)
-{
-	(void)path;
-	(void)size;
-	memset(out, 0, sizeof(*out));
-	return NR_ENOTSUP;
 }

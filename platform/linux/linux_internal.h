@@ -14,4 +14,18 @@ void nr_linux_signal_drain(void);
 /* The process id changed (fork): the log must ask again. */
 void nr_linux_log_forget_pid(void);
 
+/* The system calls behind the mtd: backend (linux_mtd.c); a unit test
+ * swaps in a fake MTD device (this kernel may have no MTD). NULL puts the
+ * real ones back. */
+struct nr_linux_mtd_sys {
+	int (*open)(const char *path, int flags);
+	int (*close)(int fd);
+	int (*ioctl)(int fd, unsigned long req, void *arg);
+	long (*pread)(int fd, void *buf, size_t len, uint64_t off);
+	long (*pwrite)(int fd, const void *buf, size_t len, uint64_t off);
+	int (*flock)(int fd, int op);
+	const char *proc_mtd; /* "/proc/mtd" */
+};
+void nr_linux_mtd_set_sys(const struct nr_linux_mtd_sys *sys);
+
 #endif /* NR_LINUX_INTERNAL_H */

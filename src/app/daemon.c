@@ -101,6 +101,29 @@ static int open_file_bdev(struct nr_daemon *d, const char *path, uint64_t size)
 	return nr_store_file_open(&d->bdev, path, size, want);
 }
 
+/* An mtd: partition: the shim's and store's refusals carry their reason;
+ * a ring written with other erase blocks means the partition's geometry
+ * changed (another flash chip or layout): refused, never reinterpreted. */
+static int open_mtd_bdev(struct nr_daemon *d, const char *path, uint64_t size)
+{
+	char why[256];
+	uint32_t found;
+	int rc = nr_store_mtd_open(&d->bdev, path, size, why, sizeof(why));
+
+	if (rc != 0) {
+		nr_err("queue: cannot use mtd:%s: %s", path, why[0] ? why : nr_strerror(rc));
+		return rc;
+	}
+	if (nr_queue_probe_sector_size(&d->bdev, &found) == 0 && found != d->bdev.sector_size) {
+		nr_err("queue: cannot use mtd:%s: its ring was written with erase blocks of %u "
+		       "bytes, the device now has %u: the geometry changed; nothing was touched",
+		       path, (unsigned)found, (unsigned)d->bdev.sector_size);
+		d->bdev.close(&d->bdev);
+		return NR_EINVAL;
+	}
+	return 0;
+}
+
 static int open_queue(struct nr_daemon *d)
 {
 	const struct nr_conf *c = d->conf;
@@ -121,8 +144,9 @@ static int open_queue(struct nr_daemon *d)
 		}
 		rc = open_file_bdev(d, c->queue_path, c->queue_size);
 	} else if (c->queue_kind == NR_QUEUE_MTD) {
-		rc =
-		    nr_store_mtd_open(&d->bdev, c->queue_path, c->queue_size, NR_STORE_SECTOR_SIZE);
+		rc = open_mtd_bdev(d, c->queue_path, c->queue_size);
+		if (rc != 0)
+			return rc; /* said why */
 	} else {
 		rc = NR_ENOTSUP; /* flash: an RTOS build opens its HAL itself */
 	}
@@ -159,6 +183,11 @@ static void log_start(const struct nr_daemon *d)
 	nr_info("queue: %s, %llu bytes, %zu messages pending%s", st.backend,
 		(unsigned long long)st.capacity, st.messages,
 		st.persistent ? "" : " (RAM: survives upstream outages, not power loss)");
+	if (!st.persistent && strcmp(st.backend, "ram") != 0)
+		nr_warn("queue: %s is on tmpfs or ramfs (persistent: no): queued mail is lost at a "
+			"power cut or reboot; put the queue on flash (queue mtd:NAME, or a file "
+			"under /overlay)",
+			d->conf->queue_path);
 	for (i = 0; i < d->conf->listen_count; i++) {
 		const struct nr_conf_listen *l = &d->conf->listen[i];
 

@@ -243,9 +243,16 @@ void nr_ctl_format_status(struct nr_ctl_out *o, const struct nr_ctl_status *st)
 		nr_ctl_out_printf(o, "listening:   %s\n", st->listeners[i]);
 	nr_ctl_out_printf(o, "control:     ");
 	nr_ctl_out_text(o, st->control_socket);
-	nr_ctl_out_printf(o, "\nqueue:       %s, %s\n", q->backend ? q->backend : "?",
-			  q->persistent ? "persistent (survives a power cut)"
-					: "in RAM (survives upstream outages, not a power cut)");
+	nr_ctl_out_printf(
+	    o, "\nqueue:       %s, %s\n", q->backend ? q->backend : "?",
+	    q->persistent ? "persistent (survives a power cut)"
+	    : q->backend && strcmp(q->backend, "ram") == 0
+		? "in RAM (survives upstream outages, not a power cut)"
+		: "persistent: no (on tmpfs or ramfs: lost at a power cut or reboot)");
+	if (q->sector_count)
+		nr_ctl_out_printf(o, "  sectors:   %lu of %lu bytes, erased %lu to %lu times\n",
+				  (unsigned long)q->sector_count, (unsigned long)q->sector_size,
+				  (unsigned long)q->erase_min, (unsigned long)q->erase_max);
 	nr_ctl_out_printf(o,
 			  "  capacity:  %llu bytes, used %llu (%u%%), free %llu\n"
 			  "  messages:  %zu pending, %zu dead",
@@ -308,12 +315,15 @@ void nr_ctl_format_status_json(struct nr_ctl_out *o, const struct nr_ctl_status 
 	nr_ctl_out_json_str(o, st->control_socket);
 	nr_ctl_out_printf(o, ",\"queue\":{\"backend\":");
 	nr_ctl_out_json_str(o, q->backend);
-	nr_ctl_out_printf(o,
-			  ",\"persistent\":%s,\"capacity\":%llu,\"used\":%llu,\"free\":%llu,"
-			  "\"messages\":%zu,\"dead\":%zu,\"oldest_age_s\":%llu},\"smarthosts\":[",
-			  q->persistent ? "true" : "false", (unsigned long long)q->capacity,
-			  (unsigned long long)q->used, (unsigned long long)q->free, q->messages,
-			  q->dead, (unsigned long long)oldest_age(st));
+	nr_ctl_out_printf(
+	    o,
+	    ",\"persistent\":%s,\"sectors\":%lu,\"sector_size\":%lu,\"erase_min\":%lu,"
+	    "\"erase_max\":%lu,\"capacity\":%llu,\"used\":%llu,\"free\":%llu,"
+	    "\"messages\":%zu,\"dead\":%zu,\"oldest_age_s\":%llu},\"smarthosts\":[",
+	    q->persistent ? "true" : "false", (unsigned long)q->sector_count,
+	    (unsigned long)q->sector_size, (unsigned long)q->erase_min, (unsigned long)q->erase_max,
+	    (unsigned long long)q->capacity, (unsigned long long)q->used,
+	    (unsigned long long)q->free, q->messages, q->dead, (unsigned long long)oldest_age(st));
 	for (i = 0; i < st->nup; i++) {
 		nr_ctl_out_printf(o, "%s", i ? "," : "");
 		json_upstream(o, &st->up[i]);

@@ -668,6 +668,8 @@ void nr_queue_stats(struct nr_queue *q, struct nr_qstats *out)
 	memset(out, 0, sizeof(*out));
 	out->backend = q->bd->name;
 	out->persistent = q->bd->persistent;
+	out->sector_size = q->bd->sector_size;
+	out->sector_count = q->bd->sector_count;
 	out->capacity = nr_ring_capacity(q);
 	out->used = nr_ring_used(q);
 	out->free = out->used < out->capacity ? out->capacity - out->used : 0;

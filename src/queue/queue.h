@@ -77,8 +77,9 @@ struct nr_qinfo {
 struct nr_qstats {
 	const char *backend; /* bdev name */
 	int persistent;
-	uint64_t capacity; /* bytes usable for records */
-	uint64_t used;     /* bytes held by live records */
+	uint32_t sector_size, sector_count; /* the device's geometry */
+	uint64_t capacity;                  /* bytes usable for records */
+	uint64_t used;                      /* bytes held by live records */
 	uint64_t free;
 	size_t messages; /* pending messages */
 	size_t dead;

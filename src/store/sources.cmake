@@ -4,3 +4,5 @@ list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/store.c ${CMAKE_CURRENT_LI
 if(CONFIG_NR_STORE_RAM)
   list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/store_ram.c)
 endif()
+# mtd: the shim's raw partition plus the check that it is ours or erased
+list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/store_mtd.c)

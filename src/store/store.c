@@ -52,20 +52,3 @@ int nr_store_file_open(struct nr_bdev *out, const char *path, uint64_t size, uin
 		return ret;
 	return nr_store_combine_open(out, &raw, sector_size, "file");
 }
-
-int nr_store_mtd_open(struct nr_bdev *out, const char *path, uint64_t size, uint32_t sector_size)
-{
-	struct nr_plat_storage raw;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	if (!path || (size && nr_store_check_geometry(size, sector_size)))
-		return NR_EINVAL;
-	if (!NR_ENABLED(CONFIG_NR_STORE_MTD))
-		return NR_ENOTSUP;
-	ret = nr_plat_bdev_mtd_open(path, size, &raw);
-	if (ret)
-		return ret;
-	/* an MTD device would give its erase block and write size here */
-	return nr_store_combine_open(out, &raw, sector_size, "mtd");
-}

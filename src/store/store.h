@@ -6,8 +6,9 @@
  *          it survives upstream outages, not a reboot.
  *   file   a preallocated file from the shim (nr_plat_bdev_file_open),
  *          made a block device by store_combine.c.
- *   mtd    a raw NOR partition from the shim (nr_plat_bdev_mtd_open): not
- *          supported yet (NR_ENOTSUP), same shape.
+ *   mtd    a raw NOR partition from the shim (nr_plat_bdev_mtd_open),
+ *          sectors = its erase blocks, through the same combiner
+ *          (store_mtd.c: never formats another file system).
  *
  * Geometry for all: sector_size a power of two, >= 512; size a multiple of
  * it and at most 4 GiB. The memory and the device are released by
@@ -37,10 +38,15 @@ int nr_store_ram_open(struct nr_bdev *out, uint64_t size, uint32_t sector_size) 
 int nr_store_file_open(struct nr_bdev *out, const char *path, uint64_t size,
 		       uint32_t sector_size) NR_MUST_CHECK;
 
-/* A raw NOR partition (Linux MTD); size 0: the whole partition. Today
- * NR_ENOTSUP on every platform. */
-int nr_store_mtd_open(struct nr_bdev *out, const char *path, uint64_t size,
-		      uint32_t sector_size) NR_MUST_CHECK;
+/* A raw NOR partition (Linux MTD: "/dev/mtdN" or a /proc/mtd name); size
+ * 0: the whole partition. The sector size is the erase block. Opened only
+ * when it holds a queue ring (sector headers, FORMAT.md 1.1) or is erased
+ * (all 0xFF): JFFS2 or UBI found is NR_EBUSY, other data NR_ECORRUPT, so
+ * nothing is ever formatted by accident. why (why_size bytes, may be
+ * NULL) gets the reason for the log; errors as nr_plat_bdev_mtd_open, and
+ * NR_ENOTSUP when the build leaves mtd out. */
+int nr_store_mtd_open(struct nr_bdev *out, const char *path, uint64_t size, char *why,
+		      size_t why_size) NR_MUST_CHECK;
 
 /* The sector size for a new file queue of size bytes. Every sector the
  * ring moves into costs one sync first (FORMAT.md 1.2), so a file of 4 MiB
@@ -58,8 +64,8 @@ uint32_t nr_store_file_sector_size(uint64_t size);
  * continue one another are gathered in a 32 KiB buffer and written at
  * once (any other operation writes the buffer out first, so the device
  * sees every program in order), and a failed sync or buffered write is
- * final. Takes raw over (closed by bd->close, also on failure). name and
- * persistent as in struct nr_bdev. NR_EINVAL, NR_ENOMEM. */
+ * final. Takes raw over (closed by bd->close, also on failure). name as
+ * in struct nr_bdev; persistent unless raw->in_ram. NR_EINVAL, NR_ENOMEM. */
 int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint32_t sector_size,
 			  const char *name) NR_MUST_CHECK;
 

@@ -149,6 +149,7 @@ int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint
 	d->raw = *raw;
 	nr_store_bdev_init(out, &combine_ops, d, raw->size, sector_size);
 	out->name = name;
+	out->persistent = !raw->in_ram; /* a file on tmpfs is lost at a power cut */
 	return 0;
 out:
 	raw->close(raw->ctx);

@@ -302,10 +302,13 @@ int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_stora
 	return NR_ENOTSUP;
 }
 
-int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storage *out)
+int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storage *out, char *why,
+			  size_t why_size)
 {
 	(void)path;
 	(void)size;
+	(void)why;
+	(void)why_size;
 	memset(out, 0, sizeof(*out));
 	return NR_ENOTSUP;
 }

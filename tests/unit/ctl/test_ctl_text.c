@@ -92,6 +92,10 @@ static struct nr_ctl_status sample_status(struct nr_upstream_status *up)
 	st.control_socket = "/var/lib/nanorelay/control";
 	st.q.backend = "file";
 	st.q.persistent = 1;
+	st.q.sector_size = 4096;
+	st.q.sector_count = 16;
+	st.q.erase_min = 1;
+	st.q.erase_max = 3;
 	st.q.capacity = 1000;
 	st.q.used = 250;
 	st.q.free = 750;
@@ -129,6 +133,7 @@ TEST(status_text)
 		     "listening:   [::1]:465 implicit\n"
 		     "control:     /var/lib/nanorelay/control\n"
 		     "queue:       file, persistent (survives a power cut)\n"
+		     "  sectors:   16 of 4096 bytes, erased 1 to 3 times\n"
 		     "  capacity:  1000 bytes, used 250 (25%), free 750\n"
 		     "  messages:  2 pending, 0 dead, oldest 2m05s\n"
 		     "smarthost:   smtp.gmail.com:587 AUTH failed (held), 1 failure in a row, next "
@@ -138,6 +143,28 @@ TEST(status_text)
 		     "smarthost:   backup.example:465 ok, 0 connections open\n"
 		     "counters:    accepted 7, delivered 5, deferred 0, failed 0, rejected 1, "
 		     "auth_failed 0\n");
+	nr_ctl_out_free(&o);
+}
+
+/* A file queue on tmpfs is not called persistent (it is lost at a power
+ * cut); a RAM queue keeps its own words. */
+TEST(status_text_not_persistent)
+{
+	struct nr_upstream_status up[2];
+	struct nr_ctl_status st = sample_status(up);
+	struct nr_ctl_out o;
+
+	st.q.persistent = 0;
+	nr_ctl_out_init(&o, 65536);
+	nr_ctl_format_status(&o, &st);
+	EXPECT_TRUE(strstr(o.p, "queue:       file, persistent: no (on tmpfs or ramfs: lost at a "
+				"power cut or reboot)\n") != NULL);
+	nr_ctl_out_free(&o);
+	st.q.backend = "ram";
+	nr_ctl_out_init(&o, 65536);
+	nr_ctl_format_status(&o, &st);
+	EXPECT_TRUE(strstr(o.p, "queue:       ram, in RAM (survives upstream outages, not a power "
+				"cut)\n") != NULL);
 	nr_ctl_out_free(&o);
 }
 
@@ -152,7 +179,8 @@ TEST(status_json)
 	EXPECT_STREQ(
 	    o.p, "{\"version\":\"0.1.0\",\"uptime_s\":3725,\"listeners\":[\"127.0.0.1:25 "
 		 "plain\",\"[::1]:465 implicit\"],\"control_socket\":\"/var/lib/nanorelay/"
-		 "control\",\"queue\":{\"backend\":\"file\",\"persistent\":true,\"capacity\":"
+		 "control\",\"queue\":{\"backend\":\"file\",\"persistent\":true,\"sectors\":16,"
+		 "\"sector_size\":4096,\"erase_min\":1,\"erase_max\":3,\"capacity\":"
 		 "1000,\"used\":250,\"free\":750,\"messages\":2,\"dead\":0,\"oldest_age_s\":125},"
 		 "\"smarthosts\":[{\"host\":\"smtp.gmail.com\",\"port\":587,\"state\":\"auth_"
 		 "failed\",\"connections\":0,\"failures\":1,\"retry_in_s\":3600,\"last_error\":"
@@ -342,6 +370,7 @@ int main(void)
 	RUN(ages);
 	RUN(ceiling_truncates_never_overflows);
 	RUN(status_text);
+	RUN(status_text_not_persistent);
 	RUN(status_json);
 	RUN(mailq_layout);
 	RUN(mailq_next_try);

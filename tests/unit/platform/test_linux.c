@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -216,7 +217,18 @@ TEST(connect_refused)
 		return; /* refused at once: also fine */
 	ASSERT_EQ(rc, 0);
 	EXPECT_TRUE(wait_for(c, NR_POLL_OUT, 2000) != 0);
-	EXPECT_EQ(nr_plat_tcp_connect_result(c), NR_ECONNREFUSED);
+	rc = nr_plat_tcp_connect_result(c);
+#if defined(NR_TEST_EMULATOR) && defined(__mips__)
+	if (rc == NR_EIO) {
+		printf("# connect_refused: skipped under qemu-user (%s): qemu 7.2 does not "
+		       "translate getsockopt(SO_ERROR) errno values for MIPS (it returns the "
+		       "host's ECONNREFUSED, 111, not MIPS's 146)\n",
+		       NR_TEST_EMULATOR);
+		nr_plat_sock_close(c);
+		return;
+	}
+#endif
+	EXPECT_EQ(rc, NR_ECONNREFUSED);
 	nr_plat_sock_close(c);
 }
 
@@ -357,11 +369,67 @@ TEST(raw_file_storage)
 	ASSERT_EQ(st.read(st.ctx, 4096, buf, 4), 0);
 	EXPECT_EQ(buf[1], 1);
 	st.close(st.ctx);
-	/* another size is never reinterpreted; no directory; no MTD yet */
+	/* another size is never reinterpreted; no directory (MTD: test_mtd.c) */
 	EXPECT_EQ(nr_plat_bdev_file_open(path, 4 * 8192, &st), NR_EINVAL);
 	snprintf(path, sizeof(path), "%s/none/queue", tmpdir);
 	EXPECT_EQ(nr_plat_bdev_file_open(path, 8192, &st), NR_ENOTFOUND);
-	EXPECT_EQ(nr_plat_bdev_mtd_open("/dev/mtd0", 0, &st), NR_ENOTSUP);
+}
+
+/* The largest queue file the config allows (size=2G) on every target,
+ * 32-bit ones too (a 32-bit off_t cannot even fstat it): a sparse file of
+ * that size, as an earlier run left it, opens, and its last bytes are
+ * written and read back. */
+TEST(raw_file_of_2g)
+{
+	struct nr_plat_storage st;
+	const uint64_t size = 2ull << 30;
+	char path[512];
+	uint8_t buf[8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/big", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+	ASSERT_EQ(nr_plat_bdev_file_open(path, size, &st), 0);
+	EXPECT_EQ(st.write(st.ctx, size - 8, "lastbyte", 8), 0);
+	EXPECT_EQ(st.read(st.ctx, size - 8, buf, 8), 0);
+	EXPECT_MEMEQ(buf, "lastbyte", 8);
+	EXPECT_EQ(st.sync(st.ctx), 0);
+	st.close(st.ctx);
+	/* a 4 GiB - 1 sector file (the format's limit) is not the 2G one */
+	EXPECT_EQ(nr_plat_bdev_file_open(path, (4ull << 30) - 4096, &st), NR_EINVAL);
+	unlink(path);
+}
+
+/* A queue file on tmpfs (OpenWrt's /var and /tmp) is flagged in_ram: its
+ * status must never claim it survives a power cut. */
+TEST(raw_file_on_tmpfs_is_in_ram)
+{
+	struct nr_plat_storage st;
+	struct statfs sfs;
+	char path[512];
+
+	if (statfs("/dev/shm", &sfs) != 0 ||
+	    (uint32_t)sfs.f_type != 0x01021994u /* TMPFS_MAGIC */) {
+		printf("SKIP raw_file_on_tmpfs_is_in_ram: /dev/shm is not a tmpfs here\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "/dev/shm/nr_test_queue.%ld", (long)getpid());
+	unlink(path);
+	ASSERT_EQ(nr_plat_bdev_file_open(path, 8192, &st), 0);
+	EXPECT_EQ(st.in_ram, 1);
+	st.close(st.ctx);
+	unlink(path);
+	/* the temp dir of this test: in_ram exactly when statfs says RAM */
+	snprintf(path, sizeof(path), "%s/q2", tmpdir);
+	ASSERT_EQ(statfs(tmpdir, &sfs), 0);
+	ASSERT_EQ(nr_plat_bdev_file_open(path, 8192, &st), 0);
+	EXPECT_EQ(st.in_ram,
+		  (uint32_t)sfs.f_type == 0x01021994u || (uint32_t)sfs.f_type == 0x858458f6u);
+	st.close(st.ctx);
+	unlink(path);
 }
 
 TEST(local_sockets_and_peer_credentials)
@@ -634,6 +702,8 @@ int main(void)
 	RUN(clocks_and_entropy);
 	RUN(files_in_temp_dir);
 	RUN(raw_file_storage);
+	RUN(raw_file_on_tmpfs_is_in_ram);
+	RUN(raw_file_of_2g);
 	RUN(local_sockets_and_peer_credentials);
 	RUN(drop_privileges);
 	RUN(files_and_sockets_against_planted_names);

@@ -82,6 +82,7 @@ static struct raw *raw_new(struct nr_plat_storage *s)
 	struct raw *r = calloc(1, sizeof(*r));
 
 	memset(r->data, 0xFF, sizeof(r->data));
+	memset(s, 0, sizeof(*s)); /* a file's: no erase block, not in RAM */
 	s->ctx = r;
 	s->size = sizeof(r->data);
 	s->read = raw_read;
@@ -190,7 +191,7 @@ TEST(geometry)
 	/* the simulator has no file system: the file backend says so */
 	EXPECT_EQ(nr_store_file_open(&bd, "/tmp/x", 64 * 1024, 4096), NR_ENOTSUP);
 	EXPECT_EQ(nr_store_file_open(&bd, "/tmp/x", 64 * 1024, 1000), NR_EINVAL);
-	EXPECT_EQ(nr_store_mtd_open(&bd, "/dev/mtd0", 0, 4096), NR_ENOTSUP);
+	EXPECT_EQ(nr_store_mtd_open(&bd, "/dev/mtd0", 0, NULL, 0), NR_ENOTSUP);
 }
 
 int main(void)
