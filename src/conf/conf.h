@@ -80,7 +80,7 @@ struct nr_conf_smarthost {
 	char *oauth_token_file;
 	char *auth_mech;               /* NULL: best offered; else PLAIN|LOGIN|CRAM-MD5|XOAUTH2 */
 	struct nr_conf_oauth2 *oauth2; /* NULL: no built-in OAuth2 */
-	int from_rewrite;            /* NR_FROM_REWRITE_*: from_rewrite=on|off, else auto */
+	int from_rewrite;              /* NR_FROM_REWRITE_*: from_rewrite=on|off, else auto */
 	int line;
 };
 
