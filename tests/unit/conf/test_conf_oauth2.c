@@ -226,6 +226,8 @@ static const struct {
 
 TEST(bad_oauth2_lines_are_refused)
 {
+	const int reduced = !NR_ENABLED(CONFIG_NR_OAUTH2) || !NR_ENABLED(CONFIG_NR_TLS) ||
+			    !NR_ENABLED(CONFIG_NR_AUTH_PLAIN);
 	size_t i;
 
 	for (i = 0; i < NR_ARRAY_LEN(bad); i++) {
@@ -233,7 +235,10 @@ TEST(bad_oauth2_lines_are_refused)
 		char err[512] = "";
 		int rc = parse(&c, bad[i].text, err, sizeof(err));
 
-		if (!NR_ENABLED(CONFIG_NR_OAUTH2) && strstr(err, "(CONFIG_NR_OAUTH2)") != NULL) {
+		/* In a build without OAuth2, TLS or PLAIN, a line is refused for
+		 * the missing option first (test_conf checks those refusals): the
+		 * case steps aside. The default build has them all. */
+		if (reduced && strstr(err, "not in this build") != NULL) {
 			nr_conf_free(&c);
 			continue;
 		}

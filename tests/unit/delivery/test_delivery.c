@@ -582,6 +582,7 @@ static void write_text(const char *path, const char *text)
 
 TEST(auth_hold_lifts_when_the_secret_file_changes)
 {
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN); /* the server offers PLAIN only */
 	struct nr_delivery *d = setup(1, "me@gmail.test");
 	struct nr_upstream_status st;
 	struct nr_dlink *l;
@@ -673,11 +674,17 @@ TEST(oauth2_smarthost_sends_the_stored_token_and_defers_without_one)
 	turn();
 	nr_delivery_status(d, &st, 1);
 	EXPECT_TRUE(st.state != NR_UPSTREAM_AUTH_FAILED);
-	EXPECT_TRUE(strstr(st.last_error, "535 5.7.3") != NULL);
+	/* (a build without c-ares fails the request for the name at once) */
+	if (NR_ENABLED(CONFIG_NR_DNS_CARES))
+		EXPECT_TRUE(strstr(st.last_error, "535 5.7.3") != NULL);
 	advance(31000); /* the request's deadline at the latest */
 	nr_delivery_status(d, &st, 1);
 	EXPECT_EQ(st.state, NR_UPSTREAM_DEFERRING);
-	EXPECT_TRUE(strncmp(st.last_error, "OAuth2: token endpoint: ", 24) == 0);
+	if (NR_ENABLED(CONFIG_NR_DNS_CARES))
+		EXPECT_TRUE(strncmp(st.last_error, "OAuth2: token endpoint: ", 24) == 0);
+	else /* dns_none resolves literal addresses only */
+		EXPECT_STREQ(st.last_error,
+			     "OAuth2: cannot ask https://auth.test/token: not supported");
 	EXPECT_EQ(msg_state(a), NR_MSG_PENDING);
 	/* the refused access token is gone from the store, the refresh token kept */
 	{
