@@ -560,8 +560,11 @@ int nr_daemon_run(struct nr_conf *conf, const char *prog, const char *conf_path,
 			nr_info("stopping on signal");
 			break;
 		}
-		if (sig & NR_SIG_HUP)
+		if (sig & NR_SIG_HUP) {
 			reload(&d);
+			/* the reload's lines now, not when the next event ends a turn */
+			nr_plat_log_flush();
+		}
 	}
 	rc = EX_OK_;
 out:

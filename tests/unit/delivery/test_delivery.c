@@ -674,9 +674,11 @@ TEST(oauth2_smarthost_sends_the_stored_token_and_defers_without_one)
 	turn();
 	nr_delivery_status(d, &st, 1);
 	EXPECT_TRUE(st.state != NR_UPSTREAM_AUTH_FAILED);
-	/* (a build without c-ares fails the request for the name at once) */
-	if (NR_ENABLED(CONFIG_NR_DNS_CARES))
-		EXPECT_TRUE(strstr(st.last_error, "535 5.7.3") != NULL);
+	/* The 535, or already the token request's failure: the name is unknown
+	 * to the test's resolver, which may answer within the turn (at once
+	 * without c-ares, and under qemu-user). */
+	EXPECT_TRUE(strstr(st.last_error, "535 5.7.3") != NULL ||
+		    strncmp(st.last_error, "OAuth2: ", 8) == 0);
 	advance(31000); /* the request's deadline at the latest */
 	nr_delivery_status(d, &st, 1);
 	EXPECT_EQ(st.state, NR_UPSTREAM_DEFERRING);
