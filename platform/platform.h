@@ -314,6 +314,10 @@ int nr_plat_detach(const char *started);
 
 /* 1 when standard error is a terminal (someone watches the start-up). */
 int nr_plat_stderr_is_terminal(void);
+/* 1 when the terminal on standard error hung up or is no longer this
+ * process's controlling terminal (a SIGHUP that closed the window, not a
+ * request to reload). */
+int nr_plat_terminal_gone(void);
 
 /* Process id, for Message-ID uniqueness and logs. */
 long nr_plat_pid(void);

@@ -1,5 +1,7 @@
 /* linux_detach.c - classic detach for runs without a supervisor. */
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -38,4 +40,20 @@ int nr_plat_detach(const char *started)
 int nr_plat_stderr_is_terminal(void)
 {
 	return isatty(STDERR_FILENO);
+}
+
+int nr_plat_terminal_gone(void)
+{
+	struct pollfd p = {.fd = STDERR_FILENO, .events = 0, .revents = 0};
+	int fd;
+
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))
+		return 1;
+	/* The session leader (a shell) left first: the terminal is still
+	 * open at the other end but is no longer ours. */
+	fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENXIO || errno == EIO;
+	close(fd);
+	return 0;
 }

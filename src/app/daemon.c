@@ -52,6 +52,7 @@ struct nr_daemon {
 	struct nr_smtpd *smtpd;
 	struct nr_ctl *ctl;             /* NULL: no control socket on this platform */
 	struct nr_smtpd_submit *submit; /* NULL: no local submission socket */
+	int on_terminal;                /* --foreground with stderr on a terminal */
 };
 
 /* state_dir belongs to root (whoever starts us) and is searchable by
@@ -543,6 +544,7 @@ int nr_daemon_run(struct nr_conf *conf, const char *prog, const char *conf_path,
 		rc = EX_OSERR_;
 		goto out;
 	}
+	d.on_terminal = foreground && nr_plat_stderr_is_terminal();
 	/* A turn's log lines leave together, before the loop waits again. */
 	nr_plat_log_gather(1);
 	for (;;) {
@@ -558,6 +560,10 @@ int nr_daemon_run(struct nr_conf *conf, const char *prog, const char *conf_path,
 		sig = nr_plat_signals_take();
 		if (sig & NR_SIG_TERM) {
 			nr_info("stopping on signal");
+			break;
+		}
+		if ((sig & NR_SIG_HUP) && d.on_terminal && nr_plat_terminal_gone()) {
+			nr_info("stopping: the terminal hung up");
 			break;
 		}
 		if (sig & NR_SIG_HUP) {

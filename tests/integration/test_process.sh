@@ -205,7 +205,9 @@ check "the detached daemon answers status" grep -q "127.0.0.1:$port" <<<"$out"
 check "the detached daemon stops on SIGTERM" wait_until "! kill -0 ${bgpid:-0}"
 # log syslog in the foreground on a terminal: the line is shown there too
 if command -v script >/dev/null; then
-	timeout 5 script -qec "$bin -c $tmp/nanorelay.conf --foreground" /dev/null >"$tmp/tty" 2>&1
+	# SHELL=/bin/sh: dash forks the daemon, so the SIGHUP comes when dash
+	# (the session leader) ends, not from script's SIGTERM to its child
+	SHELL=/bin/sh timeout 5 script -qec "$bin -c $tmp/nanorelay.conf --foreground" /dev/null >"$tmp/tty" 2>&1
 	check "on a terminal the start-up line is shown with log syslog" \
 		grep -qF "nanorelay: to send a test message:" "$tmp/tty"
 	check "the daemon on the terminal is gone with it" \
