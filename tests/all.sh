@@ -47,7 +47,7 @@ os_headers() {
 }
 
 format_check() {
-	git ls-files '*.c' '*.h' | grep -v '^tests/fuzz/corpus/' | xargs -r clang-format --dry-run -Werror
+	git ls-files '*.c' '*.h' | grep -v '^tests/fuzz/corpus/\|^third_party/' | xargs -r clang-format --dry-run -Werror
 }
 
 build_only() { # dir, cmake args...
