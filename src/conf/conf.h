@@ -176,6 +176,12 @@ void nr_conf_free(struct nr_conf *c);
 int nr_conf_parse(struct nr_conf *c, const char *path, const char *text, size_t len, char *err,
 		  size_t err_size) NR_MUST_CHECK;
 
+/* The same for text that comes from no file (the embedding API,
+ * include/nanorelay.h): the keys and messages are the file's, but an error
+ * reads "LINE: message" and c->path is NULL. */
+int nr_conf_parse_text(struct nr_conf *c, const char *text, size_t len, char *err,
+		       size_t err_size) NR_MUST_CHECK;
+
 /* Read path (at most 1 MiB) through the platform and parse it. Unreadable
  * file: the platform's code (NR_ENOTFOUND, NR_EPERM, NR_ETOOBIG, NR_EIO) and
  * "path: cannot read: reason". The caller exits 78 (EX_CONFIG) on any error. */

@@ -15,6 +15,18 @@
 
 /* ---- messages ----------------------------------------------------------------- */
 
+/* "FILE:LINE: " for a file, "LINE: " for text given without one (the
+ * embedding API); returns the bytes written (at most size - 1). */
+static size_t where(const struct nr_conf_parser *p, char *dst, size_t size)
+{
+	int w = p->path != NULL ? snprintf(dst, size, "%s:%d: ", p->path, p->line)
+				: snprintf(dst, size, "%d: ", p->line);
+
+	if (w < 0)
+		return 0;
+	return (size_t)w < size ? (size_t)w : size - 1;
+}
+
 NR_PRINTF(3, 0)
 static int vfail(struct nr_conf_parser *p, int rc, const char *fmt, va_list ap)
 {
@@ -23,14 +35,16 @@ static int vfail(struct nr_conf_parser *p, int rc, const char *fmt, va_list ap)
 
 	if (p->err == NULL || p->err_size == 0)
 		return rc;
+	n = where(p, p->err, p->err_size);
 	if (p->key != NULL && p->sub != NULL)
-		w = snprintf(p->err, p->err_size, "%s:%d: %s: %s: ", p->path, p->line, p->key,
-			     p->sub);
+		w = snprintf(p->err + n, p->err_size - n, "%s: %s: ", p->key, p->sub);
 	else if (p->key != NULL)
-		w = snprintf(p->err, p->err_size, "%s:%d: %s: ", p->path, p->line, p->key);
+		w = snprintf(p->err + n, p->err_size - n, "%s: ", p->key);
 	else
-		w = snprintf(p->err, p->err_size, "%s:%d: ", p->path, p->line);
-	n = w < 0 ? 0 : (size_t)w;
+		w = 0;
+	n += w < 0 ? 0 : (size_t)w;
+	if (n > p->err_size)
+		n = p->err_size;
 	if (n < p->err_size)
 		vsnprintf(p->err + n, p->err_size - n, fmt, ap);
 	return rc;
@@ -49,8 +63,11 @@ int nr_conf_fail(struct nr_conf_parser *p, const char *fmt, ...)
 
 int nr_conf_oom(struct nr_conf_parser *p)
 {
-	if (p->err != NULL && p->err_size > 0)
-		snprintf(p->err, p->err_size, "%s:%d: out of memory", p->path, p->line);
+	if (p->err != NULL && p->err_size > 0) {
+		size_t n = where(p, p->err, p->err_size);
+
+		snprintf(p->err + n, p->err_size - n, "out of memory");
+	}
 	return NR_ENOMEM;
 }
 
@@ -77,7 +94,10 @@ void nr_conf_warn_at(struct nr_conf_parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	nr_warn("%s:%d: %s", p->path, p->line, msg);
+	if (p->path != NULL)
+		nr_warn("%s:%d: %s", p->path, p->line, msg);
+	else
+		nr_warn("%d: %s", p->line, msg);
 }
 
 char *nr_conf_dup_str(const char *s)
@@ -437,8 +457,8 @@ static int finish(struct nr_conf_parser *p)
 
 /* ---- the file ------------------------------------------------------------------------------ */
 
-int nr_conf_parse(struct nr_conf *c, const char *path, const char *text, size_t len, char *err,
-		  size_t err_size)
+static int parse(struct nr_conf *c, const char *path, const char *text, size_t len, char *err,
+		 size_t err_size)
 {
 	struct nr_conf_parser p;
 	struct nr_conf n;
@@ -449,7 +469,7 @@ int nr_conf_parse(struct nr_conf *c, const char *path, const char *text, size_t 
 	memset(&p, 0, sizeof(p));
 	nr_conf_init(&n);
 	p.c = &n;
-	p.path = path != NULL ? path : "(config)";
+	p.path = path;
 	p.err = err;
 	p.err_size = err_size;
 	if (err != NULL && err_size > 0)
@@ -462,8 +482,8 @@ int nr_conf_parse(struct nr_conf *c, const char *path, const char *text, size_t 
 	}
 
 	line = malloc(NR_CONF_LINE_MAX + 1);
-	n.path = nr_conf_dup_str(p.path);
-	if (line == NULL || n.path == NULL) {
+	n.path = path != NULL ? nr_conf_dup_str(path) : NULL;
+	if (line == NULL || (path != NULL && n.path == NULL)) {
 		rc = nr_conf_oom(&p);
 		goto out;
 	}
@@ -513,4 +533,15 @@ out:
 	}
 	*c = n;
 	return 0;
+}
+
+int nr_conf_parse(struct nr_conf *c, const char *path, const char *text, size_t len, char *err,
+		  size_t err_size)
+{
+	return parse(c, path != NULL ? path : "(config)", text, len, err, err_size);
+}
+
+int nr_conf_parse_text(struct nr_conf *c, const char *text, size_t len, char *err, size_t err_size)
+{
+	return parse(c, NULL, text, len, err, err_size);
 }

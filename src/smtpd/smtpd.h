@@ -90,6 +90,35 @@ int nr_smtpd_accept(struct nr_smtpd *d, nr_sock_t sock, const struct nr_addr *pe
  */
 int nr_smtpd_accept_local(struct nr_smtpd *d, nr_sock_t sock, long uid);
 
+/*
+ * What every new message gets at its start, from an SMTP session or from
+ * the embedding API's submit (src/embed): the Received: line, written
+ * through w, and the Date: and Message-ID: lines (into date_hdr and
+ * msgid_hdr) that the body filter adds when the message has none. wall is
+ * the arrival time (seconds). 0, or NR_EFULL when the queue took no more.
+ */
+struct nr_smtpd_trace {
+	const char *helo;     /* the client's HELO/EHLO name; NULL or "": unknown */
+	const char *peer;     /* "[192.0.2.1]", "local", "local, uid 1000" */
+	const char *with;     /* RFC 3848 protocol: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA */
+	const char *hostname; /* ours */
+	const char *rcpt;     /* the only recipient ("for <...>"), or NULL */
+	uint64_t salt;        /* Message-ID's unique part when entropy fails */
+};
+struct nr_qwriter;
+int nr_smtpd_trace_begin(struct nr_qwriter *w, const struct nr_smtpd_trace *t, int64_t wall,
+			 char *date_hdr, size_t date_size, char *msgid_hdr, size_t msgid_size);
+
+/*
+ * A finished body (flags: nr_body_finish) as smtpd judges it at the end of
+ * DATA: 0 to commit, else the refusal's reply code with *enh and *text
+ * (NUL 554, size 552, queue 452/451, bare LF under `bare_lf reject` 550,
+ * too many Received: 554).
+ */
+struct nr_body;
+int nr_smtpd_body_verdict(const struct nr_body *b, unsigned flags, const struct nr_conf *conf,
+			  const char **enh, const char **text);
+
 /* Sessions currently open (for status). */
 size_t nr_smtpd_sessions(const struct nr_smtpd *d);
 

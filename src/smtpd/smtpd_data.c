@@ -32,20 +32,6 @@ static const char *received_with(const struct smtpd_session *s)
 	return auth ? "ESMTPA" : "ESMTP";
 }
 
-static int write_received(struct smtpd_session *s, const char *date)
-{
-	char hdr[1024];
-	const char *with = received_with(s);
-	int n = snprintf(hdr, sizeof(hdr),
-			 "Received: from %s (%s)\r\n\tby %s (nanorelay) with %s%s%s%s;\r\n\t%s\r\n",
-			 s->helo[0] ? s->helo : "unknown", s->peer_str, s->d->hostname, with,
-			 s->nrcpt == 1 ? "\r\n\tfor <" : "", s->nrcpt == 1 ? s->rcpt[0] : "",
-			 s->nrcpt == 1 ? ">" : "", date);
-	if (n < 0 || (size_t)n >= sizeof(hdr))
-		return NR_EINVAL;
-	return nr_queue_append(s->writer, hdr, (size_t)n);
-}
-
 /* Random bytes for Message-ID, drawn from a pool filled 256 bytes at a time
  * (one entropy call per 32 messages instead of one each). */
 static int msgid_random(uint8_t *out, size_t len)
@@ -63,15 +49,42 @@ static int msgid_random(uint8_t *out, size_t len)
 	return 0;
 }
 
+int nr_smtpd_trace_begin(struct nr_qwriter *w, const struct nr_smtpd_trace *t, int64_t wall,
+			 char *date_hdr, size_t date_size, char *msgid_hdr, size_t msgid_size)
+{
+	char hdr[1024], date[64], idbuf[24];
+	uint8_t rnd[8] = {0};
+	uint64_t r = 0;
+	size_t i;
+	int n;
+
+	nr_date_rfc5322(date, sizeof(date), wall < 0 ? 0 : wall);
+	n = snprintf(hdr, sizeof(hdr),
+		     "Received: from %s (%s)\r\n\tby %s (nanorelay) with %s%s%s%s;\r\n\t%s\r\n",
+		     t->helo && t->helo[0] ? t->helo : "unknown", t->peer, t->hostname, t->with,
+		     t->rcpt ? "\r\n\tfor <" : "", t->rcpt ? t->rcpt : "", t->rcpt ? ">" : "",
+		     date);
+	if (n < 0 || (size_t)n >= sizeof(hdr) || nr_queue_append(w, hdr, (size_t)n) < 0)
+		return NR_EFULL;
+	snprintf(date_hdr, date_size, "Date: %s\r\n", date);
+	if (msgid_random(rnd, sizeof(rnd)) < 0)
+		memcpy(rnd, &t->salt, NR_MIN(sizeof(rnd), sizeof(t->salt)));
+	for (i = 0; i < sizeof(rnd); i++)
+		r = r << 8 | rnd[i];
+	snprintf(idbuf, sizeof(idbuf), "%016llx", (unsigned long long)r);
+	snprintf(msgid_hdr, msgid_size, "Message-ID: <%lld.%s@%s>\r\n", (long long)wall, idbuf,
+		 t->hostname);
+	return 0;
+}
+
 /* DATA is in order (the command table checked): open a queue writer, write
  * Received:, prepare Date: and Message-ID: for the body filter, 354. */
 void smtpd_proceed_data(struct smtpd_session *s, const struct smtpd_cmdline *cl)
 {
 	struct nr_smtpd *d = s->d;
 	struct nr_qenvelope env;
+	struct nr_smtpd_trace trace;
 	int64_t wall = 0;
-	char date[64], idbuf[24];
-	uint8_t rnd[8] = {0};
 
 	if (nr_plat_wall_time(&wall) < 0)
 		wall = 0;
@@ -101,22 +114,19 @@ void smtpd_proceed_data(struct smtpd_session *s, const struct smtpd_cmdline *cl)
 			smtpd_reply(s, 451, "4.3.0", "Error: queue file write error");
 		return;
 	}
-	nr_date_rfc5322(date, sizeof(date), wall < 0 ? 0 : wall);
-	if (write_received(s, date) < 0) {
+	trace.helo = s->helo;
+	trace.peer = s->peer_str;
+	trace.with = received_with(s);
+	trace.hostname = d->hostname;
+	trace.rcpt = s->nrcpt == 1 ? s->rcpt[0] : NULL;
+	trace.salt = s->id;
+	if (nr_smtpd_trace_begin(s->writer, &trace, wall, s->date_hdr, sizeof(s->date_hdr),
+				 s->msgid_hdr, sizeof(s->msgid_hdr)) < 0) {
 		smtpd_reset_transaction(s);
 		smtpd_reply(s, 452, "4.3.1", "Insufficient system storage");
 		smtpd_enter_state(s, SS_HELO);
 		return;
 	}
-	snprintf(s->date_hdr, sizeof(s->date_hdr), "Date: %s\r\n", date);
-	if (msgid_random(rnd, sizeof(rnd)) < 0)
-		memcpy(rnd, &s->id, sizeof(s->id));
-	uint64_t r = 0;
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		r = r << 8 | rnd[i];
-	snprintf(idbuf, sizeof(idbuf), "%016llx", (unsigned long long)r);
-	snprintf(s->msgid_hdr, sizeof(s->msgid_hdr), "Message-ID: <%lld.%s@%s>\r\n",
-		 (long long)wall, idbuf, d->hostname);
 
 	struct nr_body_conf bc;
 	memset(&bc, 0, sizeof(bc));
@@ -177,30 +187,37 @@ static void commit_done(void *arg, int result, nr_qid_t id)
 	nr_conn_flush(s->conn);
 }
 
+int nr_smtpd_body_verdict(const struct nr_body *b, unsigned f, const struct nr_conf *conf,
+			  const char **enh, const char **text)
+{
+	int code = 0;
+
+	if (f & NR_BODYF_NUL) {
+		code = 554, *enh = "5.6.0", *text = "Error: message contains NUL characters";
+	} else if (f & (NR_BODYF_TOOBIG | NR_BODYF_HDRBIG)) {
+		code = 552, *enh = "5.3.4",
+		*text = f & NR_BODYF_TOOBIG ? "Error: message file too big"
+					    : "Error: message header too big";
+	} else if (f & NR_BODYF_EMIT_ERR) {
+		if (b->emit_err == NR_EFULL)
+			code = 452, *enh = "4.3.1", *text = "Insufficient system storage";
+		else
+			code = 451, *enh = "4.3.0", *text = "Error: queue file write error";
+	} else if ((f & NR_BODYF_BARE_LF) && conf->bare_lf == NR_BARE_LF_REJECT) {
+		code = 550, *enh = "5.5.2", *text = "Error: bare <LF> received";
+	} else if (conf->max_received && b->received > conf->max_received) {
+		code = 554, *enh = "5.4.6", *text = "Error: too many hops (mail loop?)";
+	}
+	return code;
+}
+
 /* The end-of-data line arrived: refuse or commit. */
 static void finish_data(struct smtpd_session *s)
 {
 	unsigned f = nr_body_finish(&s->body);
-	const struct nr_conf *conf = s->d->conf;
-	int code = 0;
 	const char *enh = NULL, *text = NULL;
+	int code = nr_smtpd_body_verdict(&s->body, f, s->d->conf, &enh, &text);
 
-	if (f & NR_BODYF_NUL) {
-		code = 554, enh = "5.6.0", text = "Error: message contains NUL characters";
-	} else if (f & (NR_BODYF_TOOBIG | NR_BODYF_HDRBIG)) {
-		code = 552, enh = "5.3.4",
-		text = f & NR_BODYF_TOOBIG ? "Error: message file too big"
-					   : "Error: message header too big";
-	} else if (f & NR_BODYF_EMIT_ERR) {
-		if (s->body.emit_err == NR_EFULL)
-			code = 452, enh = "4.3.1", text = "Insufficient system storage";
-		else
-			code = 451, enh = "4.3.0", text = "Error: queue file write error";
-	} else if ((f & NR_BODYF_BARE_LF) && conf->bare_lf == NR_BARE_LF_REJECT) {
-		code = 550, enh = "5.5.2", text = "Error: bare <LF> received";
-	} else if (conf->max_received && s->body.received > conf->max_received) {
-		code = 554, enh = "5.4.6", text = "Error: too many hops (mail loop?)";
-	}
 	if (code) {
 		char client[96], tail[NR_PATH_MAX * 2 + 400];
 		/* Postfix's form for a refusal at DATA, which log tools sort. */
