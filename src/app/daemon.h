@@ -1,6 +1,6 @@
 /*
- * daemon.h - the long-running relay: owns the loop, the queue, the
- * listeners and the delivery side, and handles signals (TERM: graceful
+ * daemon.h - the long-running relay: a relay of the embedding API
+ * (src/embed) with the POSIX parts around it, and handles signals (TERM: graceful
  * stop, HUP: reload, keeping the old configuration when the new one is bad).
  */
 #ifndef NR_APP_DAEMON_H
@@ -8,8 +8,9 @@
 
 #include "conf/conf.h"
 
-/* Run until SIGTERM/SIGINT. conf is the loaded configuration (ownership
- * stays with the caller; reloads are owned by the daemon); prog is the
+/* Run until SIGTERM/SIGINT, on a relay of the embedding API (src/embed).
+ * conf is the loaded configuration, taken over by the relay (*conf is
+ * left inited: freeing it again is harmless); prog is the
  * program's name as started (argv[0]), for the start-up line that says how
  * to send a test message. Without foreground it detaches once listening
  * and the parent prints the daemon's process id. Returns a sysexits code. */
