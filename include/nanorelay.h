@@ -39,6 +39,7 @@
  *             nr_relay_set_storage(r, &board_flash) != 0 ||  // your flash HAL
  *             nr_relay_start(r, err, sizeof(err)) != 0) {
  *             printf("relay: %s\n", err);
+ *             nr_relay_free(r);        // NULL is fine
  *             vTaskDelete(NULL);
  *         }
  *         nr_relay_run(r);            // until another task calls nr_relay_stop(r)
