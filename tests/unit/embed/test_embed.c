@@ -20,6 +20,7 @@
 struct tdev {
 	uint8_t *live;    /* what reads see */
 	uint8_t *durable; /* as of the last sync: what a power cut leaves */
+	uint8_t *cut;     /* durable at tdev_power_cut */
 	uint64_t size;
 	unsigned syncs, closed;
 	int fail_sync; /* the next sync fails */
@@ -77,20 +78,31 @@ static void tdev_init(struct tdev *d, uint64_t size)
 	d->size = size;
 	d->live = malloc(size);
 	d->durable = malloc(size);
+	d->cut = malloc(size);
 	memset(d->live, 0xFF, size);
 	memset(d->durable, 0xFF, size);
 }
 
-/* The device after a power cut: only what was synced. */
+/* A power cut now: only what was synced so far survives. The relay still
+ * holds the device, so the cut is kept aside (cut) and put back by
+ * tdev_power_on once the relay is freed: nothing the relay does after the
+ * cut (its last turn syncs) reaches the next start. */
 static void tdev_power_cut(struct tdev *d)
 {
-	memcpy(d->live, d->durable, d->size);
+	memcpy(d->cut, d->durable, d->size);
+}
+
+static void tdev_power_on(struct tdev *d)
+{
+	memcpy(d->live, d->cut, d->size);
+	memcpy(d->durable, d->cut, d->size);
 }
 
 static void tdev_free(struct tdev *d)
 {
 	free(d->live);
 	free(d->durable);
+	free(d->cut);
 }
 
 static struct nr_plat_storage tdev_storage(struct tdev *d)
@@ -369,6 +381,7 @@ TEST(submit_is_durable_before_success)
 	/* Power cut right after the call: only synced bytes are left. */
 	tdev_power_cut(&d);
 	nr_relay_free(r);
+	tdev_power_on(&d);
 	r = relay_on(&d, CONF);
 	ASSERT_TRUE(r != NULL);
 	EXPECT_EQ(queued(r), 1);
@@ -461,6 +474,7 @@ TEST(submit_full_queue_gives_efull_and_keeps_the_rest)
 	EXPECT_EQ(queued(r), ok);
 	tdev_power_cut(&d);
 	nr_relay_free(r);
+	tdev_power_on(&d);
 	r = relay_on(&d, CONF);
 	ASSERT_TRUE(r != NULL);
 	EXPECT_EQ(queued(r), ok); /* every success, nothing of the refused one */
@@ -488,6 +502,7 @@ TEST(submit_abort_leaves_nothing)
 	EXPECT_EQ(queued(r), 1);
 	tdev_power_cut(&d);
 	nr_relay_free(r);
+	tdev_power_on(&d);
 	r = relay_on(&d, CONF);
 	ASSERT_TRUE(r != NULL);
 	EXPECT_EQ(queued(r), 1);
