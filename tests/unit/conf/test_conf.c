@@ -415,6 +415,39 @@ TEST(bad_values_are_refused_with_file_and_line)
 	}
 }
 
+/* Text from no file (the embedding API): the same refusals, "LINE: ..."
+ * without the file's name, and no path in the result. */
+TEST(text_errors_have_the_line_and_no_file)
+{
+	size_t i;
+
+	for (i = 0; i < NR_ARRAY_LEN(bad); i++) {
+		struct nr_conf c;
+		char err[512] = "";
+		const char *want = bad[i].err;
+		int rc = nr_conf_parse_text(&c, bad[i].text, strlen(bad[i].text), err, sizeof(err));
+
+		if (strncmp(want, "t.conf:", 7) == 0)
+			want += 7;
+		if (rc != NR_EINVAL || (strcmp(err, want) != 0 && !refused_as_not_built(err)))
+			NR_TEST_FAIL_("case %zu: %s\n  rc %d\n  got      %s\n  expected %s", i,
+				      bad[i].text, rc, err, want);
+		nr_conf_free(&c);
+	}
+	struct nr_conf c;
+	char err[256];
+
+	sim_set_file_exposed(1);
+	ASSERT_EQ(nr_conf_parse_text(&c, "\nusers " OPEN_SECRET, 7 + strlen(OPEN_SECRET), err,
+				     sizeof(err)),
+		  0);
+	EXPECT_TRUE(c.path == NULL);
+	EXPECT_STREQ(nr_test_last_log,
+		     "2: users " OPEN_SECRET " is readable by group or others; chmod 600 it");
+	nr_conf_free(&c);
+	sim_set_file_exposed(0);
+}
+
 /* CONFIG_NR_MAX_TLS_HANDSHAKES is the ceiling of max_tls_handshakes, as
  * CONFIG_NR_MAX_SESSIONS is of max_sessions: the ceiling itself is taken,
  * one more is refused with the symbol's name. */
@@ -1081,6 +1114,7 @@ int main(void)
 	write_file(SECRET, "secret\n", 0600);
 	write_file(OPEN_SECRET, "secret\n", 0644);
 	RUN(bad_values_are_refused_with_file_and_line);
+	RUN(text_errors_have_the_line_and_no_file);
 	RUN(max_tls_handshakes_ceiling_is_kconfig);
 	RUN(line_limits_and_nul_bytes);
 	RUN(defaults_are_safe);
