@@ -1,13 +1,16 @@
 /*
- * store_mtd.c - the mtd backend (store.h): a raw NOR partition from the
- * shim, cut into sectors of its erase block, through the write combiner.
+ * store_mtd.c - the raw NOR backends (store.h): mtd, a partition from the
+ * Linux shim, and flash, a region from the board's flash HAL. Both are cut
+ * into sectors of their erase block and go through the write combiner;
+ * they differ in where the device comes from and in the program size (see
+ * open_nor).
  *
- * Before the ring may touch it, the partition must be ours or empty. The
+ * Before the ring may touch it, the device must be ours or empty. The
  * first bytes of every erase block are checked: JFFS2 (node magic 0x1985
  * in either byte order) and UBI (erase counter header "UBI#") put their
  * magic there, and so does the ring (sector header "NRQ1", FORMAT.md
- * 1.1). A partition with no ring sector is taken only when it reads all
- * 0xFF: an erased partition is the one we are allowed to initialise.
+ * 1.1). A device with no ring sector is taken only when it reads all
+ * 0xFF: an erased device is the one we are allowed to initialise.
  */
 #include <stdio.h>
 #include <string.h>
@@ -49,8 +52,10 @@ static int all_erased(struct nr_bdev *bd)
 	return 1;
 }
 
-/* 0 when the ring may use bd (it holds a ring, or is erased). */
-static int check_content(struct nr_bdev *bd, const char *path, char *why, size_t why_size)
+/* 0 when the ring may use bd (it holds a ring, or is erased). hint says
+ * how to erase it, for the refusal of foreign data. */
+static int check_content(struct nr_bdev *bd, const char *path, const char *hint, char *why,
+			 size_t why_size)
 {
 	int seen[C_OTHER + 1] = {0}, ret;
 	uint32_t s;
@@ -80,28 +85,70 @@ static int check_content(struct nr_bdev *bd, const char *path, char *why, size_t
 	if (ret == 0) {
 		snprintf(why, why_size,
 			 "%s holds data that is not a nanorelay queue and is not erased: it is "
-			 "left untouched (erase it with `flash_erase %s 0 0` if it is the "
-			 "queue's)",
-			 path, path);
+			 "left untouched (%s if it is the queue's)",
+			 path, hint);
 		return NR_ECORRUPT;
 	}
 	snprintf(why, why_size, "%s: reading it failed", path);
 	return ret;
 }
 
+/*
+ * The ring on a raw NOR device: geometry checked, the combiner over it
+ * (sectors = erase blocks), programs of prog_size units, and the content
+ * check. Takes raw over (closed on failure too). what names the device in
+ * why.
+ */
+static int open_nor(struct nr_bdev *out, struct nr_plat_storage *raw, uint32_t prog_size,
+		    const char *name, const char *what, const char *hint, char *why,
+		    size_t why_size)
+{
+	int ret;
+
+	if (nr_store_check_geometry(raw->size, raw->erase_size) ||
+	    raw->size / raw->erase_size < NR_PLAT_MTD_MIN_BLOCKS) {
+		snprintf(why, why_size,
+			 "%s: %llu bytes in erase blocks of %u is not a geometry the queue "
+			 "takes (erase blocks a power of two >= 512, at least %d of them, at "
+			 "most 4 GiB: give size=)",
+			 what, (unsigned long long)raw->size, (unsigned)raw->erase_size,
+			 NR_PLAT_MTD_MIN_BLOCKS);
+		raw->close(raw->ctx);
+		return NR_EINVAL;
+	}
+	ret = nr_store_combine_open(out, raw, raw->erase_size, name);
+	if (ret)
+		return ret;
+	/* the ring aligns records and marks to it (FORMAT.md: P); the
+	 * combiner then hands the device whole write units only */
+	out->prog_size = prog_size;
+	ret = check_content(out, what, hint, why, why_size);
+	if (ret) {
+		out->close(out);
+		memset(out, 0, sizeof(*out));
+	}
+	return ret;
+}
+
+/* why may be NULL: give the callee somewhere to write */
+#define WHY_OR_SPARE(why, why_size, spare)                                                         \
+	do {                                                                                       \
+		if (!(why) || !(why_size)) {                                                       \
+			(why) = (spare);                                                           \
+			(why_size) = sizeof(spare);                                                \
+		}                                                                                  \
+		(why)[0] = '\0';                                                                   \
+	} while (0)
+
 int nr_store_mtd_open(struct nr_bdev *out, const char *path, uint64_t size, char *why,
 		      size_t why_size)
 {
 	struct nr_plat_storage raw;
-	char spare[8];
+	char spare[8], hint[160];
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	if (!why || !why_size) {
-		why = spare;
-		why_size = sizeof(spare);
-	}
-	why[0] = '\0';
+	WHY_OR_SPARE(why, why_size, spare);
 	if (!path)
 		return NR_EINVAL;
 	if (!NR_ENABLED(CONFIG_NR_STORE_MTD))
@@ -109,21 +156,64 @@ int nr_store_mtd_open(struct nr_bdev *out, const char *path, uint64_t size, char
 	ret = nr_plat_bdev_mtd_open(path, size, &raw, why, why_size);
 	if (ret)
 		return ret;
-	if (nr_store_check_geometry(raw.size, raw.erase_size)) {
-		snprintf(why, why_size,
-			 "%s: %llu bytes in erase blocks of %u is not a geometry "
-			 "the queue takes (at most 4 GiB: give size=)",
-			 path, (unsigned long long)raw.size, (unsigned)raw.erase_size);
-		raw.close(raw.ctx);
+	/* the shim fills write units itself: rings on MTD were always P = 1 */
+	snprintf(hint, sizeof(hint), "erase it with `flash_erase %s 0 0`", path);
+	return open_nor(out, &raw, 1, "mtd", path, hint, why, why_size);
+}
+
+/* ---- flash: the board's flash HAL (platform.h) ---------------------------------- */
+
+int nr_store_flash_open_hal(struct nr_bdev *out, struct nr_plat_storage *hal, char *why,
+			    size_t why_size)
+{
+	uint32_t ws;
+	char spare[8];
+
+	memset(out, 0, sizeof(*out));
+	WHY_OR_SPARE(why, why_size, spare);
+	if (!hal || !hal->read || !hal->write || !hal->erase || !hal->sync || !hal->close) {
+		snprintf(why, why_size, "the flash HAL lacks a callback");
 		return NR_EINVAL;
 	}
-	ret = nr_store_combine_open(out, &raw, raw.erase_size, "mtd");
-	if (ret)
-		return ret;
-	ret = check_content(out, path, why, why_size);
-	if (ret) {
-		out->close(out);
-		memset(out, 0, sizeof(*out));
+	ws = hal->write_size ? hal->write_size : 1;
+	if ((ws & (ws - 1)) || ws > 64 || (hal->erase_size && hal->erase_size % ws)) {
+		snprintf(why, why_size,
+			 "the flash HAL's write unit of %u bytes is not a power of two from 1 "
+			 "to 64 that divides the erase block",
+			 (unsigned)ws);
+		hal->close(hal->ctx);
+		return NR_EINVAL;
 	}
-	return ret;
+	/* P = the write unit: the HAL only ever gets whole aligned units, and
+	 * no record shares a unit with another (a torn program cannot reach a
+	 * committed neighbour) */
+	return open_nor(out, hal, ws, "flash", "the flash region",
+			"erase it (all 0xFF) with the board's tools", why, why_size);
+}
+
+int nr_store_flash_open(struct nr_bdev *out, uint64_t size, char *why, size_t why_size)
+{
+	struct nr_plat_storage hal;
+	char spare[8];
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	WHY_OR_SPARE(why, why_size, spare);
+	if (!NR_ENABLED(CONFIG_NR_STORE_FLASH))
+		return NR_ENOTSUP; /* and the shim's opener stays out of the link */
+	ret = nr_plat_bdev_flash_open(size, &hal);
+	if (ret) {
+		snprintf(why, why_size, "the board's flash HAL: %s",
+			 ret == NR_ENOTFOUND ? "none registered" : nr_strerror(ret));
+		return ret;
+	}
+	if (size > hal.size) {
+		snprintf(why, why_size, "size=%llu is larger than the flash region (%llu bytes)",
+			 (unsigned long long)size, (unsigned long long)hal.size);
+		hal.close(hal.ctx);
+		return NR_EINVAL;
+	}
+	if (size)
+		hal.size = size; /* the first size bytes */
+	return nr_store_flash_open_hal(out, &hal, why, why_size);
 }
