@@ -85,8 +85,9 @@ uint32_t nr_store_file_sector_size(uint64_t size);
  * a multiple of it): erase is raw->erase of one sector, programs that
  * continue one another are gathered in a 32 KiB buffer and written at
  * once (any other operation writes the buffer out first, so the device
- * sees every program in order), and a failed sync or buffered write is
- * final. Takes raw over (closed by bd->close, also on failure). name as
+ * sees every program in order), and a failed write, erase or sync is
+ * final: every later program, erase and sync fails (reads still work)
+ * until the device is opened again. Takes raw over (closed by bd->close, also on failure). name as
  * in struct nr_bdev; persistent unless raw->in_ram. NR_EINVAL, NR_ENOMEM. */
 int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint32_t sector_size,
 			  const char *name) NR_MUST_CHECK;
