@@ -33,6 +33,7 @@ struct combine_dev {
 	int failed;  /* a write, erase or sync failed: stopped (see above) */
 	uint8_t *wc; /* write buffer: wc_len bytes for offset wc_off */
 	uint32_t wc_off, wc_len;
+	uint32_t wc_size; /* WC_SIZE, or 0: no buffer (nr_store_combine_unbuffered) */
 };
 
 static int in_device(const struct nr_bdev *bd, uint32_t off, uint32_t len)
@@ -80,7 +81,7 @@ static int combine_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint3
 		return NR_EINVAL;
 	if (d->failed)
 		return NR_EIO;
-	if (d->wc_len && off == d->wc_off + d->wc_len && d->wc_len + len <= WC_SIZE) {
+	if (d->wc_len && off == d->wc_off + d->wc_len && d->wc_len + len <= d->wc_size) {
 		memcpy(d->wc + d->wc_len, buf, len);
 		d->wc_len += len;
 		return 0;
@@ -88,9 +89,9 @@ static int combine_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint3
 	ret = wc_flush(d);
 	if (ret)
 		return ret;
-	if (len < WC_SIZE && !d->wc)
-		d->wc = malloc(WC_SIZE);
-	if (len >= WC_SIZE || !d->wc)
+	if (len < d->wc_size && !d->wc)
+		d->wc = malloc(d->wc_size);
+	if (len >= d->wc_size || !d->wc)
 		return stop_on_failure(d, d->raw.write(d->raw.ctx, off, buf, len));
 	memcpy(d->wc, buf, len);
 	d->wc_off = off;
@@ -161,6 +162,7 @@ int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint
 	if (!d)
 		goto out;
 	d->raw = *raw;
+	d->wc_size = WC_SIZE;
 	nr_store_bdev_init(out, &combine_ops, d, raw->size, sector_size);
 	out->name = name;
 	out->persistent = !raw->in_ram; /* a file on tmpfs is lost at a power cut */
@@ -168,4 +170,11 @@ int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint
 out:
 	raw->close(raw->ctx);
 	return ret;
+}
+
+void nr_store_combine_unbuffered(struct nr_bdev *bd)
+{
+	struct combine_dev *d = bd->ctx;
+
+	d->wc_size = 0;
 }

@@ -18,36 +18,53 @@
 #include "store/store_int.h"
 
 #define SCAN_CHUNK 4096u
+#define HDR_SPAN 64u /* what a sector header's program covers: align(32), P <= 64 */
 
-enum content { C_ERASED, C_RING, C_JFFS2, C_UBI, C_OTHER };
+/* C_TORN: the first sector header a ring ever wrote, cut short by a power
+ * cut: NOR leaves some of the bits it was clearing set, so each byte of the
+ * magic reads as itself plus extra 1 bits. */
+enum content { C_ERASED, C_RING, C_TORN, C_JFFS2, C_UBI, C_OTHER };
 
 static enum content block_start(const uint8_t *b)
 {
-	static const uint8_t ff[4] = {0xFF, 0xFF, 0xFF, 0xFF};
+	static const uint8_t ff[4] = {0xFF, 0xFF, 0xFF, 0xFF}, magic[4] = {'N', 'R', 'Q', '1'};
+	int i;
 
-	if (memcmp(b, "NRQ1", 4) == 0)
+	if (memcmp(b, magic, 4) == 0)
 		return C_RING;
 	if (memcmp(b, "UBI#", 4) == 0)
 		return C_UBI;
 	if ((b[0] == 0x85 && b[1] == 0x19) || (b[0] == 0x19 && b[1] == 0x85))
 		return C_JFFS2;
-	return memcmp(b, ff, 4) == 0 ? C_ERASED : C_OTHER;
+	if (memcmp(b, ff, 4) == 0)
+		return C_ERASED;
+	for (i = 0; i < 4; i++) {
+		if ((b[i] & magic[i]) != magic[i])
+			return C_OTHER;
+	}
+	return C_TORN;
 }
 
-/* 1 when every byte of the device reads 0xFF, 0 when not, <0 on error. */
+/* 1 when every byte of the device reads 0xFF (but the header span of a
+ * block that starts with a torn header: a power cut during the first
+ * sector's header must not make the device foreign), 0 when not, <0 on
+ * error. */
 static int all_erased(struct nr_bdev *bd)
 {
 	uint8_t buf[SCAN_CHUNK];
-	uint64_t size = (uint64_t)bd->sector_size * bd->sector_count, off;
+	uint32_t s, off, n, i, chunk = bd->sector_size < SCAN_CHUNK ? bd->sector_size : SCAN_CHUNK;
+	int ret;
 
-	for (off = 0; off < size; off += SCAN_CHUNK) {
-		uint32_t n = size - off < SCAN_CHUNK ? (uint32_t)(size - off) : SCAN_CHUNK, i;
-		int ret = bd->read(bd, (uint32_t)off, buf, n);
-		if (ret)
-			return ret;
-		for (i = 0; i < n; i++)
-			if (buf[i] != 0xFF)
-				return 0;
+	for (s = 0; s < bd->sector_count; s++) {
+		uint32_t base = s * bd->sector_size;
+		for (off = 0; off < bd->sector_size; off += chunk) {
+			if ((ret = bd->read(bd, base + off, buf, chunk)) != 0)
+				return ret;
+			i = off == 0 && block_start(buf) == C_TORN ? HDR_SPAN : 0;
+			for (n = chunk; i < n; i++)
+				if (buf[i] != 0xFF)
+					return 0;
+		}
 	}
 	return 1;
 }
@@ -97,10 +114,12 @@ static int check_content(struct nr_bdev *bd, const char *path, const char *hint,
  * The ring on a raw NOR device: geometry checked, the combiner over it
  * (sectors = erase blocks), programs of prog_size units, and the content
  * check. Takes raw over (closed on failure too). what names the device in
- * why.
+ * why. buffered: the combiner's write buffer (mtd, as it always had); a
+ * flash goes without: every record is already one program of whole units,
+ * and a board has no 32 KB to spare.
  */
 static int open_nor(struct nr_bdev *out, struct nr_plat_storage *raw, uint32_t prog_size,
-		    const char *name, const char *what, const char *hint, char *why,
+		    int buffered, const char *name, const char *what, const char *hint, char *why,
 		    size_t why_size)
 {
 	int ret;
@@ -119,9 +138,11 @@ static int open_nor(struct nr_bdev *out, struct nr_plat_storage *raw, uint32_t p
 	ret = nr_store_combine_open(out, raw, raw->erase_size, name);
 	if (ret)
 		return ret;
-	/* the ring aligns records and marks to it (FORMAT.md: P); the
-	 * combiner then hands the device whole write units only */
+	/* the ring aligns records and marks to it (FORMAT.md: P), so the
+	 * device gets whole write units only */
 	out->prog_size = prog_size;
+	if (!buffered)
+		nr_store_combine_unbuffered(out);
 	ret = check_content(out, what, hint, why, why_size);
 	if (ret) {
 		out->close(out);
@@ -158,7 +179,7 @@ int nr_store_mtd_open(struct nr_bdev *out, const char *path, uint64_t size, char
 		return ret;
 	/* the shim fills write units itself: rings on MTD were always P = 1 */
 	snprintf(hint, sizeof(hint), "erase it with `flash_erase %s 0 0`", path);
-	return open_nor(out, &raw, 1, "mtd", path, hint, why, why_size);
+	return open_nor(out, &raw, 1, 1, "mtd", path, hint, why, why_size);
 }
 
 /* ---- flash: the board's flash HAL (platform.h) ---------------------------------- */
@@ -187,7 +208,7 @@ int nr_store_flash_open_hal(struct nr_bdev *out, struct nr_plat_storage *hal, ch
 	/* P = the write unit: the HAL only ever gets whole aligned units, and
 	 * no record shares a unit with another (a torn program cannot reach a
 	 * committed neighbour) */
-	return open_nor(out, hal, ws, "flash", "the flash region",
+	return open_nor(out, hal, ws, 0, "flash", "the flash region",
 			"erase it (all 0xFF) with the board's tools", why, why_size);
 }
 

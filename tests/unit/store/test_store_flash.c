@@ -265,6 +265,33 @@ TEST(refusals)
 	ASSERT_EQ(st.write(st.ctx, 7 * EB + 64, junk, WU), 0);
 	EXPECT_EQ(nr_store_flash_open_hal(&bd, &st, why, sizeof(why)), NR_ECORRUPT);
 	EXPECT_TRUE(strstr(why, "not a nanorelay queue and is not erased") != NULL);
+	unlink(path); /* (the refusal closed it) */
+
+	/* the first sector header ever, torn by a power cut (bits it was
+	 * clearing still set): the device is ours, not foreign */
+	ASSERT_EQ(flash_open(&st), 0);
+	memset(junk, 0xFF, sizeof(junk));
+	memcpy(junk, "NRQ1", 4);
+	junk[1] |= 0x21;
+	junk[3] |= 0x80;
+	junk[6] = 0x03;
+	ASSERT_EQ(st.write(st.ctx, 0, junk, WU), 0);
+	ASSERT_EQ(nr_store_flash_open_hal(&bd, &st, why, sizeof(why)), 0);
+	{
+		struct nr_queue *q = NULL;
+		nr_qid_t id;
+
+		ASSERT_EQ(nr_queue_open(&q, &bd, NULL), 0);
+		EXPECT_EQ(qt_enqueue(q, 1, 500, 1, 500, &id), 0);
+		nr_queue_close(q);
+	}
+	bd.close(&bd);
+	unlink(path);
+	ASSERT_EQ(flash_open(&st), 0); /* ... but data after it is foreign */
+	ASSERT_EQ(st.write(st.ctx, 0, junk, WU), 0);
+	ASSERT_EQ(st.write(st.ctx, 64, junk, WU), 0);
+	EXPECT_EQ(nr_store_flash_open_hal(&bd, &st, why, sizeof(why)), NR_ECORRUPT);
+
 	/* a build without the option, or a platform without a flash HAL */
 	EXPECT_EQ(nr_store_flash_open(&bd, 0, why, sizeof(why)), NR_ENOTSUP);
 	unlink(path);
