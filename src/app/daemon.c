@@ -148,8 +148,14 @@ static int open_queue(struct nr_daemon *d)
 		rc = open_mtd_bdev(d, c->queue_path, c->queue_size);
 		if (rc != 0)
 			return rc; /* said why */
-	} else {
-		rc = NR_ENOTSUP; /* flash: an RTOS build opens its HAL itself */
+	} else {                   /* flash: the board's HAL (NR_ENOTSUP where it is not built) */
+		char why[256];
+
+		rc = nr_store_flash_open(&d->bdev, c->queue_size, why, sizeof(why));
+		if (rc != 0) {
+			nr_err("queue: cannot use flash: %s", why[0] ? why : nr_strerror(rc));
+			return rc;
+		}
 	}
 	if (rc != 0) {
 		nr_err("queue: cannot open %s: %s", c->queue_path ? c->queue_path : "ram",

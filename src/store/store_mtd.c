@@ -17,8 +17,8 @@
 
 #include "store/store_int.h"
 
-#define SCAN_CHUNK 4096u
-#define HDR_SPAN 64u /* what a sector header's program covers: align(32), P <= 64 */
+#define SCAN_CHUNK 512u /* bytes the check reads at once (on the stack) */
+#define HDR_SPAN 64u    /* what a sector header's program covers: align(32), P <= 64 */
 
 /* C_TORN: the first sector header a ring ever wrote, cut short by a power
  * cut: NOR leaves some of the bits it was clearing set, so each byte of the
