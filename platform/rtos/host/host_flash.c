@@ -179,6 +179,14 @@ static void hf_close(void *ctx)
 	free(f);
 }
 
+static const struct nr_plat_storage hf_ops = {
+    .read = hf_read,
+    .write = hf_write,
+    .erase = hf_erase,
+    .sync = hf_sync,
+    .close = hf_close,
+};
+
 /* A new (empty) file becomes an erased chip, durably. */
 static int format_new(struct host_flash *f)
 {
@@ -234,15 +242,11 @@ int nr_host_flash_open(const char *path, uint64_t size, uint32_t erase_size, uin
 		goto fail;
 	if (st.st_size == 0 && (ret = format_new(f)) != 0)
 		goto fail;
+	*out = hf_ops;
 	out->ctx = f;
 	out->size = size;
 	out->erase_size = erase_size;
 	out->write_size = write_size;
-	out->read = hf_read;
-	out->write = hf_write;
-	out->erase = hf_erase;
-	out->sync = hf_sync;
-	out->close = hf_close;
 	return 0;
 fail:
 	hf_close(f);
