@@ -3,7 +3,8 @@
  * the emulator keeps NOR rules; the queue round trips across restarts and
  * wraps its ring; a failed program or erase fails that commit, and after a
  * restart every acknowledged message is there and nothing partial is.
- * Power cuts at every operation: test_queue_powerloss_flash. */
+ * Power cuts at every operation: test_queue_powerloss_flash; SIGKILL rounds
+ * over the host flash file: test_queue_host_flash. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <unistd.h>
