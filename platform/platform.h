@@ -177,6 +177,30 @@ int nr_plat_entropy(void *buf, size_t len);
  * The shim only moves bytes; src/store/ makes a block device of it (struct
  * nr_bdev, store/bdev.h: NOR rules, sectors, the write combiner, "a failed
  * sync is final"), the same for every platform.
+ *
+ * This struct is also the board's flash HAL (nr_plat_bdev_flash_open, or
+ * handed to the relay by the firmware): geometry plus four callbacks, on a
+ * region of NOR flash that is the queue's alone. What src/store does with
+ * a flash, and all a board driver must do:
+ *  - erase_size: the erase block, a power of two >= 512; size a multiple of
+ *    it, at least NR_PLAT_MTD_MIN_BLOCKS blocks, at most 4 GiB.
+ *  - write_size: the write unit, a power of two from 1 to 64 that divides
+ *    erase_size (0 means 1). write() gets whole aligned units only.
+ *  - write() programs: it may only turn bits from 1 to 0. src/store never
+ *    asks for more: it writes erased units, or a unit again with the bits
+ *    it holds plus more cleared (a recipient's "delivered" mark), which NOR
+ *    flash allows; flash with ECC per write unit, which forbids a second
+ *    program, is not supported.
+ *  - erase() takes whole erase blocks and leaves them reading 0xFF.
+ *  - sync() returns once every write and erase before it is durable (a
+ *    driver that programs synchronously has nothing to do; one with a
+ *    write cache or a flash controller queue flushes it).
+ *  - read() reads back what was programmed; erased bytes read 0xFF.
+ *  - Any failure is an error code: a failed write or erase fails the
+ *    commit it belonged to and stops every later write until the device
+ *    is opened again (src/store: a restart recovers from what is durable,
+ *    so nothing partial is ever surfaced). Callbacks may block for the
+ *    time a program or erase takes; they are called from the relay's task.
  */
 struct nr_plat_storage {
 	void *ctx;     /* the shim's own state */
@@ -219,6 +243,15 @@ int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_stora
 #define NR_PLAT_MTD_MIN_BLOCKS 5 /* the smallest ring the queue runs (FORMAT.md) */
 int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storage *out, char *why,
 			  size_t why_size);
+
+/* The board's flash region for the queue (`queue flash`): the flash HAL
+ * above, as the board registered it with the RTOS shim. size 0: the whole
+ * region; else the shim gives at least size bytes (src/store uses the
+ * first size bytes; a shim that creates its device, such as the host
+ * board's file, makes it that large). NR_ENOTSUP where there is no flash
+ * HAL (Linux: use mtd), NR_ENOTFOUND when the board registered none,
+ * NR_EINVAL (smaller than size), NR_EIO, NR_ENOMEM. */
+int nr_plat_bdev_flash_open(uint64_t size, struct nr_plat_storage *out);
 
 /* ---- files (configuration, secrets, state_dir) ------------------------------------- */
 /* Read a whole small file into a malloc'ed, NUL-terminated buffer.

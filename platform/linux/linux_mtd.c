@@ -354,3 +354,11 @@ fail:
 	sys->close(fd);
 	return ret;
 }
+
+/* Linux has no board flash HAL: raw NOR flash is reached through MTD. */
+int nr_plat_bdev_flash_open(uint64_t size, struct nr_plat_storage *out)
+{
+	(void)size;
+	memset(out, 0, sizeof(*out));
+	return NR_ENOTSUP;
+}

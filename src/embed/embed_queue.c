@@ -71,14 +71,34 @@ static int open_mtd_bdev(struct nr_relay *r, const char *path, uint64_t size, ch
 	return 0;
 }
 
-/* The program's device: a flash's erase block is the sector; a device
- * without one (RAM, a file) gets the RAM queue's sector. */
-static int open_given_bdev(struct nr_relay *r)
+/* The program's device: a flash (it has an erase block) runs like `queue
+ * flash`, with its write unit as the program size; a device without one (a
+ * RAM region) gets the RAM queue's sector through the write combiner. */
+static int open_given_bdev(struct nr_relay *r, char *err, size_t err_size)
 {
-	uint32_t sector = r->dev.erase_size ? r->dev.erase_size : NR_STORE_SECTOR_SIZE;
+	char why[256] = "";
+	int rc;
 
-	r->have_dev = 0; /* the combiner owns it now, also on failure */
-	return nr_store_combine_open(&r->bdev, &r->dev, sector, "flash");
+	r->have_dev = 0; /* the store owns it now, also on failure */
+	if (r->dev.erase_size == 0)
+		return nr_store_combine_open(&r->bdev, &r->dev, NR_STORE_SECTOR_SIZE, "flash");
+	rc = nr_store_flash_open_hal(&r->bdev, &r->dev, why, sizeof(why));
+	if (rc != 0)
+		return nr_relay_fail(err, err_size, rc, "queue: cannot use the device given: %s",
+				     why[0] ? why : nr_strerror(rc));
+	return 0;
+}
+
+/* `queue flash`: the board's flash HAL (NR_ENOTSUP where it is not built). */
+static int open_flash_bdev(struct nr_relay *r, uint64_t size, char *err, size_t err_size)
+{
+	char why[256] = "";
+	int rc = nr_store_flash_open(&r->bdev, size, why, sizeof(why));
+
+	if (rc != 0)
+		return nr_relay_fail(err, err_size, rc, "queue: cannot use flash: %s",
+				     why[0] ? why : nr_strerror(rc));
+	return 0;
 }
 
 int nr_relay_queue_open(struct nr_relay *r, char *err, size_t err_size)
@@ -91,7 +111,9 @@ int nr_relay_queue_open(struct nr_relay *r, char *err, size_t err_size)
 	 * calls into a missing one out of the link */
 	if (r->have_dev) {
 		name = "the device given";
-		rc = open_given_bdev(r);
+		rc = open_given_bdev(r, err, err_size);
+		if (rc != 0)
+			return rc; /* said why */
 	} else if (c->queue_kind == NR_QUEUE_RAM) {
 		rc = NR_ENABLED(CONFIG_NR_STORE_RAM)
 			 ? nr_store_ram_open(&r->bdev, c->queue_size, NR_STORE_SECTOR_SIZE)
@@ -108,7 +130,9 @@ int nr_relay_queue_open(struct nr_relay *r, char *err, size_t err_size)
 		if (rc != 0)
 			return rc; /* said why */
 	} else {
-		rc = NR_ENOTSUP; /* flash: the program gives its device */
+		rc = open_flash_bdev(r, c->queue_size, err, err_size);
+		if (rc != 0)
+			return rc; /* said why */
 	}
 	if (rc != 0)
 		return nr_relay_fail(err, err_size, rc, "queue: cannot open %s: %s", name,

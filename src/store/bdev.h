@@ -19,6 +19,10 @@
  * prog() may be buffered until sync(); sync() returns only when everything
  * programmed or erased before it is durable. A failed sync is final for the
  * data it covered: callers must not retry it and then trust the data.
+ * A persistent backend also stops after a failed prog or erase: every
+ * later prog, erase and sync fails until it is opened again (the ring
+ * moves on to the next sector after a failure; writing past a sector that
+ * failed would cut the older ones off at recovery).
  *
  * Offsets are absolute bytes within the device. prog offsets and lengths are
  * multiples of prog_size; erase takes a sector index.

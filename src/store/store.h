@@ -9,6 +9,9 @@
  *   mtd    a raw NOR partition from the shim (nr_plat_bdev_mtd_open),
  *          sectors = its erase blocks, through the same combiner
  *          (store_mtd.c: never formats another file system).
+ *   flash  the board's flash HAL (platform.h: nr_plat_bdev_flash_open, or
+ *          given by the firmware), the same way as mtd (store_mtd.c), with
+ *          the program size = the HAL's write unit.
  *
  * Geometry for all: sector_size a power of two, >= 512; size a multiple of
  * it and at most 4 GiB. The memory and the device are released by
@@ -48,6 +51,25 @@ int nr_store_file_open(struct nr_bdev *out, const char *path, uint64_t size,
 int nr_store_mtd_open(struct nr_bdev *out, const char *path, uint64_t size, char *why,
 		      size_t why_size) NR_MUST_CHECK;
 
+/* The board's flash region (`queue flash`, from nr_plat_bdev_flash_open);
+ * size 0: all of it, else its first size bytes. Sectors are its erase
+ * blocks, the program size its write unit (FORMAT.md: P). Opened, like an
+ * mtd partition, only when it holds a ring or is erased: JFFS2 or UBI
+ * found is NR_EBUSY, other data NR_ECORRUPT. why (why_size bytes, may be
+ * NULL) gets the reason for the log. NR_ENOTSUP when the build leaves
+ * flash out or the platform has no flash HAL, NR_ENOTFOUND when the board
+ * registered none, NR_EINVAL (geometry, size), NR_EIO, NR_ENOMEM. */
+int nr_store_flash_open(struct nr_bdev *out, uint64_t size, char *why,
+			size_t why_size) NR_MUST_CHECK;
+
+/* The same over a flash HAL the firmware hands over itself (the embedding
+ * API; tests). Takes hal over: hal->close is called by bd->close, or
+ * before a failure returns. Geometry: platform.h, struct nr_plat_storage.
+ * Errors as nr_store_flash_open, without NR_ENOTSUP: this works in every
+ * build. */
+int nr_store_flash_open_hal(struct nr_bdev *out, struct nr_plat_storage *hal, char *why,
+			    size_t why_size) NR_MUST_CHECK;
+
 /* The sector size for a new file queue of size bytes. Every sector the
  * ring moves into costs one sync first (FORMAT.md 1.2), so a file of 4 MiB
  * or more gets large sectors: the largest power of two from 64 KiB up to
@@ -63,8 +85,9 @@ uint32_t nr_store_file_sector_size(uint64_t size);
  * a multiple of it): erase is raw->erase of one sector, programs that
  * continue one another are gathered in a 32 KiB buffer and written at
  * once (any other operation writes the buffer out first, so the device
- * sees every program in order), and a failed sync or buffered write is
- * final. Takes raw over (closed by bd->close, also on failure). name as
+ * sees every program in order), and a failed write, erase or sync is
+ * final: every later program, erase and sync fails (reads still work)
+ * until the device is opened again. Takes raw over (closed by bd->close, also on failure). name as
  * in struct nr_bdev; persistent unless raw->in_ram. NR_EINVAL, NR_ENOMEM. */
 int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint32_t sector_size,
 			  const char *name) NR_MUST_CHECK;

@@ -1,6 +1,6 @@
 /*
  * store_combine.c - a struct nr_bdev over raw device operations (store.h):
- * the file backend today, MTD and RTOS flash drivers tomorrow.
+ * the file, mtd and flash backends.
  *
  * Programs that continue one another (the ring appends records at its
  * head) are gathered in a write buffer of WC_SIZE and written with one
@@ -13,7 +13,13 @@
  * A failed sync is final: the device then refuses every further sync, so
  * nothing it covered is ever trusted (Linux may drop dirty pages after
  * reporting EIO once: a later "successful" fdatasync would prove nothing).
- * A buffered write that fails is treated as a failed sync.
+ * A failed write (buffered or not) or erase is final too, and a stopped
+ * device refuses every program and erase as well (reads still work) until
+ * it is opened again: the ring, which moves on to the next sector after a
+ * failure, would otherwise write past a sector that failed and leave a
+ * hole that cuts the older sectors off the ring at recovery (FORMAT.md
+ * 3.3), and a program buffered after the failure would still reach the
+ * device at close. A restart recovers from what is durable.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +30,23 @@
 
 struct combine_dev {
 	struct nr_plat_storage raw;
-	int sync_failed;
+	int failed;  /* a write, erase or sync failed: stopped (see above) */
 	uint8_t *wc; /* write buffer: wc_len bytes for offset wc_off */
 	uint32_t wc_off, wc_len;
+	uint32_t wc_size; /* WC_SIZE, or 0: no buffer (nr_store_combine_unbuffered) */
 };
 
 static int in_device(const struct nr_bdev *bd, uint32_t off, uint32_t len)
 {
 	return (uint64_t)off + len <= (uint64_t)bd->sector_size * bd->sector_count;
+}
+
+/* ret from a raw write or erase; a failure stops the device. */
+static int stop_on_failure(struct combine_dev *d, int ret)
+{
+	if (ret)
+		d->failed = 1;
+	return ret;
 }
 
 /* Write the buffer out; a failure there is final, as a failed sync. */
@@ -43,9 +58,7 @@ static int wc_flush(struct combine_dev *d)
 		return 0;
 	ret = d->raw.write(d->raw.ctx, d->wc_off, d->wc, d->wc_len);
 	d->wc_len = 0;
-	if (ret)
-		d->sync_failed = 1;
-	return ret;
+	return stop_on_failure(d, ret);
 }
 
 static int combine_read(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t len)
@@ -66,7 +79,9 @@ static int combine_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint3
 
 	if (!in_device(bd, off, len))
 		return NR_EINVAL;
-	if (d->wc_len && off == d->wc_off + d->wc_len && d->wc_len + len <= WC_SIZE) {
+	if (d->failed)
+		return NR_EIO;
+	if (d->wc_len && off == d->wc_off + d->wc_len && d->wc_len + len <= d->wc_size) {
 		memcpy(d->wc + d->wc_len, buf, len);
 		d->wc_len += len;
 		return 0;
@@ -74,10 +89,10 @@ static int combine_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint3
 	ret = wc_flush(d);
 	if (ret)
 		return ret;
-	if (len < WC_SIZE && !d->wc)
-		d->wc = malloc(WC_SIZE);
-	if (len >= WC_SIZE || !d->wc)
-		return d->raw.write(d->raw.ctx, off, buf, len);
+	if (len < d->wc_size && !d->wc)
+		d->wc = malloc(d->wc_size);
+	if (len >= d->wc_size || !d->wc)
+		return stop_on_failure(d, d->raw.write(d->raw.ctx, off, buf, len));
 	memcpy(d->wc, buf, len);
 	d->wc_off = off;
 	d->wc_len = len;
@@ -91,23 +106,22 @@ static int combine_erase(struct nr_bdev *bd, uint32_t sector)
 
 	if (sector >= bd->sector_count)
 		return NR_EINVAL;
+	if (d->failed)
+		return NR_EIO;
 	ret = wc_flush(d);
 	if (ret)
 		return ret;
-	return d->raw.erase(d->raw.ctx, (uint64_t)sector * bd->sector_size, bd->sector_size);
+	return stop_on_failure(
+	    d, d->raw.erase(d->raw.ctx, (uint64_t)sector * bd->sector_size, bd->sector_size));
 }
 
 static int combine_sync(struct nr_bdev *bd)
 {
 	struct combine_dev *d = bd->ctx;
 
-	if (d->sync_failed || wc_flush(d))
+	if (d->failed || wc_flush(d))
 		return NR_EIO;
-	if (d->raw.sync(d->raw.ctx) != 0) {
-		d->sync_failed = 1;
-		return NR_EIO;
-	}
-	return 0;
+	return stop_on_failure(d, d->raw.sync(d->raw.ctx)) ? NR_EIO : 0;
 }
 
 static void combine_close(struct nr_bdev *bd)
@@ -116,7 +130,8 @@ static void combine_close(struct nr_bdev *bd)
 
 	if (!d)
 		return;
-	(void)wc_flush(d); /* nothing unsynced was acknowledged */
+	if (!d->failed)
+		(void)wc_flush(d); /* nothing unsynced was acknowledged */
 	d->raw.close(d->raw.ctx);
 	free(d->wc);
 	free(d);
@@ -147,6 +162,7 @@ int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint
 	if (!d)
 		goto out;
 	d->raw = *raw;
+	d->wc_size = WC_SIZE;
 	nr_store_bdev_init(out, &combine_ops, d, raw->size, sector_size);
 	out->name = name;
 	out->persistent = !raw->in_ram; /* a file on tmpfs is lost at a power cut */
@@ -154,4 +170,11 @@ int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint
 out:
 	raw->close(raw->ctx);
 	return ret;
+}
+
+void nr_store_combine_unbuffered(struct nr_bdev *bd)
+{
+	struct combine_dev *d = bd->ctx;
+
+	d->wc_size = 0;
 }

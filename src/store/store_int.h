@@ -13,4 +13,10 @@ int nr_store_check_geometry(uint64_t size, uint32_t sector_size);
 void nr_store_bdev_init(struct nr_bdev *out, const struct nr_bdev *ops_from, void *ctx,
 			uint64_t size, uint32_t sector_size);
 
+/* Give every program of a combiner device (nr_store_combine_open) straight
+ * to the raw device, before its first program: no write buffer. For a
+ * flash, whose programs the ring already makes whole units of a record each
+ * and which a board has little RAM for. */
+void nr_store_combine_unbuffered(struct nr_bdev *bd);
+
 #endif /* NR_STORE_INT_H */

@@ -22,8 +22,9 @@
  *    nothing and succeed.
  *  - local sockets: NR_ENOTSUP.
  *
- * Storage devices come from sim_flash.c (nr_sim_flash_new); its raw
- * openers (nr_plat_bdev_file_open, _mtd_open) answer NR_ENOTSUP.
+ * Storage devices come from sim_flash.c (nr_sim_flash_new, also as a flash
+ * HAL: nr_sim_flash_hal); its raw openers (nr_plat_bdev_file_open,
+ * _mtd_open, _flash_open) answer NR_ENOTSUP.
  *
  * Everything is single-threaded and owned by the simulator: sim_reset()
  * frees all of it (call it at the start of every test). Peers stay readable

@@ -291,8 +291,83 @@ int nr_sim_flash_copy(struct nr_sim_flash *dst, const struct nr_sim_flash *src)
 	return 0;
 }
 
-/* ---- raw storage (platform.h): the simulator has no file system and no
- * MTD; tests that want a device use nr_sim_flash_new() or the RAM store. */
+/* ---- the same flash as a board's flash HAL (struct nr_plat_storage) ---- */
+
+static int hal_read(void *ctx, uint64_t off, void *buf, uint32_t len)
+{
+	struct nr_bdev bd;
+
+	nr_sim_flash_bdev(ctx, &bd);
+	return off > UINT32_MAX ? NR_EINVAL : sim_read(&bd, (uint32_t)off, buf, len);
+}
+
+/* NOR: a program that would raise a bit is a bug in the caller */
+static int hal_write(void *ctx, uint64_t off, const void *buf, uint32_t len)
+{
+	struct nr_sim_flash *f = ctx;
+	const uint8_t *src = buf;
+	struct nr_bdev bd;
+	uint32_t i;
+
+	if (off + len > nr_sim_flash_size(f))
+		return NR_EINVAL;
+	for (i = 0; i < len && !f->off; i++) {
+		if ((f->data[off + i] & src[i]) != src[i]) {
+			f->violations++;
+			return NR_EINVAL;
+		}
+	}
+	nr_sim_flash_bdev(f, &bd);
+	return sim_prog(&bd, (uint32_t)off, buf, len);
+}
+
+static int hal_erase(void *ctx, uint64_t off, uint64_t len)
+{
+	struct nr_sim_flash *f = ctx;
+	struct nr_bdev bd;
+	uint64_t s;
+	int ret = 0;
+
+	if (off % f->sector_size || len % f->sector_size) {
+		f->violations++;
+		return NR_EINVAL;
+	}
+	nr_sim_flash_bdev(f, &bd);
+	for (s = off / f->sector_size; ret == 0 && s < (off + len) / f->sector_size; s++)
+		ret = sim_erase(&bd, (uint32_t)s);
+	return ret;
+}
+
+static int hal_sync(void *ctx)
+{
+	struct nr_bdev bd;
+
+	nr_sim_flash_bdev(ctx, &bd);
+	return sim_sync(&bd);
+}
+
+static void hal_close(void *ctx)
+{
+	(void)ctx;
+}
+
+void nr_sim_flash_hal(struct nr_sim_flash *f, struct nr_plat_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ctx = f;
+	out->size = nr_sim_flash_size(f);
+	out->erase_size = f->sector_size;
+	out->write_size = f->prog_size;
+	out->read = hal_read;
+	out->write = hal_write;
+	out->erase = hal_erase;
+	out->sync = hal_sync;
+	out->close = hal_close;
+}
+
+/* ---- raw storage (platform.h): the simulator has no file system, no MTD
+ * and no board flash; tests that want a device use nr_sim_flash_new() (and
+ * nr_sim_flash_hal()) or the RAM store. */
 
 int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_storage *out)
 {
@@ -309,6 +384,13 @@ int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storag
 	(void)size;
 	(void)why;
 	(void)why_size;
+	memset(out, 0, sizeof(*out));
+	return NR_ENOTSUP;
+}
+
+int nr_plat_bdev_flash_open(uint64_t size, struct nr_plat_storage *out)
+{
+	(void)size;
 	memset(out, 0, sizeof(*out));
 	return NR_ENOTSUP;
 }

@@ -33,6 +33,13 @@ void nr_sim_flash_free(struct nr_sim_flash *f);
  * free f. */
 void nr_sim_flash_bdev(struct nr_sim_flash *f, struct nr_bdev *bd);
 
+/* The same flash as a board's flash HAL (platform.h, struct
+ * nr_plat_storage: geometry from f, write_size = prog_size), for the flash
+ * backend (store.h): the same operation count, cuts and faults. A write
+ * that would raise a bit (0 -> 1) is refused (NR_EINVAL) and counted as a
+ * violation. close does not free f. */
+void nr_sim_flash_hal(struct nr_sim_flash *f, struct nr_plat_storage *out);
+
 /* Cut power at operation number op (counting from 1 since the last
  * nr_sim_flash_reset_ops); 0 disarms. seed drives the torn patterns. */
 void nr_sim_flash_cut_at(struct nr_sim_flash *f, uint64_t op, enum nr_sim_cut mode, uint32_t seed);

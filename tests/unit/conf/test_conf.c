@@ -196,8 +196,7 @@ static const struct bad_case bad[] = {
     {"queue size=2M", "t.conf:1: queue: missing value (expected file:PATH, ram, mtd:DEVICE or "
 		      "flash)"},
     {"queue mtd:", "t.conf:1: queue: expected file:PATH, ram, mtd:DEVICE or flash, got \"mtd:\""},
-    {"queue flash", "t.conf:1: queue: this backend is not in this build (CONFIG_NR_STORE_FLASH), "
-		    "got \"flash\""},
+    {"queue flash size=1K", "t.conf:1: queue: size: expected a size from 64K to 2G, got \"1K\""},
     {"queue ram\nqueue ram", "t.conf:2: queue: already set on line 1"},
     /* listen */
     {"listen 0.0.0.0:0", "t.conf:1: listen: expected an address and port like 0.0.0.0:25 or "
@@ -575,6 +574,9 @@ TEST(defaults_are_safe)
 	} else if (NR_ENABLED(CONFIG_NR_STORE_RAM)) {
 		EXPECT_EQ(c.queue_kind, NR_QUEUE_RAM);
 		EXPECT_EQ(c.queue_size, 2 * 1024 * 1024);
+	} else {
+		EXPECT_EQ(c.queue_kind, NR_QUEUE_FLASH); /* all of the board's region */
+		EXPECT_EQ(c.queue_size, 0);
 	}
 	EXPECT_STREQ(c.state_dir, "/var/lib/nanorelay");
 	EXPECT_EQ(c.smarthost_count, 0);
@@ -834,6 +836,31 @@ TEST(warnings_for_exposed_and_missing_secrets)
 	EXPECT_EQ(c.max_message_size, 3 * 1024 * 1024);
 	EXPECT_STREQ(nr_test_last_log, "t.conf:2: max_message_size 3M is larger than the queue "
 				       "(2M): such messages get 552");
+	nr_conf_free(&c);
+}
+
+/* `queue flash [size=N]`: the board's flash region, all of it by default;
+ * refused, naming the option, by a build without it. */
+TEST(queue_flash)
+{
+	struct nr_conf c;
+	char err[256];
+
+	if (!NR_ENABLED(CONFIG_NR_STORE_FLASH)) {
+		EXPECT_EQ(parse(&c, "queue flash\n", err, sizeof(err)), NR_EINVAL);
+		EXPECT_STREQ(err, "t.conf:1: queue: this backend is not in this build "
+				  "(CONFIG_NR_STORE_FLASH), got \"flash\"");
+		nr_conf_free(&c);
+		return;
+	}
+	ASSERT_EQ(parse(&c, "queue flash\n", err, sizeof(err)), 0);
+	EXPECT_EQ(c.queue_kind, NR_QUEUE_FLASH);
+	EXPECT_TRUE(c.queue_path == NULL);
+	EXPECT_EQ(c.queue_size, 0);
+	nr_conf_free(&c);
+	ASSERT_EQ(parse(&c, "queue flash size=1M\n", err, sizeof(err)), 0);
+	EXPECT_EQ(c.queue_kind, NR_QUEUE_FLASH);
+	EXPECT_EQ(c.queue_size, 1024 * 1024);
 	nr_conf_free(&c);
 }
 
@@ -1120,6 +1147,7 @@ int main(void)
 	RUN(defaults_are_safe);
 	RUN(good_file_field_by_field);
 	RUN(warnings_for_exposed_and_missing_secrets);
+	RUN(queue_flash);
 	RUN(sizes_and_durations);
 	RUN(cidr_contains_v4_v6_and_mapped);
 	RUN(ipv6_text_both_ways);

@@ -1,6 +1,11 @@
 /* test_queue_file.c - the queue on the Linux file backend: round trip, and
  * a child killed with SIGKILL at random points while it commits (200
- * rounds), each followed by recovery and the oracle. */
+ * rounds), each followed by recovery and the oracle.
+ *
+ * Built a second time (NR_TEST_HOST_FLASH, test_queue_host_flash) on the
+ * flash backend over the host RTOS board's NOR flash file
+ * (platform/rtos/host/host_flash.c): the marks and the SIGKILL rounds,
+ * which must behave as resets of a board. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdlib.h>
@@ -19,9 +24,26 @@
 
 static char path[256];
 
+#ifdef NR_TEST_HOST_FLASH
+#include "host_flash.h"
+
+static int open_dev(struct nr_bdev *bd)
+{
+	struct nr_plat_storage hal;
+	int ret = nr_host_flash_open(path, QSIZE, QSECTOR, 16, &hal);
+
+	return ret ? ret : nr_store_flash_open_hal(bd, &hal, NULL, 0);
+}
+#else
+static int open_dev(struct nr_bdev *bd)
+{
+	return nr_store_file_open(bd, path, QSIZE, QSECTOR);
+}
+#endif
+
 static int open_q(struct nr_bdev *bd, struct nr_queue **q)
 {
-	int ret = nr_store_file_open(bd, path, QSIZE, QSECTOR);
+	int ret = open_dev(bd);
 
 	if (ret)
 		return ret;
@@ -361,10 +383,14 @@ int main(void)
 	const char *dir = getenv("TMPDIR");
 
 	snprintf(path, sizeof(path), "%s/nr_queue_test.%ld", dir ? dir : "/tmp", (long)getpid());
+#ifndef NR_TEST_HOST_FLASH
 	RUN(file_roundtrip);
+#endif
 	RUN(file_marks_keep_earlier_marks);
+#ifndef NR_TEST_HOST_FLASH
 	RUN(file_write_buffer_keeps_order);
 	RUN(probe_finds_the_formatted_sector_size);
+#endif
 	RUN(sigkill_rounds);
 	unlink(path);
 	return TEST_REPORT();

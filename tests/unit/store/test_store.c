@@ -31,7 +31,7 @@ struct raw {
 	int writes, erases, syncs, closed;
 	uint64_t last_off;
 	uint32_t last_len;
-	int fail_write, fail_sync;
+	int fail_write, fail_sync, fail_erase;
 };
 
 static int raw_read(void *ctx, uint64_t off, void *buf, uint32_t len)
@@ -59,6 +59,8 @@ static int raw_erase(void *ctx, uint64_t off, uint64_t len)
 {
 	struct raw *r = ctx;
 
+	if (r->fail_erase)
+		return NR_EIO;
 	memset(r->data + off, 0xFF, (size_t)len);
 	r->erases++;
 	return 0;
@@ -166,6 +168,23 @@ TEST(combiner_failed_sync_is_final)
 	EXPECT_EQ(bd.sync(&bd), NR_EIO);
 	EXPECT_EQ(r->syncs, 0);
 	bd.close(&bd);
+	free(r);
+
+	/* a failed erase stops the device: no program, erase or sync reaches
+	 * it any more, not even at close (the ring would write past the hole) */
+	r = raw_new(&s);
+	ASSERT_EQ(nr_store_combine_open(&bd, &s, 4096, "flash"), 0);
+	r->fail_erase = 1;
+	EXPECT_EQ(bd.erase(&bd, 2), NR_EIO);
+	r->fail_erase = 0;
+	EXPECT_EQ(bd.erase(&bd, 3), NR_EIO);
+	EXPECT_EQ(bd.prog(&bd, 3 * 4096, a, sizeof(a)), NR_EIO);
+	EXPECT_EQ(bd.sync(&bd), NR_EIO);
+	EXPECT_EQ(bd.read(&bd, 0, a, sizeof(a)), 0); /* reads still work */
+	bd.close(&bd);
+	EXPECT_EQ(r->writes, 0);
+	EXPECT_EQ(r->erases, 0);
+	EXPECT_EQ(r->syncs, 0);
 	free(r);
 }
 
