@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build and run every test: the README's test command and what CI runs.
-#   static checks (OS headers under src/, clang-format)
+#   static checks (OS headers under src/, printf formats newlib lacks,
+#                 clang-format)
 #   build/        normal build: unit + integration tests
 #   build-o3/     Release (-O3) build, compiled only: its optimiser warns where
 #                 the default -O2 does not, and -Werror makes that a failure
@@ -44,6 +45,16 @@ os_headers() {
 	local hits
 	hits=$(grep -rnE '#include *<(sys/|unistd\.h|netinet/|arpa/|fcntl\.h|netdb\.h|poll\.h|syslog\.h|pthread\.h|signal\.h)' src || true)
 	[ -z "$hits" ] || { echo "OS headers under src/ (use platform/platform.h):"; echo "$hits"; return 1; }
+}
+
+# newlib lacks the C99 length modifiers (z, j, t, hh) and newlib-nano long
+# long too: src/ formats 64-bit values through core/fmt.h (whose comments
+# name the conversions, hence its exclusion).
+printf_formats() {
+	local hits
+	hits=$(grep -rnE '(^|[^%])%[-+ #0-9.*]*(hh|ll|z|j|t)[diouxXn]|PRI[diouxX](64|MAX)' \
+		--include='*.c' --include='*.h' src | grep -v '^src/core/fmt\.[ch]:' || true)
+	[ -z "$hits" ] || { echo "printf conversions a small C library lacks (use core/fmt.h):"; echo "$hits"; return 1; }
 }
 
 format_check() {
@@ -101,6 +112,7 @@ fuzz_all() {
 }
 
 step "os-headers" os_headers
+step "printf formats" printf_formats
 step "clang-format" format_check
 # -DNR_TESTS=ON: the README's run command may have configured build/ without the tests.
 step "build+test" build_and_test build -DNR_TESTS=ON

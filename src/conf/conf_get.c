@@ -9,6 +9,7 @@
 
 #include "conf/conf.h"
 #include "conf/conf_int.h"
+#include "core/fmt.h"
 
 /* "5m" style text for a duration limit in a message: the largest exact unit. */
 static const char *duration_text(char *buf, size_t size, uint64_t ms)
@@ -21,12 +22,11 @@ static const char *duration_text(char *buf, size_t size, uint64_t ms)
 
 	for (i = 0; i < NR_ARRAY_LEN(units); i++) {
 		if (ms >= units[i].ms && ms % units[i].ms == 0) {
-			snprintf(buf, size, "%llu%c", (unsigned long long)(ms / units[i].ms),
-				 units[i].unit);
+			snprintf(buf, size, "%s%c", NR_U64(ms / units[i].ms), units[i].unit);
 			return buf;
 		}
 	}
-	snprintf(buf, size, "%llums", (unsigned long long)ms);
+	snprintf(buf, size, "%sms", NR_U64(ms));
 	return buf;
 }
 

@@ -11,6 +11,7 @@
 
 #include "conf/conf.h"
 #include "conf/conf_int.h"
+#include "core/fmt.h"
 #include "core/log.h"
 
 /* ---- messages ----------------------------------------------------------------- */
@@ -109,11 +110,11 @@ const char *nr_conf_size_text(char *buf, size_t size, uint64_t v)
 
 	for (i = 0; i < 3; i++, m /= 1024) {
 		if (v >= m && v % m == 0) {
-			snprintf(buf, size, "%llu%c", (unsigned long long)(v / m), units[i]);
+			snprintf(buf, size, "%s%c", NR_U64(v / m), units[i]);
 			return buf;
 		}
 	}
-	snprintf(buf, size, "%llu", (unsigned long long)v);
+	snprintf(buf, size, "%s", NR_U64(v));
 	return buf;
 }
 

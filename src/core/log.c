@@ -7,6 +7,7 @@
  * keeps one event on one line even when they forget.
  */
 #include "core/log.h"
+#include "core/fmt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,8 +129,8 @@ char *nr_log_mask(char *dst, size_t size, size_t secret_len)
 		hi <<= 1;
 	lo = hi / 2 + 1;
 	if (lo >= hi)
-		snprintf(dst, size, "<hidden %zu byte%s>", hi, hi == 1 ? "" : "s");
+		snprintf(dst, size, "<hidden %lu byte%s>", (unsigned long)hi, hi == 1 ? "" : "s");
 	else
-		snprintf(dst, size, "<hidden %zu-%zu bytes>", lo, hi);
+		snprintf(dst, size, "<hidden %lu-%lu bytes>", (unsigned long)lo, (unsigned long)hi);
 	return dst;
 }

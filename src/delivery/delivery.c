@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "delivery/delivery.h"
@@ -117,8 +118,8 @@ static void host_recovered(struct nr_delivery *d, size_t h)
 			nr_queue_retry_now(d->q, f->id[i]);
 	n = f ? f->n : 0;
 	free(f);
-	nr_info("delivery: %s:%u answers again; %zu deferred message%s due now", d->host[h].host,
-		d->host[h].port, n, n == 1 ? "" : "s");
+	nr_info("delivery: %s:%u answers again; %lu deferred message%s due now", d->host[h].host,
+		d->host[h].port, (unsigned long)n, n == 1 ? "" : "s");
 }
 
 /* ---- session ops ---- */
@@ -384,10 +385,10 @@ static void op_finished(void *o, enum nr_smtpc_end how, const char *text)
 		} else if (how == NR_SMTPC_END_AUTH) {
 			nr_dsched_host_auth_failed(&d->sched, (size_t)h, nr_loop_now(d->loop),
 						   text);
-			nr_err("delivery: %s:%u authentication failed, holding its queue for %llu "
+			nr_err("delivery: %s:%u authentication failed, holding its queue for %s "
 			       "minutes: %s",
 			       dc->host.host, dc->host.port,
-			       (unsigned long long)(NR_DELIVERY_AUTH_HOLD_MS / 60000), text);
+			       NR_U64(NR_DELIVERY_AUTH_HOLD_MS / 60000), text);
 		}
 		if (how == NR_SMTPC_END_HOST || how == NR_SMTPC_END_AUTH) {
 			const char *relay = nr_dlv_relay_name(dc);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/ascii.h"
+#include "core/fmt.h"
 #include "oauth2/oauth2.h"
 #include "platform.h"
 
@@ -57,8 +58,8 @@ long nr_oauth2_store_format(char *dst, size_t size, const struct nr_oauth2_token
 
 	if (!token_ok(t->refresh_token) || !token_ok(t->access_token))
 		return NR_EINVAL;
-	w = snprintf(dst, size, "refresh_token %s\naccess_token %s\nexpires_at %llu\n",
-		     t->refresh_token, t->access_token, (unsigned long long)t->expires_at);
+	w = snprintf(dst, size, "refresh_token %s\naccess_token %s\nexpires_at %s\n",
+		     t->refresh_token, t->access_token, NR_U64(t->expires_at));
 	if (w < 0 || (size_t)w >= size)
 		return NR_ETOOBIG;
 	return w;

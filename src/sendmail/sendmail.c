@@ -16,6 +16,7 @@
 
 #include "conf/conf.h"
 #include "core/ascii.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "ctl/ctl.h"
 #include "proto/proto.h"
@@ -474,9 +475,8 @@ static int read_message_head(struct sm_job *j)
 	sm_in_init(&j->in, stdin, j->o.ignore_dots);
 	j->hdr_end = sm_msg_read_headers(&j->m, &j->in);
 	if (j->hdr_end == SM_HDR_TOOBIG) {
-		fprintf(stderr,
-			"%s: the header block is larger than max_header_size (%llu bytes)\n", prog,
-			(unsigned long long)j->m.hcap);
+		fprintf(stderr, "%s: the header block is larger than max_header_size (%s bytes)\n",
+			prog, NR_U64(j->m.hcap));
 		return NR_SM_EX_DATAERR;
 	}
 	rc = nr_sendmail_scan_headers(j->m.hdr, &j->m.hlen, &j->info,

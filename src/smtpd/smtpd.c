@@ -4,6 +4,7 @@
 
 #include "conf/conf.h"
 #include "core/conn.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "smtpd/smtpd_int.h"
 
@@ -167,8 +168,8 @@ static int open_listeners(struct nr_smtpd *d, const struct nr_conf *conf)
 	int ret = 0;
 
 	if (conf->listen_count > NR_ARRAY_LEN(d->listeners)) {
-		nr_err("smtpd: %zu listen lines, at most %zu (CONFIG_NR_MAX_LISTENERS)",
-		       conf->listen_count, NR_ARRAY_LEN(d->listeners));
+		nr_err("smtpd: %lu listen lines, at most %d (CONFIG_NR_MAX_LISTENERS)",
+		       (unsigned long)conf->listen_count, CONFIG_NR_MAX_LISTENERS);
 		return NR_EINVAL;
 	}
 	for (size_t i = 0; i < conf->listen_count; i++) {

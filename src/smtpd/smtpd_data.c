@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/conn.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/stats.h"
 #include "queue/queue.h"
@@ -70,7 +71,7 @@ void smtpd_proceed_data(struct smtpd_session *s, const struct smtpd_cmdline *cl)
 	struct nr_smtpd *d = s->d;
 	struct nr_qenvelope env;
 	int64_t wall = 0;
-	char date[64], idbuf[24];
+	char date[64];
 	uint8_t rnd[8] = {0};
 
 	if (nr_plat_wall_time(&wall) < 0)
@@ -114,9 +115,8 @@ void smtpd_proceed_data(struct smtpd_session *s, const struct smtpd_cmdline *cl)
 	uint64_t r = 0;
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		r = r << 8 | rnd[i];
-	snprintf(idbuf, sizeof(idbuf), "%016llx", (unsigned long long)r);
-	snprintf(s->msgid_hdr, sizeof(s->msgid_hdr), "Message-ID: <%lld.%s@%s>\r\n",
-		 (long long)wall, idbuf, d->hostname);
+	snprintf(s->msgid_hdr, sizeof(s->msgid_hdr), "Message-ID: <%s.%s@%s>\r\n", NR_I64(wall),
+		 NR_X64(r), d->hostname);
 
 	struct nr_body_conf bc;
 	memset(&bc, 0, sizeof(bc));
@@ -142,8 +142,8 @@ static void log_accepted(const struct smtpd_session *s, const char *qid)
 			nr_log_escape(user, sizeof(user), s->auth_id, strlen(s->auth_id)));
 	else
 		nr_info("%s: client=%s", qid, client);
-	nr_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", qid, s->sender,
-		(unsigned long long)s->body.size, s->nrcpt);
+	nr_info("%s: from=<%s>, size=%s, nrcpt=%lu (queue active)", qid, s->sender,
+		NR_U64(s->body.size), (unsigned long)s->nrcpt);
 }
 
 static void commit_done(void *arg, int result, nr_qid_t id)

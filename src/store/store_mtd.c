@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "store/store_int.h"
 
 #define SCAN_CHUNK 4096u
@@ -111,9 +112,9 @@ int nr_store_mtd_open(struct nr_bdev *out, const char *path, uint64_t size, char
 		return ret;
 	if (nr_store_check_geometry(raw.size, raw.erase_size)) {
 		snprintf(why, why_size,
-			 "%s: %llu bytes in erase blocks of %u is not a geometry "
+			 "%s: %s bytes in erase blocks of %u is not a geometry "
 			 "the queue takes (at most 4 GiB: give size=)",
-			 path, (unsigned long long)raw.size, (unsigned)raw.erase_size);
+			 path, NR_U64(raw.size), (unsigned)raw.erase_size);
 		raw.close(raw.ctx);
 		return NR_EINVAL;
 	}

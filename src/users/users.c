@@ -2,6 +2,7 @@
  * users.c - the LAN users file (format in users.h).
  */
 #include "users/users.h"
+#include "core/fmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +127,7 @@ int nr_users_verify_text(const char *text, size_t len, const char *name, const v
 		}
 	}
 	if (found && parse_entry(line, llen, nlen, &e) != 0) {
-		nr_err("users: line %zu (user %s) is malformed", found_line, name);
+		nr_err("users: line %lu (user %s) is malformed", (unsigned long)found_line, name);
 		ret = NR_ECORRUPT;
 		goto out;
 	}
