@@ -5,6 +5,8 @@
 #   build/        normal build: unit + integration tests
 #   build-o3/     Release (-O3) build, compiled only: its optimiser warns where
 #                 the default -O2 does not, and -Werror makes that a failure
+#   build-stack/  -Os with -fstack-usage at the RTOS limits: the table of the
+#                 largest stack frames and RAM per session (tests/bench/stack.sh)
 #   build-configs/ the Kconfig matrix (tests/configs.sh): allnoconfig with the
 #                 RAM store, the default with each feature off in turn, every
 #                 configs/*_defconfig; each built and its unit tests run
@@ -117,6 +119,8 @@ step "clang-format" format_check
 # -DNR_TESTS=ON: the README's run command may have configured build/ without the tests.
 step "build+test" build_and_test build -DNR_TESTS=ON
 step "release build (-O3)" build_only build-o3 -DCMAKE_BUILD_TYPE=Release
+# stack frames and RAM per session at the RTOS defaults: a table, not a timed test
+step "stack and RAM table" env JOBS="$JOBS" tests/bench/stack.sh build-stack
 if [ "${NR_SKIP_CONFIGS:-0}" != 1 ]; then
 	step "kconfig matrix" env JOBS="$JOBS" tests/configs.sh
 fi

@@ -58,7 +58,7 @@ struct smtpd_refusal {
 };
 
 /* Room for the recipients of one message, packed as NUL-terminated strings. */
-#define SMTPD_RCPT_BUF 8192
+#define SMTPD_RCPT_BUF CONFIG_NR_RCPT_BUF_SIZE
 /* The longest password AUTH takes (longer ones fail like a wrong one). */
 #define SMTPD_AUTH_PASS_MAX 256
 
