@@ -13,6 +13,7 @@
 #include "conf/conf_int.h"
 #include "core/fmt.h"
 #include "core/log.h"
+#include "core/mem.h"
 
 /* ---- messages ----------------------------------------------------------------- */
 
@@ -84,7 +85,7 @@ void nr_conf_warn_at(struct nr_conf_parser *p, const char *fmt, ...)
 char *nr_conf_dup_str(const char *s)
 {
 	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
+	char *d = nr_malloc(n);
 
 	if (d != NULL)
 		memcpy(d, s, n);
@@ -267,7 +268,7 @@ static int derive_path(struct nr_conf_parser *p, char **field, const char *leaf)
 {
 	const char *dir = p->c->state_dir;
 	size_t n = strlen(dir) + 1 + strlen(leaf) + 1;
-	char *s = malloc(n);
+	char *s = nr_malloc(n);
 
 	if (s == NULL)
 		return nr_conf_oom(p);
@@ -462,7 +463,7 @@ int nr_conf_parse(struct nr_conf *c, const char *path, const char *text, size_t 
 		return NR_EINVAL;
 	}
 
-	line = malloc(NR_CONF_LINE_MAX + 1);
+	line = nr_malloc(NR_CONF_LINE_MAX + 1);
 	n.path = nr_conf_dup_str(p.path);
 	if (line == NULL || n.path == NULL) {
 		rc = nr_conf_oom(&p);
@@ -506,7 +507,7 @@ int nr_conf_parse(struct nr_conf *c, const char *path, const char *text, size_t 
 	p.key = NULL;
 	rc = finish(&p);
 out:
-	free(line);
+	nr_free(line);
 	if (rc != 0) {
 		nr_conf_free(&n);
 		nr_conf_init(c);

@@ -7,11 +7,12 @@
  * keeps one event on one line even when they forget.
  */
 #include "core/log.h"
-#include "core/fmt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "core/fmt.h"
 
 #define LOG_LINE_MAX 1024
 

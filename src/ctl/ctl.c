@@ -13,6 +13,7 @@
 #include "core/fmt.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/stats.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_text.h"
@@ -632,7 +633,7 @@ int nr_ctl_start(struct nr_ctl **out, struct nr_loop *loop, const struct nr_conf
 	*out = NULL;
 	if (!conf->control_socket || strlen(conf->control_socket) >= sizeof(c->path))
 		return NR_EINVAL;
-	c = calloc(1, sizeof(*c));
+	c = nr_calloc(1, sizeof(*c));
 	if (!c)
 		return NR_ENOMEM;
 	c->loop = loop;
@@ -646,14 +647,14 @@ int nr_ctl_start(struct nr_ctl **out, struct nr_loop *loop, const struct nr_conf
 	if (rc == 0)
 		rc = nr_plat_local_listen(c->path, 1, &c->lsock);
 	if (rc != 0) {
-		free(c);
+		nr_free(c);
 		return rc;
 	}
 	nr_io_init(&c->lio, c->lsock, NR_POLL_IN, on_accept, c);
 	rc = nr_loop_add(loop, &c->lio);
 	if (rc != 0) {
 		nr_plat_sock_close(c->lsock);
-		free(c);
+		nr_free(c);
 		return rc;
 	}
 	*out = c;
@@ -680,5 +681,5 @@ void nr_ctl_stop(struct nr_ctl *c)
 	/* Best effort: after dropping privileges the directory may not be
 	 * ours; a stale socket file only means "not running" to the CLI. */
 	(void)remove(c->path);
-	free(c);
+	nr_free(c);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/fmt.h"
+#include "core/mem.h"
 #include "ctl/ctl_text.h"
 
 void nr_ctl_out_init(struct nr_ctl_out *o, size_t max)
@@ -17,7 +18,7 @@ void nr_ctl_out_init(struct nr_ctl_out *o, size_t max)
 
 void nr_ctl_out_free(struct nr_ctl_out *o)
 {
-	free(o->p);
+	nr_free(o->p);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -40,7 +41,7 @@ static int out_reserve(struct nr_ctl_out *o, size_t n)
 		cap *= 2;
 	if (cap > o->max + 1)
 		cap = o->max + 1;
-	p = realloc(o->p, cap);
+	p = nr_realloc(o->p, cap);
 	if (!p) {
 		o->nomem = 1;
 		return 0;

@@ -7,6 +7,7 @@
 
 #include "core/fmt.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/stats.h"
 #include "delivery/delivery_int.h"
 #include "proto/proto.h"
@@ -194,7 +195,7 @@ void nr_dlv_send_digest(struct nr_delivery *d, uint64_t now)
 	int rc;
 
 	/* Whatever happens, the next try waits a whole interval: no storm. */
-	buf = malloc(DIGEST_SIZE);
+	buf = nr_malloc(DIGEST_SIZE);
 	if (!buf) {
 		d->digest.last_sent = now;
 		return;
@@ -216,7 +217,7 @@ void nr_dlv_send_digest(struct nr_delivery *d, uint64_t now)
 		w = NULL;
 	}
 	nr_queue_abort(w);
-	free(buf);
+	nr_free(buf);
 	if (rc != 0) {
 		nr_err("failure digest not queued: %s", nr_strerror(rc));
 		d->digest.last_sent = now;

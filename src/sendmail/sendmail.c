@@ -18,6 +18,7 @@
 #include "core/ascii.h"
 #include "core/fmt.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "ctl/ctl.h"
 #include "proto/proto.h"
 #include "sendmail/sendmail.h"
@@ -126,7 +127,7 @@ static int add_rcpt(void *arg, const char *addr)
 		snprintf(r->why, sizeof(r->why), "more than %d recipients", SM_MAX_RCPT);
 		return r->err = NR_SM_EX_USAGE;
 	}
-	r->addr[r->n] = malloc(strlen(path) + 1);
+	r->addr[r->n] = nr_malloc(strlen(path) + 1);
 	if (!r->addr[r->n])
 		return r->err = NR_SM_EX_OSERR;
 	memcpy(r->addr[r->n++], path, strlen(path) + 1);
@@ -469,7 +470,7 @@ static int read_message_head(struct sm_job *j)
 	int rc;
 
 	j->m.hcap = j->conf->max_header_size;
-	j->m.hdr = malloc(j->m.hcap ? j->m.hcap : 1);
+	j->m.hdr = nr_malloc(j->m.hcap ? j->m.hcap : 1);
 	if (!j->m.hdr)
 		return NR_SM_EX_OSERR;
 	sm_in_init(&j->in, stdin, j->o.ignore_dots);
@@ -520,8 +521,8 @@ static void job_free(struct sm_job *j)
 	size_t i;
 
 	for (i = 0; i < j->r.n; i++)
-		free(j->r.addr[i]);
-	free(j->m.hdr);
+		nr_free(j->r.addr[i]);
+	nr_free(j->m.hdr);
 }
 
 int nr_sendmail_main(int argc, char **argv, const char *conf_path)

@@ -7,6 +7,7 @@
 
 #include "core/fmt.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "proto/proto.h"
 #include "smtpc/smtpc_int.h"
 #include "smtpc/smtpc_session.h"
@@ -427,7 +428,7 @@ int nr_smtpc_new(struct nr_smtpc **out, const struct nr_smtpc_params *p,
 		return NR_EINVAL;
 	if (p->secret_is_token && p->tls == NR_TLS_NONE)
 		return NR_EINVAL; /* bearer tokens never travel in clear */
-	s = calloc(1, sizeof(*s));
+	s = nr_calloc(1, sizeof(*s));
 	if (!s)
 		return NR_ENOMEM;
 	s->ops = ops;
@@ -447,7 +448,7 @@ void nr_smtpc_free(struct nr_smtpc *s)
 	if (!s)
 		return;
 	nr_smtpc_wipe(s, sizeof(*s));
-	free(s);
+	nr_free(s);
 }
 
 void nr_smtpc_on_connected(struct nr_smtpc *s)

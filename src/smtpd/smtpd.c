@@ -6,6 +6,7 @@
 #include "core/conn.h"
 #include "core/fmt.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "smtpd/smtpd_int.h"
 
 /* Accepts per readiness event and listener: a burst on one listener cannot
@@ -229,7 +230,7 @@ int nr_smtpd_start(struct nr_smtpd **out, struct nr_loop *loop, const struct nr_
 		   struct nr_queue *q, struct nr_tls_ctx *tls)
 {
 	int ret = NR_ENOMEM;
-	struct nr_smtpd *d = calloc(1, sizeof(*d));
+	struct nr_smtpd *d = nr_calloc(1, sizeof(*d));
 
 	*out = NULL;
 	if (!d)
@@ -265,7 +266,7 @@ out:
 	if (d) {
 		nr_pool_destroy(&d->pool);
 		nr_acl_free(&d->acl);
-		free(d);
+		nr_free(d);
 	}
 	return ret;
 }
@@ -320,7 +321,7 @@ void nr_smtpd_stop(struct nr_smtpd *d)
 	reap(d->loop, d);
 	nr_pool_destroy(&d->pool);
 	nr_acl_free(&d->acl);
-	free(d);
+	nr_free(d);
 }
 
 void nr_smtpd_set_auth(struct nr_smtpd *d, nr_smtpd_auth_fn fn, void *arg)

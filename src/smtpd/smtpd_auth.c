@@ -7,6 +7,7 @@
 
 #include "core/ascii.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/stats.h"
 #include "proto/base64.h"
 #include "smtpd/smtpd_int.h"
@@ -164,7 +165,7 @@ static void forget_credentials(struct smtpd_session *s)
 	if (!s->creds)
 		return;
 	memset(s->creds, 0, sizeof(*s->creds));
-	free(s->creds);
+	nr_free(s->creds);
 	s->creds = NULL;
 }
 
@@ -174,7 +175,7 @@ static void forget_credentials(struct smtpd_session *s)
 static struct smtpd_auth_creds *creds_get(struct smtpd_session *s)
 {
 	if (!s->creds)
-		s->creds = calloc(1, sizeof(*s->creds));
+		s->creds = nr_calloc(1, sizeof(*s->creds));
 	if (!s->creds)
 		smtpd_reply(s, 454, "4.7.0", "Temporary authentication failure");
 	return s->creds;
@@ -194,14 +195,14 @@ static long decode_line(struct smtpd_session *s, const char *b64, size_t len, ui
 	size_t size = len / 4 * 3 + 3; /* what strict base64 of len characters decodes to */
 	long n;
 
-	*out = malloc(size);
+	*out = nr_malloc(size);
 	if (!*out) {
 		smtpd_reply(s, 454, "4.7.0", "Temporary authentication failure");
 		return NR_ENOMEM;
 	}
 	n = nr_base64_decode(b64, len, *out, size);
 	if (n < 0) {
-		free(*out);
+		nr_free(*out);
 		*out = NULL;
 		malformed(s);
 	}
@@ -211,7 +212,7 @@ static long decode_line(struct smtpd_session *s, const char *b64, size_t len, ui
 static void free_decoded(uint8_t *dec, size_t size)
 {
 	memset(dec, 0, size);
-	free(dec);
+	nr_free(dec);
 }
 
 /* Queue the credentials for verification: one PBKDF2 per loop turn

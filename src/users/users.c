@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "proto/base64.h"
 #include "tls/tls.h"
 
@@ -164,7 +165,7 @@ int nr_users_verify(const char *path, const char *name, const void *password, si
 	}
 	ret = nr_users_verify_text(text, len, name, password, pwlen);
 	wipe(text, len);
-	free(text);
+	nr_free(text);
 	return ret;
 }
 
@@ -236,7 +237,7 @@ int nr_users_set(const char *path, const char *name, const void *password, size_
 		ret = NR_ETOOBIG;
 		goto out;
 	}
-	out = malloc(cap);
+	out = nr_malloc(cap);
 	if (!out) {
 		ret = NR_ENOMEM;
 		goto out;
@@ -267,11 +268,11 @@ out:
 	wipe(entry, sizeof(entry));
 	if (old) {
 		wipe(old, oldlen);
-		free(old);
+		nr_free(old);
 	}
 	if (out) {
 		wipe(out, cap);
-		free(out);
+		nr_free(out);
 	}
 	return ret;
 }
