@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build and run every test: the README's test command and what CI runs.
-#   static checks (OS headers under src/, printf formats newlib lacks,
-#                 clang-format)
+#   static checks (OS headers under src/, printf formats newlib lacks, heap
+#                 calls past core/mem.h, clang-format)
 #   build/        normal build: unit + integration tests
 #   build-o3/     Release (-O3) build, compiled only: its optimiser warns where
 #                 the default -O2 does not, and -Werror makes that a failure
@@ -57,6 +57,15 @@ printf_formats() {
 	hits=$(grep -rnE '(^|[^%])%[-+ #0-9.*]*(hh|ll|z|j|t)[diouxXn]|PRI[diouxX](64|MAX)' \
 		--include='*.c' --include='*.h' src | grep -v '^src/core/fmt\.[ch]:' || true)
 	[ -z "$hits" ] || { echo "printf conversions a small C library lacks (use core/fmt.h):"; echo "$hits"; return 1; }
+}
+
+# The core's heap goes through core/mem.h, so a firmware's allocation hook
+# sees all of it (nr_mem_set_hooks).
+heap_calls() {
+	local hits
+	hits=$(grep -rnP '(?<![\w.>])(malloc|calloc|realloc|free)\(' --include='*.c' --include='*.h' src |
+		grep -v '^src/core/mem\.c:' || true)
+	[ -z "$hits" ] || { echo "heap calls past core/mem.h (use nr_malloc, nr_calloc, nr_realloc, nr_free):"; echo "$hits"; return 1; }
 }
 
 format_check() {
@@ -115,6 +124,7 @@ fuzz_all() {
 
 step "os-headers" os_headers
 step "printf formats" printf_formats
+step "heap calls" heap_calls
 step "clang-format" format_check
 # -DNR_TESTS=ON: the README's run command may have configured build/ without the tests.
 step "build+test" build_and_test build -DNR_TESTS=ON

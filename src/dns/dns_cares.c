@@ -443,7 +443,8 @@ int nr_dns_new_opts(struct nr_dns **out, struct nr_loop *loop, const struct nr_d
 	}
 	nr_timer_init(&dns->ares_timer, on_ares_timer, dns);
 
-	status = ares_library_init(ARES_LIB_INIT_ALL);
+	/* c-ares's heap is the core's too (core/mem.h: a firmware's hooks) */
+	status = ares_library_init_mem(ARES_LIB_INIT_ALL, nr_malloc, nr_free, nr_realloc);
 	if (status != ARES_SUCCESS) {
 		ret = NR_EDNS;
 		goto fail_free;
