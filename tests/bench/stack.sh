@@ -8,7 +8,8 @@
 #   - the 20 largest stack frames in the core library (libnrcore);
 #   - the deepest call paths through the core (static frames summed along
 #     the call graph gcc wrote; calls through function pointers and into
-#     the C, TLS and DNS libraries are not followed, recursion is cut);
+#     the C, TLS and DNS libraries are not followed, recursion is cut), the
+#     relay's apart from the POSIX front ends';
 #   - RAM per session and for an idle relay (tests/unit/sizes).
 # Figures are for the host's ABI (x86-64: 8-byte pointers); a 32-bit MCU
 # needs less. Not a timed test: CI runs it once (tests/all.sh).
@@ -45,7 +46,7 @@ sed 's/^CONFIG_//' "$dir/rtos-limits_defconfig" | paste -sd' ' | fold -s -w 100
 import os, re, sys
 root, top = sys.argv[1], sys.argv[2]
 frames = []  # (bytes, kind, function, where)
-nodes, edges = {}, {}
+nodes, edges, srcfile = {}, {}, {}
 for d, _, files in os.walk(root):
     for f in files:
         p = os.path.join(d, f)
@@ -59,8 +60,11 @@ for d, _, files in os.walk(root):
             for m in re.finditer(r'node: \{ title: "([^"]+)" label: "([^"]*)"', text):
                 sz = re.search(r"(\d+) bytes", m.group(2))
                 name = m.group(1)
+                parts = m.group(2).split("\\n")
                 if sz or name not in nodes:
-                    nodes[name] = (int(sz.group(1)) if sz else 0, m.group(2).split("\\n")[0])
+                    nodes[name] = (int(sz.group(1)) if sz else 0, parts[0])
+                if sz and len(parts) > 1:
+                    srcfile[name] = parts[1].replace(top, "")
             for m in re.finditer(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"', text):
                 edges.setdefault(m.group(1), set()).add(m.group(2))
 
@@ -83,9 +87,15 @@ def deepest(n):
     memo[n] = (own + best[0], [n] + best[1])
     return memo[n]
 
-if nodes:
-    print("== the deepest call paths through the core (static frames summed)")
-    roots = sorted(((deepest(n), n) for n in nodes if nodes[n][0]), key=lambda x: -x[0][0])
+# The POSIX front ends (command line, sendmail, control client, OAuth2
+# login) and Linux-only backends run in a process of their own, not in an
+# RTOS task: their paths are listed apart.
+front = re.compile(r"^src/(app/|sendmail/|ctl/ctl_client|oauth2/oauth2_login|store/store_mtd)")
+
+def show(title, keep):
+    print(title)
+    roots = sorted(((deepest(n), n) for n in nodes if nodes[n][0] and keep(n)),
+                   key=lambda x: -x[0][0])
     shown, seen = 0, set()
     for (total, path), n in roots:
         if path[0] in seen:
@@ -96,6 +106,12 @@ if nodes:
         shown += 1
         if shown == 5:
             break
+
+if nodes:
+    show("== the deepest call paths of the relay (static frames summed; entered from the loop's callbacks)",
+         lambda n: not front.match(srcfile.get(n, "")))
+    show("== the deepest call paths of the POSIX front ends (not in an RTOS build)",
+         lambda n: bool(front.match(srcfile.get(n, ""))))
 PY
 
 echo "== RAM at the RTOS defaults (tests/unit/sizes; x86-64 sizes)"
