@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Build and run every test: the README's test command and what CI runs.
-#   static checks (OS headers under src/, clang-format)
+#   static checks (OS headers under src/, printf formats newlib lacks, heap
+#                 calls past core/mem.h, clang-format)
 #   build/        normal build: unit + integration tests
 #   build-o3/     Release (-O3) build, compiled only: its optimiser warns where
 #                 the default -O2 does not, and -Werror makes that a failure
+#   build-stack/  -Os with -fstack-usage at the RTOS limits: the table of the
+#                 largest stack frames and RAM per session (tests/bench/stack.sh)
 #   build-configs/ the Kconfig matrix (tests/configs.sh): allnoconfig with the
 #                 RAM store, the default with each feature off in turn, every
 #                 configs/*_defconfig; each built and its unit tests run
@@ -44,6 +47,25 @@ os_headers() {
 	local hits
 	hits=$(grep -rnE '#include *<(sys/|unistd\.h|netinet/|arpa/|fcntl\.h|netdb\.h|poll\.h|syslog\.h|pthread\.h|signal\.h)' src || true)
 	[ -z "$hits" ] || { echo "OS headers under src/ (use platform/platform.h):"; echo "$hits"; return 1; }
+}
+
+# newlib lacks the C99 length modifiers (z, j, t, hh) and newlib-nano long
+# long too: src/ formats 64-bit values through core/fmt.h (whose comments
+# name the conversions, hence its exclusion).
+printf_formats() {
+	local hits
+	hits=$(grep -rnE '(^|[^%])%[-+ #0-9.*]*(hh|ll|z|j|t)[diouxXn]|PRI[diouxX](64|MAX)' \
+		--include='*.c' --include='*.h' src | grep -v '^src/core/fmt\.[ch]:' || true)
+	[ -z "$hits" ] || { echo "printf conversions a small C library lacks (use core/fmt.h):"; echo "$hits"; return 1; }
+}
+
+# The core's heap goes through core/mem.h, so a firmware's allocation hook
+# sees all of it (nr_mem_set_hooks).
+heap_calls() {
+	local hits
+	hits=$(grep -rnP '(?<![\w.>])(malloc|calloc|realloc|free)\(' --include='*.c' --include='*.h' src |
+		grep -v '^src/core/mem\.c:' || true)
+	[ -z "$hits" ] || { echo "heap calls past core/mem.h (use nr_malloc, nr_calloc, nr_realloc, nr_free):"; echo "$hits"; return 1; }
 }
 
 format_check() {
@@ -101,10 +123,14 @@ fuzz_all() {
 }
 
 step "os-headers" os_headers
+step "printf formats" printf_formats
+step "heap calls" heap_calls
 step "clang-format" format_check
 # -DNR_TESTS=ON: the README's run command may have configured build/ without the tests.
 step "build+test" build_and_test build -DNR_TESTS=ON
 step "release build (-O3)" build_only build-o3 -DCMAKE_BUILD_TYPE=Release
+# stack frames and RAM per session at the RTOS defaults: a table, not a timed test
+step "stack and RAM table" env JOBS="$JOBS" tests/bench/stack.sh build-stack
 if [ "${NR_SKIP_CONFIGS:-0}" != 1 ]; then
 	step "kconfig matrix" env JOBS="$JOBS" tests/configs.sh
 fi

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "acl/acl.h"
+#include "core/mem.h"
 
 /* ::ffff:a.b.c.d is a.b.c.d (RFC 4291 2.5.5.2). */
 void nr_acl_normalise(const struct nr_addr *in, uint8_t *family, uint8_t ip[16])
@@ -31,8 +32,8 @@ int nr_acl_init(struct nr_acl *acl, size_t cap, unsigned max_total, unsigned max
 		cap = max_total;
 	if (cap == 0)
 		cap = 1;
-	acl->tab = calloc(cap, sizeof(*acl->tab));
-	acl->auth = calloc(cap, sizeof(*acl->auth));
+	acl->tab = nr_calloc(cap, sizeof(*acl->tab));
+	acl->auth = nr_calloc(cap, sizeof(*acl->auth));
 	if (!acl->tab || !acl->auth) {
 		nr_acl_free(acl);
 		return NR_ENOMEM;
@@ -46,8 +47,8 @@ int nr_acl_init(struct nr_acl *acl, size_t cap, unsigned max_total, unsigned max
 
 void nr_acl_free(struct nr_acl *acl)
 {
-	free(acl->tab);
-	free(acl->auth);
+	nr_free(acl->tab);
+	nr_free(acl->auth);
 	acl->tab = NULL;
 	acl->auth = NULL;
 	acl->cap = 0;

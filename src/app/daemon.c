@@ -17,6 +17,7 @@
 #include "app/daemon.h"
 #include "conf/conf.h"
 #include "core/build.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "ctl/ctl.h"
 #include "embed/embed.h"
@@ -70,8 +71,8 @@ static void log_start(const struct nr_daemon *d)
 
 	nr_queue_stats(nr_relay_queue(d->relay), &st);
 	nr_info("nanorelay %s starting (features: %s)", NR_VERSION, nr_app_features());
-	nr_info("queue: %s, %llu bytes, %zu messages pending%s", st.backend,
-		(unsigned long long)st.capacity, st.messages,
+	nr_info("queue: %s, %s bytes, %lu messages pending%s", st.backend, NR_U64(st.capacity),
+		(unsigned long)st.messages,
 		st.persistent ? "" : " (RAM: survives upstream outages, not power loss)");
 	if (!st.persistent && strcmp(st.backend, "ram") != 0)
 		nr_warn("queue: %s is on tmpfs or ramfs (persistent: no): queued mail is lost at a "

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "app/test_upstream.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "delivery/delivery.h"
@@ -214,8 +215,8 @@ static void show_ehlo(struct probe *p, const struct nr_smtpc_reply *r, const cha
 	caps_text(caps, sizeof(caps), r);
 	mechs_text(mechs, sizeof(mechs), r->caps.auth);
 	if (r->caps.size_max)
-		snprintf(caps + strlen(caps), sizeof(caps) - strlen(caps), " %llu",
-			 (unsigned long long)r->caps.size_max);
+		snprintf(caps + strlen(caps), sizeof(caps) - strlen(caps), " %s",
+			 NR_U64(r->caps.size_max));
 	say("EHLO", "%s:%s", p->tls_up ? "after TLS" : "in clear", caps[0] ? caps : " (nothing)");
 	if (!p->tls_up && p->r.tls == NR_TLS_STARTTLS) {
 		p->r.starttls_offered = (r->caps.caps & NR_SMTPC_CAP_STARTTLS) != 0;

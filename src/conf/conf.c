@@ -14,6 +14,7 @@
 #include "conf/conf.h"
 #include "conf/conf_int.h"
 #include "core/log.h"
+#include "core/mem.h"
 
 #define CONF_FILE_MAX (1024 * 1024)
 
@@ -49,7 +50,7 @@ int nr_conf_is_default_str(const char *s)
 void nr_conf_free_str(char **s)
 {
 	if (*s != NULL && !nr_conf_is_default_str(*s))
-		free(*s);
+		nr_free(*s);
 	*s = NULL;
 }
 
@@ -130,28 +131,28 @@ void nr_conf_free(struct nr_conf *c)
 		return;
 	if (c->listen != default_listen) {
 		for (i = 0; i < c->listen_count; i++) {
-			free(c->listen[i].plain_auth);
-			free(c->listen[i].legacy_tls);
+			nr_free(c->listen[i].plain_auth);
+			nr_free(c->listen[i].legacy_tls);
 		}
-		free(c->listen);
+		nr_free(c->listen);
 	}
 	if (c->allow != default_allow)
-		free(c->allow);
+		nr_free(c->allow);
 	for (i = 0; i < c->smarthost_count; i++) {
 		struct nr_conf_smarthost *s = &c->smarthost[i];
-		free(s->host);
-		free(s->user);
-		free(s->password_file);
-		free(s->oauth_token_file);
-		free(s->auth_mech);
+		nr_free(s->host);
+		nr_free(s->user);
+		nr_free(s->password_file);
+		nr_free(s->oauth_token_file);
+		nr_free(s->auth_mech);
 		nr_conf_oauth2_free(s->oauth2);
 	}
-	free(c->smarthost);
+	nr_free(c->smarthost);
 	for (i = 0; i < c->alias_count; i++) {
-		free(c->alias[i].from);
-		free(c->alias[i].to);
+		nr_free(c->alias[i].from);
+		nr_free(c->alias[i].to);
 	}
-	free(c->alias);
+	nr_free(c->alias);
 	nr_conf_free_str(&c->path);
 	nr_conf_free_str(&c->hostname);
 	nr_conf_free_str(&c->lan_cert);
@@ -184,6 +185,6 @@ int nr_conf_load(struct nr_conf *c, const char *path, char *err, size_t err_size
 		return rc < 0 ? rc : NR_EIO;
 	}
 	rc = nr_conf_parse(c, path, text, len, err, err_size);
-	free(text);
+	nr_free(text);
 	return rc;
 }

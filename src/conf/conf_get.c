@@ -9,6 +9,8 @@
 
 #include "conf/conf.h"
 #include "conf/conf_int.h"
+#include "core/fmt.h"
+#include "core/mem.h"
 
 /* "5m" style text for a duration limit in a message: the largest exact unit. */
 static const char *duration_text(char *buf, size_t size, uint64_t ms)
@@ -21,12 +23,11 @@ static const char *duration_text(char *buf, size_t size, uint64_t ms)
 
 	for (i = 0; i < NR_ARRAY_LEN(units); i++) {
 		if (ms >= units[i].ms && ms % units[i].ms == 0) {
-			snprintf(buf, size, "%llu%c", (unsigned long long)(ms / units[i].ms),
-				 units[i].unit);
+			snprintf(buf, size, "%s%c", NR_U64(ms / units[i].ms), units[i].unit);
 			return buf;
 		}
 	}
-	snprintf(buf, size, "%llums", (unsigned long long)ms);
+	snprintf(buf, size, "%sms", NR_U64(ms));
 	return buf;
 }
 
@@ -151,7 +152,7 @@ int nr_conf_get_cidr_list(struct nr_conf_parser *p, const char *v, struct nr_cid
 
 	for (; *s != '\0'; s++)
 		n += *s == ',';
-	list = calloc(n, sizeof(*list));
+	list = nr_calloc(n, sizeof(*list));
 	if (list == NULL)
 		return nr_conf_oom(p);
 	s = v;
@@ -159,7 +160,7 @@ int nr_conf_get_cidr_list(struct nr_conf_parser *p, const char *v, struct nr_cid
 		const char *comma = strchr(s, ',');
 		size_t len = comma != NULL ? (size_t)(comma - s) : strlen(s);
 		if (len == 0 || len >= sizeof(item)) {
-			free(list);
+			nr_free(list);
 			return nr_conf_fail(p,
 					    "expected networks separated by commas, like "
 					    "192.168.1.0/24,10.0.0.5, got %s",
@@ -169,12 +170,12 @@ int nr_conf_get_cidr_list(struct nr_conf_parser *p, const char *v, struct nr_cid
 		item[len] = '\0';
 		rc = nr_conf_get_cidr(p, item, &list[i++]);
 		if (rc != 0) {
-			free(list);
+			nr_free(list);
 			return rc;
 		}
 		s += len + 1;
 	}
-	free(*out);
+	nr_free(*out);
 	*out = list;
 	*count = n;
 	return 0;

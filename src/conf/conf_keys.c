@@ -12,6 +12,7 @@
 #include "conf/conf_int.h"
 #include "core/ascii.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "proto/proto.h"
 
 /* ---- small value helpers --------------------------------------------------------- */
@@ -154,7 +155,7 @@ static int k_listen(struct nr_conf_parser *p, struct nr_conf_line *l)
 				  CONFIG_NR_MAX_LISTENERS);
 		goto out;
 	}
-	grown = realloc(c->listen, (c->listen_count + 1) * sizeof(*grown));
+	grown = nr_realloc(c->listen, (c->listen_count + 1) * sizeof(*grown));
 	if (grown == NULL) {
 		rc = nr_conf_oom(p);
 		goto out;
@@ -163,8 +164,8 @@ static int k_listen(struct nr_conf_parser *p, struct nr_conf_line *l)
 	c->listen[c->listen_count++] = ls;
 	return 0;
 out:
-	free(ls.plain_auth);
-	free(ls.legacy_tls);
+	nr_free(ls.plain_auth);
+	nr_free(ls.legacy_tls);
 	return rc;
 }
 
@@ -220,7 +221,7 @@ static int k_allow(struct nr_conf_parser *p, struct nr_conf_line *l)
 	if (c->allow_count + l->nargs > CONFIG_NR_MAX_ALLOW)
 		return nr_conf_fail(p, "too many networks (at most %d in all, CONFIG_NR_MAX_ALLOW)",
 				    CONFIG_NR_MAX_ALLOW);
-	grown = realloc(c->allow, (c->allow_count + l->nargs) * sizeof(*grown));
+	grown = nr_realloc(c->allow, (c->allow_count + l->nargs) * sizeof(*grown));
 	if (grown == NULL)
 		return nr_conf_oom(p);
 	c->allow = grown;
@@ -631,18 +632,18 @@ static int k_smarthost(struct nr_conf_parser *p, struct nr_conf_line *l)
 	sh.oauth_token_file = token != NULL ? nr_conf_dup_str(token) : NULL;
 	sh.auth_mech = mech_word >= 0 ? nr_conf_dup_str(mech_words[mech_word]) : NULL;
 	sh.oauth2 = oa;
-	grown = realloc(c->smarthost, (c->smarthost_count + 1) * sizeof(*grown));
+	grown = nr_realloc(c->smarthost, (c->smarthost_count + 1) * sizeof(*grown));
 	if (grown == NULL || sh.host == NULL || (user != NULL && sh.user == NULL) ||
 	    (pass != NULL && sh.password_file == NULL) ||
 	    (token != NULL && sh.oauth_token_file == NULL) ||
 	    (mech_word >= 0 && sh.auth_mech == NULL)) {
 		if (grown != NULL)
 			c->smarthost = grown;
-		free(sh.host);
-		free(sh.user);
-		free(sh.password_file);
-		free(sh.oauth_token_file);
-		free(sh.auth_mech);
+		nr_free(sh.host);
+		nr_free(sh.user);
+		nr_free(sh.password_file);
+		nr_free(sh.oauth_token_file);
+		nr_free(sh.auth_mech);
 		nr_conf_oauth2_free(oa);
 		return nr_conf_oom(p);
 	}
@@ -701,12 +702,12 @@ static int k_alias(struct nr_conf_parser *p, struct nr_conf_line *l)
 	a.from = nr_conf_dup_str(from);
 	a.to = nr_conf_dup_str(to);
 	a.line = p->line;
-	grown = realloc(c->alias, (c->alias_count + 1) * sizeof(*grown));
+	grown = nr_realloc(c->alias, (c->alias_count + 1) * sizeof(*grown));
 	if (grown == NULL || a.from == NULL || a.to == NULL) {
 		if (grown != NULL)
 			c->alias = grown;
-		free(a.from);
-		free(a.to);
+		nr_free(a.from);
+		nr_free(a.to);
 		return nr_conf_oom(p);
 	}
 	c->alias = grown;

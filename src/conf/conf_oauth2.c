@@ -20,6 +20,7 @@
 #include "conf/conf.h"
 #include "conf/conf_int.h"
 #include "core/ascii.h"
+#include "core/mem.h"
 
 #define MS_LOGIN "https://login.microsoftonline.com/"
 /* Application permission SMTP.SendAsApp is reached through the Exchange
@@ -38,14 +39,14 @@ void nr_conf_oauth2_free(struct nr_conf_oauth2 *o)
 {
 	if (o == NULL)
 		return;
-	free(o->client_id);
-	free(o->client_secret_file);
-	free(o->tenant);
-	free(o->scope);
-	free(o->token_url);
-	free(o->device_url);
-	free(o->auth_url);
-	free(o);
+	nr_free(o->client_id);
+	nr_free(o->client_secret_file);
+	nr_free(o->tenant);
+	nr_free(o->scope);
+	nr_free(o->token_url);
+	nr_free(o->device_url);
+	nr_free(o->auth_url);
+	nr_free(o);
 }
 
 /* https://HOST[:PORT][/PATH] with no spaces, quotes or controls: the value
@@ -124,7 +125,7 @@ static int scope_words(struct nr_conf_parser *p, const char *v, char **out)
 static char *url_for_tenant(const char *tenant, const char *leaf)
 {
 	size_t n = strlen(MS_LOGIN) + strlen(tenant) + strlen("/oauth2/v2.0/") + strlen(leaf) + 1;
-	char *s = malloc(n);
+	char *s = nr_malloc(n);
 
 	if (s != NULL)
 		snprintf(s, n, MS_LOGIN "%s/oauth2/v2.0/%s", tenant, leaf);
@@ -250,7 +251,7 @@ int nr_conf_oauth2_opts(struct nr_conf_parser *p, const struct nr_conf_line *l,
 	if (!NR_ENABLED(CONFIG_NR_OAUTH2))
 		return nr_conf_fail(p, "oauth2= is not in this build (CONFIG_NR_OAUTH2); "
 				       "oauth_token_file= with an outside helper is");
-	if ((o = calloc(1, sizeof(*o))) == NULL)
+	if ((o = nr_calloc(1, sizeof(*o))) == NULL)
 		return nr_conf_oom(p);
 	p->sub = "oauth2";
 	if ((rc = nr_conf_get_word(p, provider, provider_words, "microsoft, google or custom",

@@ -11,7 +11,9 @@
 
 #include "conf/conf.h"
 #include "conf/conf_int.h"
+#include "core/fmt.h"
 #include "core/log.h"
+#include "core/mem.h"
 
 /* ---- messages ----------------------------------------------------------------- */
 
@@ -103,7 +105,7 @@ void nr_conf_warn_at(struct nr_conf_parser *p, const char *fmt, ...)
 char *nr_conf_dup_str(const char *s)
 {
 	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
+	char *d = nr_malloc(n);
 
 	if (d != NULL)
 		memcpy(d, s, n);
@@ -129,11 +131,11 @@ const char *nr_conf_size_text(char *buf, size_t size, uint64_t v)
 
 	for (i = 0; i < 3; i++, m /= 1024) {
 		if (v >= m && v % m == 0) {
-			snprintf(buf, size, "%llu%c", (unsigned long long)(v / m), units[i]);
+			snprintf(buf, size, "%s%c", NR_U64(v / m), units[i]);
 			return buf;
 		}
 	}
-	snprintf(buf, size, "%llu", (unsigned long long)v);
+	snprintf(buf, size, "%s", NR_U64(v));
 	return buf;
 }
 
@@ -286,7 +288,7 @@ static int derive_path(struct nr_conf_parser *p, char **field, const char *leaf)
 {
 	const char *dir = p->c->state_dir;
 	size_t n = strlen(dir) + 1 + strlen(leaf) + 1;
-	char *s = malloc(n);
+	char *s = nr_malloc(n);
 
 	if (s == NULL)
 		return nr_conf_oom(p);
@@ -481,7 +483,7 @@ static int parse(struct nr_conf *c, const char *path, const char *text, size_t l
 		return NR_EINVAL;
 	}
 
-	line = malloc(NR_CONF_LINE_MAX + 1);
+	line = nr_malloc(NR_CONF_LINE_MAX + 1);
 	n.path = path != NULL ? nr_conf_dup_str(path) : NULL;
 	if (line == NULL || (path != NULL && n.path == NULL)) {
 		rc = nr_conf_oom(&p);
@@ -525,7 +527,7 @@ static int parse(struct nr_conf *c, const char *path, const char *text, size_t l
 	p.key = NULL;
 	rc = finish(&p);
 out:
-	free(line);
+	nr_free(line);
 	if (rc != 0) {
 		nr_conf_free(&n);
 		nr_conf_init(c);

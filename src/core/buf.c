@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "core/panic.h"
 #include "platform.h"
 
@@ -24,7 +25,7 @@ void nr_buf_init(struct nr_buf *b, void *storage, size_t cap)
 
 int nr_buf_alloc(struct nr_buf *b, size_t cap)
 {
-	void *p = malloc(cap ? cap : 1);
+	void *p = nr_malloc(cap ? cap : 1);
 
 	nr_buf_init(b, NULL, 0);
 	if (!p)
@@ -35,7 +36,7 @@ int nr_buf_alloc(struct nr_buf *b, size_t cap)
 
 void nr_buf_free(struct nr_buf *b)
 {
-	free(b->data);
+	nr_free(b->data);
 	nr_buf_init(b, NULL, 0);
 }
 

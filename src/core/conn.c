@@ -17,6 +17,8 @@
 
 #include <stdlib.h>
 
+#include "core/mem.h"
+
 /* Reads per service() call before yielding to other connections. */
 #define READS_PER_SERVICE 16
 #define WRITES_PER_SERVICE 16
@@ -170,7 +172,7 @@ static int call_owner(struct nr_conn *c, enum cb which, int err)
 	if (!c->doomed)
 		return 0;
 	if (c->depth == 0)
-		free(c);
+		nr_free(c);
 	return 1;
 }
 
@@ -343,7 +345,7 @@ int nr_conn_new(struct nr_conn **out, struct nr_loop *loop, nr_sock_t sock, size
 	int ret = NR_ENOMEM;
 
 	*out = NULL;
-	c = calloc(1, sizeof(*c));
+	c = nr_calloc(1, sizeof(*c));
 	if (!c)
 		return NR_ENOMEM;
 	c->loop = loop;
@@ -374,7 +376,7 @@ out:
 		/* The socket stays the caller's when we fail. */
 		nr_buf_free(&c->in);
 		nr_buf_free(&c->out);
-		free(c);
+		nr_free(c);
 	}
 	return ret;
 }
@@ -388,7 +390,7 @@ void nr_conn_free(struct nr_conn *c)
 		c->doomed = 1; /* call_owner() frees it when the callback returns */
 		return;
 	}
-	free(c);
+	nr_free(c);
 }
 
 /*

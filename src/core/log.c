@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fmt.h"
+
 #define LOG_LINE_MAX 1024
 
 /* The most detailed level compiled in (Kconfig NR_LOG_LEVEL_*). */
@@ -128,8 +130,8 @@ char *nr_log_mask(char *dst, size_t size, size_t secret_len)
 		hi <<= 1;
 	lo = hi / 2 + 1;
 	if (lo >= hi)
-		snprintf(dst, size, "<hidden %zu byte%s>", hi, hi == 1 ? "" : "s");
+		snprintf(dst, size, "<hidden %lu byte%s>", (unsigned long)hi, hi == 1 ? "" : "s");
 	else
-		snprintf(dst, size, "<hidden %zu-%zu bytes>", lo, hi);
+		snprintf(dst, size, "<hidden %lu-%lu bytes>", (unsigned long)lo, (unsigned long)hi);
 	return dst;
 }

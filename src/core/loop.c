@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
+
 struct nr_loop {
 	struct nr_io **ios; /* max_ios slots; NULL when free */
 	unsigned *gen;      /* per slot: bumped on every add and del */
@@ -48,17 +50,17 @@ int nr_loop_new(struct nr_loop **out, size_t max_ios, size_t max_timers)
 	int ret = NR_ENOMEM;
 
 	*out = NULL;
-	l = calloc(1, sizeof(*l));
+	l = nr_calloc(1, sizeof(*l));
 	if (!l)
 		goto out;
 	l->max_ios = max_ios;
 	l->max_timers = max_timers;
-	l->ios = calloc(max_ios ? max_ios : 1, sizeof(*l->ios));
-	l->gen = calloc(max_ios ? max_ios : 1, sizeof(*l->gen));
-	l->pfds = calloc(max_ios ? max_ios : 1, sizeof(*l->pfds));
-	l->pslot = calloc(max_ios ? max_ios : 1, sizeof(*l->pslot));
-	l->pgen = calloc(max_ios ? max_ios : 1, sizeof(*l->pgen));
-	l->heap = calloc(max_timers ? max_timers : 1, sizeof(*l->heap));
+	l->ios = nr_calloc(max_ios ? max_ios : 1, sizeof(*l->ios));
+	l->gen = nr_calloc(max_ios ? max_ios : 1, sizeof(*l->gen));
+	l->pfds = nr_calloc(max_ios ? max_ios : 1, sizeof(*l->pfds));
+	l->pslot = nr_calloc(max_ios ? max_ios : 1, sizeof(*l->pslot));
+	l->pgen = nr_calloc(max_ios ? max_ios : 1, sizeof(*l->pgen));
+	l->heap = nr_calloc(max_timers ? max_timers : 1, sizeof(*l->heap));
 	if (!l->ios || !l->gen || !l->pfds || !l->pslot || !l->pgen || !l->heap)
 		goto out;
 	l->hooks_tail = &l->hooks;
@@ -76,13 +78,13 @@ void nr_loop_free(struct nr_loop *loop)
 {
 	if (!loop)
 		return;
-	free(loop->ios);
-	free(loop->gen);
-	free(loop->pfds);
-	free(loop->pslot);
-	free(loop->pgen);
-	free(loop->heap);
-	free(loop);
+	nr_free(loop->ios);
+	nr_free(loop->gen);
+	nr_free(loop->pfds);
+	nr_free(loop->pslot);
+	nr_free(loop->pgen);
+	nr_free(loop->heap);
+	nr_free(loop);
 }
 
 /* ---- sockets ---------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "core/panic.h"
 #include "platform.h"
 
@@ -36,7 +37,7 @@ int nr_pool_init(struct nr_pool *p, const char *name, size_t obj_size, size_t co
 	slot = slot_size(p);
 	if (count == 0 || count > SIZE_MAX / slot)
 		return NR_EINVAL;
-	p->mem = malloc(slot * count);
+	p->mem = nr_malloc(slot * count);
 	if (!p->mem)
 		return NR_ENOMEM;
 	p->count = count;
@@ -45,7 +46,7 @@ int nr_pool_init(struct nr_pool *p, const char *name, size_t obj_size, size_t co
 
 void nr_pool_destroy(struct nr_pool *p)
 {
-	free(p->mem);
+	nr_free(p->mem);
 	p->mem = NULL;
 	p->free_list = NULL;
 	p->count = 0;

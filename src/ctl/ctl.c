@@ -10,8 +10,10 @@
 
 #include "conf/conf.h"
 #include "core/ascii.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/stats.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_text.h"
@@ -254,10 +256,10 @@ static void cmd_flush(struct ctl_client *cl)
 	}
 	nr_queue_stats(c->q, &st);
 	nr_delivery_flush(c->delivery);
-	nr_info("ctl: flush: %zu messages due now", st.messages);
+	nr_info("ctl: flush: %lu messages due now", (unsigned long)st.messages);
 	reply_head(cl, NR_CTL_EX_OK, "ok");
-	nr_ctl_out_printf(&cl->out, "flushed: %zu message%s queued for delivery now\n", st.messages,
-			  st.messages == 1 ? "" : "s");
+	nr_ctl_out_printf(&cl->out, "flushed: %lu message%s queued for delivery now\n",
+			  (unsigned long)st.messages, st.messages == 1 ? "" : "s");
 }
 
 /* 16 hex digits, as mailq prints them (upper or lower case). */
@@ -348,7 +350,7 @@ static int write_test_body(struct nr_ctl *c, struct nr_qwriter *w, const char *f
 {
 	char buf[1024], date[64], rnd[8];
 	int64_t now = 0;
-	unsigned long long r = 0;
+	uint64_t r = 0;
 	size_t i;
 	int n;
 
@@ -364,11 +366,11 @@ static int write_test_body(struct nr_ctl *c, struct nr_qwriter *w, const char *f
 		     "To: <%s>\r\n"
 		     "Subject: " CTL_TEST_SUBJECT "\r\n"
 		     "Date: %s\r\n"
-		     "Message-ID: <test.%016llx@%s>\r\n"
+		     "Message-ID: <test.%s@%s>\r\n"
 		     "\r\n"
 		     "This is a test message from nanorelay %s on %s.\r\n"
 		     "If you can read it, mail from this box reaches you.\r\n",
-		     from, to, date, r, c->conf->hostname, NR_VERSION, c->conf->hostname);
+		     from, to, date, NR_X64(r), c->conf->hostname, NR_VERSION, c->conf->hostname);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return NR_EINVAL;
 	return nr_queue_append(w, buf, (size_t)n);
@@ -447,8 +449,8 @@ static void cmd_msg(struct ctl_client *cl, const char *arg)
 		for (i = 0; i < n && i < NR_ARRAY_LEN(up); i++) {
 			if (up[i].state == NR_UPSTREAM_OK)
 				continue;
-			nr_ctl_out_printf(&cl->out, "upstream %llu ",
-					  (unsigned long long)((up[i].retry_in_ms + 999) / 1000));
+			nr_ctl_out_printf(&cl->out, "upstream %s ",
+					  NR_U64((up[i].retry_in_ms + 999) / 1000));
 			nr_ctl_out_text(&cl->out, up[i].host);
 			nr_ctl_out_printf(&cl->out, ":%u %s: ", (unsigned)up[i].port,
 					  nr_ctl_upstream_word(up[i].state));
@@ -631,7 +633,7 @@ int nr_ctl_start(struct nr_ctl **out, struct nr_loop *loop, const struct nr_conf
 	*out = NULL;
 	if (!conf->control_socket || strlen(conf->control_socket) >= sizeof(c->path))
 		return NR_EINVAL;
-	c = calloc(1, sizeof(*c));
+	c = nr_calloc(1, sizeof(*c));
 	if (!c)
 		return NR_ENOMEM;
 	c->loop = loop;
@@ -645,14 +647,14 @@ int nr_ctl_start(struct nr_ctl **out, struct nr_loop *loop, const struct nr_conf
 	if (rc == 0)
 		rc = nr_plat_local_listen(c->path, 1, &c->lsock);
 	if (rc != 0) {
-		free(c);
+		nr_free(c);
 		return rc;
 	}
 	nr_io_init(&c->lio, c->lsock, NR_POLL_IN, on_accept, c);
 	rc = nr_loop_add(loop, &c->lio);
 	if (rc != 0) {
 		nr_plat_sock_close(c->lsock);
-		free(c);
+		nr_free(c);
 		return rc;
 	}
 	*out = c;
@@ -679,5 +681,5 @@ void nr_ctl_stop(struct nr_ctl *c)
 	/* Best effort: after dropping privileges the directory may not be
 	 * ours; a stale socket file only means "not running" to the CLI. */
 	(void)remove(c->path);
-	free(c);
+	nr_free(c);
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fmt.h"
+#include "core/mem.h"
 #include "ctl/ctl_text.h"
 
 void nr_ctl_out_init(struct nr_ctl_out *o, size_t max)
@@ -16,7 +18,7 @@ void nr_ctl_out_init(struct nr_ctl_out *o, size_t max)
 
 void nr_ctl_out_free(struct nr_ctl_out *o)
 {
-	free(o->p);
+	nr_free(o->p);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -39,7 +41,7 @@ static int out_reserve(struct nr_ctl_out *o, size_t n)
 		cap *= 2;
 	if (cap > o->max + 1)
 		cap = o->max + 1;
-	p = realloc(o->p, cap);
+	p = nr_realloc(o->p, cap);
 	if (!p) {
 		o->nomem = 1;
 		return 0;
@@ -129,16 +131,18 @@ void nr_ctl_out_json_str(struct nr_ctl_out *o, const char *s)
 
 char *nr_ctl_age(char *dst, size_t size, uint64_t s)
 {
-	unsigned long long d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+	uint64_t d = s / 86400;
+	unsigned h = (unsigned)(s / 3600 % 24), m = (unsigned)(s / 60 % 60),
+		 sec = (unsigned)(s % 60);
 
 	if (d)
-		snprintf(dst, size, "%llud%02lluh", d, h);
+		snprintf(dst, size, "%sd%02uh", NR_U64(d), h);
 	else if (h)
-		snprintf(dst, size, "%lluh%02llum", h, m);
+		snprintf(dst, size, "%uh%02um", h, m);
 	else if (m)
-		snprintf(dst, size, "%llum%02llus", m, sec);
+		snprintf(dst, size, "%um%02us", m, sec);
 	else
-		snprintf(dst, size, "%llus", sec);
+		snprintf(dst, size, "%us", sec);
 	return dst;
 }
 
@@ -254,10 +258,10 @@ void nr_ctl_format_status(struct nr_ctl_out *o, const struct nr_ctl_status *st)
 				  (unsigned long)q->sector_count, (unsigned long)q->sector_size,
 				  (unsigned long)q->erase_min, (unsigned long)q->erase_max);
 	nr_ctl_out_printf(o,
-			  "  capacity:  %llu bytes, used %llu (%u%%), free %llu\n"
-			  "  messages:  %zu pending, %zu dead",
-			  (unsigned long long)q->capacity, (unsigned long long)q->used, pct,
-			  (unsigned long long)q->free, q->messages, q->dead);
+			  "  capacity:  %s bytes, used %s (%u%%), free %s\n"
+			  "  messages:  %lu pending, %lu dead",
+			  NR_U64(q->capacity), NR_U64(q->used), pct, NR_U64(q->free),
+			  (unsigned long)q->messages, (unsigned long)q->dead);
 	if (q->messages)
 		nr_ctl_out_printf(o, ", oldest %s", nr_ctl_age(age, sizeof(age), oldest_age(st)));
 	nr_ctl_out_printf(o, "\n");
@@ -269,16 +273,15 @@ void nr_ctl_format_status(struct nr_ctl_out *o, const struct nr_ctl_status *st)
 		out_times(o, "delivery:    ", st->now, latest(st, 1), latest(st, 0));
 	nr_ctl_out_printf(o, "counters:   ");
 	for (i = 0; i < NR_STAT_COUNT; i++)
-		nr_ctl_out_printf(o, " %s %llu%s", nr_stats_name((enum nr_stat)i),
-				  (unsigned long long)st->counters[i],
-				  i + 1 < NR_STAT_COUNT ? "," : "\n");
+		nr_ctl_out_printf(o, " %s %s%s", nr_stats_name((enum nr_stat)i),
+				  NR_U64(st->counters[i]), i + 1 < NR_STAT_COUNT ? "," : "\n");
 }
 
 /* A wall time as a JSON number (Unix seconds), null for never. */
 static void json_time(struct nr_ctl_out *o, const char *key, int64_t at)
 {
 	if (at)
-		nr_ctl_out_printf(o, ",\"%s\":%lld", key, (long long)at);
+		nr_ctl_out_printf(o, ",\"%s\":%s", key, NR_I64(at));
 	else
 		nr_ctl_out_printf(o, ",\"%s\":null", key);
 }
@@ -289,9 +292,9 @@ static void json_upstream(struct nr_ctl_out *o, const struct nr_upstream_status 
 	nr_ctl_out_json_str(o, u->host);
 	nr_ctl_out_printf(o,
 			  ",\"port\":%u,\"state\":\"%s\",\"connections\":%u,\"failures\":%u,"
-			  "\"retry_in_s\":%llu,\"last_error\":",
+			  "\"retry_in_s\":%s,\"last_error\":",
 			  (unsigned)u->port, upstream_key(u->state), u->connections, u->failures,
-			  (unsigned long long)((u->retry_in_ms + 999) / 1000));
+			  NR_U64((u->retry_in_ms + 999) / 1000));
 	nr_ctl_out_json_str(o, u->last_error);
 	json_time(o, "last_error_at", u->last_error_at);
 	json_time(o, "last_success_at", u->last_ok_at);
@@ -305,8 +308,7 @@ void nr_ctl_format_status_json(struct nr_ctl_out *o, const struct nr_ctl_status 
 
 	nr_ctl_out_printf(o, "{\"version\":");
 	nr_ctl_out_json_str(o, st->version);
-	nr_ctl_out_printf(o, ",\"uptime_s\":%llu,\"listeners\":[",
-			  (unsigned long long)st->uptime_s);
+	nr_ctl_out_printf(o, ",\"uptime_s\":%s,\"listeners\":[", NR_U64(st->uptime_s));
 	for (i = 0; i < st->nlisteners; i++) {
 		nr_ctl_out_printf(o, "%s", i ? "," : "");
 		nr_ctl_out_json_str(o, st->listeners[i]);
@@ -318,12 +320,12 @@ void nr_ctl_format_status_json(struct nr_ctl_out *o, const struct nr_ctl_status 
 	nr_ctl_out_printf(
 	    o,
 	    ",\"persistent\":%s,\"sectors\":%lu,\"sector_size\":%lu,\"erase_min\":%lu,"
-	    "\"erase_max\":%lu,\"capacity\":%llu,\"used\":%llu,\"free\":%llu,"
-	    "\"messages\":%zu,\"dead\":%zu,\"oldest_age_s\":%llu},\"smarthosts\":[",
+	    "\"erase_max\":%lu,\"capacity\":%s,\"used\":%s,\"free\":%s,"
+	    "\"messages\":%lu,\"dead\":%lu,\"oldest_age_s\":%s},\"smarthosts\":[",
 	    q->persistent ? "true" : "false", (unsigned long)q->sector_count,
 	    (unsigned long)q->sector_size, (unsigned long)q->erase_min, (unsigned long)q->erase_max,
-	    (unsigned long long)q->capacity, (unsigned long long)q->used,
-	    (unsigned long long)q->free, q->messages, q->dead, (unsigned long long)oldest_age(st));
+	    NR_U64(q->capacity), NR_U64(q->used), NR_U64(q->free), (unsigned long)q->messages,
+	    (unsigned long)q->dead, NR_U64(oldest_age(st)));
 	for (i = 0; i < st->nup; i++) {
 		nr_ctl_out_printf(o, "%s", i ? "," : "");
 		json_upstream(o, &st->up[i]);
@@ -333,8 +335,8 @@ void nr_ctl_format_status_json(struct nr_ctl_out *o, const struct nr_ctl_status 
 	json_time(o, "last_success_at", latest(st, 1));
 	nr_ctl_out_printf(o, ",\"counters\":{");
 	for (i = 0; i < NR_STAT_COUNT; i++)
-		nr_ctl_out_printf(o, "%s\"%s\":%llu", i ? "," : "", nr_stats_name((enum nr_stat)i),
-				  (unsigned long long)st->counters[i]);
+		nr_ctl_out_printf(o, "%s\"%s\":%s", i ? "," : "", nr_stats_name((enum nr_stat)i),
+				  NR_U64(st->counters[i]));
 	nr_ctl_out_printf(o, "}}\n");
 }
 
@@ -356,12 +358,11 @@ void nr_ctl_format_mailq_entry(struct nr_ctl_out *o, const struct nr_ctl_msg *m)
 	char id[17], age[32];
 	size_t i;
 
-	nr_ctl_out_printf(o, "%s%c %8llu %7s %5u  ", nr_qid_str(m->id, id),
+	nr_ctl_out_printf(o, "%s%c %8s %7s %5u  ", nr_qid_str(m->id, id),
 			  m->state == NR_MSG_DEAD ? '!'
 			  : m->inflight           ? '*'
 						  : ' ',
-			  (unsigned long long)m->size, nr_ctl_age(age, sizeof(age), m->age_s),
-			  m->attempts);
+			  NR_U64(m->size), nr_ctl_age(age, sizeof(age), m->age_s), m->attempts);
 	if (m->sender && m->sender[0])
 		nr_ctl_out_text(o, m->sender);
 	else
@@ -395,10 +396,10 @@ void nr_ctl_format_mailq_tail(struct nr_ctl_out *o, uint64_t bytes, size_t count
 	if (count == 0)
 		nr_ctl_out_printf(o, "Mail queue is empty");
 	else
-		nr_ctl_out_printf(o, "-- %llu Kbytes in %zu Request%s",
-				  (unsigned long long)((bytes + 1023) / 1024), count,
-				  count == 1 ? "" : "s");
+		nr_ctl_out_printf(o, "-- %s Kbytes in %lu Request%s", NR_U64((bytes + 1023) / 1024),
+				  (unsigned long)count, count == 1 ? "" : "s");
 	if (dead)
-		nr_ctl_out_printf(o, " (and %zu dead, marked !, kept for inspection)", dead);
+		nr_ctl_out_printf(o, " (and %lu dead, marked !, kept for inspection)",
+				  (unsigned long)dead);
 	nr_ctl_out_printf(o, "%s\n", count ? "." : "");
 }

@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "delivery/delivery.h"
 #include "delivery/delivery_int.h"
 #include "delivery/delivery_link.h"
@@ -85,7 +87,7 @@ static void defer_due(struct nr_delivery *d, const char *relay, const char *text
 	host_next = nr_dsched_next_try_any(&d->sched, now);
 	if (host_next <= now)
 		return; /* another smarthost takes them now */
-	f = calloc(1, sizeof(*f));
+	f = nr_calloc(1, sizeof(*f));
 	if (!f)
 		return; /* they stay due: the next failure logs them */
 	f->now = now;
@@ -100,7 +102,7 @@ static void defer_due(struct nr_delivery *d, const char *relay, const char *text
 						       info.attempts + 1, nr_dlv_random32());
 			nr_queue_defer(d->q, f->id[i], NR_MAX(next, host_next), text);
 		}
-	free(f);
+	nr_free(f);
 }
 
 /* Smarthost h answers again after failing: everything deferred goes now,
@@ -111,14 +113,14 @@ static void host_recovered(struct nr_delivery *d, size_t h)
 	size_t i, n = 0;
 
 	nr_dsched_host_ok(&d->sched, h);
-	f = calloc(1, sizeof(*f));
+	f = nr_calloc(1, sizeof(*f));
 	if (f && nr_queue_foreach(d->q, collect_deferred, f) == 0)
 		for (i = 0; i < f->n; i++)
 			nr_queue_retry_now(d->q, f->id[i]);
 	n = f ? f->n : 0;
-	free(f);
-	nr_info("delivery: %s:%u answers again; %zu deferred message%s due now", d->host[h].host,
-		d->host[h].port, n, n == 1 ? "" : "s");
+	nr_free(f);
+	nr_info("delivery: %s:%u answers again; %lu deferred message%s due now", d->host[h].host,
+		d->host[h].port, (unsigned long)n, n == 1 ? "" : "s");
 }
 
 /* ---- session ops ---- */
@@ -228,7 +230,7 @@ static void op_msg_done(void *o, int code, const char *text)
 			rcpt_outcome(dc, i, code, text);
 	nr_qreader_close(dc->reader);
 	dc->reader = NULL;
-	free(dc->m);
+	nr_free(dc->m);
 	dc->m = NULL;
 	/* A message whose recipients are all final leaves the index. */
 	rc = nr_queue_info(d->q, dc->id, &info);
@@ -384,10 +386,10 @@ static void op_finished(void *o, enum nr_smtpc_end how, const char *text)
 		} else if (how == NR_SMTPC_END_AUTH) {
 			nr_dsched_host_auth_failed(&d->sched, (size_t)h, nr_loop_now(d->loop),
 						   text);
-			nr_err("delivery: %s:%u authentication failed, holding its queue for %llu "
+			nr_err("delivery: %s:%u authentication failed, holding its queue for %s "
 			       "minutes: %s",
 			       dc->host.host, dc->host.port,
-			       (unsigned long long)(NR_DELIVERY_AUTH_HOLD_MS / 60000), text);
+			       NR_U64(NR_DELIVERY_AUTH_HOLD_MS / 60000), text);
 		}
 		if (how == NR_SMTPC_END_HOST || how == NR_SMTPC_END_AUTH) {
 			const char *relay = nr_dlv_relay_name(dc);
@@ -744,14 +746,14 @@ int nr_delivery_start_links(struct nr_delivery **out, struct nr_loop *loop,
 	int rc;
 
 	*out = NULL;
-	d = calloc(1, sizeof(*d));
+	d = nr_calloc(1, sizeof(*d));
 	if (!d)
 		return NR_ENOMEM;
 	rc = check_conf(conf);
 	if (rc == 0)
 		rc = nr_dlv_build_rewrite(&d->rwc, conf);
 	if (rc != 0) {
-		free(d);
+		nr_free(d);
 		return rc;
 	}
 	load_conf(d, conf);
@@ -819,7 +821,7 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 	rc = check_conf(conf); /* a bad configuration leaves d untouched */
 	if (rc != 0)
 		return rc;
-	old = calloc(CONFIG_NR_MAX_SMARTHOSTS, sizeof(*old));
+	old = nr_calloc(CONFIG_NR_MAX_SMARTHOSTS, sizeof(*old));
 	if (!old)
 		return NR_ENOMEM;
 	rc = nr_dlv_build_rewrite(&rwc, conf);
@@ -827,14 +829,14 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 	if (rc == 0 && d->links->reload) {
 		rc = d->links->reload(d->links_ctx, conf);
 		if (rc != 0)
-			free(rwc.arena);
+			nr_free(rwc.arena);
 	}
 	if (rc != 0) {
-		free(old);
+		nr_free(old);
 		return rc;
 	}
 	/* Messages in flight hold their own rewritten addresses. */
-	free(d->rwc.arena);
+	nr_free(d->rwc.arena);
 	d->rwc = rwc;
 	for (i = 0; i < n; i++) {
 		old[i].host = d->host[i];
@@ -854,7 +856,7 @@ int nr_delivery_reload(struct nr_delivery *d, const struct nr_conf *conf)
 			if (old[j].host.port == d->host[i].port &&
 			    strcmp(old[j].host.host, d->host[i].host) == 0)
 				d->sched.host[i] = old[j].st;
-	free(old);
+	nr_free(old);
 	/* Idle connections close; busy ones finish with their own copies. */
 	for (i = 0; i < MAX_DCONNS; i++)
 		if (d->conn[i].used && !d->conn[i].dead)
@@ -876,7 +878,7 @@ void nr_delivery_stop(struct nr_delivery *d)
 			continue;
 		if (dc->busy) {
 			nr_qreader_close(dc->reader);
-			free(dc->m);
+			nr_free(dc->m);
 			dc->m = NULL;
 			nr_queue_set_inflight(d->q, dc->id, 0);
 		}
@@ -887,8 +889,8 @@ void nr_delivery_stop(struct nr_delivery *d)
 	nr_oauth2_keeper_free(d->oauth2);
 	if (d->links_free)
 		d->links_free(d->links_ctx);
-	free(d->rwc.arena);
-	free(d);
+	nr_free(d->rwc.arena);
+	nr_free(d);
 }
 
 size_t nr_delivery_status(const struct nr_delivery *d, struct nr_upstream_status *out, size_t max)

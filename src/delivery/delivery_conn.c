@@ -7,6 +7,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "delivery/delivery.h"
 #include "delivery/delivery_link.h"
 #include "dns/dns.h"
@@ -136,7 +137,7 @@ static void unlink_and_free(struct nr_dlink *l)
 	stop_connecting(l);
 	nr_loop_hook_cancel(l->net->loop, &l->hook);
 	nr_conn_free(l->c);
-	free(l);
+	nr_free(l);
 }
 
 /* ---- TLS ---- */
@@ -468,7 +469,7 @@ static int link_open(void *ctx, struct nr_dlink **out, const struct nr_dlink_tar
 	int rc;
 
 	*out = NULL;
-	l = calloc(1, sizeof(*l));
+	l = nr_calloc(1, sizeof(*l));
 	if (!l)
 		return NR_ENOMEM;
 	nr_smtpc_reply_init(&l->rasm, 0);
@@ -615,7 +616,7 @@ int nr_dlink_net_new(struct nr_dlink_net **out, struct nr_loop *loop, const stru
 	int rc;
 
 	*out = NULL;
-	n = calloc(1, sizeof(*n));
+	n = nr_calloc(1, sizeof(*n));
 	if (!n)
 		return NR_ENOMEM;
 	n->loop = loop;
@@ -671,7 +672,7 @@ void nr_dlink_net_free(struct nr_dlink_net *n)
 		unlink_and_free(n->links);
 	nr_dns_free(n->dns);
 	nr_tls_ctx_free(n->tls);
-	free(n);
+	nr_free(n);
 }
 
 static void net_free(void *ctx)

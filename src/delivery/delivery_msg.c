@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "delivery/delivery_int.h"
 
 static int hdr_emit(void *arg, const void *data, size_t len)
@@ -93,7 +94,7 @@ int nr_dlv_prepare_msg(struct dconn *dc)
 	struct dmsg *m;
 	size_t i;
 
-	m = calloc(1, sizeof(*m) + dc->msg.nrcpt * sizeof(m->addr[0]));
+	m = nr_calloc(1, sizeof(*m) + dc->msg.nrcpt * sizeof(m->addr[0]));
 	if (!m)
 		return NR_ENOMEM;
 	for (i = 0; i < dc->msg.nrcpt; i++) {
@@ -150,7 +151,7 @@ int nr_dlv_build_rewrite(struct rw_conf *out, const struct nr_conf *conf)
 	    conf->alias_count * sizeof(*alias) + str_size(conf->hostname) + str_size(conf->sender);
 	for (i = 0; i < conf->alias_count; i++)
 		size += str_size(conf->alias[i].from) + str_size(conf->alias[i].to);
-	out->arena = malloc(size ? size : 1);
+	out->arena = nr_malloc(size ? size : 1);
 	if (!out->arena)
 		return NR_ENOMEM;
 	alias = out->arena; /* the table first: malloc alignment */
@@ -171,7 +172,7 @@ int nr_dlv_build_rewrite(struct rw_conf *out, const struct nr_conf *conf)
 	rc = nr_rewrite_init(&out->rw, &shadow, err, sizeof(err));
 	if (rc != 0) { /* not reached: check_conf() accepted the same settings */
 		nr_err("delivery: %s", err);
-		free(out->arena);
+		nr_free(out->arena);
 		memset(out, 0, sizeof(*out));
 	}
 	return rc;

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/stats.h"
 #include "delivery/delivery_int.h"
 #include "proto/proto.h"
@@ -15,8 +17,7 @@
 /* Seconds with one decimal, for delays=. */
 static void secs(char *dst, size_t size, uint64_t ms)
 {
-	snprintf(dst, size, "%llu.%llu", (unsigned long long)(ms / 1000),
-		 (unsigned long long)(ms % 1000 / 100));
+	snprintf(dst, size, "%s.%u", NR_U64(ms / 1000), (unsigned)(ms % 1000 / 100));
 }
 
 /* delays=a/b/c/d as Postfix means them: a before the queue (not measured
@@ -147,9 +148,8 @@ void nr_dlv_on_expire(void *arg, nr_qid_t id)
 	memset(&info, 0, sizeof(info));
 	if (nr_queue_info(d->q, id, &info) != 0)
 		return;
-	snprintf(reason, sizeof(reason), "message expired after %llu days in the queue%s%s",
-		 (unsigned long long)(d->max_age_ms / 86400000), info.last_error[0] ? ": " : "",
-		 info.last_error);
+	snprintf(reason, sizeof(reason), "message expired after %s days in the queue%s%s",
+		 NR_U64(d->max_age_ms / 86400000), info.last_error[0] ? ": " : "", info.last_error);
 	memset(&ls, 0, sizeof(ls));
 	ls.id = nr_qid_str(id, idstr);
 	ls.delay_s = (uint64_t)(nr_dlv_wall_now() - info.arrival);
@@ -195,7 +195,7 @@ void nr_dlv_send_digest(struct nr_delivery *d, uint64_t now)
 	int rc;
 
 	/* Whatever happens, the next try waits a whole interval: no storm. */
-	buf = malloc(DIGEST_SIZE);
+	buf = nr_malloc(DIGEST_SIZE);
 	if (!buf) {
 		d->digest.last_sent = now;
 		return;
@@ -217,7 +217,7 @@ void nr_dlv_send_digest(struct nr_delivery *d, uint64_t now)
 		w = NULL;
 	}
 	nr_queue_abort(w);
-	free(buf);
+	nr_free(buf);
 	if (rc != 0) {
 		nr_err("failure digest not queued: %s", nr_strerror(rc));
 		d->digest.last_sent = now;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "delivery/delivery_sched.h"
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -271,9 +272,9 @@ char *nr_dsched_format_status(char *dst, size_t size, const struct nr_dsched_sta
 	nr_dsched_dsn(dsn, sizeof(dsn), st->code, st->text);
 	if (st->outcome == NR_OUTCOME_DEFERRED && dsn[0] == '5')
 		dsn[0] = '4'; /* a 535 that holds the mail: temporary for this message */
-	snprintf(dst, size, "%s: to=<%s>, %srelay=%s, delay=%llu, %sdsn=%s, status=%s (%s)", st->id,
-		 to, orig, st->relay ? st->relay : "none", (unsigned long long)st->delay_s, delays,
-		 dsn, nr_dsched_outcome_word(st->outcome), t);
+	snprintf(dst, size, "%s: to=<%s>, %srelay=%s, delay=%s, %sdsn=%s, status=%s (%s)", st->id,
+		 to, orig, st->relay ? st->relay : "none", NR_U64(st->delay_s), delays, dsn,
+		 nr_dsched_outcome_word(st->outcome), t);
 	return dst;
 }
 
@@ -363,8 +364,8 @@ long nr_dsched_digest_render(const struct nr_dsched_digest *d, char *dst, size_t
 	else
 		out_printf(&o, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", host);
 	out_printf(&o, "To: <%s>\r\n", adm);
-	out_printf(&o, "Subject: nanorelay on %s: %zu message%s could not be delivered\r\n", host,
-		   d->count + d->dropped, d->count + d->dropped == 1 ? "" : "s");
+	out_printf(&o, "Subject: nanorelay on %s: %lu message%s could not be delivered\r\n", host,
+		   (unsigned long)(d->count + d->dropped), d->count + d->dropped == 1 ? "" : "s");
 	out_printf(&o, "Date: %s\r\n", date);
 	out_printf(&o, "Message-ID: <digest.%08lx@%s>\r\n", (unsigned long)msgid_rnd, host);
 	out_printf(&o, "Auto-Submitted: auto-generated\r\n");
@@ -379,7 +380,7 @@ long nr_dsched_digest_render(const struct nr_dsched_digest *d, char *dst, size_t
 			   e->reason);
 	}
 	if (d->dropped)
-		out_printf(&o, "\r\n and %zu more (see the log).\r\n", d->dropped);
+		out_printf(&o, "\r\n and %lu more (see the log).\r\n", (unsigned long)d->dropped);
 	/* The same words as `nanorelay status` and `mailq`: a refused message
 	 * is gone, an expired one is counted as dead until its space is used. */
 	out_printf(&o, "\r\nRefused messages have left the queue. Expired ones stay in it as dead "

@@ -17,6 +17,7 @@
 
 #include "core/addr.h"
 #include "core/log.h"
+#include "core/mem.h"
 
 /* 1.34.0: ares_process_fds() replaces the deprecated ares_process_fd(). */
 #define NR_CARES_HAS_PROCESS_FDS (ARES_VERSION >= 0x012200)
@@ -426,7 +427,7 @@ int nr_dns_new_opts(struct nr_dns **out, struct nr_loop *loop, const struct nr_d
 	char lookups[] = "b";
 
 	*out = NULL;
-	dns = calloc(1, sizeof(*dns));
+	dns = nr_calloc(1, sizeof(*dns));
 	if (!dns)
 		goto out;
 	dns->loop = loop;
@@ -442,7 +443,8 @@ int nr_dns_new_opts(struct nr_dns **out, struct nr_loop *loop, const struct nr_d
 	}
 	nr_timer_init(&dns->ares_timer, on_ares_timer, dns);
 
-	status = ares_library_init(ARES_LIB_INIT_ALL);
+	/* c-ares's heap is the core's too (core/mem.h: a firmware's hooks) */
+	status = ares_library_init_mem(ARES_LIB_INIT_ALL, nr_malloc, nr_free, nr_realloc);
 	if (status != ARES_SUCCESS) {
 		ret = NR_EDNS;
 		goto fail_free;
@@ -478,7 +480,7 @@ fail_channel:
 fail_lib:
 	ares_library_cleanup();
 fail_free:
-	free(dns);
+	nr_free(dns);
 out:
 	return ret;
 }
@@ -513,7 +515,7 @@ void nr_dns_free(struct nr_dns *dns)
 	}
 	nr_timer_cancel(dns->loop, &dns->ares_timer);
 	ares_library_cleanup();
-	free(dns);
+	nr_free(dns);
 }
 
 const char *nr_dns_library(void)

@@ -3,6 +3,7 @@
  * literal addresses only, answered on the next loop turn; names are
  * NR_ENOTSUP (configure the smarthost by address on such builds).
  */
+#include "core/mem.h"
 #include "dns/dns_priv.h"
 
 #include <stdlib.h>
@@ -93,7 +94,7 @@ void nr_dns_get_stats(const struct nr_dns *dns, struct nr_dns_stats *out)
 
 int nr_dns_new_opts(struct nr_dns **out, struct nr_loop *loop, const struct nr_dns_opts *opts)
 {
-	struct nr_dns *dns = calloc(1, sizeof(*dns));
+	struct nr_dns *dns = nr_calloc(1, sizeof(*dns));
 
 	*out = NULL;
 	if (!dns)
@@ -117,7 +118,7 @@ void nr_dns_free(struct nr_dns *dns)
 		return;
 	for (i = 0; i < CONFIG_NR_DNS_MAX_QUERIES; i++)
 		nr_dns_cancel(dns, &dns->queries[i]);
-	free(dns);
+	nr_free(dns);
 }
 
 const char *nr_dns_library(void)

@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "core/stats.h"
 #include "delivery/delivery.h"
 #include "embed/embed_int.h"
@@ -34,7 +35,7 @@ void nr_plat_wake(void);
 
 int nr_relay_new_conf(struct nr_relay **out, struct nr_conf *conf, const char *source)
 {
-	struct nr_relay *r = calloc(1, sizeof(*r));
+	struct nr_relay *r = nr_calloc(1, sizeof(*r));
 	int rc;
 
 	*out = NULL;
@@ -42,7 +43,7 @@ int nr_relay_new_conf(struct nr_relay **out, struct nr_conf *conf, const char *s
 		return NR_ENOMEM;
 	rc = nr_loop_new(&r->loop, NR_RELAY_MAX_IOS, NR_RELAY_MAX_TIMERS);
 	if (rc != 0) {
-		free(r);
+		nr_free(r);
 		return rc;
 	}
 	r->slot[0] = *conf;
@@ -264,7 +265,7 @@ void nr_relay_free(struct nr_relay *r)
 	nr_loop_free(r->loop);
 	nr_conf_free(&r->slot[0]);
 	nr_conf_free(&r->slot[1]);
-	free(r);
+	nr_free(r);
 }
 
 void nr_relay_get_stats(const struct nr_relay *r, struct nr_relay_stats *out)

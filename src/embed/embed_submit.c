@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/panic.h"
 #include "core/stats.h"
@@ -232,8 +233,8 @@ int nr_submit_end(struct nr_submit *s, char *id, size_t id_size)
 		info.nrcpt = 0;
 	/* as smtpd logs an acceptance (Postfix's client= and from= lines) */
 	nr_info("%s: client=localhost", qid);
-	nr_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", qid,
-		nr_queue_sender(r->queue, s->id), (unsigned long long)s->body.size, info.nrcpt);
+	nr_info("%s: from=<%s>, size=%s, nrcpt=%lu (queue active)", qid,
+		nr_queue_sender(r->queue, s->id), NR_U64(s->body.size), (unsigned long)info.nrcpt);
 	if (id != NULL && id_size > 0)
 		snprintf(id, id_size, "%s", qid);
 	return 0;

@@ -14,6 +14,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "dns/dns.h"
 #include "oauth2/oauth2.h"
 #include "oauth2/oauth2_fetch.h"
@@ -57,10 +58,10 @@ static void release(struct nr_oauth2_fetch *f)
 	nr_timer_cancel(f->loop, &f->deadline);
 	if (f->request) {
 		memset(f->request, 0, f->request_len);
-		free(f->request);
+		nr_free(f->request);
 	}
 	memset(f->resp, 0, f->resp_len); /* it may hold tokens */
-	free(f);
+	nr_free(f);
 }
 
 /* The end: the callback once, then everything is freed. */
@@ -224,7 +225,7 @@ int nr_oauth2_fetch_start(struct nr_oauth2_fetch **out, const struct nr_oauth2_f
 	*out = NULL;
 	if (p->tls == NULL)
 		return NR_ENOTSUP;
-	if ((f = calloc(1, sizeof(*f))) == NULL)
+	if ((f = nr_calloc(1, sizeof(*f))) == NULL)
 		return NR_ENOMEM;
 	f->loop = p->loop;
 	f->dns = p->dns;
@@ -234,8 +235,8 @@ int nr_oauth2_fetch_start(struct nr_oauth2_fetch **out, const struct nr_oauth2_f
 	f->sock = NR_SOCK_INVALID;
 	nr_io_init(&f->io, NR_SOCK_INVALID, 0, on_connect_io, f);
 	nr_timer_init(&f->deadline, on_deadline, f);
-	if ((f->request = malloc(size)) == NULL) {
-		free(f);
+	if ((f->request = nr_malloc(size)) == NULL) {
+		nr_free(f);
 		return NR_ENOMEM;
 	}
 	f->request_len = size;

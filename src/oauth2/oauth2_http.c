@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/ascii.h"
+#include "core/fmt.h"
 #include "oauth2/oauth2.h"
 #include "platform.h"
 #include "proto/base64.h"
@@ -127,11 +128,12 @@ int nr_oauth2_http_request(char *dst, size_t size, const char *url, const char *
 		     "User-Agent: nanorelay\r\n"
 		     "Accept: application/json\r\n"
 		     "Content-Type: application/x-www-form-urlencoded\r\n"
-		     "Content-Length: %zu\r\n"
+		     "Content-Length: %lu\r\n"
 		     "Connection: close\r\n"
 		     "\r\n"
 		     "%s",
-		     path, (int)(strcspn(url + 8, "/")), url + 8, strlen(form), form);
+		     path, (int)(strcspn(url + 8, "/")), url + 8, (unsigned long)strlen(form),
+		     form);
 	if (w < 0 || (size_t)w >= size)
 		return NR_ETOOBIG;
 	*len = (size_t)w;

@@ -9,6 +9,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "dns/dns.h"
 #include "oauth2/oauth2.h"
 #include "oauth2/oauth2_fetch.h"
@@ -65,7 +66,7 @@ int nr_oauth2_keeper_new(struct nr_oauth2_keeper **out, struct nr_loop *loop,
 		any += conf->smarthost[i].oauth2 != NULL;
 	if (any == 0)
 		return 0;
-	if ((k = calloc(1, sizeof(*k))) == NULL)
+	if ((k = nr_calloc(1, sizeof(*k))) == NULL)
 		return NR_ENOMEM;
 	k->loop = loop;
 	k->done = done;
@@ -116,7 +117,7 @@ void nr_oauth2_keeper_free(struct nr_oauth2_keeper *k)
 	nr_dns_free(k->dns);
 	nr_tls_ctx_free(k->tls);
 	memset(k, 0, sizeof(*k));
-	free(k);
+	nr_free(k);
 }
 
 static int build_form(struct nr_oauth2_keeper *k, const struct khost *h, char *form, char *text)
@@ -265,7 +266,7 @@ int nr_oauth2_keeper_want(struct nr_oauth2_keeper *k, size_t i, uint64_t now_wal
 		*permanent = 1;
 		return NR_EAUTH;
 	}
-	if ((form = malloc(FORM_MAX)) == NULL) {
+	if ((form = nr_malloc(FORM_MAX)) == NULL) {
 		memset(&k->tok, 0, sizeof(k->tok));
 		return NR_ENOMEM;
 	}
@@ -288,7 +289,7 @@ int nr_oauth2_keeper_want(struct nr_oauth2_keeper *k, size_t i, uint64_t now_wal
 				 h->token_url, nr_strerror(rc));
 	}
 	memset(form, 0, FORM_MAX);
-	free(form);
+	nr_free(form);
 	if (rc == 0)
 		nr_debug("oauth2: %s: asking for a new access token", h->name);
 	return rc == 0 ? NR_EAGAIN : rc;

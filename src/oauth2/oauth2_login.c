@@ -19,6 +19,7 @@
 #include "conf/conf.h"
 #include "core/ascii.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "dns/dns.h"
 #include "oauth2/oauth2.h"
 #include "oauth2/oauth2_fetch.h"
@@ -351,7 +352,7 @@ int nr_oauth2_login_main(const struct nr_conf *conf, int argc, char **argv)
 		return EX_USAGE_;
 	}
 	memset(&s, 0, sizeof(s));
-	if ((m = calloc(1, sizeof(*m))) == NULL)
+	if ((m = nr_calloc(1, sizeof(*m))) == NULL)
 		return EX_SOFTWARE_;
 	s.reply = &m->reply;
 	rc = nr_loop_new(&s.loop, 16, 32);
@@ -363,7 +364,7 @@ int nr_oauth2_login_main(const struct nr_conf *conf, int argc, char **argv)
 	}
 	if (rc == 0 && (rc = nr_tls_client_ctx_new(&s.tls, conf->ca_file)) != 0)
 		fprintf(stderr, "nanorelay: cannot load the CA file: %s\n", nr_strerror(rc));
-	if (rc == 0 && (form = malloc(FORM_MAX)) == NULL)
+	if (rc == 0 && (form = nr_malloc(FORM_MAX)) == NULL)
 		rc = NR_ENOMEM;
 	if (rc == 0) {
 		rc = sh->oauth2->device_url ? device_flow(&s, sh->oauth2, form)
@@ -390,10 +391,10 @@ int nr_oauth2_login_main(const struct nr_conf *conf, int argc, char **argv)
 		}
 	}
 	memset(m, 0, sizeof(*m)); /* it held tokens */
-	free(m);
+	nr_free(m);
 	if (form != NULL) {
 		memset(form, 0, FORM_MAX);
-		free(form);
+		nr_free(form);
 	}
 	nr_tls_ctx_free(s.tls);
 	nr_dns_free(s.dns);

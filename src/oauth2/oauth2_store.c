@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "core/ascii.h"
+#include "core/fmt.h"
+#include "core/mem.h"
 #include "oauth2/oauth2.h"
 #include "platform.h"
 
@@ -57,8 +59,8 @@ long nr_oauth2_store_format(char *dst, size_t size, const struct nr_oauth2_token
 
 	if (!token_ok(t->refresh_token) || !token_ok(t->access_token))
 		return NR_EINVAL;
-	w = snprintf(dst, size, "refresh_token %s\naccess_token %s\nexpires_at %llu\n",
-		     t->refresh_token, t->access_token, (unsigned long long)t->expires_at);
+	w = snprintf(dst, size, "refresh_token %s\naccess_token %s\nexpires_at %s\n",
+		     t->refresh_token, t->access_token, NR_U64(t->expires_at));
 	if (w < 0 || (size_t)w >= size)
 		return NR_ETOOBIG;
 	return w;
@@ -129,14 +131,14 @@ int nr_oauth2_store_load(const char *path, struct nr_oauth2_tokens *t)
 	rc = nr_oauth2_store_parse(text, len, t);
 	/* The file held secrets: leave none behind in freed memory. */
 	memset(text, 0, len);
-	free(text);
+	nr_free(text);
 	return rc;
 }
 
 int nr_oauth2_store_save(const char *path, const struct nr_oauth2_tokens *t)
 {
 	size_t size = 2 * NR_OAUTH2_TOKEN_MAX + 64;
-	char *text = malloc(size);
+	char *text = nr_malloc(size);
 	long n;
 	int rc;
 
@@ -145,7 +147,7 @@ int nr_oauth2_store_save(const char *path, const struct nr_oauth2_tokens *t)
 	n = nr_oauth2_store_format(text, size, t);
 	rc = n < 0 ? (int)n : nr_plat_file_write(path, text, (size_t)n, 0600);
 	memset(text, 0, size);
-	free(text);
+	nr_free(text);
 	return rc;
 }
 
@@ -166,13 +168,13 @@ int nr_oauth2_read_secret(const char *path, char *dst, size_t size)
 		dst[len] = '\0';
 	}
 	memset(text, 0, len);
-	free(text);
+	nr_free(text);
 	return rc;
 }
 
 int nr_oauth2_access_token(const char *path, uint64_t now, char **out, size_t *len)
 {
-	struct nr_oauth2_tokens *t = malloc(sizeof(*t));
+	struct nr_oauth2_tokens *t = nr_malloc(sizeof(*t));
 	int rc;
 
 	*out = NULL;
@@ -184,7 +186,7 @@ int nr_oauth2_access_token(const char *path, uint64_t now, char **out, size_t *l
 		rc = NR_EAUTH;
 	if (rc == 0) {
 		*len = strlen(t->access_token);
-		if ((*out = malloc(*len + 1)) == NULL)
+		if ((*out = nr_malloc(*len + 1)) == NULL)
 			rc = NR_ENOMEM;
 		else
 			memcpy(*out, t->access_token, *len + 1);
@@ -192,6 +194,6 @@ int nr_oauth2_access_token(const char *path, uint64_t now, char **out, size_t *l
 	if (rc != 0)
 		*len = 0;
 	memset(t, 0, sizeof(*t));
-	free(t);
+	nr_free(t);
 	return rc;
 }

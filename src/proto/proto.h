@@ -105,7 +105,7 @@ int nr_envelope_safe(const char *s);
 
 /* ---- DATA body filter ----------------------------------------------------- */
 
-#define NR_BODY_OUT_CHUNK 2048
+#define NR_BODY_OUT_CHUNK CONFIG_NR_BODY_CHUNK
 
 enum {
 	NR_BODYF_NUL = 1 << 0,      /* NUL in content: 554 5.6.0 */

@@ -3,6 +3,7 @@
  * envelope cache, open/close, enqueue with group commit, delivery marks and
  * inspection. The ring itself is in queue_ring.c (see queue_int.h).
  */
+#include "core/mem.h"
 #include "queue/queue_int.h"
 
 /* ---- index ------------------------------------------------------------------------ */
@@ -65,8 +66,8 @@ static void ent_free_cache(struct nr_queue *q, struct qent *e)
 {
 	if (e->env)
 		q->envs--;
-	free(e->last_error);
-	free(e->env);
+	nr_free(e->last_error);
+	nr_free(e->env);
 	e->last_error = NULL;
 	e->env = NULL;
 }
@@ -93,7 +94,7 @@ void nr_queue_ent_remove(struct nr_queue *q, struct qent *e)
  * pointers, then the strings (strbytes, NULs included). */
 static struct qenv *env_alloc(size_t nrcpt, size_t strbytes, char **strs)
 {
-	struct qenv *env = malloc(sizeof(*env) + nrcpt * sizeof(char *) + strbytes);
+	struct qenv *env = nr_malloc(sizeof(*env) + nrcpt * sizeof(char *) + strbytes);
 
 	if (!env)
 		return NULL;
@@ -191,7 +192,7 @@ int nr_queue_open_max(struct nr_queue **out, struct nr_bdev *bd, struct nr_loop 
 	    (uint64_t)bd->sector_size * bd->sector_count > UINT32_MAX)
 		goto out;
 	ret = NR_ENOMEM;
-	q = calloc(1, sizeof(*q));
+	q = nr_calloc(1, sizeof(*q));
 	if (!q)
 		goto out;
 	q->bd = bd;
@@ -213,9 +214,9 @@ int nr_queue_open_max(struct nr_queue **out, struct nr_bdev *bd, struct nr_loop 
 	/* the whole index now, so it never grows with the backlog (pages
 	 * calloc leaves untouched cost no RAM on Linux) */
 	q->cap = q->max_ents + q->max_ents / 4 + 1;
-	q->ents_mem = calloc(q->cap, sizeof(*q->ents_mem));
+	q->ents_mem = nr_calloc(q->cap, sizeof(*q->ents_mem));
 	q->ents = q->ents_mem;
-	q->sec = calloc(q->C, sizeof(*q->sec));
+	q->sec = nr_calloc(q->C, sizeof(*q->sec));
 	if (!q->sec || !q->ents_mem)
 		goto out;
 	ret = nr_queue_recover(q);
@@ -241,11 +242,11 @@ void nr_queue_close(struct nr_queue *q)
 	}
 	for (i = 0; i < q->nents; i++)
 		ent_free_cache(q, &q->ents[i]);
-	free(q->ents_mem);
-	free(q->sec);
-	free(q->pend);
-	free(q->spare);
-	free(q);
+	nr_free(q->ents_mem);
+	nr_free(q->sec);
+	nr_free(q->pend);
+	nr_free(q->spare);
+	nr_free(q);
 }
 
 /* ---- enqueue ---------------------------------------------------------------------- */
@@ -420,7 +421,7 @@ int nr_queue_commit(struct nr_qwriter *w, nr_qcommit_fn done, void *arg)
 	e->hidden = 1;
 	if (q->npend == q->pend_cap) {
 		size_t ncap = q->pend_cap ? q->pend_cap * 2 : 8;
-		struct pending_commit *np = realloc(q->pend, ncap * sizeof(*np));
+		struct pending_commit *np = nr_realloc(q->pend, ncap * sizeof(*np));
 		if (!np) {
 			commit_failed(q, id);
 			return NR_ENOMEM;
@@ -458,7 +459,7 @@ static struct pending_commit *pend_take(struct nr_queue *q, size_t *n, size_t *c
 static void pend_recycle(struct nr_queue *q, struct pending_commit *pc, size_t cap)
 {
 	if (q->spare) {
-		free(pc);
+		nr_free(pc);
 		return;
 	}
 	q->spare = pc;
@@ -553,20 +554,20 @@ static struct qenv *load_env(struct nr_queue *q, struct qent *e)
 
 	if (e->env)
 		return e->env;
-	raw = malloc(e->env_len ? e->env_len : 1);
+	raw = nr_malloc(e->env_len ? e->env_len : 1);
 	if (!raw)
 		goto fail;
 	nr_ring_reader_init(q, e, 0, e->env_len, &r);
-	r.cache = malloc(QREADER_CACHE); /* NULL only costs reads */
+	r.cache = nr_malloc(QREADER_CACHE); /* NULL only costs reads */
 	while (p < e->env_len) {
 		n = nr_ring_reader_stream(&r, raw + p, e->env_len - p);
 		if (n <= 0) {
-			free(r.cache);
+			nr_free(r.cache);
 			goto fail;
 		}
 		p += (size_t)n;
 	}
-	free(r.cache);
+	nr_free(r.cache);
 	/* strings: each gets a NUL instead of its length prefix */
 	env = env_alloc(e->nrcpt, e->env_len + 4, &strs);
 	if (!env)
@@ -591,13 +592,13 @@ static struct qenv *load_env(struct nr_queue *q, struct qent *e)
 			o += len;
 		}
 	}
-	free(raw);
+	nr_free(raw);
 	e->env = env;
 	q->envs++;
 	return env;
 fail:
-	free(raw);
-	free(env);
+	nr_free(raw);
+	nr_free(env);
 	return NULL;
 }
 

@@ -2,6 +2,7 @@
  * queue_read.c - reading a message's stream back (delivery readers, the
  * envelope, compaction copies) and the state area marks (FORMAT.md 2.4).
  */
+#include "core/mem.h"
 #include "queue/queue_int.h"
 
 /* ---- reading a message's stream ---------------------------------------------------- */
@@ -163,7 +164,7 @@ int nr_queue_read_open(struct nr_queue *q, nr_qid_t id, struct nr_qreader **out)
 		return NR_ENOTFOUND;
 	if (e->state == NR_MSG_QUARANTINE)
 		return NR_ECORRUPT;
-	r = malloc(sizeof(*r) + QREADER_CACHE);
+	r = nr_malloc(sizeof(*r) + QREADER_CACHE);
 	if (!r)
 		return NR_ENOMEM;
 	nr_ring_reader_init(q, e, e->env_len, e->body_size, r);
@@ -181,5 +182,5 @@ long nr_qreader_read(struct nr_qreader *r, void *buf, size_t len)
 
 void nr_qreader_close(struct nr_qreader *r)
 {
-	free(r);
+	nr_free(r);
 }

@@ -4,6 +4,7 @@
  * the index. Read-only: it never programs, erases or syncs, so a second
  * power cut during recovery is harmless.
  */
+#include "core/mem.h"
 #include "queue/queue_int.h"
 
 struct rinst {
@@ -41,7 +42,7 @@ static struct rinst *rtab_get(struct rtab *t, nr_qid_t id, size_t limit)
 			return NULL;
 		nt.cap = t->cap ? t->cap * 2 : 64;
 		nt.n = 0;
-		nt.v = calloc(nt.cap, sizeof(*nt.v));
+		nt.v = nr_calloc(nt.cap, sizeof(*nt.v));
 		if (!nt.v)
 			return NULL;
 		for (j = 0; j < t->cap; j++) {
@@ -53,7 +54,7 @@ static struct rinst *rtab_get(struct rtab *t, nr_qid_t id, size_t limit)
 			nt.v[i] = t->v[j];
 			nt.n++;
 		}
-		free(t->v);
+		nr_free(t->v);
 		*t = nt;
 	}
 	i = id_hash(id) & (t->cap - 1);
@@ -192,8 +193,8 @@ int nr_queue_recover(struct nr_queue *q)
 	int ret = NR_ENOMEM, found = 0;
 	size_t i;
 
-	buf = malloc(q->S);
-	hdr_floor = calloc(q->C, sizeof(*hdr_floor));
+	buf = nr_malloc(q->S);
+	hdr_floor = nr_calloc(q->C, sizeof(*hdr_floor));
 	if (!buf || !hdr_floor)
 		goto out;
 	q->next_seq = 1;
@@ -295,9 +296,9 @@ int nr_queue_recover(struct nr_queue *q)
 		qsort(q->ents, q->nents, sizeof(*q->ents), cmp_ent);
 	nr_ring_tail_advance(q);
 out:
-	free(t.v);
-	free(buf);
-	free(hdr_floor);
+	nr_free(t.v);
+	nr_free(buf);
+	nr_free(hdr_floor);
 	return ret;
 }
 

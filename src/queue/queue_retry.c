@@ -2,6 +2,7 @@
  * queue_retry.c - retry bookkeeping (RAM only): which message is due,
  * deferring after a failed attempt, expiry, in-flight marks.
  */
+#include "core/mem.h"
 #include "queue/queue_int.h"
 
 /* e may be sent from e->next_ms on (it became sendable or was deferred). */
@@ -80,11 +81,11 @@ void nr_queue_defer(struct nr_queue *q, nr_qid_t id, uint64_t next_ms, const cha
 		char *s;
 		if (n >= sizeof(((struct nr_qinfo *)0)->last_error))
 			n = sizeof(((struct nr_qinfo *)0)->last_error) - 1;
-		s = malloc(n + 1);
+		s = nr_malloc(n + 1);
 		if (s) {
 			memcpy(s, error, n);
 			s[n] = 0;
-			free(e->last_error);
+			nr_free(e->last_error);
 			e->last_error = s;
 		}
 	}

@@ -3,6 +3,7 @@
  * with counters, sector pins and the tail, opening sectors at the write
  * head, writers streaming chunk records, and compaction.
  */
+#include "core/mem.h"
 #include "queue/queue_int.h"
 
 /* ---- device access with counters ------------------------------------------------- */
@@ -322,14 +323,14 @@ void nr_ring_writer_free(struct nr_qwriter *w)
 {
 	if (!w)
 		return;
-	free(w->env);
-	free(w->buf);
-	free(w);
+	nr_free(w->env);
+	nr_free(w->buf);
+	nr_free(w);
 }
 
 struct nr_qwriter *nr_ring_writer_new(struct nr_queue *q, nr_qid_t id, uint32_t nrcpt)
 {
-	struct nr_qwriter *w = calloc(1, sizeof(*w));
+	struct nr_qwriter *w = nr_calloc(1, sizeof(*w));
 
 	if (!w)
 		return NULL;
@@ -337,9 +338,9 @@ struct nr_qwriter *nr_ring_writer_new(struct nr_queue *q, nr_qid_t id, uint32_t 
 	w->id = id;
 	w->nrcpt = (uint16_t)nrcpt;
 	w->state_len = state_len_for(q, nrcpt);
-	w->buf = malloc(RING_REC_HDR + CHUNK + RING_TRAILER + 2 * q->P + w->state_len);
+	w->buf = nr_malloc(RING_REC_HDR + CHUNK + RING_TRAILER + 2 * q->P + w->state_len);
 	if (!w->buf) {
-		free(w);
+		nr_free(w);
 		return NULL;
 	}
 	w->next = q->writers;
@@ -381,7 +382,7 @@ static int copy_message(struct nr_queue *q, struct qent *e)
 	long n;
 	int ret = NR_ENOMEM;
 
-	st = malloc(e->state_len);
+	st = nr_malloc(e->state_len);
 	w = nr_ring_writer_new(q, e->id, e->nrcpt);
 	if (!st || !w)
 		goto out;
@@ -430,7 +431,7 @@ static int copy_message(struct nr_queue *q, struct qent *e)
 	ret = 0;
 out:
 	nr_queue_abort(w);
-	free(st);
+	nr_free(st);
 	return ret;
 }
 

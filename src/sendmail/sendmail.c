@@ -16,7 +16,9 @@
 
 #include "conf/conf.h"
 #include "core/ascii.h"
+#include "core/fmt.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "ctl/ctl.h"
 #include "proto/proto.h"
 #include "sendmail/sendmail.h"
@@ -125,7 +127,7 @@ static int add_rcpt(void *arg, const char *addr)
 		snprintf(r->why, sizeof(r->why), "more than %d recipients", SM_MAX_RCPT);
 		return r->err = NR_SM_EX_USAGE;
 	}
-	r->addr[r->n] = malloc(strlen(path) + 1);
+	r->addr[r->n] = nr_malloc(strlen(path) + 1);
 	if (!r->addr[r->n])
 		return r->err = NR_SM_EX_OSERR;
 	memcpy(r->addr[r->n++], path, strlen(path) + 1);
@@ -468,15 +470,14 @@ static int read_message_head(struct sm_job *j)
 	int rc;
 
 	j->m.hcap = j->conf->max_header_size;
-	j->m.hdr = malloc(j->m.hcap ? j->m.hcap : 1);
+	j->m.hdr = nr_malloc(j->m.hcap ? j->m.hcap : 1);
 	if (!j->m.hdr)
 		return NR_SM_EX_OSERR;
 	sm_in_init(&j->in, stdin, j->o.ignore_dots);
 	j->hdr_end = sm_msg_read_headers(&j->m, &j->in);
 	if (j->hdr_end == SM_HDR_TOOBIG) {
-		fprintf(stderr,
-			"%s: the header block is larger than max_header_size (%llu bytes)\n", prog,
-			(unsigned long long)j->m.hcap);
+		fprintf(stderr, "%s: the header block is larger than max_header_size (%s bytes)\n",
+			prog, NR_U64(j->m.hcap));
 		return NR_SM_EX_DATAERR;
 	}
 	rc = nr_sendmail_scan_headers(j->m.hdr, &j->m.hlen, &j->info,
@@ -520,8 +521,8 @@ static void job_free(struct sm_job *j)
 	size_t i;
 
 	for (i = 0; i < j->r.n; i++)
-		free(j->r.addr[i]);
-	free(j->m.hdr);
+		nr_free(j->r.addr[i]);
+	nr_free(j->m.hdr);
 }
 
 int nr_sendmail_main(int argc, char **argv, const char *conf_path)

@@ -18,6 +18,7 @@
 #include "conf/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "delivery/delivery.h"
 #include "queue/queue.h"
 #include "sendmail/sendmail_int.h"
@@ -48,7 +49,7 @@ struct sm_direct {
 
 int sm_direct_open(struct sm_direct **out, const struct nr_conf *conf, long uid, nr_sock_t *client)
 {
-	struct sm_direct *dm = calloc(1, sizeof(*dm));
+	struct sm_direct *dm = nr_calloc(1, sizeof(*dm));
 	nr_sock_t pair[2] = {NR_SOCK_INVALID, NR_SOCK_INVALID};
 	int rc;
 
@@ -212,5 +213,5 @@ void sm_direct_close(struct sm_direct *dm)
 	if (dm->bdev_open && dm->bdev.close)
 		dm->bdev.close(&dm->bdev);
 	nr_loop_free(dm->loop);
-	free(dm);
+	nr_free(dm);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/ascii.h"
+#include "core/mem.h"
 #include "proto/base64.h"
 #include "smtpc/smtpc_int.h"
 
@@ -201,5 +202,5 @@ void nr_smtpc_secret_free(char *secret, size_t len)
 	if (!secret)
 		return;
 	nr_smtpc_wipe(secret, len);
-	free(secret);
+	nr_free(secret);
 }

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "proto/proto.h"
 #include "smtpc/smtpc_int.h"
 #include "smtpc/smtpc_session.h"
@@ -301,8 +303,7 @@ static void txn_pump(struct nr_smtpc *s)
 		if (k == 0) {
 			char size[32] = "";
 			if ((s->caps & NR_SMTPC_CAP_SIZE) && m->size)
-				snprintf(size, sizeof(size), " SIZE=%llu",
-					 (unsigned long long)m->size);
+				snprintf(size, sizeof(size), " SIZE=%s", NR_U64(m->size));
 			rc = nr_smtpc_send_line(s, "MAIL FROM:<%s>%s%s", m->sender,
 						m->eightbit ? " BODY=8BITMIME" : "", size);
 		} else if (k <= m->nrcpt) {
@@ -427,7 +428,7 @@ int nr_smtpc_new(struct nr_smtpc **out, const struct nr_smtpc_params *p,
 		return NR_EINVAL;
 	if (p->secret_is_token && p->tls == NR_TLS_NONE)
 		return NR_EINVAL; /* bearer tokens never travel in clear */
-	s = calloc(1, sizeof(*s));
+	s = nr_calloc(1, sizeof(*s));
 	if (!s)
 		return NR_ENOMEM;
 	s->ops = ops;
@@ -447,7 +448,7 @@ void nr_smtpc_free(struct nr_smtpc *s)
 	if (!s)
 		return;
 	nr_smtpc_wipe(s, sizeof(*s));
-	free(s);
+	nr_free(s);
 }
 
 void nr_smtpc_on_connected(struct nr_smtpc *s)
@@ -629,9 +630,8 @@ int nr_smtpc_send(struct nr_smtpc *s, const struct nr_smtpc_msg *m)
 		goto local_fail;
 	}
 	if (s->size_limit && m->size > s->size_limit) {
-		snprintf(
-		    text, sizeof(text), "552 5.3.4 message size %llu exceeds the limit %llu of %s",
-		    (unsigned long long)m->size, (unsigned long long)s->size_limit, s->p.relay);
+		snprintf(text, sizeof(text), "552 5.3.4 message size %s exceeds the limit %s of %s",
+			 NR_U64(m->size), NR_U64(s->size_limit), s->p.relay);
 		goto local_fail;
 	}
 	if (!path_ok(m->sender)) {

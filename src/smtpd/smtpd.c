@@ -4,7 +4,9 @@
 
 #include "conf/conf.h"
 #include "core/conn.h"
+#include "core/fmt.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "smtpd/smtpd_int.h"
 
 /* Accepts per readiness event and listener: a burst on one listener cannot
@@ -167,8 +169,8 @@ static int open_listeners(struct nr_smtpd *d, const struct nr_conf *conf)
 	int ret = 0;
 
 	if (conf->listen_count > NR_ARRAY_LEN(d->listeners)) {
-		nr_err("smtpd: %zu listen lines, at most %zu (CONFIG_NR_MAX_LISTENERS)",
-		       conf->listen_count, NR_ARRAY_LEN(d->listeners));
+		nr_err("smtpd: %lu listen lines, at most %d (CONFIG_NR_MAX_LISTENERS)",
+		       (unsigned long)conf->listen_count, CONFIG_NR_MAX_LISTENERS);
 		return NR_EINVAL;
 	}
 	for (size_t i = 0; i < conf->listen_count; i++) {
@@ -228,7 +230,7 @@ int nr_smtpd_start(struct nr_smtpd **out, struct nr_loop *loop, const struct nr_
 		   struct nr_queue *q, struct nr_tls_ctx *tls)
 {
 	int ret = NR_ENOMEM;
-	struct nr_smtpd *d = calloc(1, sizeof(*d));
+	struct nr_smtpd *d = nr_calloc(1, sizeof(*d));
 
 	*out = NULL;
 	if (!d)
@@ -264,7 +266,7 @@ out:
 	if (d) {
 		nr_pool_destroy(&d->pool);
 		nr_acl_free(&d->acl);
-		free(d);
+		nr_free(d);
 	}
 	return ret;
 }
@@ -319,7 +321,7 @@ void nr_smtpd_stop(struct nr_smtpd *d)
 	reap(d->loop, d);
 	nr_pool_destroy(&d->pool);
 	nr_acl_free(&d->acl);
-	free(d);
+	nr_free(d);
 }
 
 void nr_smtpd_set_auth(struct nr_smtpd *d, nr_smtpd_auth_fn fn, void *arg)

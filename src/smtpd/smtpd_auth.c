@@ -2,10 +2,12 @@
  * RFC 4616): the command's gate, check and proceed, and the continuation
  * lines of the exchange (state SS_AUTH). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/ascii.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/stats.h"
 #include "proto/base64.h"
 #include "smtpd/smtpd_int.h"
@@ -116,27 +118,28 @@ static void verify_now(struct smtpd_session *s)
 {
 	struct nr_smtpd *d = s->d;
 	uint64_t now = nr_loop_now(d->loop);
-	const char *user = s->auth_user;
+	struct smtpd_auth_creds *c = s->creds;
+	const char *user = c->user;
 	char esc[NR_PATH_MAX];
 	int ret = nr_acl_auth_begin(&d->acl, &s->peer, user, now);
 
 	if (ret == NR_EBUSY) {
 		nr_warn("%s: SASL %s authentication refused: too many failures (throttled)",
-			smtpd_client_name(s, esc, sizeof(esc)), s->auth_mech);
+			smtpd_client_name(s, esc, sizeof(esc)), c->mech);
 		smtpd_reply(s, 454, "4.7.0", "Too many authentication failures, try later");
 		return;
 	}
 	if (ret == NR_EFULL) {
 		nr_warn("%s: SASL %s authentication refused: auth_max_per_second (%u) reached",
-			smtpd_client_name(s, esc, sizeof(esc)), s->auth_mech,
+			smtpd_client_name(s, esc, sizeof(esc)), c->mech,
 			d->conf->auth_max_per_second);
 		smtpd_reply(s, 454, "4.7.0", "Too many authentication attempts, try later");
 		return;
 	}
-	if (s->auth_pass_len > sizeof(s->auth_pass))
+	if (c->pass_len > sizeof(c->pass))
 		ret = NR_EAUTH; /* longer than any password we take */
 	else
-		ret = d->auth_fn(d->auth_arg, user, s->auth_pass, s->auth_pass_len);
+		ret = d->auth_fn(d->auth_arg, user, c->pass, c->pass_len);
 	if (ret == 0) {
 		snprintf(s->auth_id, sizeof(s->auth_id), "%s", user);
 		nr_acl_auth_succeeded(&d->acl, &s->peer, user);
@@ -149,18 +152,67 @@ static void verify_now(struct smtpd_session *s)
 		/* As Postfix: no user name (people type passwords there) and no
 		 * payload. */
 		nr_warn("%s: SASL %s authentication failed", smtpd_client_name(s, esc, sizeof(esc)),
-			s->auth_mech);
+			c->mech);
 		smtpd_reply(s, 535, "5.7.8", "Error: authentication failed");
 	} else {
 		smtpd_reply(s, 454, "4.7.0", "Temporary authentication failure");
 	}
 }
 
+/* Wipe and free the credentials of the exchange (none: nothing to do). */
 static void forget_credentials(struct smtpd_session *s)
 {
-	memset(s->auth_pass, 0, sizeof(s->auth_pass));
-	memset(s->auth_user, 0, sizeof(s->auth_user));
-	s->auth_pass_len = 0;
+	if (!s->creds)
+		return;
+	memset(s->creds, 0, sizeof(*s->creds));
+	nr_free(s->creds);
+	s->creds = NULL;
+}
+
+/* The exchange's credentials, allocated by its first step (most sessions
+ * never AUTH, so they do not carry them). NULL after a 454 when memory is
+ * short. */
+static struct smtpd_auth_creds *creds_get(struct smtpd_session *s)
+{
+	if (!s->creds)
+		s->creds = nr_calloc(1, sizeof(*s->creds));
+	if (!s->creds)
+		smtpd_reply(s, 454, "4.7.0", "Temporary authentication failure");
+	return s->creds;
+}
+
+static void malformed(struct smtpd_session *s)
+{
+	smtpd_reply(s, 501, "5.5.2", "Error: malformed authentication data");
+}
+
+/* A decoded AUTH line on the heap, not the stack (it may be as long as
+ * NR_AUTH_LINE_MAX; a small RTOS task stack cannot hold that). Returns its
+ * length, or a negative NR_E... (malformed, or 454 sent when memory is
+ * short); *out is then NULL. Pair with free_decoded(). */
+static long decode_line(struct smtpd_session *s, const char *b64, size_t len, uint8_t **out)
+{
+	size_t size = len / 4 * 3 + 3; /* what strict base64 of len characters decodes to */
+	long n;
+
+	*out = nr_malloc(size);
+	if (!*out) {
+		smtpd_reply(s, 454, "4.7.0", "Temporary authentication failure");
+		return NR_ENOMEM;
+	}
+	n = nr_base64_decode(b64, len, *out, size);
+	if (n < 0) {
+		nr_free(*out);
+		*out = NULL;
+		malformed(s);
+	}
+	return n;
+}
+
+static void free_decoded(uint8_t *dec, size_t size)
+{
+	memset(dec, 0, size);
+	nr_free(dec);
 }
 
 /* Queue the credentials for verification: one PBKDF2 per loop turn
@@ -170,6 +222,7 @@ static void auth_verify(struct smtpd_session *s, const char *mech, const char *u
 			const char *pass, size_t passlen)
 {
 	struct nr_smtpd *d = s->d;
+	struct smtpd_auth_creds *c;
 	char esc[NR_PATH_MAX];
 
 	if (d->auth_pending >= d->conf->auth_max_pending) {
@@ -179,11 +232,14 @@ static void auth_verify(struct smtpd_session *s, const char *mech, const char *u
 		forget_credentials(s); /* LOGIN's user name */
 		return;
 	}
-	if (user != s->auth_user)
-		snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
-	s->auth_mech = mech;
-	s->auth_pass_len = passlen;
-	memcpy(s->auth_pass, pass, NR_MIN(passlen, sizeof(s->auth_pass)));
+	c = creds_get(s);
+	if (!c)
+		return;
+	if (user != c->user)
+		snprintf(c->user, sizeof(c->user), "%s", user);
+	c->mech = mech;
+	c->pass_len = passlen;
+	memcpy(c->pass, pass, NR_MIN(passlen, sizeof(c->pass)));
 	s->auth_next = NULL;
 	*d->auth_wait_tail = s;
 	d->auth_wait_tail = &s->auth_next;
@@ -196,6 +252,7 @@ void smtpd_auth_cancel(struct smtpd_session *s)
 {
 	struct nr_smtpd *d = s->d;
 
+	forget_credentials(s); /* also LOGIN's user name, mid-exchange */
 	if (s->state != SS_AUTH_WAIT)
 		return;
 	for (struct smtpd_session **pp = &d->auth_wait; *pp; pp = &(*pp)->auth_next) {
@@ -208,7 +265,6 @@ void smtpd_auth_cancel(struct smtpd_session *s)
 		break;
 	}
 	s->auth_next = NULL;
-	forget_credentials(s);
 }
 
 void smtpd_auth_run(struct nr_loop *loop, void *arg)
@@ -232,45 +288,42 @@ void smtpd_auth_run(struct nr_loop *loop, void *arg)
 	smtpd_session_resume(s);
 }
 
-static void malformed(struct smtpd_session *s)
-{
-	smtpd_reply(s, 501, "5.5.2", "Error: malformed authentication data");
-}
-
 /* PLAIN: authzid NUL authcid NUL passwd (RFC 4616). */
 static void auth_plain(struct smtpd_session *s, const char *b64, size_t len)
 {
-	uint8_t dec[CONFIG_NR_AUTH_LINE_MAX];
-	long n = nr_base64_decode(b64, len, dec, sizeof(dec) - 1);
-	if (n < 0) {
-		malformed(s);
+	uint8_t *dec;
+	long n = decode_line(s, b64, len, &dec);
+	if (n < 0)
 		return;
-	}
 	const uint8_t *p = dec, *end = dec + n;
 	const uint8_t *z1 = memchr(p, 0, (size_t)n);
 	const uint8_t *z2 = z1 ? memchr(z1 + 1, 0, (size_t)(end - z1 - 1)) : NULL;
 	size_t ulen = z2 ? (size_t)(z2 - z1 - 1) : 0;
 	if (!z2 || ulen == 0 || ulen > 255) {
 		malformed(s);
-		memset(dec, 0, sizeof(dec));
+		free_decoded(dec, (size_t)n);
 		return;
 	}
 	char user[256];
 	memcpy(user, z1 + 1, ulen);
 	user[ulen] = '\0';
 	auth_verify(s, "PLAIN", user, (const char *)z2 + 1, (size_t)(end - z2 - 1));
-	memset(dec, 0, sizeof(dec));
+	free_decoded(dec, (size_t)n);
 }
 
 /* LOGIN's user name arrived (base64): keep it and ask for the password. */
 static void login_user(struct smtpd_session *s, const char *b64, size_t len)
 {
-	long n = nr_base64_decode(b64, len, s->auth_user, sizeof(s->auth_user) - 1);
-	if (n <= 0 || memchr(s->auth_user, 0, (size_t)n)) {
+	struct smtpd_auth_creds *c = creds_get(s);
+	if (!c)
+		return;
+	long n = nr_base64_decode(b64, len, c->user, sizeof(c->user) - 1);
+	if (n <= 0 || memchr(c->user, 0, (size_t)n)) {
 		malformed(s);
+		forget_credentials(s);
 		return;
 	}
-	s->auth_user[n] = '\0';
+	c->user[n] = '\0';
 	s->auth_step = AUTH_LOGIN_PASS;
 	smtpd_reply(s, 334, NULL, "UGFzc3dvcmQ6"); /* "Password:" */
 	smtpd_enter_state(s, SS_AUTH);
@@ -307,6 +360,7 @@ void smtpd_auth_line(struct smtpd_session *s, const char *line, size_t len)
 	smtpd_enter_state(s, SS_HELO);
 	if (len == 1 && line[0] == '*') {
 		smtpd_reply(s, 501, "5.7.0", "Error: authentication aborted");
+		forget_credentials(s);
 		return;
 	}
 	if (step == AUTH_PLAIN_WAIT) {
@@ -317,12 +371,14 @@ void smtpd_auth_line(struct smtpd_session *s, const char *line, size_t len)
 		login_user(s, line, len);
 		return;
 	}
-	uint8_t pass[CONFIG_NR_AUTH_LINE_MAX];
-	long n = nr_base64_decode(line, len, pass, sizeof(pass));
-	if (n < 0) {
-		malformed(s);
+	uint8_t *pass;
+	long n = decode_line(s, line, len, &pass);
+	if (n < 0 || !s->creds) {
+		if (pass)
+			free_decoded(pass, (size_t)n);
+		forget_credentials(s);
 		return;
 	}
-	auth_verify(s, "LOGIN", s->auth_user, (const char *)pass, (size_t)n);
-	memset(pass, 0, sizeof(pass));
+	auth_verify(s, "LOGIN", s->creds->user, (const char *)pass, (size_t)n);
+	free_decoded(pass, (size_t)n);
 }

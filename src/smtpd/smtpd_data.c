@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/conn.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/stats.h"
 #include "queue/queue.h"
@@ -52,7 +53,7 @@ static int msgid_random(uint8_t *out, size_t len)
 int nr_smtpd_trace_begin(struct nr_qwriter *w, const struct nr_smtpd_trace *t, int64_t wall,
 			 char *date_hdr, size_t date_size, char *msgid_hdr, size_t msgid_size)
 {
-	char hdr[1024], date[64], idbuf[24];
+	char hdr[1024], date[64];
 	uint8_t rnd[8] = {0};
 	uint64_t r = 0;
 	size_t i;
@@ -71,8 +72,7 @@ int nr_smtpd_trace_begin(struct nr_qwriter *w, const struct nr_smtpd_trace *t, i
 		memcpy(rnd, &t->salt, NR_MIN(sizeof(rnd), sizeof(t->salt)));
 	for (i = 0; i < sizeof(rnd); i++)
 		r = r << 8 | rnd[i];
-	snprintf(idbuf, sizeof(idbuf), "%016llx", (unsigned long long)r);
-	snprintf(msgid_hdr, msgid_size, "Message-ID: <%lld.%s@%s>\r\n", (long long)wall, idbuf,
+	snprintf(msgid_hdr, msgid_size, "Message-ID: <%s.%s@%s>\r\n", NR_I64(wall), NR_X64(r),
 		 t->hostname);
 	return 0;
 }
@@ -152,8 +152,8 @@ static void log_accepted(const struct smtpd_session *s, const char *qid)
 			nr_log_escape(user, sizeof(user), s->auth_id, strlen(s->auth_id)));
 	else
 		nr_info("%s: client=%s", qid, client);
-	nr_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", qid, s->sender,
-		(unsigned long long)s->body.size, s->nrcpt);
+	nr_info("%s: from=<%s>, size=%s, nrcpt=%lu (queue active)", qid, s->sender,
+		NR_U64(s->body.size), (unsigned long)s->nrcpt);
 }
 
 static void commit_done(void *arg, int result, nr_qid_t id)

@@ -58,9 +58,18 @@ struct smtpd_refusal {
 };
 
 /* Room for the recipients of one message, packed as NUL-terminated strings. */
-#define SMTPD_RCPT_BUF 8192
+#define SMTPD_RCPT_BUF CONFIG_NR_RCPT_BUF_SIZE
 /* The longest password AUTH takes (longer ones fail like a wrong one). */
 #define SMTPD_AUTH_PASS_MAX 256
+
+/* An AUTH exchange's credentials, on the heap from its first step until
+ * verified or abandoned (wiped then): most sessions never AUTH. */
+struct smtpd_auth_creds {
+	const char *mech; /* "PLAIN" or "LOGIN", for the log */
+	char user[256];
+	size_t pass_len; /* as sent: longer than pass fails like a wrong one */
+	char pass[SMTPD_AUTH_PASS_MAX];
+};
 
 struct smtpd_session {
 	struct nr_smtpd *d;
@@ -87,12 +96,8 @@ struct smtpd_session {
 	uint64_t idle_since; /* the start or the last MAIL, monotonic ms */
 	char auth_id[256];
 	enum smtpd_auth_step auth_step;
-	char auth_user[256];
-	/* waiting in d->auth_wait (SS_AUTH_WAIT): the mechanism and password */
-	struct smtpd_session *auth_next;
-	const char *auth_mech;
-	size_t auth_pass_len;
-	char auth_pass[SMTPD_AUTH_PASS_MAX];
+	struct smtpd_auth_creds *creds;  /* during an AUTH exchange only, else NULL */
+	struct smtpd_session *auth_next; /* in d->auth_wait (SS_AUTH_WAIT) */
 
 	/* the transaction */
 	char sender[NR_PATH_MAX + 1];

@@ -2,6 +2,7 @@
  * total and per client) and a NOOP/RSET loop's life. */
 #include <string.h>
 
+#include "core/fmt.h"
 #include "core/log.h"
 #include "smtpd/smtpd_int.h"
 
@@ -67,10 +68,9 @@ int smtpd_idle_too_long(struct smtpd_session *s)
 	if (++s->idle_cmds <= conf->max_idle_commands &&
 	    now - s->idle_since <= conf->max_idle_time_ms)
 		return 0;
-	nr_info("smtpd[%u]: %s: idle too long (max_idle_commands %u, max_idle_time %llus), "
+	nr_info("smtpd[%u]: %s: idle too long (max_idle_commands %u, max_idle_time %ss), "
 		"closing",
-		s->id, s->peer_str, conf->max_idle_commands,
-		(unsigned long long)(conf->max_idle_time_ms / 1000));
+		s->id, s->peer_str, conf->max_idle_commands, NR_U64(conf->max_idle_time_ms / 1000));
 	smtpd_close_with(s, 421, "4.4.2", "Error: too many commands without mail, closing");
 	return 1;
 }

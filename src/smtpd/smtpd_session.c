@@ -11,6 +11,7 @@
 #include "conf/conf.h"
 #include "core/ascii.h"
 #include "core/conn.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/stats.h"
 #include "proto/proto.h"
@@ -239,8 +240,7 @@ static void proceed_ehlo(struct smtpd_session *s, const struct smtpd_cmdline *cl
 	greeted(s, cl, 1);
 	lines[n++] = s->d->hostname;
 	lines[n++] = "PIPELINING";
-	snprintf(size_line, sizeof(size_line), "SIZE %llu",
-		 (unsigned long long)s->d->conf->max_message_size);
+	snprintf(size_line, sizeof(size_line), "SIZE %s", NR_U64(s->d->conf->max_message_size));
 	lines[n++] = size_line;
 	lines[n++] = "8BITMIME";
 	lines[n++] = "ENHANCEDSTATUSCODES";
@@ -695,8 +695,8 @@ static void on_close(struct nr_conn *c, void *owner, int err)
 {
 	struct smtpd_session *s = owner;
 	if (s->state == SS_DATA)
-		nr_info("smtpd[%u]: %s: lost connection after DATA (%llu bytes): %s", s->id,
-			s->peer_str, (unsigned long long)s->data_bytes, nr_strerror(err));
+		nr_info("smtpd[%u]: %s: lost connection after DATA (%s bytes): %s", s->id,
+			s->peer_str, NR_U64(s->data_bytes), nr_strerror(err));
 	else if (s->state != SS_CLOSING)
 		nr_debug("smtpd[%u]: %s: disconnect in %s: %s", s->id, s->peer_str,
 			 state_name(s->state), nr_strerror(err));

@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_submit.h"
 
@@ -53,7 +54,7 @@ int nr_smtpd_submit_start(struct nr_smtpd_submit **out, struct nr_loop *loop,
 	ret = nr_plat_local_listen(path, 1, &sock);
 	if (ret != 0)
 		return ret;
-	s = calloc(1, sizeof(*s));
+	s = nr_calloc(1, sizeof(*s));
 	if (!s) {
 		nr_plat_sock_close(sock);
 		return NR_ENOMEM;
@@ -64,7 +65,7 @@ int nr_smtpd_submit_start(struct nr_smtpd_submit **out, struct nr_loop *loop,
 	ret = nr_loop_add(loop, &s->io);
 	if (ret != 0) {
 		nr_plat_sock_close(sock);
-		free(s);
+		nr_free(s);
 		return ret;
 	}
 	*out = s;
@@ -77,5 +78,5 @@ void nr_smtpd_submit_stop(struct nr_smtpd_submit *s)
 		return;
 	nr_loop_del(s->loop, &s->io);
 	nr_plat_sock_close(s->io.sock);
-	free(s);
+	nr_free(s);
 }

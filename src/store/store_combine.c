@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "store/store_int.h"
 
 #define WC_SIZE (32u * 1024) /* write buffer, allocated at the first program */
@@ -90,7 +91,7 @@ static int combine_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint3
 	if (ret)
 		return ret;
 	if (len < d->wc_size && !d->wc)
-		d->wc = malloc(d->wc_size);
+		d->wc = nr_malloc(d->wc_size);
 	if (len >= d->wc_size || !d->wc)
 		return stop_on_failure(d, d->raw.write(d->raw.ctx, off, buf, len));
 	memcpy(d->wc, buf, len);
@@ -133,8 +134,8 @@ static void combine_close(struct nr_bdev *bd)
 	if (!d->failed)
 		(void)wc_flush(d); /* nothing unsynced was acknowledged */
 	d->raw.close(d->raw.ctx);
-	free(d->wc);
-	free(d);
+	nr_free(d->wc);
+	nr_free(d);
 	bd->ctx = NULL;
 }
 
@@ -158,7 +159,7 @@ int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint
 	if (nr_store_check_geometry(raw->size, sector_size))
 		goto out;
 	ret = NR_ENOMEM;
-	d = calloc(1, sizeof(*d));
+	d = nr_calloc(1, sizeof(*d));
 	if (!d)
 		goto out;
 	d->raw = *raw;

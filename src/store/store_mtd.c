@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "store/store_int.h"
 
 #define SCAN_CHUNK 512u /* bytes the check reads at once (on the stack) */
@@ -127,10 +128,10 @@ static int open_nor(struct nr_bdev *out, struct nr_plat_storage *raw, uint32_t p
 	if (nr_store_check_geometry(raw->size, raw->erase_size) ||
 	    raw->size / raw->erase_size < NR_PLAT_MTD_MIN_BLOCKS) {
 		snprintf(why, why_size,
-			 "%s: %llu bytes in erase blocks of %u is not a geometry the queue "
+			 "%s: %s bytes in erase blocks of %u is not a geometry the queue "
 			 "takes (erase blocks a power of two >= 512, at least %d of them, at "
 			 "most 4 GiB: give size=)",
-			 what, (unsigned long long)raw->size, (unsigned)raw->erase_size,
+			 what, NR_U64(raw->size), (unsigned)raw->erase_size,
 			 NR_PLAT_MTD_MIN_BLOCKS);
 		raw->close(raw->ctx);
 		return NR_EINVAL;
@@ -229,8 +230,8 @@ int nr_store_flash_open(struct nr_bdev *out, uint64_t size, char *why, size_t wh
 		return ret;
 	}
 	if (size > hal.size) {
-		snprintf(why, why_size, "size=%llu is larger than the flash region (%llu bytes)",
-			 (unsigned long long)size, (unsigned long long)hal.size);
+		snprintf(why, why_size, "size=%s is larger than the flash region (%s bytes)",
+			 NR_U64(size), NR_U64(hal.size));
 		hal.close(hal.ctx);
 		return NR_EINVAL;
 	}

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "store/store_int.h"
 
 struct ram_dev {
@@ -61,8 +62,8 @@ static void ram_close(struct nr_bdev *bd)
 	struct ram_dev *r = bd->ctx;
 
 	if (r) {
-		free(r->data);
-		free(r);
+		nr_free(r->data);
+		nr_free(r);
 	}
 	bd->ctx = NULL;
 }
@@ -87,10 +88,10 @@ int nr_store_ram_open(struct nr_bdev *out, uint64_t size, uint32_t sector_size)
 	if (nr_store_check_geometry(size, sector_size))
 		goto out;
 	ret = NR_ENOMEM;
-	r = calloc(1, sizeof(*r));
+	r = nr_calloc(1, sizeof(*r));
 	if (!r)
 		goto out;
-	r->data = malloc((size_t)size);
+	r->data = nr_malloc((size_t)size);
 	if (!r->data)
 		goto out;
 	memset(r->data, 0xFF, (size_t)size);
@@ -100,7 +101,7 @@ int nr_store_ram_open(struct nr_bdev *out, uint64_t size, uint32_t sector_size)
 	ret = 0;
 out:
 	if (r)
-		free(r->data);
-	free(r);
+		nr_free(r->data);
+	nr_free(r);
 	return ret;
 }

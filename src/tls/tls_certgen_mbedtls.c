@@ -15,6 +15,7 @@
 
 #include "core/ascii.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "proto/proto.h"
 
 #define NR_TLS_GEN_YEARS 10
@@ -90,7 +91,7 @@ int nr_tls_certgen(mbedtls_ctr_drbg_context *drbg, const char *hostname, const c
 		ret = NR_EINVAL;
 		goto out;
 	}
-	pem = malloc(pem_size);
+	pem = nr_malloc(pem_size);
 	if (!pem) {
 		ret = NR_ENOMEM;
 		goto out;
@@ -184,7 +185,7 @@ int nr_tls_certgen(mbedtls_ctr_drbg_context *drbg, const char *hostname, const c
 		crt_path);
 	ret = 0;
 out:
-	free(pem);
+	nr_free(pem);
 	mbedtls_x509write_crt_free(&crt);
 	mbedtls_pk_free(&pk);
 	return ret;

@@ -18,6 +18,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 
 #define NR_TLS_DEFAULT_CA "/etc/ssl/certs/ca-certificates.crt"
 #define NR_TLS_CERT_FILE_MAX (256u * 1024u)
@@ -114,7 +115,7 @@ static int ctx_alloc(struct nr_tls_ctx **out, int is_server)
 	*out = NULL;
 	if (psa_ready() != 0)
 		return NR_ETLS;
-	ctx = calloc(1, sizeof(*ctx));
+	ctx = nr_calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return NR_ENOMEM;
 	ctx->refs = 1;
@@ -154,7 +155,7 @@ void nr_tls_ctx_free(struct nr_tls_ctx *ctx)
 	mbedtls_ssl_config_free(&ctx->conf_legacy);
 	mbedtls_ssl_config_free(&ctx->conf);
 	mbedtls_ctr_drbg_free(&ctx->drbg);
-	free(ctx);
+	nr_free(ctx);
 }
 
 static int sha256(const void *data, size_t len, unsigned char out[32])
@@ -180,7 +181,7 @@ int nr_tls_ctx_file_same(const struct nr_tls_ctx *ctx, const char *path)
 	if (ret != 0)
 		return ret;
 	ret = sha256(data, len, now);
-	free(data);
+	nr_free(data);
 	if (ret != 0)
 		return ret;
 	return memcmp(now, ctx->source_sha256, sizeof(now)) == 0;
@@ -199,7 +200,7 @@ static int file_exists(const char *path)
 	ret = nr_plat_file_read(path, NR_TLS_CERT_FILE_MAX, &data, &len);
 	if (data) {
 		mbedtls_platform_zeroize(data, len);
-		free(data);
+		nr_free(data);
 	}
 	return ret != NR_ENOTFOUND;
 }
@@ -231,7 +232,7 @@ static int load_certs(struct nr_tls_ctx *ctx, const char *what, const char *path
 	ret = mbedtls_x509_crt_parse(&ctx->cert, (const unsigned char *)data, len + 1);
 	if (ret >= 0 && sha256(data, len, ctx->source_sha256) != 0)
 		ret = MBEDTLS_ERR_MD_BAD_INPUT_DATA;
-	free(data);
+	nr_free(data);
 	if (ret < 0) {
 		nr_tls_mbedtls_log(path, ret);
 		return NR_EINVAL;
@@ -263,7 +264,7 @@ static int load_cert_and_key(struct nr_tls_ctx *ctx, const char *cert_path, cons
 	ret = mbedtls_pk_parse_key(&ctx->key, (const unsigned char *)data, len + 1, NULL, 0);
 #endif
 	mbedtls_platform_zeroize(data, len);
-	free(data);
+	nr_free(data);
 	if (ret != 0) {
 		nr_tls_mbedtls_log(key_path, ret);
 		return NR_EINVAL;

@@ -14,6 +14,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 
 /* The TLS 1.2 master secret of a session: compared to tell a resumed
  * handshake (3.x has no public getter for it). */
@@ -162,7 +163,7 @@ static int session_new(struct nr_tls **out, struct nr_tls_ctx *ctx, nr_sock_t so
 	struct nr_tls *t;
 
 	*out = NULL;
-	t = calloc(1, sizeof(*t));
+	t = nr_calloc(1, sizeof(*t));
 	if (!t)
 		return NR_ENOMEM;
 	t->ctx = ctx;
@@ -253,7 +254,7 @@ void nr_tls_free(struct nr_tls *t)
 	ctx = t->ctx;
 	mbedtls_ssl_free(&t->ssl);
 	mbedtls_platform_zeroize(t, sizeof(*t));
-	free(t);
+	nr_free(t);
 	nr_tls_ctx_free(ctx); /* the session's reference */
 }
 

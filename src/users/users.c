@@ -2,12 +2,14 @@
  * users.c - the LAN users file (format in users.h).
  */
 #include "users/users.h"
+#include "core/fmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "proto/base64.h"
 #include "tls/tls.h"
 
@@ -126,7 +128,7 @@ int nr_users_verify_text(const char *text, size_t len, const char *name, const v
 		}
 	}
 	if (found && parse_entry(line, llen, nlen, &e) != 0) {
-		nr_err("users: line %zu (user %s) is malformed", found_line, name);
+		nr_err("users: line %lu (user %s) is malformed", (unsigned long)found_line, name);
 		ret = NR_ECORRUPT;
 		goto out;
 	}
@@ -163,7 +165,7 @@ int nr_users_verify(const char *path, const char *name, const void *password, si
 	}
 	ret = nr_users_verify_text(text, len, name, password, pwlen);
 	wipe(text, len);
-	free(text);
+	nr_free(text);
 	return ret;
 }
 
@@ -235,7 +237,7 @@ int nr_users_set(const char *path, const char *name, const void *password, size_
 		ret = NR_ETOOBIG;
 		goto out;
 	}
-	out = malloc(cap);
+	out = nr_malloc(cap);
 	if (!out) {
 		ret = NR_ENOMEM;
 		goto out;
@@ -266,11 +268,11 @@ out:
 	wipe(entry, sizeof(entry));
 	if (old) {
 		wipe(old, oldlen);
-		free(old);
+		nr_free(old);
 	}
 	if (out) {
 		wipe(out, cap);
-		free(out);
+		nr_free(out);
 	}
 	return ret;
 }

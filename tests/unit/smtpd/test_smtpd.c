@@ -9,6 +9,7 @@
 #include "core/build.h"
 #include "core/conn.h"
 #include "core/loop.h"
+#include "core/mem.h"
 #include "proto/base64.h"
 #include "queue/queue.h"
 #include "sim.h"
@@ -1054,6 +1055,58 @@ TEST(auth_plain_and_login)
 	teardown();
 }
 
+/* A heap that says no (core/mem.h's hook): AUTH's buffers live on it. The
+ * hook has a realloc, so blocks carry no header and those allocated before
+ * it may be freed through it (both are the C library's underneath). */
+static void *refuse_malloc(void *ctx, size_t size)
+{
+	(void)ctx;
+	(void)size;
+	return NULL;
+}
+
+static void pass_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static void *refuse_realloc(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	(void)p;
+	(void)size;
+	return NULL;
+}
+
+/* No memory for the exchange: 454, the session goes on, and the next
+ * AUTH, with memory, succeeds. */
+TEST(auth_without_memory_is_454)
+{
+	TEST_NEEDS(CONFIG_NR_AUTH_PLAIN);
+	static const struct nr_mem_hooks refuse = {refuse_malloc, pass_free, refuse_realloc, NULL};
+
+	ASSERT_EQ(setup("listen 127.0.0.1:2525 auth=optional plain_auth=127.0.0.0/8\n"), 0);
+	nr_smtpd_set_auth(d, auth_ok, NULL);
+	struct sim_peer *p = connect_from("127.0.0.1:2525", "127.0.0.1:4000");
+	const struct step s1[] = {
+	    {NULL, GREETING},
+	    {"EHLO a\r\n", EHLO_AUTH},
+	};
+	DIALOGUE(p, s1);
+	nr_mem_set_hooks(&refuse);
+	const struct step s2[] = {
+	    {"AUTH PLAIN AGRldgBzZWNyZXQ=\r\n", "454 4.7.0 Temporary authentication failure\r\n"},
+	};
+	DIALOGUE(p, s2);
+	nr_mem_set_hooks(NULL);
+	const struct step s3[] = {
+	    {"AUTH PLAIN AGRldgBzZWNyZXQ=\r\n", "235 2.7.0 Authentication successful\r\n"},
+	};
+	DIALOGUE(p, s3);
+	teardown();
+}
+
 /* An AUTH exchange line may be CONFIG_NR_AUTH_LINE_MAX octets (CRLF not
  * counted); one more is refused and the exchange ends. */
 TEST(auth_line_limit_at_and_past)
@@ -1524,6 +1577,7 @@ int main(void)
 	RUN_SEL(short_command_timeout_does_not_cut_a_fast_message);
 	RUN_SEL(starttls_discards_pipelined_bytes_and_resets);
 	RUN_SEL(auth_plain_and_login);
+	RUN_SEL(auth_without_memory_is_454);
 	RUN_SEL(auth_line_limit_at_and_past);
 	RUN_SEL(auth_failures_are_throttled);
 	RUN_SEL(auth_parked_session_meets_the_block);
