@@ -42,13 +42,23 @@ static void reply(struct echo_client *c, const char *text)
 	int n = snprintf(out, sizeof(out), "%s\r\n", text);
 	size_t off = 0;
 
-	/* Short replies into an empty send buffer: NR_EAGAIN is not expected,
-	 * and the self-test drops the client rather than queue output. */
-	while (off < (size_t)n) {
+	/* A full send buffer (a client that sends faster than it reads) waits
+	 * for NR_POLL_OUT, at most 5 s (wakeups end a poll early), then the
+	 * client is dropped. */
+	uint64_t deadline = nr_plat_now_ms() + 5000;
+	while (off < (size_t)n && c->s != NR_SOCK_INVALID) {
 		long w = nr_plat_sock_write(c->s, out + off, (size_t)n - off);
-		if (w <= 0)
-			return;
-		off += (size_t)w;
+		if (w > 0) {
+			off += (size_t)w;
+			continue;
+		}
+		struct nr_pollfd p = {.sock = c->s, .want = NR_POLL_OUT};
+		uint64_t now = nr_plat_now_ms();
+		if (w != NR_EAGAIN || now >= deadline ||
+		    nr_plat_poll(&p, 1, (int)(deadline - now)) < 0) {
+			nr_plat_sock_close(c->s);
+			c->s = NR_SOCK_INVALID;
+		}
 	}
 }
 

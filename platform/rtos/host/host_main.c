@@ -10,6 +10,7 @@
  *   nanorelay-rtos-host --tap NAME --ip A.B.C.D/LEN [--gw A.B.C.D]
  *                       (-c CONFIG | --selftest-echo PORT)
  *                       [--no-wall-clock] [--no-entropy]
+ *   nanorelay-rtos-host --features     "echo" or "echo relay": what this build runs
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +40,8 @@ static struct {
 	unsigned echo_port;
 	int tap_fd;
 	int urandom_fd;
-} host = {.tap_fd = -1, .urandom_fd = -1};
+	int wall_clock; /* the host's clock is the board's RTC and SNTP */
+} host = {.tap_fd = -1, .urandom_fd = -1, .wall_clock = 1};
 
 /* ---- the board's hooks -------------------------------------------------------------- */
 static void host_log(enum nr_log_level level, const char *line)
@@ -168,6 +170,17 @@ static char *read_config(const char *path, size_t *len)
 	return text;
 }
 
+/* The board's "SNTP": the POSIX port's tick loses time on a loaded host,
+ * so the host's clock is given again every 10 s, as SNTP would. */
+static void sntp_task(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		vTaskDelay(pdMS_TO_TICKS(10000));
+		nr_rtos_set_wall_time((int64_t)time(NULL));
+	}
+}
+
 static void tcpip_ready(void *sem)
 {
 	xSemaphoreGive((SemaphoreHandle_t)sem);
@@ -187,6 +200,9 @@ static void init_task(void *arg)
 	snprintf(msg, sizeof(msg), "host: lwIP up on TAP %s as %s", host.tap,
 		 ip4addr_ntoa(&host.ip));
 	host_log(NR_LOG_INFO, msg);
+	if (host.wall_clock)
+		xTaskCreate(sntp_task, "sntp", configMINIMAL_STACK_SIZE, NULL, tskIDLE_PRIORITY + 1,
+			    NULL);
 	if (host.echo_port)
 		xTaskCreate(nr_host_echo_task, "echo", configMINIMAL_STACK_SIZE,
 			    (void *)(uintptr_t)host.echo_port, tskIDLE_PRIORITY + 2, NULL);
@@ -213,13 +229,20 @@ int main(int argc, char **argv)
 				 .entropy = host_entropy,
 				 .blob_read = host_blob_read,
 				 .blob_write = host_blob_write};
-	int wall_clock = 1;
 	char err[256];
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--features") == 0) {
+#ifdef NR_HOST_HAVE_RELAY
+			puts("echo relay");
+#else
+			puts("echo");
+#endif
+			return 0;
+		}
 		if (strcmp(a, "--no-wall-clock") == 0)
-			wall_clock = 0;
+			host.wall_clock = 0;
 		else if (strcmp(a, "--no-entropy") == 0)
 			board.entropy = NULL;
 		else if (!v)
@@ -252,7 +275,7 @@ int main(int argc, char **argv)
 	if (host.urandom_fd < 0)
 		board.entropy = NULL;
 	nr_rtos_board_init(&board);
-	if (wall_clock)
+	if (host.wall_clock)
 		nr_rtos_set_wall_time(
 		    (int64_t)time(NULL)); /* the host's clock as the board's RTC */
 	xTaskCreate(init_task, "init", configMINIMAL_STACK_SIZE, NULL, tskIDLE_PRIORITY + 3, NULL);
