@@ -16,20 +16,21 @@ void nr_rtos_board_init(const struct nr_board *b)
 }
 
 /* ---- clocks ---------------------------------------------------------------------- */
-/* The tick count wraps (a 32-bit tick at 1 kHz after 49.7 days): widen it
- * by counting the wraps seen. Called often enough (every loop turn). */
+/* A 32-bit tick count wraps (after 49.7 days at 1 kHz): widen it by
+ * counting the wraps seen. Called often enough (every loop turn) to see
+ * each one; a 64-bit tick never wraps. */
 static uint64_t ticks64(void)
 {
 	static TickType_t last;
-	static uint64_t high;
+	static uint64_t wraps;
 	uint64_t now;
 
 	taskENTER_CRITICAL();
 	TickType_t t = xTaskGetTickCount();
-	if (sizeof(TickType_t) < sizeof(uint64_t) && t < last)
-		high += (uint64_t)1 << (8 * sizeof(TickType_t) % 64);
+	if (t < last)
+		wraps++;
 	last = t;
-	now = high + t;
+	now = sizeof(TickType_t) < sizeof(uint64_t) ? (wraps << 32) + t : (uint64_t)t;
 	taskEXIT_CRITICAL();
 	return now;
 }
