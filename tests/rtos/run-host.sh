@@ -4,8 +4,8 @@
 # a network namespace this script creates; real clients and a real Postfix on
 # the Linux side of the TAP.
 #
-#   tests/rtos/run-host.sh [BUILD_DIR]     (default build-rtos; configured and
-#                                           built first when it has no program)
+#   tests/rtos/run-host.sh [BUILD_DIR]     (default build-rtos; configured when
+#                                           new, built every time)
 #
 # Needs root (namespace, TAP), python3, curl; the relay cases also swaks,
 # postfix, dnsmasq (tests/packages/rtos.txt). Environment:
@@ -37,16 +37,18 @@ if [ "${NR_RTOS_INSIDE:-0}" != 1 ]; then
 		summary 0 1
 		exit 1
 	fi
-	if [ ! -x "$build/nanorelay" ]; then
-		{ cmake -S "$root" -B "$build" -G Ninja -DNR_DEFCONFIG="$root/configs/rtos_host_defconfig" &&
-			cmake --build "$build" -j "${JOBS:-$(nproc)}"; } >"$build.log" 2>&1 ||
-			{
-				tail -30 "$build.log"
-				echo "rtos-host: the build failed"
-				summary 0 1
-				exit 1
-			}
-	fi
+	# Configured once, built every time (an incremental build is quick, and
+	# a stale program would test old code).
+	mkdir -p "$build"
+	{ { [ -f "$build/CMakeCache.txt" ] ||
+		cmake -S "$root" -B "$build" -G Ninja -DNR_DEFCONFIG="$root/configs/rtos_host_defconfig"; } &&
+		cmake --build "$build" -j "${JOBS:-$(nproc)}"; } >"$build.log" 2>&1 ||
+		{
+			tail -30 "$build.log"
+			echo "rtos-host: the build failed"
+			summary 0 1
+			exit 1
+		}
 	ns=nr-rtos-$$
 	if ! ip netns add "$ns"; then
 		echo "rtos-host: cannot create a network namespace"
