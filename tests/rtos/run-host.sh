@@ -42,9 +42,9 @@ if [ "${NR_RTOS_INSIDE:-0}" != 1 ]; then
 	mkdir -p "$build"
 	{ { [ -f "$build/CMakeCache.txt" ] ||
 		cmake -S "$root" -B "$build" -G Ninja -DNR_DEFCONFIG="$root/configs/rtos_host_defconfig"; } &&
-		cmake --build "$build" -j "${JOBS:-$(nproc)}"; } >"$build.log" 2>&1 ||
+		cmake --build "$build" -j "${JOBS:-$(nproc)}"; } >"$build/run-host.build.log" 2>&1 ||
 		{
-			tail -30 "$build.log"
+			tail -30 "$build/run-host.build.log"
 			echo "rtos-host: the build failed"
 			summary 0 1
 			exit 1
