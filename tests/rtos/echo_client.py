@@ -95,9 +95,11 @@ def case_wake(host, port, arg):
     first = int(c.ask("WAKES")[4:])
     time.sleep(1.0)
     second = int(c.ask("WAKES")[4:])
-    # The waker task calls nr_plat_wake() every 100 ms while the echo task
-    # polls with no timeout: only the wakeup can end those waits.
-    expect("poll woken by another task", 5 <= second - first <= 15, (first, second))
+    # The waker task calls nr_plat_wake() every 100 ms (of ticks: fewer on
+    # a loaded host, where the POSIX port loses ticks) while the echo task
+    # polls with no timeout: only the wakeup can end those waits. Not more
+    # than the waker's calls: one wake ends one poll, not a busy loop.
+    expect("poll woken by another task", 1 <= second - first <= 15, (first, second))
 
 
 def case_clients(host, port, arg):
