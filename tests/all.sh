@@ -16,12 +16,15 @@
 #                 the static musl build (tests/compat/*.sh)
 #   build-cross-ARCH/ the unit suite cross-built for armhf, mipsel and s390x
 #                 (big-endian) and run under qemu-user (tests/compat/cross.sh)
+#   build-rtos/   the host RTOS target (FreeRTOS POSIX port + lwIP from Debian's
+#                 source package on a TAP device in a network namespace):
+#                 tests/rtos/run-host.sh
 #   build-deb/    the Debian packages: dpkg-buildpackage, lintian, install in a
 #                 clean Debian 12 root, mail through sendmail, purge
 #                 (tests/packaging/deb.sh, about 2-3 minutes)
 # Environment: FUZZ_SECONDS, JOBS (default: nproc), NR_SKIP_FUZZ=1, NR_SKIP_ASAN=1,
 # NR_SKIP_COMPAT=1, NR_SKIP_CONFIGS=1, NR_SKIP_DEB=1, NR_SKIP_CROSS=1,
-# NR_SKIP_ROUTER=1 (tests/system/qemu-router.sh; NR_ROUTER_ROUNDS=10 for its full run).
+# NR_SKIP_RTOS=1, NR_SKIP_ROUTER=1 (tests/system/qemu-router.sh; NR_ROUTER_ROUNDS=10 for its full run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -146,6 +149,9 @@ if [ "${NR_SKIP_CROSS:-0}" != 1 ]; then
 	for arch in armhf mipsel s390x; do
 		step "cross: $arch under qemu-user" env JOBS="$JOBS" tests/compat/cross.sh "$arch"
 	done
+fi
+if [ "${NR_SKIP_RTOS:-0}" != 1 ]; then
+	step "rtos: host target on a TAP" env JOBS="$JOBS" tests/rtos/run-host.sh "$top/build-rtos"
 fi
 if [ "${NR_SKIP_ROUTER:-0}" != 1 ]; then
 	for arch in x86_64 mipsel; do

@@ -1,7 +1,9 @@
-# Sourced by the compat scripts: fetch and unpack a Debian trixie source
-# package with private apt lists (nothing under /etc/apt changes).
+# Sourced by the compat scripts (and tests/rtos/fetch-lwip.sh): fetch and
+# unpack a Debian source package with private apt lists (nothing under
+# /etc/apt changes).
 #
-#   compat_fetch WORKDIR PACKAGE   prints the unpacked source directory
+#   compat_fetch WORKDIR PACKAGE [SUITE]   prints the unpacked source directory
+#                                          (SUITE: default trixie)
 #
 # The mirror reachable here sometimes lists a version in its Sources index
 # whose files are no longer in the pool. Then the pinned upstream tarball
@@ -15,12 +17,13 @@ compat_pinned() {
 	case $1 in
 	mbedtls) echo "main/m/mbedtls/mbedtls_3.6.6.orig.tar.bz2 8fb65fae8dcae5840f793c0a334860a411f884cc537ea290ce1c52bb64ca007a" ;;
 	c-ares) echo "main/c/c-ares/c-ares_1.34.5.orig.tar.gz 7d935790e9af081c25c495fd13c2cfcda4792983418e96358ef6e7320ee06346" ;;
+	lwip) echo "main/l/lwip/lwip_2.1.3+dfsg1.orig.tar.xz 0a8276d09fc4e97bbba2f953d74af2388fc2195ea156be9d7589e297a68fde24" ;;
 	*) return 1 ;;
 	esac
 }
 
-compat_fetch() { # workdir package
-	local work=$1 pkg=$2 src dir list pinned tarball sum
+compat_fetch() { # workdir package [suite]
+	local work=$1 pkg=$2 suite=${3:-trixie} src dir list pinned tarball sum
 	src="$work/src"
 	dir=$(find "$src" -maxdepth 1 -type d -name "$pkg-[0-9]*" 2>/dev/null | sort | tail -n1)
 	if [ -n "$dir" ]; then
@@ -29,7 +32,7 @@ compat_fetch() { # workdir package
 	fi
 	mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$src"
 	list="$work/apt/sources.list"
-	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $compat_mirror trixie main" >"$list"
+	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $compat_mirror $suite main" >"$list"
 	local apt=(apt-get -qq -o "Dir::Etc::SourceList=$list" -o Dir::Etc::SourceParts=/dev/null
 		-o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache" -o Debug::NoLocking=1)
 	if "${apt[@]}" update >&2 && (cd "$src" && "${apt[@]}" source "$pkg" >&2); then
