@@ -13,7 +13,11 @@
 #   build-asan/   ASan+UBSan build: unit + integration tests
 #   build-fuzz/   clang libFuzzer targets, each run for FUZZ_SECONDS (default 60)
 #   build-compat/ mbedTLS 3.6 and c-ares 1.34 from Debian trixie's sources, and
-#                 the static musl build (tests/compat/*.sh)
+#                 the static musl build with Debian 12's mbedTLS 2.28 built
+#                 with configs/mbedtls/nanorelay-2.28.h (tests/compat/*.sh)
+#   size table    tests/bench/size.sh: text, data and bss of build/ and of the
+#                 static musl build, by module and library (measured, not
+#                 rebuilt; the musl rows need the compat stage)
 #   build-cross-ARCH/ the unit suite cross-built for armhf, mipsel and s390x
 #                 (big-endian) and run under qemu-user (tests/compat/cross.sh)
 #   build-rtos/   the host RTOS target (FreeRTOS POSIX port + lwIP from Debian's
@@ -145,6 +149,7 @@ if [ "${NR_SKIP_COMPAT:-0}" != 1 ]; then
 	step "compat: c-ares 1.34" tests/compat/cares-1.34.sh build-compat
 	step "compat: static musl (BusyBox)" tests/compat/musl-static.sh build-compat
 fi
+step "size table" tests/bench/size.sh "$top/build" "$top/build-compat/nr-musl"
 if [ "${NR_SKIP_CROSS:-0}" != 1 ]; then
 	for arch in armhf mipsel s390x; do
 		step "cross: $arch under qemu-user" env JOBS="$JOBS" tests/compat/cross.sh "$arch"

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# The size table (issue 17): text, data and bss of each build of nanorelay,
+# split into our code by module (src/<module>, platform/<shim>), mbedTLS,
+# c-ares and libc. Not a timed test: it measures builds that already exist
+# and builds nothing itself (tests/all.sh runs it after the compat stage).
+#
+#   tests/bench/size.sh [GLIBC_BUILD_DIR [MUSL_BUILD_DIR]]
+#       defaults: build/ (the normal build) and build-compat/nr-musl/
+#       (tests/compat/musl-static.sh: static musl, -Os, mbedTLS 2.28 with
+#       configs/mbedtls/nanorelay-2.28.h, c-ares 1.34)
+#
+# How: the program's final link command (ninja -t commands) is run once more
+# into a scratch file with -Wl,-Map; every input section the linker kept is
+# counted for the object or archive member it came from, in the column of
+# its output section (as size(1) counts: read-only allocated = text,
+# writable with contents = data, no contents = bss). The rows add up to
+# size(1)'s line for the whole program, printed below them as the check.
+# Shared libraries (the glibc build) are not in the map: their rows give
+# size(1) of the whole .so, marked "shared", and are not in the total.
+#
+# A build that is missing is reported as such; the exit status is non-zero
+# only when a build that exists cannot be measured. The 400 KB budget of the
+# static build is reported, not enforced.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+glibc_dir=${1:-$root/build}
+musl_dir=${2:-$root/build-compat/nr-musl}
+PY=/usr/bin/python3
+musl_budget=$((400 * 1024))
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+rc=0
+
+# relink DIR OUT: link DIR's nanorelay again into OUT with a map (OUT.map).
+relink() {
+	local dir=$1 out=$2 cmd
+	cmd=$(ninja -C "$dir" -t commands nanorelay 2>/dev/null | tail -n 1)
+	[[ $cmd == *" -o nanorelay "* ]] || { echo "size: no link command for $dir/nanorelay" >&2; return 1; }
+	cmd=${cmd/ -o nanorelay / -o $out -Wl,-Map=$out.map }
+	(cd "$dir" && eval "$cmd") >"$out.log" 2>&1 || { cat "$out.log" >&2; return 1; }
+}
+
+# table TITLE DIR: relink, then print the rows.
+table() {
+	local title=$1 dir=$2 out
+	out=$tmp/$(basename "$2")
+	echo "size: $title ($dir)"
+	if [ ! -x "$dir/nanorelay" ] || [ ! -f "$dir/build.ninja" ]; then
+		echo "  not built"
+		return 0
+	fi
+	relink "$dir" "$out" || { rc=1; return 1; }
+	"$PY" - "$dir" "$out" "$root" <<'EOF' || rc=1
+import os, re, subprocess, sys
+
+build, binary, root = sys.argv[1:4]
+
+# Output sections -> size(1)'s columns, and their sizes.
+column, out_size = {}, {}
+for line in subprocess.run(["readelf", "-SW", binary], capture_output=True,
+                           text=True, check=True).stdout.splitlines():
+    m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+\S+\s+\S+\s+([0-9a-f]+)\s+\S+\s+([A-Z]*)", line)
+    if not m or "A" not in m.group(4):
+        continue
+    name, kind, size, flags = m.groups()
+    column[name] = 2 if kind == "NOBITS" else 1 if "W" in flags else 0
+    out_size[name] = int(size, 16)
+
+# Our objects by base name -> row (src/<module>, platform/<shim>); archive
+# members are named by base name only in the map.
+ours = {}
+for top, _, files in os.walk(build):
+    rel = os.path.relpath(top, build)
+    m = re.search(r"\.dir/((?:src|platform)/[^/]+)", rel)
+    if m:
+        for f in files:
+            if f.endswith(".o"):
+                ours[f] = m.group(1)
+
+def row_of(origin):
+    m = re.match(r"(.*\.a)\((.*)\)$", origin)
+    lib, member = (m.group(1), m.group(2)) if m else (None, origin)
+    base = os.path.basename(member)
+    if lib is None or os.path.basename(lib).startswith("libnr"):
+        if base in ours:
+            return ours[base]
+    name = os.path.basename(lib or origin)
+    if name.startswith("libmbed"):
+        return "mbedTLS"
+    if name.startswith("libcares"):
+        return "c-ares"
+    if name.startswith(("libgcc", "crtbegin", "crtend")):
+        return "compiler runtime (libgcc)"
+    if name in ("libc.a", "libc_nonshared.a", "libpthread.a", "libm.a") or \
+       re.match(r"(S|g)?crt[1in]\.o$", name) or "/musl/" in origin:
+        return "libc"
+    return LINKER
+
+# What the linker makes for the whole program (dynamic symbols and
+# relocations, PLT and GOT, notes, padding): the map names the first input
+# file as their origin (crt1.o), but they belong to no library.
+LINKER = "linker (dyn. symbols, relocs, padding)"
+linker_made = re.compile(r"\*fill\*|\.interp|\.note|\.hash|\.gnu\.hash|\.dyn|\.gnu\.version|\.rela|"
+                         r"\.plt|\.got|\.eh_frame_hdr")
+sizes = {}
+in_size = {}
+section = None
+pending = None   # an input section whose address and size are on the next line
+started = False
+with open(binary + ".map") as f:
+    for line in f:
+        if not started:
+            started = line.startswith("Linker script and memory map")
+            continue
+        m = re.match(r"(\S+)(?:\s+0x[0-9a-f]+\s+0x[0-9a-f]+.*)?$", line)
+        if m and not line[0].isspace():
+            section = m.group(1)
+            continue
+        if section not in column:
+            continue
+        m = re.match(r" (\*fill\*|\S+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)(?:\s+(.*))?$", line)
+        if m:
+            name, size, origin = m.group(1), int(m.group(2), 16), m.group(3)
+        elif pending is not None:
+            m = re.match(r"\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(.*)$", line)
+            name, size, origin = pending, int(m.group(1), 16) if m else 0, m.group(2) if m else None
+        else:
+            m = re.match(r" ([.*]\S*)$", line)
+            pending = m.group(1) if m and not m.group(1).startswith("*(") else None
+            continue
+        pending = None
+        if name.startswith("*(") or size == 0:
+            continue
+        row = row_of(origin) if origin and not linker_made.match(name) else LINKER
+        sizes.setdefault(row, [0, 0, 0])[column[section]] += size
+        in_size[section] = in_size.get(section, 0) + size
+
+# What the linker added or merged away (.eh_frame's shared entries,
+# headers it makes): the difference between each output section and its
+# inputs, so that the rows add up to the program.
+for section, size in out_size.items():
+    sizes.setdefault(LINKER, [0, 0, 0])[column[section]] += \
+        size - in_size.get(section, 0)
+
+def kb(n):
+    return f"{n / 1024:.1f}"
+
+def line(label, v, note=""):
+    print(f"  {label:<40}{v[0]:>9}{v[1]:>9}{v[2]:>9}  {kb(v[0] + v[1]):>6} KiB{note}")
+
+print(f"  {'':<40}{'text':>9}{'data':>9}{'bss':>9}  text+data")
+total = [0, 0, 0]
+own = [0, 0, 0]
+for row in sorted(r for r in sizes if r.startswith(("src/", "platform/"))):
+    line(row, sizes[row])
+    own = [a + b for a, b in zip(own, sizes[row])]
+line("our code (all of the above)", own)
+for row in ("mbedTLS", "c-ares", "libc", "compiler runtime (libgcc)", LINKER):
+    if row in sizes:
+        line(row, sizes[row])
+for v in sizes.values():
+    total = [a + b for a, b in zip(total, v)]
+line("total", total)
+out = subprocess.run(["size", binary], capture_output=True, text=True, check=True).stdout
+check = [int(x) for x in out.splitlines()[1].split()[:3]]
+print(f"  {'size(1) of the program':<40}{check[0]:>9}{check[1]:>9}{check[2]:>9}")
+if check != total:
+    print("size: the rows do not add up to size(1)'s line", file=sys.stderr)
+    sys.exit(1)
+EOF
+}
+
+# shared DIR: the shared libraries the program loads (whole files).
+shared() {
+	local lib path
+	for lib in $(readelf -dW "$1/nanorelay" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+		path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|64bit/ { print $NF; exit }')
+		[ -n "$path" ] || path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+		[ -n "$path" ] || continue
+		size "$path" | awk -v l="$lib" 'NR == 2 { printf "  %-40s%9d%9d%9d  %6.1f KiB (shared, whole library; not in the total)\n", l, $1, $2, $3, ($1 + $2) / 1024 }'
+	done
+}
+
+table "static musl x86-64, TLS + DNS (busybox_defconfig, -Os)" "$musl_dir"
+if [ -x "$musl_dir/nanorelay" ]; then
+	strip -o "$tmp/stripped" "$musl_dir/nanorelay"
+	bytes=$(stat -c %s "$tmp/stripped")
+	verdict=met
+	[ "$bytes" -le "$musl_budget" ] || verdict=MISSED
+	echo "  stripped file: $bytes bytes ($((bytes / 1024)) KiB); budget 400 KiB: $verdict"
+fi
+echo
+bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[^=]*=//p' "$glibc_dir/CMakeCache.txt" 2>/dev/null)
+table "glibc x86-64, TLS + DNS (linux_defconfig, ${bt:-RelWithDebInfo})" "$glibc_dir"
+[ -x "$glibc_dir/nanorelay" ] && shared "$glibc_dir"
+echo
+# ---- Cortex-M4 image (issue 17, items 2-3) ----------------------------------
+# Not built yet: configs/rtos_cortex_m4_defconfig and tests/rtos/qemu-m4.sh
+# come with the RTOS port (issue 16). When they land, measure the firmware
+# here the same way (arm-none-eabi-gcc's link with -Wl,-Map; rows lwIP,
+# FreeRTOS and newlib beside ours) with its budgets: our code <= 64 KB of
+# text, our code + mbedTLS <= 180 KB, the image <= 256 KB flash, 96 KB RAM.
+echo "size: Cortex-M4 image (configs/rtos_cortex_m4_defconfig)"
+echo "  not built yet (waits for the RTOS port, issue 16)"
+exit $rc
