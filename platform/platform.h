@@ -122,6 +122,46 @@ void nr_plat_sock_close(nr_sock_t s);
 int nr_plat_sock_peer_addr(nr_sock_t s, struct nr_addr *out);
 int nr_plat_sock_local_addr(nr_sock_t s, struct nr_addr *out);
 
+/* ---- UDP, and a socket opened before it connects ----------------------------- */
+/*
+ * For a resolver library that opens its own sockets (c-ares, through
+ * ares_set_socket_functions): it asks for a socket of a family first and
+ * connects it afterwards. Every socket is non-blocking; none of these
+ * calls blocks. Close them with nr_plat_sock_close(). lwIP: lwip_socket
+ * (SOCK_DGRAM / SOCK_STREAM) + O_NONBLOCK, lwip_connect, lwip_send,
+ * lwip_recvfrom with MSG_DONTWAIT.
+ */
+
+/* A non-blocking UDP socket of family (NR_AF_INET4 or NR_AF_INET6), not yet
+ * bound or connected. NR_EINVAL (family), NR_ENOMEM (no socket left),
+ * NR_ENOTSUP (no IPv6 here), NR_EIO. */
+int nr_plat_udp_open(uint8_t family, nr_sock_t *out);
+
+/* A non-blocking TCP socket of family, not yet connected (TCP_NODELAY as
+ * for nr_plat_tcp_connect). Errors as nr_plat_udp_open. */
+int nr_plat_tcp_open(uint8_t family, nr_sock_t *out);
+
+/* Connect a socket from nr_plat_udp_open or nr_plat_tcp_open to addr.
+ * UDP: the peer is fixed at once (sends go there; datagrams from others
+ * are dropped by the stack). TCP: 0 when the connect started (or is
+ * done); wait for NR_POLL_OUT, then nr_plat_tcp_connect_result(), then
+ * nr_plat_sock_read/write. NR_EINVAL (family differs from the socket's),
+ * NR_EUNREACH, NR_ECONNREFUSED, NR_EIO. */
+int nr_plat_sock_connect(nr_sock_t s, const struct nr_addr *addr);
+
+/* Send one datagram of len bytes to the connected peer: len when sent
+ * whole (never part of it), NR_EAGAIN (no buffer now), NR_ECONNREFUSED (an
+ * earlier datagram drew an ICMP port unreachable), NR_EUNREACH,
+ * NR_ETOOBIG (larger than a datagram may be), NR_EIO. */
+long nr_plat_udp_send(nr_sock_t s, const void *buf, size_t len);
+
+/* Take one datagram: its length (0 for an empty datagram; at most len, the
+ * rest of a longer one is dropped), NR_EAGAIN when none is waiting,
+ * NR_ECONNREFUSED (ICMP port unreachable for an earlier send), NR_EIO.
+ * from (may be NULL) receives the sender's address and port, IPv4-mapped
+ * v6 reported as NR_AF_INET4. */
+long nr_plat_udp_recv(nr_sock_t s, void *buf, size_t len, struct nr_addr *from);
+
 /* Local (AF_UNIX-style) stream sockets for the control socket and sendmail
  * submission. listen removes a stale socket file first and sets mode 0660
  * (0666 when world is non-zero); its connections are taken with

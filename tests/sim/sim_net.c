@@ -625,6 +625,46 @@ int nr_plat_local_pair(nr_sock_t out[2])
 	return NR_ENOTSUP;
 }
 
+/* No UDP and no open-then-connect in the simulator: the resolver's tests
+ * run on the Linux shim (tests/unit/dns). */
+int nr_plat_udp_open(uint8_t family, nr_sock_t *out)
+{
+	(void)family;
+	*out = NR_SOCK_INVALID;
+	return NR_ENOTSUP;
+}
+
+int nr_plat_tcp_open(uint8_t family, nr_sock_t *out)
+{
+	(void)family;
+	*out = NR_SOCK_INVALID;
+	return NR_ENOTSUP;
+}
+
+int nr_plat_sock_connect(nr_sock_t s, const struct nr_addr *addr)
+{
+	(void)s;
+	(void)addr;
+	return NR_ENOTSUP;
+}
+
+long nr_plat_udp_send(nr_sock_t s, const void *buf, size_t len)
+{
+	(void)s;
+	(void)buf;
+	(void)len;
+	return NR_ENOTSUP;
+}
+
+long nr_plat_udp_recv(nr_sock_t s, void *buf, size_t len, struct nr_addr *from)
+{
+	(void)s;
+	(void)buf;
+	(void)len;
+	(void)from;
+	return NR_ENOTSUP;
+}
+
 /* Every simulated address is ours. */
 int nr_plat_addr_is_local(const struct nr_addr *addr)
 {
