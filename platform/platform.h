@@ -141,12 +141,13 @@ int nr_plat_udp_open(uint8_t family, nr_sock_t *out);
  * for nr_plat_tcp_connect). Errors as nr_plat_udp_open. */
 int nr_plat_tcp_open(uint8_t family, nr_sock_t *out);
 
-/* Connect a socket from nr_plat_udp_open or nr_plat_tcp_open to addr.
- * UDP: the peer is fixed at once (sends go there; datagrams from others
- * are dropped by the stack). TCP: 0 when the connect started (or is
- * done); wait for NR_POLL_OUT, then nr_plat_tcp_connect_result(), then
- * nr_plat_sock_read/write. NR_EINVAL (family differs from the socket's),
- * NR_EUNREACH, NR_ECONNREFUSED, NR_EIO. */
+/* Connect a socket from nr_plat_udp_open or nr_plat_tcp_open to addr, an
+ * address of the family the socket was opened for. UDP: the peer is fixed
+ * at once (sends go there; datagrams from others are dropped by the
+ * stack). TCP: 0 when the connect started (or is done); wait for
+ * NR_POLL_OUT, then nr_plat_tcp_connect_result(), then
+ * nr_plat_sock_read/write. NR_EINVAL (not an IP address), NR_EUNREACH,
+ * NR_ECONNREFUSED, NR_EIO. */
 int nr_plat_sock_connect(nr_sock_t s, const struct nr_addr *addr);
 
 /* Send one datagram of len bytes to the connected peer: len when sent
