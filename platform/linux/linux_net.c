@@ -383,6 +383,19 @@ long nr_plat_udp_recv(nr_sock_t s, void *buf, size_t len, struct nr_addr *from)
 	return (long)n;
 }
 
+/* ---- the platform's own resolver: none here (Linux resolves with c-ares) ---------- */
+int nr_plat_resolve_start(const char *name, uint8_t family, nr_plat_resolve_fn done, void *arg)
+{
+	return NR_ENOTSUP;
+}
+
+void nr_plat_resolve_cancel(void *arg) {}
+
+int nr_plat_resolve_server(const struct nr_addr *server)
+{
+	return NR_ENOTSUP;
+}
+
 /* ---- local (AF_UNIX) sockets ------------------------------------------------------ */
 static int unix_addr(const char *path, struct sockaddr_un *sun)
 {

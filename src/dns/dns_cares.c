@@ -288,7 +288,6 @@ static ares_socket_t sock_open(int domain, int type, int protocol, void *data)
 	size_t i;
 	int ret;
 
-	(void)protocol;
 	for (i = 0; i < NR_DNS_MAX_SOCKS && !s; i++) {
 		if (!dns->socks[i].used)
 			s = &dns->socks[i];
@@ -356,7 +355,6 @@ static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int f
 	struct nr_addr a;
 	long n;
 
-	(void)flags;
 	if (!s)
 		return fail_errno(NR_EINVAL);
 	if (s->tcp) {
@@ -390,8 +388,6 @@ static ares_ssize_t sock_sendto(ares_socket_t fd, const void *buf, size_t len, i
 {
 	struct nr_dns_sock *s = sock_find(data, fd);
 
-	(void)flags;
-	(void)to_len;
 	if (!s || to)
 		return fail_errno(NR_EINVAL);
 	return sock_send(s, buf, len);
@@ -401,7 +397,6 @@ static ares_ssize_t sock_sendto(ares_socket_t fd, const void *buf, size_t len, i
 static int sock_connect_ex(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len,
 			   unsigned int flags, void *data)
 {
-	(void)flags;
 	return sock_connect(fd, sa, len, data);
 }
 
@@ -409,11 +404,6 @@ static int sock_connect_ex(ares_socket_t fd, const struct sockaddr *sa, ares_soc
 static int sock_setsockopt(ares_socket_t fd, ares_socket_opt_t opt, const void *val,
 			   ares_socklen_t len, void *data)
 {
-	(void)fd;
-	(void)opt;
-	(void)val;
-	(void)len;
-	(void)data;
 	errno = ENOSYS;
 	return -1;
 }
@@ -596,25 +586,21 @@ int nr_dns_resolve(struct nr_dns *dns, const char *name, nr_dns_fn fn, void *arg
 	struct ares_addrinfo_hints hints;
 	struct nr_dns_query *q;
 	struct nr_addr lit;
-	int ret = NR_EINVAL;
+	int kind = nr_dns_classify(name, &lit), ret = NR_EINVAL;
 
 	if (out)
 		*out = NULL;
-	if (!name || !fn)
+	if (kind < 0 || !fn)
 		goto out;
 	q = query_alloc(dns);
 	if (!q) {
 		ret = NR_ENOMEM;
 		goto out;
 	}
-	if (nr_dns_parse_literal(name, &lit) == 0) {
-		q->result.count = nr_dns_sort(&lit, 1, dns->opts.order);
-		if (q->result.count == 0)
-			goto out; /* IPv6 literal without CONFIG_NR_IPV6 */
+	if (kind == NR_DNS_LITERAL) {
+		q->result.count = 1;
 		q->result.addrs[0] = lit;
 		q->state = NR_DNSQ_IMMEDIATE;
-	} else if (nr_dns_check_name(name) != 0) {
-		goto out;
 	} else {
 		nr_dns_cache_key(q->key, name);
 		if (nr_dns_cache_get(&dns->cache, q->key, nr_loop_now(dns->loop), &q->result)) {

@@ -39,18 +39,17 @@ int nr_dns_resolve(struct nr_dns *dns, const char *name, nr_dns_fn fn, void *arg
 	struct nr_dns_query *q = NULL;
 	struct nr_addr lit;
 	size_t i;
-	int ret = NR_EINVAL;
+	int kind, ret = NR_EINVAL;
 
 	if (out)
 		*out = NULL;
-	if (!name || !fn)
+	kind = nr_dns_classify(name, &lit);
+	if (kind < 0 || !fn)
 		goto out;
-	if (nr_dns_parse_literal(name, &lit) != 0) {
-		ret = nr_dns_check_name(name) == 0 ? NR_ENOTSUP : NR_EINVAL;
+	if (kind == NR_DNS_NAME) {
+		ret = NR_ENOTSUP;
 		goto out;
 	}
-	if (nr_dns_sort(&lit, 1, dns->order) == 0)
-		goto out;
 	for (i = 0; i < CONFIG_NR_DNS_MAX_QUERIES && !q; i++) {
 		if (!dns->queries[i].used)
 			q = &dns->queries[i];

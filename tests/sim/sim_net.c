@@ -747,9 +747,12 @@ int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms)
 	if ((err = take_failure(SIM_OP_POLL)) != 0)
 		return err;
 	count = scan(fds, n);
-	if (count || sim_signals_pending() || timeout_ms == 0)
+	/* Resolver answers arrive inside poll and end it, as on a platform. */
+	if (sim_resolve_deliver() || count || sim_signals_pending() || timeout_ms == 0)
 		return count;
 	arrival = next_arrival(fds, n);
+	if (sim_resolve_next_due() < arrival)
+		arrival = sim_resolve_next_due();
 	target = timeout_ms < 0 ? UINT64_MAX : sim_now() + (uint64_t)timeout_ms;
 	if (arrival < target)
 		target = arrival;
@@ -758,5 +761,6 @@ int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms)
 		return NR_EIO;
 	}
 	sim_advance(target - sim_now());
+	(void)sim_resolve_deliver();
 	return scan(fds, n);
 }
