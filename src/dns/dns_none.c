@@ -1,5 +1,5 @@
 /*
- * dns_none.c - the resolver without a DNS library (CONFIG_NR_DNS_CARES=n):
+ * dns_none.c - the resolver without a DNS library (CONFIG_NR_DNS_NONE):
  * literal addresses only, answered on the next loop turn; names are
  * NR_ENOTSUP (configure the smarthost by address on such builds).
  */
