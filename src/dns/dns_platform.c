@@ -10,7 +10,7 @@
  * inside nr_plat_poll(); the answer then waits for a 0 ms timer, so the
  * user's callback runs from the loop's timer dispatch like every other one.
  *
- * What it costs against c-ares (README "Name resolution"): lwIP answers one
+ * What it costs against c-ares (README: Upstream, DNS): lwIP answers one
  * address per family, no MX, no DNSSEC, and gives no TTL, so nothing is
  * cached here (lwIP keeps DNS_TABLE_SIZE answers for their TTL itself).
  */
