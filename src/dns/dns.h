@@ -24,10 +24,10 @@
  * answers; at most 8).
  *
  * Backends (the Kconfig choice NR_DNS): dns_cares.c (CONFIG_NR_DNS_CARES,
- * c-ares 1.18 .. 1.34), dns_platform.c (CONFIG_NR_DNS_PLATFORM: the
- * platform's resolver, nr_plat_resolve_start; one address per family, no
- * cache of its own) and dns_none.c (CONFIG_NR_DNS_NONE: literal addresses
- * only; names give NR_ENOTSUP).
+ * c-ares 1.18 .. 1.34) and dns_platform.c, which is CONFIG_NR_DNS_PLATFORM
+ * (the platform's resolver, nr_plat_resolve_start; one address per family,
+ * no cache of its own) and CONFIG_NR_DNS_NONE (literal addresses only;
+ * names give NR_ENOTSUP).
  */
 #ifndef NR_DNS_DNS_H
 #define NR_DNS_DNS_H

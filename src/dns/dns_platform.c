@@ -13,6 +13,9 @@
  * What it costs against c-ares (README: Upstream, DNS): lwIP answers one
  * address per family, no MX, no DNSSEC, and gives no TTL, so nothing is
  * cached here (lwIP keeps DNS_TABLE_SIZE answers for their TTL itself).
+ *
+ * It is also the resolver of CONFIG_NR_DNS_NONE builds: literal addresses
+ * only; a name is NR_ENOTSUP and dns_server is not used.
  */
 #include "dns/dns_priv.h"
 
@@ -22,6 +25,8 @@
 #include "core/addr.h"
 #include "core/log.h"
 
+/* Names go to the platform; without it (NR_DNS_NONE) only literals work. */
+#define NR_DNS_NAMES NR_ENABLED(CONFIG_NR_DNS_PLATFORM)
 #define NR_DNS_LEGS (NR_ENABLED(CONFIG_NR_IPV6) ? 2 : 1)
 
 struct nr_dns_leg {
@@ -185,6 +190,8 @@ int nr_dns_resolve(struct nr_dns *dns, const char *name, nr_dns_fn fn, void *arg
 		*out = NULL;
 	if (kind < 0 || !fn)
 		return ret;
+	if (kind == NR_DNS_NAME && !NR_DNS_NAMES)
+		return NR_ENOTSUP; /* give the smarthost as an address */
 	q = query_alloc(dns);
 	if (!q)
 		return NR_ENOMEM;
@@ -232,7 +239,7 @@ int nr_dns_new_opts(struct nr_dns **out, struct nr_loop *loop, const struct nr_d
 	int ret;
 
 	*out = NULL;
-	if (opts && opts->server && opts->server->family != NR_AF_NONE) {
+	if (NR_DNS_NAMES && opts && opts->server && opts->server->family != NR_AF_NONE) {
 		/* The platform has one resolver: the server is for everyone. */
 		ret = nr_plat_resolve_server(opts->server);
 		if (ret != 0) {

@@ -565,7 +565,7 @@ TEST(literals_without_query)
 		run_until(&o, 1000);
 		EXPECT_EQ(o.status, 0);
 	} else {
-		/* refused at once, as dns_none.c does (dns.h: no callback follows) */
+		/* refused at once, as the NR_DNS_NONE build does (dns.h: no callback follows) */
 		EXPECT_EQ(nr_dns_resolve(dns, "[::1]", on_done, &o, NULL), NR_EINVAL);
 		run_until(&o, 100);
 		EXPECT_EQ(o.calls, 0);
