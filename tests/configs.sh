@@ -77,8 +77,10 @@ case_defconfig() {
 	case $name in
 	allnoconfig+ram)
 		kenv "$out/allnoconfig.config" "$PY" -m allnoconfig "$root/Kconfig" >/dev/null || return 1
-		sed 's/^# CONFIG_NR_STORE_RAM is not set$/CONFIG_NR_STORE_RAM=y/' "$out/allnoconfig.config"
-		echo "CONFIG_NR_DNS_NONE=y" # a choice keeps its default in allnoconfig
+		# (a choice keeps its default in allnoconfig: the resolver is set to none here)
+		sed -e 's/^# CONFIG_NR_STORE_RAM is not set$/CONFIG_NR_STORE_RAM=y/' \
+			-e 's/^CONFIG_NR_DNS_CARES=y$/# CONFIG_NR_DNS_CARES is not set/' \
+			-e 's/^# CONFIG_NR_DNS_NONE is not set$/CONFIG_NR_DNS_NONE=y/' "$out/allnoconfig.config"
 		;;
 	no-*)
 		cat configs/linux_defconfig
