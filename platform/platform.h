@@ -122,6 +122,81 @@ void nr_plat_sock_close(nr_sock_t s);
 int nr_plat_sock_peer_addr(nr_sock_t s, struct nr_addr *out);
 int nr_plat_sock_local_addr(nr_sock_t s, struct nr_addr *out);
 
+/* ---- UDP, and a socket opened before it connects ----------------------------- */
+/*
+ * For a resolver library that opens its own sockets (c-ares, through
+ * ares_set_socket_functions): it asks for a socket of a family first and
+ * connects it afterwards. Every socket is non-blocking; none of these
+ * calls blocks. Close them with nr_plat_sock_close(). lwIP: lwip_socket
+ * (SOCK_DGRAM / SOCK_STREAM) + O_NONBLOCK, lwip_connect, lwip_send,
+ * lwip_recvfrom with MSG_DONTWAIT.
+ */
+
+/* A non-blocking UDP socket of family (NR_AF_INET4 or NR_AF_INET6), not yet
+ * bound or connected. NR_EINVAL (family), NR_ENOMEM (no socket left),
+ * NR_ENOTSUP (no IPv6 here), NR_EIO. */
+int nr_plat_udp_open(uint8_t family, nr_sock_t *out);
+
+/* A non-blocking TCP socket of family, not yet connected (TCP_NODELAY as
+ * for nr_plat_tcp_connect). Errors as nr_plat_udp_open. */
+int nr_plat_tcp_open(uint8_t family, nr_sock_t *out);
+
+/* Connect a socket from nr_plat_udp_open or nr_plat_tcp_open to addr, an
+ * address of the family the socket was opened for. UDP: the peer is fixed
+ * at once (sends go there; datagrams from others are dropped by the
+ * stack). TCP: 0 when the connect started (or is done); wait for
+ * NR_POLL_OUT, then nr_plat_tcp_connect_result(), then
+ * nr_plat_sock_read/write. NR_EINVAL (not an IP address), NR_EUNREACH,
+ * NR_ECONNREFUSED, NR_EIO. */
+int nr_plat_sock_connect(nr_sock_t s, const struct nr_addr *addr);
+
+/* Send one datagram of len bytes to the connected peer: len when sent
+ * whole (never part of it), NR_EAGAIN (no buffer now), NR_ECONNREFUSED (an
+ * earlier datagram drew an ICMP port unreachable), NR_EUNREACH,
+ * NR_ETOOBIG (larger than a datagram may be), NR_EIO. */
+long nr_plat_udp_send(nr_sock_t s, const void *buf, size_t len);
+
+/* Take one datagram: its length (0 for an empty datagram; at most len, the
+ * rest of a longer one is dropped), NR_EAGAIN when none is waiting,
+ * NR_ECONNREFUSED (ICMP port unreachable for an earlier send), NR_EIO.
+ * from (may be NULL) receives the sender's address and port, IPv4-mapped
+ * v6 reported as NR_AF_INET4. */
+long nr_plat_udp_recv(nr_sock_t s, void *buf, size_t len, struct nr_addr *from);
+
+/* ---- the platform's own resolver ------------------------------------------------- */
+/*
+ * A network stack with a DNS client of its own (lwIP's dns.c) resolves
+ * smarthost names here where c-ares cannot be built (newlib has no POSIX
+ * socket headers). src/dns/dns_platform.c (CONFIG_NR_DNS_PLATFORM) is the
+ * only caller. A and AAAA records only: no MX, no DNSSEC. A platform
+ * without one (Linux, which uses c-ares) answers NR_ENOTSUP.
+ * lwIP: dns_gethostbyname_addrtype() run in the tcpip thread
+ * (tcpip_try_callback), its answer handed to the polling task.
+ */
+
+/* The outcome of one lookup: err 0 with n >= 1 addresses (port 0, valid
+ * during the call only), else NR_ENOTFOUND, NR_ETIMEDOUT, NR_EDNS (a
+ * failure the platform cannot tell apart from others), NR_ENOMEM, with n 0. */
+typedef void (*nr_plat_resolve_fn)(void *arg, int err, const struct nr_addr *addrs, size_t n);
+
+/* Start resolving name (a host name, not a literal; at most 253
+ * characters) to addresses of family: NR_AF_INET4 (A records) or
+ * NR_AF_INET6 (AAAA). Returns 0 when started; done(arg, ...) then runs
+ * exactly once unless cancelled, from inside a later nr_plat_poll() on the
+ * task that polls (never from inside this call, never on another task),
+ * and that poll returns early for it. NR_ENOMEM (no lookup slot free),
+ * NR_EINVAL (name, family), NR_ENOTSUP (no resolver here). Never blocks. */
+int nr_plat_resolve_start(const char *name, uint8_t family, nr_plat_resolve_fn done, void *arg);
+
+/* Forget every lookup started with arg: no done(arg, ...) follows. Never
+ * blocks. */
+void nr_plat_resolve_cancel(void *arg);
+
+/* Send the lookups that follow to server (port 0 or 53) instead of the
+ * platform's own servers (DHCP's, the board's). NR_ENOTSUP (another port,
+ * or no resolver here), NR_EINVAL, NR_ENOMEM. */
+int nr_plat_resolve_server(const struct nr_addr *server);
+
 /* Local (AF_UNIX-style) stream sockets for the control socket and sendmail
  * submission. listen removes a stale socket file first and sets mode 0660
  * (0666 when world is non-zero); its connections are taken with

@@ -6,7 +6,8 @@
 #   allnoconfig+ram   kconfiglib's allnoconfig (every bool off) with the RAM store
 #   no-NR_<X>         the default with one feature turned off, for every bool of
 #                     the "Features" and "Queue storage backends" menus that is
-#                     on by default (read from Kconfig, so a new option is covered)
+#                     on by default (read from Kconfig, so a new option is covered);
+#                     for a choice there, with-NR_<Y> for each other member it offers
 #   with-NR_<X>       the default with one option turned on (only when named on
 #                     the command line: with-NR_LOG_LEVEL_WARN measures the log
 #                     ceiling; the unit tests that read debug lines fail there)
@@ -42,7 +43,8 @@ default_text=
 
 kenv() { env KCONFIG_CONFIG="$1" srctree="$root" "${@:2}"; }
 
-# The bools of the two menus that are on in linux_defconfig.
+# The cases of the two menus: no-<bool> for each bool on in linux_defconfig,
+# with-<member> for each member of a choice that is not chosen there.
 default_features() {
 	"$PY" - "$root/Kconfig" "$root/configs/linux_defconfig" <<'EOF'
 import os, sys, kconfiglib
@@ -51,10 +53,16 @@ k = kconfiglib.Kconfig(sys.argv[1], warn=False)
 k.load_config(sys.argv[2])
 def walk(node):
     while node:
-        if isinstance(node.item, kconfiglib.Symbol) and node.item.type == kconfiglib.BOOL \
-           and node.item.tri_value == 2:
-            print(node.item.name)
-        if node.list:
+        item = node.item
+        if isinstance(item, kconfiglib.Choice):
+            # One member is always on: select each other one instead.
+            for sym in item.syms:
+                if sym.visibility and sym is not item.selection:
+                    print("with-" + sym.name)
+        elif isinstance(item, kconfiglib.Symbol) and item.type == kconfiglib.BOOL \
+           and item.tri_value == 2:
+            print("no-" + item.name)
+        if node.list and not isinstance(item, kconfiglib.Choice):
             walk(node.list)
         node = node.next
 for node in k.node_iter():
@@ -69,7 +77,10 @@ case_defconfig() {
 	case $name in
 	allnoconfig+ram)
 		kenv "$out/allnoconfig.config" "$PY" -m allnoconfig "$root/Kconfig" >/dev/null || return 1
-		sed 's/^# CONFIG_NR_STORE_RAM is not set$/CONFIG_NR_STORE_RAM=y/' "$out/allnoconfig.config"
+		# (a choice keeps its default in allnoconfig: the resolver is set to none here)
+		sed -e 's/^# CONFIG_NR_STORE_RAM is not set$/CONFIG_NR_STORE_RAM=y/' \
+			-e 's/^CONFIG_NR_DNS_CARES=y$/# CONFIG_NR_DNS_CARES is not set/' \
+			-e 's/^# CONFIG_NR_DNS_NONE is not set$/CONFIG_NR_DNS_NONE=y/' "$out/allnoconfig.config"
 		;;
 	no-*)
 		cat configs/linux_defconfig
@@ -178,7 +189,7 @@ if [ $# -gt 0 ]; then
 	cases=("$@")
 else
 	cases=(linux_defconfig allnoconfig+ram)
-	for f in $(default_features); do cases+=("no-$f"); done
+	for f in $(default_features); do cases+=("$f"); done
 	for f in configs/*_defconfig; do
 		[ "$f" = configs/linux_defconfig ] || cases+=("$(basename "$f")")
 	done

@@ -213,19 +213,17 @@ int nr_plat_tcp_accept(nr_sock_t listener, nr_sock_t *out, struct nr_addr *peer)
 
 int nr_plat_tcp_connect(const struct nr_addr *addr, nr_sock_t *out)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, ret;
+	nr_sock_t fd;
+	int ret;
 
 	*out = NR_SOCK_INVALID;
-	ret = tcp_socket(addr, &ss, &len, &fd);
+	ret = nr_plat_tcp_open(addr->family, &fd);
 	if (ret)
 		return ret;
-	(void)set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
-	if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
-		ret = nr_linux_errno(errno);
+	ret = nr_plat_sock_connect(fd, addr);
+	if (ret) {
 		close(fd);
-		return ret == NR_EAGAIN ? NR_EIO : ret;
+		return ret;
 	}
 	*out = fd;
 	return 0;
@@ -306,6 +304,96 @@ int nr_plat_sock_peer_addr(nr_sock_t s, struct nr_addr *out)
 int nr_plat_sock_local_addr(nr_sock_t s, struct nr_addr *out)
 {
 	return sock_end(s, 0, out);
+}
+
+/* ---- sockets opened before they connect, and UDP ------------------------------------- */
+/* A socket of type for family (NR_AF_INET4/6), non-blocking and close-on-exec. */
+static int family_socket(uint8_t family, int type, nr_sock_t *out)
+{
+	int af = family == NR_AF_INET4 ? AF_INET : family == NR_AF_INET6 ? AF_INET6 : -1;
+	int fd;
+
+	*out = NR_SOCK_INVALID;
+	if (af < 0)
+		return NR_EINVAL;
+	fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno == EAFNOSUPPORT ? NR_ENOTSUP : nr_linux_errno(errno);
+	*out = fd;
+	return 0;
+}
+
+int nr_plat_tcp_open(uint8_t family, nr_sock_t *out)
+{
+	int ret = family_socket(family, SOCK_STREAM, out);
+
+	if (!ret)
+		(void)set_int_opt(*out, IPPROTO_TCP, TCP_NODELAY, 1);
+	return ret;
+}
+
+int nr_plat_udp_open(uint8_t family, nr_sock_t *out)
+{
+	return family_socket(family, SOCK_DGRAM, out);
+}
+
+int nr_plat_sock_connect(nr_sock_t s, const struct nr_addr *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int ret = to_sockaddr(addr, &ss, &len);
+
+	if (ret)
+		return ret;
+	if (connect(s, (struct sockaddr *)&ss, len) == 0 || errno == EINPROGRESS)
+		return 0;
+	ret = nr_linux_errno(errno);
+	/* EAGAIN from a connect: no local port left, not "try later". */
+	return ret == NR_EAGAIN ? NR_EIO : ret;
+}
+
+/* A datagram call's errno as the contract lists it. */
+static long udp_error(int e)
+{
+	if (e == EMSGSIZE)
+		return NR_ETOOBIG;
+	e = nr_linux_errno(e);
+	return e == NR_EAGAIN || e == NR_ECONNREFUSED || e == NR_EUNREACH ? e : NR_EIO;
+}
+
+long nr_plat_udp_send(nr_sock_t s, const void *buf, size_t len)
+{
+	ssize_t n = send(s, buf, len, MSG_NOSIGNAL);
+
+	if (n < 0)
+		return udp_error(errno);
+	return (size_t)n == len ? (long)n : NR_EIO;
+}
+
+long nr_plat_udp_recv(nr_sock_t s, void *buf, size_t len, struct nr_addr *from)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	ssize_t n = recvfrom(s, buf, len, 0, (struct sockaddr *)&ss, &sl);
+
+	if (n < 0)
+		return udp_error(errno);
+	if (from)
+		from_sockaddr(&ss, from);
+	return (long)n;
+}
+
+/* ---- the platform's own resolver: none here (Linux resolves with c-ares) ---------- */
+int nr_plat_resolve_start(const char *name, uint8_t family, nr_plat_resolve_fn done, void *arg)
+{
+	return NR_ENOTSUP;
+}
+
+void nr_plat_resolve_cancel(void *arg) {}
+
+int nr_plat_resolve_server(const struct nr_addr *server)
+{
+	return NR_ENOTSUP;
 }
 
 /* ---- local (AF_UNIX) sockets ------------------------------------------------------ */

@@ -19,11 +19,15 @@
  * smarthost defers the queue, it never bounces a message.
  *
  * Loop capacity: a resolver uses one nr_timer plus one per lookup in flight
- * (CONFIG_NR_DNS_MAX_QUERIES), and one nr_io per socket c-ares opens (one
- * UDP socket per server, TCP for truncated answers; at most 8).
+ * (CONFIG_NR_DNS_MAX_QUERIES), and with c-ares one nr_io per socket it
+ * opens through platform.h (one UDP socket per server, TCP for truncated
+ * answers; at most 8).
  *
- * Backends: dns_cares.c (CONFIG_NR_DNS_CARES, c-ares 1.18 .. 1.34) and
- * dns_none.c (literal addresses only; names give NR_ENOTSUP).
+ * Backends (the Kconfig choice NR_DNS): dns_cares.c (CONFIG_NR_DNS_CARES,
+ * c-ares 1.18 .. 1.34) and dns_platform.c, which is CONFIG_NR_DNS_PLATFORM
+ * (the platform's resolver, nr_plat_resolve_start; one address per family,
+ * no cache of its own) and CONFIG_NR_DNS_NONE (literal addresses only;
+ * names give NR_ENOTSUP).
  */
 #ifndef NR_DNS_DNS_H
 #define NR_DNS_DNS_H
@@ -58,7 +62,8 @@ enum nr_dns_order {
 };
 
 struct nr_dns_opts {
-	/* NULL or family NR_AF_NONE: the system resolver (resolv.conf). Else
+	/* NULL or family NR_AF_NONE: the system resolver (resolv.conf; with
+	 * dns_platform.c the platform's own servers). Else
 	 * this server only (port 0 means 53). */
 	const struct nr_addr *server;
 	uint64_t timeout_ms; /* whole lookup; default 5000 */

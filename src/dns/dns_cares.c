@@ -7,10 +7,17 @@
  * (ares_process_fds on 1.34+, ares_process_fd before). Lookups use
  * ares_getaddrinfo (A and AAAA together, TTLs per address). Builds against
  * c-ares 1.18 and 1.34.
+ *
+ * c-ares opens no socket of its own: its socket functions
+ * (ares_set_socket_functions_ex on 1.34+, ares_set_socket_functions before)
+ * are ours and go through the contract's UDP and TCP calls (platform.h),
+ * so the resolver reaches the network exactly as the rest of the relay
+ * does. c-ares reads errno after a failed call, hence <errno.h> here.
  */
 #include "dns/dns_priv.h"
 
 #include <ares.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +26,10 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-/* 1.34.0: ares_process_fds() replaces the deprecated ares_process_fd(). */
+/* 1.34.0: ares_process_fds() replaces the deprecated ares_process_fd(), and
+ * ares_set_socket_functions_ex() the deprecated ares_set_socket_functions(). */
 #define NR_CARES_HAS_PROCESS_FDS (ARES_VERSION >= 0x012200)
+#define NR_CARES_HAS_SOCKFUNC_EX (ARES_VERSION >= 0x012200)
 /* A channel has a UDP socket per server plus TCP for truncated answers. */
 #define NR_DNS_MAX_SOCKS 8
 
@@ -42,8 +51,11 @@ struct nr_dns_query {
 	char key[NR_DNS_NAME_MAX + 1];
 };
 
+/* A socket c-ares opened through us; io.sock is the contract's socket. */
 struct nr_dns_sock {
-	int used;
+	int used;    /* open */
+	int tcp;     /* else UDP */
+	int watched; /* io registered with the loop */
 	struct nr_io io;
 	struct nr_dns *dns;
 };
@@ -136,45 +148,318 @@ static void on_ares_timer(struct nr_loop *loop, void *arg)
 	process(arg, NR_SOCK_INVALID, 0);
 }
 
-/* ARES_OPT_SOCK_STATE_CB: c-ares opened, changed or closed a socket. */
-static void on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
+static struct nr_dns_sock *sock_find(struct nr_dns *dns, ares_socket_t fd)
 {
-	struct nr_dns *dns = data;
-	struct nr_dns_sock *s = NULL, *free_slot = NULL;
-	unsigned want = (readable ? NR_POLL_IN : 0u) | (writable ? NR_POLL_OUT : 0u);
 	size_t i;
 
 	for (i = 0; i < NR_DNS_MAX_SOCKS; i++) {
 		if (dns->socks[i].used && dns->socks[i].io.sock == (nr_sock_t)fd)
-			s = &dns->socks[i];
-		else if (!dns->socks[i].used && !free_slot)
-			free_slot = &dns->socks[i];
+			return &dns->socks[i];
 	}
-	if (s && want == 0) {
-		nr_loop_del(dns->loop, &s->io);
-		s->used = 0;
-		return;
-	}
-	if (s) {
-		nr_loop_want(dns->loop, &s->io, want);
-		return;
-	}
-	if (want == 0 || dns->freeing)
-		return;
-	if (!free_slot) {
-		/* c-ares then times the query out: deferred, never lost. */
-		nr_err("dns: more than %d resolver sockets", NR_DNS_MAX_SOCKS);
-		return;
-	}
-	memset(free_slot, 0, sizeof(*free_slot));
-	free_slot->dns = dns;
-	nr_io_init(&free_slot->io, (nr_sock_t)fd, want, on_sock_ready, free_slot);
-	if (nr_loop_add(dns->loop, &free_slot->io) != 0) {
-		nr_err("dns: event loop full, resolver socket not watched");
-		return;
-	}
-	free_slot->used = 1;
+	return NULL;
 }
+
+static void sock_unwatch(struct nr_dns_sock *s)
+{
+	if (s->watched)
+		nr_loop_del(s->dns->loop, &s->io);
+	s->watched = 0;
+}
+
+/* ARES_OPT_SOCK_STATE_CB: what c-ares wants to hear about one of the
+ * sockets it opened through sock_open (nothing: stop watching it). */
+static void on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct nr_dns *dns = data;
+	struct nr_dns_sock *s = sock_find(dns, fd);
+	unsigned want = (readable ? NR_POLL_IN : 0u) | (writable ? NR_POLL_OUT : 0u);
+
+	if (!s || dns->freeing)
+		return;
+	if (want == 0) {
+		sock_unwatch(s);
+	} else if (s->watched) {
+		nr_loop_want(dns->loop, &s->io, want);
+	} else {
+		s->io.want = want;
+		if (nr_loop_add(dns->loop, &s->io) != 0) {
+			/* c-ares then times the query out: deferred, never lost. */
+			nr_err("dns: event loop full, resolver socket not watched");
+			return;
+		}
+		s->watched = 1;
+	}
+}
+
+/* ---- c-ares's socket functions, on the contract --------------------------------- */
+/* c-ares speaks struct sockaddr (its ares.h brings the system's socket
+ * types in); the contract speaks nr_addr. A sockaddr's port is in network
+ * byte order: read and written byte by byte (no <arpa/inet.h> in src/). */
+static int addr_from_sockaddr(const struct sockaddr *sa, size_t len, struct nr_addr *a)
+{
+	const unsigned char *port;
+
+	memset(a, 0, sizeof(*a));
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		a->family = NR_AF_INET4;
+		memcpy(a->ip, &sin->sin_addr, 4);
+		port = (const unsigned char *)&sin->sin_port;
+	} else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		a->family = NR_AF_INET6;
+		memcpy(a->ip, &sin6->sin6_addr, 16);
+		a->scope_id = sin6->sin6_scope_id;
+		port = (const unsigned char *)&sin6->sin6_port;
+	} else {
+		return NR_EINVAL;
+	}
+	a->port = (uint16_t)(port[0] << 8 | port[1]);
+	return 0;
+}
+
+/* a as a sockaddr in sa (*len bytes available): its length, or 0 when it
+ * does not fit. */
+static ares_socklen_t addr_to_sockaddr(const struct nr_addr *a, struct sockaddr *sa,
+				       ares_socklen_t len)
+{
+	unsigned char *port;
+	ares_socklen_t need;
+
+	if (a->family == NR_AF_INET4 && len >= (need = sizeof(struct sockaddr_in))) {
+		struct sockaddr_in *sin = (void *)sa;
+
+		memset(sin, 0, sizeof(*sin));
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, a->ip, 4);
+		port = (unsigned char *)&sin->sin_port;
+	} else if (a->family == NR_AF_INET6 && len >= (need = sizeof(struct sockaddr_in6))) {
+		struct sockaddr_in6 *sin6 = (void *)sa;
+
+		memset(sin6, 0, sizeof(*sin6));
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, a->ip, 16);
+		sin6->sin6_scope_id = a->scope_id;
+		port = (unsigned char *)&sin6->sin6_port;
+	} else {
+		return 0;
+	}
+	port[0] = (unsigned char)(a->port >> 8);
+	port[1] = (unsigned char)(a->port & 0xff);
+	return need;
+}
+
+/* A contract error as the errno c-ares looks at; returns -1 for c-ares. */
+static int fail_errno(int err)
+{
+	switch (err) {
+	case NR_EAGAIN:
+		errno = EAGAIN;
+		break;
+	case NR_ECONNREFUSED:
+		errno = ECONNREFUSED;
+		break;
+	case NR_ERESET:
+		errno = ECONNRESET;
+		break;
+	case NR_EUNREACH:
+		errno = ENETUNREACH;
+		break;
+	case NR_ENOMEM:
+		errno = ENOMEM;
+		break;
+	case NR_EINVAL:
+	case NR_ENOTSUP:
+		errno = EAFNOSUPPORT;
+		break;
+	default:
+		errno = EIO;
+	}
+	return -1;
+}
+
+static ares_socket_t sock_open(int domain, int type, int protocol, void *data)
+{
+	struct nr_dns *dns = data;
+	struct nr_dns_sock *s = NULL;
+	uint8_t family = domain == AF_INET ? NR_AF_INET4 : domain == AF_INET6 ? NR_AF_INET6 : 0;
+	nr_sock_t fd;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < NR_DNS_MAX_SOCKS && !s; i++) {
+		if (!dns->socks[i].used)
+			s = &dns->socks[i];
+	}
+	if (!s) {
+		nr_err("dns: more than %d resolver sockets", NR_DNS_MAX_SOCKS);
+		fail_errno(NR_ENOMEM);
+		return ARES_SOCKET_BAD;
+	}
+	if (type == SOCK_STREAM)
+		ret = nr_plat_tcp_open(family, &fd);
+	else if (type == SOCK_DGRAM)
+		ret = nr_plat_udp_open(family, &fd);
+	else
+		ret = NR_EINVAL;
+	if (ret != 0) {
+		fail_errno(ret);
+		return ARES_SOCKET_BAD;
+	}
+	memset(s, 0, sizeof(*s));
+	s->used = 1;
+	s->tcp = type == SOCK_STREAM;
+	s->dns = dns;
+	nr_io_init(&s->io, fd, 0, on_sock_ready, s);
+	return (ares_socket_t)fd;
+}
+
+static int sock_close(ares_socket_t fd, void *data)
+{
+	struct nr_dns_sock *s = sock_find(data, fd);
+
+	if (!s)
+		return fail_errno(NR_EINVAL);
+	sock_unwatch(s);
+	nr_plat_sock_close(s->io.sock);
+	s->used = 0;
+	return 0;
+}
+
+/* A TCP connect that is under way is success for c-ares (errno
+ * EINPROGRESS): it waits for the socket to become writable. */
+static int sock_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len, void *data)
+{
+	struct nr_dns_sock *s = sock_find(data, fd);
+	struct nr_addr a;
+	int ret;
+
+	if (!s || addr_from_sockaddr(sa, len, &a) != 0)
+		return fail_errno(NR_EINVAL);
+	ret = nr_plat_sock_connect(s->io.sock, &a);
+	if (ret != 0)
+		return fail_errno(ret);
+	if (s->tcp) {
+		errno = EINPROGRESS;
+		return -1;
+	}
+	return 0;
+}
+
+/* UDP: one datagram and its sender; TCP: bytes, 0 at the end. */
+static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+				  struct sockaddr *from, ares_socklen_t *from_len, void *data)
+{
+	struct nr_dns_sock *s = sock_find(data, fd);
+	struct nr_addr a;
+	long n;
+
+	if (!s)
+		return fail_errno(NR_EINVAL);
+	if (s->tcp) {
+		n = nr_plat_sock_read(s->io.sock, buf, len);
+		return n == NR_ECLOSED ? 0 : n < 0 ? fail_errno((int)n) : n;
+	}
+	n = nr_plat_udp_recv(s->io.sock, buf, len, &a);
+	if (n < 0)
+		return fail_errno((int)n);
+	if (from && from_len)
+		*from_len = addr_to_sockaddr(&a, from, *from_len);
+	return n;
+}
+
+static ares_ssize_t sock_send(struct nr_dns_sock *s, const void *buf, size_t len)
+{
+	long n;
+
+	if (s->tcp)
+		n = nr_plat_sock_write(s->io.sock, buf, len);
+	else
+		n = nr_plat_udp_send(s->io.sock, buf, len);
+	return n < 0 ? fail_errno((int)n) : n;
+}
+
+#if NR_CARES_HAS_SOCKFUNC_EX
+/* Only for TCP Fast Open (never asked for: no address) and a connected
+ * UDP socket (address NULL). */
+static ares_ssize_t sock_sendto(ares_socket_t fd, const void *buf, size_t len, int flags,
+				const struct sockaddr *to, ares_socklen_t to_len, void *data)
+{
+	struct nr_dns_sock *s = sock_find(data, fd);
+
+	if (!s || to)
+		return fail_errno(NR_EINVAL);
+	return sock_send(s, buf, len);
+}
+
+/* flags could ask for TCP Fast Open, which sock_setsockopt refused. */
+static int sock_connect_ex(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len,
+			   unsigned int flags, void *data)
+{
+	return sock_connect(fd, sa, len, data);
+}
+
+/* Buffer sizes, a device to bind, TCP Fast Open: none of them here. */
+static int sock_setsockopt(ares_socket_t fd, ares_socket_opt_t opt, const void *val,
+			   ares_socklen_t len, void *data)
+{
+	errno = ENOSYS;
+	return -1;
+}
+
+static const struct ares_socket_functions_ex sock_funcs = {
+    .version = 1,
+    .flags = ARES_SOCKFUNC_FLAG_NONBLOCKING,
+    .asocket = sock_open,
+    .aclose = sock_close,
+    .asetsockopt = sock_setsockopt,
+    .aconnect = sock_connect_ex,
+    .arecvfrom = sock_recvfrom,
+    .asendto = sock_sendto,
+};
+
+static int install_sock_funcs(struct nr_dns *dns)
+{
+	return ares_set_socket_functions_ex(dns->channel, &sock_funcs, dns);
+}
+#else
+/* c-ares before 1.34 writes a UDP query as one vector, TCP as several: a
+ * short write ends the call, c-ares keeps the rest. */
+static ares_ssize_t sock_sendv(ares_socket_t fd, const struct iovec *iov, int n, void *data)
+{
+	struct nr_dns_sock *s = sock_find(data, fd);
+	ares_ssize_t total = 0, w;
+	int i;
+
+	if (!s || n < 1 || (!s->tcp && n != 1))
+		return fail_errno(NR_EINVAL);
+	for (i = 0; i < n; i++) {
+		w = sock_send(s, iov[i].iov_base, iov[i].iov_len);
+		if (w < 0)
+			return total > 0 ? total : w;
+		total += w;
+		if ((size_t)w < iov[i].iov_len)
+			break;
+	}
+	return total;
+}
+
+static const struct ares_socket_functions sock_funcs = {
+    .asocket = sock_open,
+    .aclose = sock_close,
+    .aconnect = sock_connect,
+    .arecvfrom = sock_recvfrom,
+    .asendv = sock_sendv,
+};
+
+static int install_sock_funcs(struct nr_dns *dns)
+{
+	ares_set_socket_functions(dns->channel, &sock_funcs, dns);
+	return ARES_SUCCESS;
+}
+#endif
 
 static void query_release(struct nr_dns_query *q)
 {
@@ -225,24 +510,9 @@ static size_t collect(struct nr_dns_query *q, const struct ares_addrinfo *ai, ui
 
 	r->count = 0;
 	for (n = ai ? ai->nodes : NULL; n && r->count < CONFIG_NR_DNS_MAX_ADDRS; n = n->ai_next) {
-		struct nr_addr *a = &r->addrs[r->count];
-
-		memset(a, 0, sizeof(*a));
-		if (n->ai_family == AF_INET && n->ai_addrlen >= sizeof(struct sockaddr_in)) {
-			const struct sockaddr_in *sin = (const void *)n->ai_addr;
-
-			a->family = NR_AF_INET4;
-			memcpy(a->ip, &sin->sin_addr, 4);
-		} else if (n->ai_family == AF_INET6 &&
-			   n->ai_addrlen >= sizeof(struct sockaddr_in6)) {
-			const struct sockaddr_in6 *sin6 = (const void *)n->ai_addr;
-
-			a->family = NR_AF_INET6;
-			memcpy(a->ip, &sin6->sin6_addr, 16);
-			a->scope_id = sin6->sin6_scope_id;
-		} else {
+		if (addr_from_sockaddr(n->ai_addr, n->ai_addrlen, &r->addrs[r->count]) != 0)
 			continue;
-		}
+		r->addrs[r->count].port = 0;
 		if (n->ai_ttl >= 0 && (uint32_t)n->ai_ttl < min_ttl)
 			min_ttl = (uint32_t)n->ai_ttl;
 		r->count++;
@@ -317,25 +587,21 @@ int nr_dns_resolve(struct nr_dns *dns, const char *name, nr_dns_fn fn, void *arg
 	struct ares_addrinfo_hints hints;
 	struct nr_dns_query *q;
 	struct nr_addr lit;
-	int ret = NR_EINVAL;
+	int kind = nr_dns_classify(name, &lit), ret = NR_EINVAL;
 
 	if (out)
 		*out = NULL;
-	if (!name || !fn)
+	if (kind < 0 || !fn)
 		goto out;
 	q = query_alloc(dns);
 	if (!q) {
 		ret = NR_ENOMEM;
 		goto out;
 	}
-	if (nr_dns_parse_literal(name, &lit) == 0) {
-		q->result.count = nr_dns_sort(&lit, 1, dns->opts.order);
-		if (q->result.count == 0)
-			goto out; /* IPv6 literal without CONFIG_NR_IPV6 */
+	if (kind == NR_DNS_LITERAL) {
+		q->result.count = 1;
 		q->result.addrs[0] = lit;
 		q->state = NR_DNSQ_IMMEDIATE;
-	} else if (nr_dns_check_name(name) != 0) {
-		goto out;
 	} else {
 		nr_dns_cache_key(q->key, name);
 		if (nr_dns_cache_get(&dns->cache, q->key, nr_loop_now(dns->loop), &q->result)) {
@@ -468,6 +734,12 @@ int nr_dns_new_opts(struct nr_dns **out, struct nr_loop *loop, const struct nr_d
 		ret = status == ARES_ENOMEM ? NR_ENOMEM : NR_EDNS;
 		goto fail_lib;
 	}
+	status = install_sock_funcs(dns);
+	if (status != ARES_SUCCESS) {
+		nr_err("dns: cannot give the resolver our sockets: %s", ares_strerror(status));
+		ret = NR_EDNS;
+		goto fail_channel;
+	}
 	if (opts && opts->server && opts->server->family != NR_AF_NONE) {
 		ret = set_server(dns, opts->server);
 		if (ret != 0)
@@ -510,8 +782,8 @@ void nr_dns_free(struct nr_dns *dns)
 	/* Pending lookups end with ARES_EDESTRUCTION; callbacks are skipped. */
 	ares_destroy(dns->channel);
 	for (i = 0; i < NR_DNS_MAX_SOCKS; i++) {
-		if (dns->socks[i].used)
-			nr_loop_del(dns->loop, &dns->socks[i].io);
+		if (dns->socks[i].used) /* c-ares closes them all; just in case */
+			(void)sock_close((ares_socket_t)dns->socks[i].io.sock, dns);
 	}
 	nr_timer_cancel(dns->loop, &dns->ares_timer);
 	ares_library_cleanup();

@@ -1,11 +1,20 @@
 /*
  * dns_priv.h - pieces shared by the dns backends (not for other modules):
- * the answer cache, keyed by the lower-cased name without a final dot.
+ * what a lookup asks for, and the answer cache, keyed by the lower-cased
+ * name without a final dot.
  */
 #ifndef NR_DNS_PRIV_H
 #define NR_DNS_PRIV_H
 
 #include "dns/dns.h"
+
+/* What nr_dns_resolve() was given (nr_dns_classify). */
+enum { NR_DNS_LITERAL = 0, NR_DNS_NAME = 1 };
+
+/* NR_DNS_LITERAL with *lit set (port 0) for an address literal this build
+ * can use, NR_DNS_NAME for a host name to look up, NR_EINVAL for anything
+ * else (also NULL, and an IPv6 literal without CONFIG_NR_IPV6). */
+int nr_dns_classify(const char *name, struct nr_addr *lit);
 
 struct nr_dns_cache_entry {
 	int used;

@@ -22,6 +22,16 @@ int nr_dns_parse_literal(const char *s, struct nr_addr *out)
 	return nr_addr_parse(s, len, out);
 }
 
+int nr_dns_classify(const char *name, struct nr_addr *lit)
+{
+	if (!name)
+		return NR_EINVAL;
+	if (nr_dns_parse_literal(name, lit) == 0)
+		return nr_dns_sort(lit, 1, NR_DNS_ORDER_INTERLEAVE) == 1 ? NR_DNS_LITERAL
+									 : NR_EINVAL;
+	return nr_dns_check_name(name) == 0 ? NR_DNS_NAME : NR_EINVAL;
+}
+
 int nr_dns_check_name(const char *name)
 {
 	size_t len = strlen(name), label = 0, i;

@@ -1,6 +1,7 @@
 # src/dns: the resolver. dns_util.c is pure (literals, names, order, cache);
-# the backend is dns_cares.c (the only file that includes ares.h) or
-# dns_none.c (literal addresses only) when CONFIG_NR_DNS_CARES is off.
+# the backend is the Kconfig choice NR_DNS: dns_cares.c (the only file that
+# includes ares.h), or dns_platform.c: the platform's resolver through
+# platform.h (lwIP's on an RTOS) or, for NR_DNS_NONE, literal addresses only.
 list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/dns_util.c)
 if(CONFIG_NR_DNS_CARES)
   list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/dns_cares.c)
@@ -15,5 +16,5 @@ if(CONFIG_NR_DNS_CARES)
     list(APPEND NR_CORE_LIBS ${CARES_LIBRARIES})
   endif()
 else()
-  list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/dns_none.c)
+  list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/dns_platform.c)
 endif()

@@ -20,7 +20,9 @@
  *    signals, wall clock and file "exposed" answer.
  *  - files through ISO C stdio; nr_plat_mkdir_p and nr_plat_mkdir_parents do
  *    nothing and succeed.
- *  - local sockets: NR_ENOTSUP.
+ *  - local sockets, UDP: NR_ENOTSUP.
+ *  - the platform resolver (nr_plat_resolve_start): scripted answers,
+ *    delivered from inside nr_plat_poll() at their time.
  *
  * Storage devices come from sim_flash.c (nr_sim_flash_new, also as a flash
  * HAL: nr_sim_flash_hal); its raw openers (nr_plat_bdev_file_open,
@@ -91,6 +93,24 @@ const char *sim_dropped_to(void);
 struct nr_addr sim_addr(const char *text);
 /* Format as "1.2.3.4:25" or "[::1]:465" into a static buffer. */
 const char *sim_addr_str(const struct nr_addr *a);
+
+/* ---- the platform resolver ------------------------------------------------------ */
+#define NR_DNS_SIM_NAME_MAX 63
+#define SIM_RESOLVE_NEVER UINT64_MAX
+/* A lookup of name for family (NR_AF_INET4/6) ends delay_ms after it
+ * started (SIM_RESOLVE_NEVER: never, a silent server) with err and, when
+ * err is 0, the one address addr_text ("192.0.2.1", "[2001:db8::1]").
+ * An unscripted lookup ends at once with NR_ENOTFOUND. */
+void sim_resolve_script(const char *name, uint8_t family, int err, const char *addr_text,
+			uint64_t delay_ms);
+/* The next nr_plat_resolve_start() fails with err (once). */
+void sim_resolve_fail_next(int err);
+/* Lookups started, cancelled (one per lookup), and still pending. */
+size_t sim_resolve_started(void);
+size_t sim_resolve_cancelled(void);
+size_t sim_resolve_pending(void);
+/* The last server given to nr_plat_resolve_server() (family 0: none). */
+const struct nr_addr *sim_resolve_server_set(void);
 
 /* ---- sockets ------------------------------------------------------------------ */
 /* The test's end of one connection. */

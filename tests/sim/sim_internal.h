@@ -6,6 +6,11 @@
 
 /* sim_net.c */
 void sim_net_reset(void);
+/* sim_resolve.c: forget everything; the earliest due answer (UINT64_MAX:
+ * none); deliver the due ones (inside nr_plat_poll), returning how many. */
+void sim_resolve_reset(void);
+uint64_t sim_resolve_next_due(void);
+int sim_resolve_deliver(void);
 /* sim_sys.c */
 unsigned sim_signals_pending(void);
 

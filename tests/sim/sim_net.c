@@ -625,6 +625,46 @@ int nr_plat_local_pair(nr_sock_t out[2])
 	return NR_ENOTSUP;
 }
 
+/* No UDP and no open-then-connect in the simulator: the resolver's tests
+ * run on the Linux shim (tests/unit/dns). */
+int nr_plat_udp_open(uint8_t family, nr_sock_t *out)
+{
+	(void)family;
+	*out = NR_SOCK_INVALID;
+	return NR_ENOTSUP;
+}
+
+int nr_plat_tcp_open(uint8_t family, nr_sock_t *out)
+{
+	(void)family;
+	*out = NR_SOCK_INVALID;
+	return NR_ENOTSUP;
+}
+
+int nr_plat_sock_connect(nr_sock_t s, const struct nr_addr *addr)
+{
+	(void)s;
+	(void)addr;
+	return NR_ENOTSUP;
+}
+
+long nr_plat_udp_send(nr_sock_t s, const void *buf, size_t len)
+{
+	(void)s;
+	(void)buf;
+	(void)len;
+	return NR_ENOTSUP;
+}
+
+long nr_plat_udp_recv(nr_sock_t s, void *buf, size_t len, struct nr_addr *from)
+{
+	(void)s;
+	(void)buf;
+	(void)len;
+	(void)from;
+	return NR_ENOTSUP;
+}
+
 /* Every simulated address is ours. */
 int nr_plat_addr_is_local(const struct nr_addr *addr)
 {
@@ -707,9 +747,12 @@ int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms)
 	if ((err = take_failure(SIM_OP_POLL)) != 0)
 		return err;
 	count = scan(fds, n);
-	if (count || sim_signals_pending() || timeout_ms == 0)
+	/* Resolver answers arrive inside poll and end it, as on a platform. */
+	if (sim_resolve_deliver() || count || sim_signals_pending() || timeout_ms == 0)
 		return count;
 	arrival = next_arrival(fds, n);
+	if (sim_resolve_next_due() < arrival)
+		arrival = sim_resolve_next_due();
 	target = timeout_ms < 0 ? UINT64_MAX : sim_now() + (uint64_t)timeout_ms;
 	if (arrival < target)
 		target = arrival;
@@ -718,5 +761,6 @@ int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms)
 		return NR_EIO;
 	}
 	sim_advance(target - sim_now());
+	(void)sim_resolve_deliver();
 	return scan(fds, n);
 }

@@ -33,6 +33,7 @@ static int log_echo = -1; /* -1: not decided yet (environment) */
 void sim_reset(void)
 {
 	sim_net_reset();
+	sim_resolve_reset();
 	sim_log_clear();
 	now_ms = SIM_T0_MS;
 	wall = SIM_WALL0;

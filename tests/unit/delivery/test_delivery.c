@@ -684,7 +684,7 @@ TEST(oauth2_smarthost_sends_the_stored_token_and_defers_without_one)
 	EXPECT_EQ(st.state, NR_UPSTREAM_DEFERRING);
 	if (NR_ENABLED(CONFIG_NR_DNS_CARES))
 		EXPECT_TRUE(strncmp(st.last_error, "OAuth2: token endpoint: ", 24) == 0);
-	else /* dns_none resolves literal addresses only */
+	else /* NR_DNS_NONE resolves literal addresses only */
 		EXPECT_STREQ(st.last_error,
 			     "OAuth2: cannot ask https://auth.test/token: not supported");
 	EXPECT_EQ(msg_state(a), NR_MSG_PENDING);

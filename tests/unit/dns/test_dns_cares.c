@@ -3,6 +3,10 @@
  * dnsmasq this test starts on 127.0.0.1:<free port> (and stops):
  * A+AAAA, NXDOMAIN, SERVFAIL, timeout, cache, TTL expiry, cancel, literals.
  * Skips (exit 77 would hide failures, so it fails) when dnsmasq is missing.
+ *
+ * The contract's socket calls are wrapped (ld --wrap, tests/unit/dns/
+ * CMakeLists.txt): every call is counted and can be refused, which proves
+ * that c-ares reaches its servers only through platform.h.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -26,6 +30,66 @@ static uint16_t dns_port, silent_port, servfail_port;
 static int silent_fd = -1, servfail_fd = -1;
 static struct nr_io servfail_io;
 static char pidfile[64];
+static int tc_udp_fd = -1, tc_tcp_fd = -1;
+static uint16_t tc_port;
+static struct nr_io tc_udp_io, tc_tcp_io, tc_conn_io = {.sock = -1, .slot = -1};
+static unsigned char tc_buf[2048];
+static size_t tc_have;
+
+/* ---- the contract, counted (and refused on demand) ------------------------------ */
+struct contract_calls {
+	int udp_open, tcp_open, connect, udp_send, udp_recv, refused;
+};
+static struct contract_calls calls;
+static int refuse_open; /* udp_open and tcp_open fail with NR_ENOMEM */
+
+int __real_nr_plat_udp_open(uint8_t family, nr_sock_t *out);
+int __real_nr_plat_tcp_open(uint8_t family, nr_sock_t *out);
+int __real_nr_plat_sock_connect(nr_sock_t s, const struct nr_addr *addr);
+long __real_nr_plat_udp_send(nr_sock_t s, const void *buf, size_t len);
+long __real_nr_plat_udp_recv(nr_sock_t s, void *buf, size_t len, struct nr_addr *from);
+
+int __wrap_nr_plat_udp_open(uint8_t family, nr_sock_t *out)
+{
+	calls.udp_open++;
+	if (refuse_open) {
+		calls.refused++;
+		*out = NR_SOCK_INVALID;
+		return NR_ENOMEM;
+	}
+	return __real_nr_plat_udp_open(family, out);
+}
+
+int __wrap_nr_plat_tcp_open(uint8_t family, nr_sock_t *out)
+{
+	calls.tcp_open++;
+	if (refuse_open) {
+		calls.refused++;
+		*out = NR_SOCK_INVALID;
+		return NR_ENOMEM;
+	}
+	return __real_nr_plat_tcp_open(family, out);
+}
+
+int __wrap_nr_plat_sock_connect(nr_sock_t s, const struct nr_addr *addr)
+{
+	calls.connect++;
+	return __real_nr_plat_sock_connect(s, addr);
+}
+
+long __wrap_nr_plat_udp_send(nr_sock_t s, const void *buf, size_t len)
+{
+	calls.udp_send++;
+	return __real_nr_plat_udp_send(s, buf, len);
+}
+
+long __wrap_nr_plat_udp_recv(nr_sock_t s, void *buf, size_t len, struct nr_addr *from)
+{
+	long n = __real_nr_plat_udp_recv(s, buf, len, from);
+
+	calls.udp_recv += n >= 0;
+	return n;
+}
 
 struct outcome {
 	int calls;
@@ -100,6 +164,92 @@ static void on_servfail_query(struct nr_loop *l, void *arg, unsigned events)
 	pkt[3] = 0x82;                                    /* RA, RCODE 2 */
 	memset(pkt + 6, 0, 6);                            /* no answers */
 	(void)sendto(servfail_fd, pkt, (size_t)n, 0, (struct sockaddr *)&from, flen);
+}
+
+/* A server that answers UDP with TC=1 (truncated, RFC 1035 4.2.1: ask
+ * again over TCP) and TCP properly: one A record 192.0.2.9 for an A
+ * question, no record for anything else. One TCP client at a time. */
+static void on_tc_udp_query(struct nr_loop *l, void *arg, unsigned events)
+{
+	unsigned char pkt[512];
+	struct sockaddr_in from;
+	socklen_t flen = sizeof(from);
+	ssize_t n =
+	    recvfrom(tc_udp_fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+
+	if (n < 12)
+		return;
+	pkt[2] = (unsigned char)(0x80 | 0x02 | (pkt[2] & 0x79)); /* QR, TC */
+	pkt[3] = 0x80;                                           /* RA, no error */
+	(void)sendto(tc_udp_fd, pkt, (size_t)n, 0, (struct sockaddr *)&from, flen);
+}
+
+static void tc_answer(int fd, const unsigned char *q, size_t qlen)
+{
+	static const unsigned char rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 9};
+	unsigned char out[2 + 512 + sizeof(rr)];
+	size_t len = qlen, qtype_at = 12;
+	int is_a;
+
+	while (qtype_at < qlen && q[qtype_at] != 0) /* skip the question's name */
+		qtype_at += (size_t)q[qtype_at] + 1;
+	if (qlen > 512 || qtype_at + 5 > qlen)
+		return;
+	is_a = q[qtype_at + 1] == 0 && q[qtype_at + 2] == 1;
+	memcpy(out + 2, q, qlen);
+	out[2 + 2] = (unsigned char)(0x80 | (q[2] & 0x79)); /* QR, keep opcode and RD */
+	out[2 + 3] = 0x80;
+	memset(out + 2 + 6, 0, 6);
+	if (is_a) {
+		out[2 + 7] = 1; /* ANCOUNT */
+		len = qtype_at + 5;
+		memcpy(out + 2 + len, rr, sizeof(rr));
+		len += sizeof(rr);
+	}
+	out[0] = (unsigned char)(len >> 8);
+	out[1] = (unsigned char)len;
+	(void)write(fd, out, len + 2);
+}
+
+/* The TCP client's queries, answered as they complete (RFC 1035 4.2.2:
+ * each message after a two-byte length). */
+static void on_tc_conn_data(struct nr_loop *l, void *arg, unsigned events)
+{
+	ssize_t n = read(tc_conn_io.sock, tc_buf + tc_have, sizeof(tc_buf) - tc_have);
+	size_t at = 0, qlen;
+
+	if (n <= 0) {
+		nr_loop_del(loop, &tc_conn_io);
+		close(tc_conn_io.sock);
+		tc_conn_io.sock = -1;
+		return;
+	}
+	tc_have += (size_t)n;
+	while (tc_have - at >= 2 &&
+	       tc_have - at >= 2 + (qlen = (size_t)(tc_buf[at] << 8 | tc_buf[at + 1]))) {
+		tc_answer(tc_conn_io.sock, tc_buf + at + 2, qlen);
+		at += 2 + qlen;
+	}
+	memmove(tc_buf, tc_buf + at, tc_have - at);
+	tc_have -= at;
+}
+
+static void on_tc_tcp_client(struct nr_loop *l, void *arg, unsigned events)
+{
+	int fd = accept(tc_tcp_fd, NULL, NULL);
+
+	if (fd < 0)
+		return;
+	if (tc_conn_io.sock >= 0) { /* one client at a time */
+		close(fd);
+		return;
+	}
+	tc_have = 0;
+	nr_io_init(&tc_conn_io, fd, NR_POLL_IN, on_tc_conn_data, NULL);
+	if (nr_loop_add(loop, &tc_conn_io) != 0) {
+		close(fd);
+		tc_conn_io.sock = -1;
+	}
 }
 
 static struct nr_addr loopback(uint16_t port)
@@ -415,7 +565,7 @@ TEST(literals_without_query)
 		run_until(&o, 1000);
 		EXPECT_EQ(o.status, 0);
 	} else {
-		/* refused at once, as dns_none.c does (dns.h: no callback follows) */
+		/* refused at once, as the NR_DNS_NONE build does (dns.h: no callback follows) */
 		EXPECT_EQ(nr_dns_resolve(dns, "[::1]", on_done, &o, NULL), NR_EINVAL);
 		run_until(&o, 100);
 		EXPECT_EQ(o.calls, 0);
@@ -452,6 +602,92 @@ TEST(server_gone_after_answer_served_from_cache)
 	nr_dns_free(dns);
 }
 
+TEST(queries_go_through_the_contract)
+{
+	struct nr_dns *dns = new_resolver(dns_port, 2000);
+	struct outcome o = {0};
+
+	ASSERT_TRUE(dns != NULL);
+	memset(&calls, 0, sizeof(calls));
+	ASSERT_EQ(nr_dns_resolve(dns, "smarthost.test", on_done, &o, NULL), 0);
+	run_until(&o, 3000);
+	ASSERT_EQ(o.calls, 1);
+	EXPECT_EQ(o.status, 0);
+	/* One UDP socket to the one server, connected, a query per type out
+	 * and an answer per type back, all through platform.h. */
+	EXPECT_EQ(calls.udp_open, 1);
+	EXPECT_EQ(calls.tcp_open, 0);
+	EXPECT_EQ(calls.connect, 1);
+	EXPECT_EQ(calls.udp_send, NR_ENABLED(CONFIG_NR_IPV6) ? 2 : 1);
+	EXPECT_TRUE(calls.udp_recv >= calls.udp_send);
+	nr_dns_free(dns);
+
+	/* The contract refuses sockets: the lookup fails although dnsmasq is
+	 * up, so c-ares has no way to the server around the contract. */
+	dns = new_resolver(dns_port, 2000);
+	ASSERT_TRUE(dns != NULL);
+	memset(&calls, 0, sizeof(calls));
+	refuse_open = 1;
+	o.calls = 0;
+	ASSERT_EQ(nr_dns_resolve(dns, "v4only.test", on_done, &o, NULL), 0);
+	run_until(&o, 3000);
+	refuse_open = 0;
+	ASSERT_EQ(o.calls, 1);
+	EXPECT_TRUE(o.status == NR_EDNS || o.status == NR_ETIMEDOUT);
+	EXPECT_TRUE(calls.refused >= 1);
+	EXPECT_EQ(calls.udp_send, 0);
+	nr_dns_free(dns);
+}
+
+TEST(truncated_answer_retried_over_contract_tcp)
+{
+	struct nr_dns *dns = new_resolver(tc_port, 3000);
+	struct outcome o = {0};
+
+	ASSERT_TRUE(dns != NULL);
+	memset(&calls, 0, sizeof(calls));
+	ASSERT_EQ(nr_dns_resolve(dns, "big.test", on_done, &o, NULL), 0);
+	run_until(&o, 4000);
+	ASSERT_EQ(o.calls, 1);
+	ASSERT_EQ(o.status, 0);
+	ASSERT_EQ(o.res.count, 1);
+	EXPECT_EQ(o.res.addrs[0].family, NR_AF_INET4);
+	EXPECT_MEMEQ(o.res.addrs[0].ip, "\xc0\x00\x02\x09", 4);
+	EXPECT_EQ(o.res.ttl_s, 60);
+	EXPECT_TRUE(calls.udp_send >= 1);
+	EXPECT_EQ(calls.tcp_open, 1);
+	EXPECT_EQ(calls.connect, calls.udp_open + calls.tcp_open);
+	nr_dns_free(dns);
+}
+
+/* Both halves of the truncating server on one port of 127.0.0.1. */
+static int start_tc_server(void)
+{
+	struct sockaddr_in sin;
+	int attempt, one = 1;
+
+	for (attempt = 0; attempt < 5; attempt++) {
+		tc_port = free_udp_port(&tc_udp_fd);
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin.sin_port = htons(tc_port);
+		tc_tcp_fd = socket(AF_INET, SOCK_STREAM, 0);
+		(void)setsockopt(tc_tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (tc_tcp_fd >= 0 && bind(tc_tcp_fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+		    listen(tc_tcp_fd, 4) == 0)
+			break;
+		close(tc_tcp_fd);
+		close(tc_udp_fd);
+		tc_tcp_fd = tc_udp_fd = -1;
+	}
+	if (tc_tcp_fd < 0)
+		return -1;
+	nr_io_init(&tc_udp_io, tc_udp_fd, NR_POLL_IN, on_tc_udp_query, NULL);
+	nr_io_init(&tc_tcp_io, tc_tcp_fd, NR_POLL_IN, on_tc_tcp_client, NULL);
+	return nr_loop_add(loop, &tc_udp_io) == 0 && nr_loop_add(loop, &tc_tcp_io) == 0 ? 0 : -1;
+}
+
 int main(void)
 {
 	int failed;
@@ -467,7 +703,7 @@ int main(void)
 	servfail_io.slot = -1;
 	if (nr_loop_add(loop, &servfail_io) != 0)
 		return 1;
-	if (start_dnsmasq_on_free_port() != 0)
+	if (start_tc_server() != 0 || start_dnsmasq_on_free_port() != 0)
 		return 1;
 	RUN(a_and_aaaa_both_returned_interleaved);
 	RUN(nxdomain_is_not_found);
@@ -476,11 +712,21 @@ int main(void)
 	RUN(cache_hit_without_second_query);
 	RUN(cancel_means_no_callback);
 	RUN(literals_without_query);
+	RUN(queries_go_through_the_contract);
+	RUN(truncated_answer_retried_over_contract_tcp);
 	RUN(server_gone_after_answer_served_from_cache);
 	stop_dnsmasq();
 	close(silent_fd);
 	nr_loop_del(loop, &servfail_io);
 	close(servfail_fd);
+	nr_loop_del(loop, &tc_udp_io);
+	nr_loop_del(loop, &tc_tcp_io);
+	if (tc_conn_io.sock >= 0) {
+		nr_loop_del(loop, &tc_conn_io);
+		close(tc_conn_io.sock);
+	}
+	close(tc_udp_fd);
+	close(tc_tcp_fd);
 	nr_loop_free(loop);
 	failed = TEST_REPORT();
 	return failed;

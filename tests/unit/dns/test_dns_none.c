@@ -1,4 +1,5 @@
-/* test_dns_none.c - the resolver of builds without c-ares: literals only,
+/* test_dns_none.c - the resolver of NR_DNS_NONE builds (dns_platform.c
+ * without CONFIG_NR_DNS_PLATFORM): literals only,
  * answered from the loop, never from inside nr_dns_resolve. */
 #include "core/loop.h"
 #include "dns/dns.h"
