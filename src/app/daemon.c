@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/check_system.h"
 #include "app/daemon.h"
+#include "app/smtpd_submit.h"
 #include "conf/conf.h"
 #include "core/build.h"
 #include "core/log.h"
@@ -18,9 +20,9 @@
 #include "core/stats.h"
 #include "ctl/ctl.h"
 #include "delivery/delivery.h"
+#include "posix.h"
 #include "queue/queue.h"
 #include "smtpd/smtpd.h"
-#include "smtpd/smtpd_submit.h"
 #include "store/store.h"
 #include "tls/tls.h"
 #include "users/users.h"

@@ -18,6 +18,7 @@
 #include "core/ascii.h"
 #include "core/log.h"
 #include "ctl/ctl.h"
+#include "posix.h"
 #include "proto/proto.h"
 #include "sendmail/sendmail.h"
 #include "sendmail/sendmail_int.h"

@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "delivery/delivery.h"
+#include "posix.h"
 #include "queue/queue.h"
 #include "sendmail/sendmail_int.h"
 #include "smtpd/smtpd.h"

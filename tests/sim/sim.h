@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "platform.h"
+#include "posix.h"
 
 /* Forget every socket, peer, log line and signal; the clock goes back to
  * SIM_T0_MS, wall time to SIM_WALL0, entropy to seed 1. */

@@ -8,5 +8,7 @@
 void sim_net_reset(void);
 /* sim_sys.c */
 unsigned sim_signals_pending(void);
+/* Take a pending nr_plat_wake(): 1 once, then 0. */
+int sim_wake_take(void);
 
 #endif /* NR_SIM_INTERNAL_H */

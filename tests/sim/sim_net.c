@@ -706,6 +706,8 @@ int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms)
 
 	if ((err = take_failure(SIM_OP_POLL)) != 0)
 		return err;
+	if (sim_wake_take())
+		return 0;
 	count = scan(fds, n);
 	if (count || sim_signals_pending() || timeout_ms == 0)
 		return count;

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "platform.h"
+#include "posix.h"
 #include "test.h"
 
 static struct nr_addr addr4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
