@@ -1,10 +1,16 @@
 /*
- * platform.h - the contract between the nanorelay core (src/) and an OS.
+ * platform.h - the contract between the nanorelay core and an OS: what EVERY
+ * target provides.
  *
- * The core calls the operating system only through these functions. A shim
+ * The core library (nrcore: sessions, queue, store, delivery, TLS, DNS,
+ * config) calls the operating system only through these functions. A shim
  * implements them once per platform: platform/linux (glibc, also used for
- * BusyBox builds), platform/rtos (lwIP sockets + flash HAL), and tests/sim
- * (scripted sockets, settable clock, NOR flash emulator) for unit tests.
+ * BusyBox builds), platform/rtos (FreeRTOS + lwIP sockets + flash HAL), and
+ * tests/sim (scripted sockets, settable clock, NOR flash emulator) for unit
+ * tests. What only a POSIX system has (local sockets, users, signals,
+ * privileges, file modes, detach, syslog) is in posix.h, which only the
+ * front ends (nrfront: the daemon, the command line, `sendmail`, the
+ * control and submit sockets) include.
  *
  * Rules every call follows:
  *  - Nothing here blocks, except nr_plat_poll() up to its timeout and the
@@ -24,11 +30,12 @@
  *  close       lwip_close
  *  addresses   lwip_getpeername / lwip_getsockname
  *  poll        lwip_poll (or lwip_select when LWIP_SOCKET_POLL is off)
+ *  wake        a socket or semaphore that poll also waits on
  *  clocks      sys_now() for monotonic ms; an SNTP-set RTC for wall time
  *  entropy     the HAL's TRNG; no TRNG means NR_EIO, never weak bytes
  *  storage     the flash HAL's read/program/erase callbacks (nr_plat_storage)
+ *  files       the board's named blobs, or NR_ENOTSUP
  *  log         the RTOS console or a ring buffer
- *  local sockets, daemon, privileges, signals: not provided (NR_ENOTSUP)
  */
 #ifndef NR_PLATFORM_H
 #define NR_PLATFORM_H
@@ -197,29 +204,6 @@ void nr_plat_resolve_cancel(void *arg);
  * or no resolver here), NR_EINVAL, NR_ENOMEM. */
 int nr_plat_resolve_server(const struct nr_addr *server);
 
-/* Local (AF_UNIX-style) stream sockets for the control socket and sendmail
- * submission. listen removes a stale socket file first and sets mode 0660
- * (0666 when world is non-zero); its connections are taken with
- * nr_plat_tcp_accept (peer NULL). connect is blocking-free like tcp_connect.
- * RTOS: NR_ENOTSUP. */
-int nr_plat_local_listen(const char *path, int world, nr_sock_t *out);
-int nr_plat_local_connect(const char *path, nr_sock_t *out);
-/* Before a client trusts a local socket (a daemon's control or submit
- * socket): path must be a socket (else NR_EINVAL) owned by root, by
- * daemon_user (when not NULL) or by this process's effective user (else
- * NR_EPERM, *owner set to the owner's uid). NR_ENOTFOUND when missing,
- * NR_ENOTSUP without local sockets. */
-int nr_plat_local_check_owner(const char *path, const char *daemon_user, long *owner);
-/* Credentials of a local peer: uid, or NR_ENOTSUP. */
-int nr_plat_local_peer_uid(nr_sock_t s, long *uid);
-/* Our side of a local socket: the effective uid this process runs as
- * (after nr_plat_drop_privileges), to compare with nr_plat_local_peer_uid()
- * (the control socket's permission rule). NR_ENOTSUP without users. */
-int nr_plat_local_own_uid(long *uid);
-/* A connected pair of non-blocking local stream sockets (an in-process
- * SMTP session: `sendmail` without a daemon). NR_ENOTSUP on an RTOS. */
-int nr_plat_local_pair(nr_sock_t out[2]);
-
 /* ---- readiness ---------------------------------------------------------------- */
 enum { NR_POLL_IN = 1, NR_POLL_OUT = 2, NR_POLL_ERR = 4, NR_POLL_HUP = 8 };
 
@@ -230,9 +214,17 @@ struct nr_pollfd {
 };
 
 /* Wait until a socket is ready or timeout_ms passes (-1: forever, 0: check).
- * Returns the number of ready entries, 0 on timeout or when a signal arrived
- * (see nr_plat_signals_take), negative on error. */
+ * Returns the number of ready entries, 0 on timeout, after nr_plat_wake()
+ * or when a signal arrived (see nr_plat_signals_take in posix.h), negative
+ * on error. */
 int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms);
+
+/* Make a blocked nr_plat_poll return 0 promptly; called before a poll, that
+ * poll returns 0 at once. Callable from another thread or task and from a
+ * signal handler (async-signal-safe; never blocks, never allocates). Several
+ * calls before the poll returns count as one. (Linux: the self-pipe the
+ * signal handlers write to.) */
+void nr_plat_wake(void);
 
 /* ---- clocks and entropy ----------------------------------------------------------- */
 /* Monotonic milliseconds since an arbitrary origin; never goes back. */
@@ -329,6 +321,8 @@ int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storag
 int nr_plat_bdev_flash_open(uint64_t size, struct nr_plat_storage *out);
 
 /* ---- files (configuration, secrets, state_dir) ------------------------------------- */
+/* A named file; on an RTOS, the board's named blobs or NR_ENOTSUP (the relay
+ * reads its CA, secret and token files through these two calls). */
 /* Read a whole small file into a malloc'ed, NUL-terminated buffer.
  * NR_ENOTFOUND, NR_EPERM, NR_ETOOBIG (over max), NR_EIO. */
 int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len);
@@ -339,42 +333,13 @@ int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len);
  * opened (NR_EPERM). */
 int nr_plat_file_write(const char *path, const void *data, size_t len, unsigned mode);
 
-/* 1 when path is readable by others, or by its group when that group is not
- * the primary group of user (NULL: no group is fine), 0 when private (so
- * 0640 root:<user's group> is private), negative on error. Used to warn
- * about secret files. */
-int nr_plat_file_is_exposed(const char *path, const char *user);
-
-/* The owner of path itself (a symlink's own owner): 0, NR_ENOTFOUND, NR_EIO;
- * NR_ENOTSUP without owners. */
-int nr_plat_file_owner(const char *path, long *uid);
-
-/* Remove the file path (a symlink itself, never its target). 0 or
- * NR_ENOTFOUND when it was not there; NR_EPERM, NR_EIO. */
-int nr_plat_file_remove(const char *path);
-
-/* Let user read path and not change it: group set to user's primary group,
- * mode 0640 (the owner stays). NR_ENOTFOUND (no such user or file),
- * NR_EPERM; NR_ENOTSUP without users. */
-int nr_plat_file_share_with(const char *path, const char *user);
-
-/* Whether user could open path for reading (for --check-config: the daemon
- * reads secrets after the privilege drop). 0 yes, NR_EPERM no,
- * NR_ENOTFOUND missing; NR_ENOTSUP when this process cannot tell (not
- * root, no users on this platform). */
-int nr_plat_file_readable_as(const char *path, const char *user);
-
-/* Whether a file can be created or written at path: NR_EROFS when the file,
- * or the nearest directory above it that exists, is on a read-only file
- * system; 0 otherwise (permissions are not looked at). */
-int nr_plat_path_writable(const char *path);
-
 /* ---- log sink -------------------------------------------------------------------- */
 enum nr_log_level { NR_LOG_ERR = 3, NR_LOG_WARN = 4, NR_LOG_INFO = 6, NR_LOG_DEBUG = 7 };
+/* The `log` key's choice; a front end applies it with nr_plat_log_open
+ * (posix.h). Without it, lines go to the platform's one line sink (Linux:
+ * standard error; an RTOS: its console or ring). */
 enum nr_log_sink { NR_LOG_SINK_STDERR = 0, NR_LOG_SINK_SYSLOG = 1 };
 
-/* Select the sink; syslog uses facility mail and the given ident. */
-void nr_plat_log_open(enum nr_log_sink sink, const char *ident);
 /* Emit one already-formatted line (no trailing newline). */
 void nr_plat_log_write(enum nr_log_level level, const char *line);
 /* Gather lines instead of writing each one at once (the daemon turns it
@@ -388,51 +353,5 @@ void nr_plat_log_flush(void);
  * file and line at NR_LOG_ERR, flush the log, then stop the program (Linux:
  * abort(); an RTOS: halt or reset). Never returns; called in every build. */
 _Noreturn void nr_plat_panic(const char *file, int line, const char *what);
-
-/* ---- process (POSIX shims only; RTOS returns NR_ENOTSUP) ----------------------------- */
-enum { NR_SIG_TERM = 1, NR_SIG_HUP = 2, NR_SIG_USR1 = 4 };
-
-/* Install handlers for SIGTERM, SIGINT (as TERM), SIGHUP, SIGUSR1; ignore
- * SIGPIPE. A signal interrupts nr_plat_poll. */
-int nr_plat_signals_install(void);
-/* Return and clear the NR_SIG_* bits received since the last call. */
-unsigned nr_plat_signals_take(void);
-
-/* 0 when the named user exists, NR_ENOTFOUND when not, NR_EIO when the
- * user database cannot be read; NR_ENOTSUP without users. */
-int nr_plat_user_exists(const char *user);
-
-/* Switch to the named user (and its primary group, dropping supplementary
- * groups). NR_ENOTFOUND for an unknown user, NR_EPERM when not allowed. */
-int nr_plat_drop_privileges(const char *user);
-
-/* Make path (and parents) a directory owned by user (NULL: the current
- * effective user, also for an existing directory) with mode. */
-int nr_plat_mkdir_p(const char *path, unsigned mode, const char *owner);
-
-/* Create the missing directories above the file path with mode; existing
- * ones are left exactly as they are. (No file system on an RTOS: return 0.) */
-int nr_plat_mkdir_parents(const char *file, unsigned mode);
-
-/* Detach from the terminal: fork, new session, stdio to /dev/null. The
- * parent writes started and the child's process id and a newline to
- * standard output, then exits 0. Supervisors run the daemon with
- * --foreground instead. */
-int nr_plat_detach(const char *started);
-
-/* 1 when standard error is a terminal (someone watches the start-up). */
-int nr_plat_stderr_is_terminal(void);
-/* 1 when the terminal on standard error hung up or is no longer this
- * process's controlling terminal (a SIGHUP that closed the window, not a
- * request to reload). */
-int nr_plat_terminal_gone(void);
-
-/* Process id, for Message-ID uniqueness and logs. */
-long nr_plat_pid(void);
-
-/* The real uid of this process and its login name (the default sender of
- * `sendmail`): name gets at most size-1 bytes. NR_ENOTFOUND when the uid
- * has no name (then name holds the number), NR_ENOTSUP on an RTOS. */
-int nr_plat_user_name(long *uid, char *name, size_t size);
 
 #endif /* NR_PLATFORM_H */

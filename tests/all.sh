@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Build and run every test: the README's test command and what CI runs.
-#   static checks (OS headers under src/, printf formats newlib lacks, heap
-#                 calls past core/mem.h, clang-format)
+#   static checks (OS headers under src/, posix.h only in the front ends,
+#                 printf formats newlib lacks, heap calls past core/mem.h,
+#                 clang-format)
 #   build/        normal build: unit + integration tests
 #   build-o3/     Release (-O3) build, compiled only: its optimiser warns where
 #                 the default -O2 does not, and -Werror makes that a failure
 #   build-stack/  -Os with -fstack-usage at the RTOS limits: the table of the
 #                 largest stack frames and RAM per session (tests/bench/stack.sh)
+#   build-rtos-core/ nrcore for NR_PLATFORM_RTOS linked whole with a stub
+#                 platform.h shim (tests/rtos-core/), compiled only
 #   build-configs/ the Kconfig matrix (tests/configs.sh): allnoconfig with the
 #                 RAM store, the default with each feature off in turn, every
 #                 configs/*_defconfig; each built and its unit tests run
@@ -50,10 +53,26 @@ step() { # name, command...
 	fi
 }
 
+# The front ends (the nrfront library: CMakeLists.txt) are these folders of
+# src/; every other folder is the core library (nrcore).
+front_dirs=(app ctl sendmail)
+
 os_headers() {
-	local hits
+	local hits excl=()
 	hits=$(grep -rnE '#include *<(sys/|unistd\.h|netinet/|arpa/|fcntl\.h|netdb\.h|poll\.h|syslog\.h|pthread\.h|signal\.h)' src || true)
 	[ -z "$hits" ] || { echo "OS headers under src/ (use platform/platform.h):"; echo "$hits"; return 1; }
+	# The core uses platform.h alone: neither posix.h nor a front end's header.
+	for d in "${front_dirs[@]}"; do excl+=(--exclude-dir="$d"); done
+	hits=$(grep -rnE '#include *"(posix\.h|(app|ctl|sendmail)/)' src "${excl[@]}" || true)
+	[ -z "$hits" ] || { echo "posix.h or a front end's header in the core (only the front ends in src/ may: ${front_dirs[*]}):"; echo "$hits"; return 1; }
+}
+
+# The core built for NR_PLATFORM_RTOS and linked whole on a shim of
+# platform.h alone (tests/rtos-core/): a core call into posix.h or a front
+# end fails the link.
+rtos_core() {
+	build_only build-rtos-core -DNR_TESTS=OFF -DNR_DEFCONFIG="$top/tests/rtos-core/rtos_core_defconfig" \
+		-DNR_PLATFORM_SOURCES="$top/tests/rtos-core/sources.cmake"
 }
 
 # newlib lacks the C99 length modifiers (z, j, t, hh) and newlib-nano long
@@ -138,6 +157,7 @@ step "build+test" build_and_test build -DNR_TESTS=ON
 step "release build (-O3)" build_only build-o3 -DCMAKE_BUILD_TYPE=Release
 # stack frames and RAM per session at the RTOS defaults: a table, not a timed test
 step "stack and RAM table" env JOBS="$JOBS" tests/bench/stack.sh build-stack
+step "core for an RTOS (stub platform)" rtos_core
 if [ "${NR_SKIP_CONFIGS:-0}" != 1 ]; then
 	step "kconfig matrix" env JOBS="$JOBS" tests/configs.sh
 fi

@@ -2,15 +2,17 @@
 #ifndef NR_LINUX_INTERNAL_H
 #define NR_LINUX_INTERNAL_H
 
-#include "platform.h"
+#include "posix.h"
 
 /* errno -> NR_E... */
 int nr_linux_errno(int e);
-/* The self-pipe the signal handlers write to, or -1 before
- * nr_plat_signals_install(); nr_plat_poll watches it. */
-int nr_linux_signal_fd(void);
-/* Empty the self-pipe. */
-void nr_linux_signal_drain(void);
+/* The self-pipe that nr_plat_wake() and the signal handlers write to
+ * (made on the first call; -1 when it cannot be made); nr_plat_poll
+ * watches it. Only the loop's thread calls these. */
+int nr_linux_wake_fd(void);
+/* A wake-up is pending (set before the pipe existed, or its byte not yet
+ * read): take it (1) and empty the self-pipe, or 0. */
+int nr_linux_wake_take(void);
 /* The process id changed (fork): the log must ask again. */
 void nr_linux_log_forget_pid(void);
 

@@ -513,7 +513,7 @@ static size_t pfds_cap;
 
 int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms)
 {
-	int sigfd = nr_linux_signal_fd();
+	int sigfd = nr_linux_wake_fd();
 	size_t i, total = n + (sigfd >= 0);
 	int rc, count = 0;
 
@@ -531,8 +531,11 @@ int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms)
 		pfds[i].revents = 0;
 		fds[i].ready = 0;
 	}
-	/* The signal self-pipe: a signal that arrives just before poll still
-	 * wakes it (no lost wake-up between signals_take and poll). */
+	/* A wake-up (nr_plat_wake, a signal) that came before this call. */
+	if (nr_linux_wake_take())
+		return 0;
+	/* The self-pipe: a wake-up or signal that arrives just before poll
+	 * still wakes it (no lost wake-up between signals_take and poll). */
 	if (sigfd >= 0) {
 		pfds[n].fd = sigfd;
 		pfds[n].events = POLLIN;
@@ -542,7 +545,7 @@ int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms)
 	if (rc < 0)
 		return errno == EINTR ? 0 : nr_linux_errno(errno);
 	if (sigfd >= 0 && pfds[n].revents) {
-		nr_linux_signal_drain();
+		nr_linux_wake_take();
 		return 0;
 	}
 	for (i = 0; i < n; i++) {

@@ -353,21 +353,45 @@ int nr_plat_path_writable(const char *path)
 	return NR_ENOTFOUND;
 }
 
-/* ---- signals: flags plus a self-pipe that wakes nr_plat_poll ------------------------------ */
+/* ---- wake-up and signals: flags plus a self-pipe that wakes nr_plat_poll ------------------- */
 static volatile sig_atomic_t sig_bits;
-static int sig_pipe[2] = {-1, -1};
+/* Set by nr_plat_wake before it writes the pipe: a wake-up that comes
+ * before the pipe exists (or before the poll) is not lost. */
+static volatile sig_atomic_t wake_pending;
+static volatile int sig_pipe[2] = {-1, -1};
 
-static void on_signal(int signo)
+void nr_plat_wake(void)
 {
 	int saved = errno;
-	unsigned bit = signo == SIGHUP ? NR_SIG_HUP : signo == SIGUSR1 ? NR_SIG_USR1 : NR_SIG_TERM;
+	int fd = sig_pipe[1];
 	char c = 1;
 
-	sig_bits |= (sig_atomic_t)bit;
-	if (sig_pipe[1] >= 0 && write(sig_pipe[1], &c, 1) < 0) {
+	wake_pending = 1;
+	if (fd >= 0 && write(fd, &c, 1) < 0) {
 		/* pipe full: a wake-up is already pending */
 	}
 	errno = saved;
+}
+
+static void on_signal(int signo)
+{
+	unsigned bit = signo == SIGHUP ? NR_SIG_HUP : signo == SIGUSR1 ? NR_SIG_USR1 : NR_SIG_TERM;
+
+	sig_bits |= (sig_atomic_t)bit;
+	nr_plat_wake();
+}
+
+static int make_pipe(void)
+{
+	int p[2];
+
+	if (sig_pipe[0] >= 0)
+		return 0;
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
+		return nr_linux_errno(errno);
+	sig_pipe[0] = p[0];
+	sig_pipe[1] = p[1];
+	return 0;
 }
 
 int nr_plat_signals_install(void)
@@ -376,8 +400,10 @@ int nr_plat_signals_install(void)
 	struct sigaction sa;
 	size_t i;
 
-	if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
-		return nr_linux_errno(errno);
+	int rc = make_pipe();
+
+	if (rc != 0)
+		return rc;
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_signal;
@@ -411,18 +437,24 @@ unsigned nr_plat_signals_take(void)
 	return bits;
 }
 
-int nr_linux_signal_fd(void)
+int nr_linux_wake_fd(void)
 {
-	return sig_pipe[0];
+	return make_pipe() == 0 ? sig_pipe[0] : -1;
 }
 
-void nr_linux_signal_drain(void)
+int nr_linux_wake_take(void)
 {
 	char buf[64];
 	int i;
 
-	for (i = 0; i < 16 && read(sig_pipe[0], buf, sizeof(buf)) > 0; i++)
+	if (!wake_pending)
+		return 0;
+	/* Clear before reading: a wake-up landing in between leaves the flag
+	 * set (and a byte) for the next poll, never nothing. */
+	wake_pending = 0;
+	for (i = 0; sig_pipe[0] >= 0 && i < 16 && read(sig_pipe[0], buf, sizeof(buf)) > 0; i++)
 		;
+	return 1;
 }
 
 /* ---- privileges and directories ---------------------------------------------------------- */

@@ -12,4 +12,4 @@ target_compile_definitions(nrplatform PRIVATE _GNU_SOURCE)
 
 add_executable(nanorelay ${CMAKE_SOURCE_DIR}/platform/linux/linux_main.c)
 target_compile_options(nanorelay PRIVATE ${NR_WARN})
-target_link_libraries(nanorelay PRIVATE nrcore nrplatform nrcore)
+target_link_libraries(nanorelay PRIVATE nrfront nrcore nrplatform nrfront nrcore)

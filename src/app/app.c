@@ -14,14 +14,16 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "app/check_system.h"
 #include "app/daemon.h"
+#include "app/oauth2_login.h"
 #include "app/test_upstream.h"
 #include "conf/conf.h"
 #include "core/build.h"
 #include "core/log.h"
 #include "ctl/ctl.h"
 #include "dns/dns.h"
-#include "oauth2/oauth2_login.h"
+#include "posix.h"
 #include "sendmail/sendmail.h"
 #include "tls/tls.h"
 #include "users/users.h"
@@ -305,6 +307,9 @@ int nr_app_main(int argc, char **argv)
 	struct nr_conf conf;
 	int rc;
 
+	/* The parser's look at the files a configuration names (modes,
+	 * owners): a POSIX question, so the front end answers it. */
+	nr_conf_set_file_probe(nr_plat_file_is_exposed);
 	if (NR_ENABLED(CONFIG_NR_SENDMAIL) && argc > 0 && called_as_sendmail(argv[0]))
 		return nr_sendmail_main(argc, argv, NULL);
 	if (parse_args(argc, argv, &args) != 0) {

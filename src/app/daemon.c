@@ -14,15 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/check_system.h"
 #include "app/daemon.h"
+#include "app/smtpd_submit.h"
 #include "conf/conf.h"
 #include "core/build.h"
 #include "core/fmt.h"
 #include "core/log.h"
 #include "ctl/ctl.h"
 #include "embed/embed.h"
+#include "posix.h"
 #include "queue/queue.h"
-#include "smtpd/smtpd_submit.h"
 
 enum { EX_OK_ = 0, EX_UNAVAILABLE_ = 69, EX_SOFTWARE_ = 70, EX_OSERR_ = 71, EX_CONFIG_ = 78 };
 
@@ -196,6 +198,15 @@ static int start(struct nr_daemon *d, struct nr_conf *conf)
 		if (rc != 0) {
 			nr_err("state_dir %s: %s", d->conf->state_dir, nr_strerror(rc));
 			return EX_OSERR_;
+		}
+	}
+	/* a file queue's directories: the file system is the front end's */
+	if (d->conf->queue_kind == NR_QUEUE_FILE) {
+		rc = nr_plat_mkdir_parents(d->conf->queue_path, 0700);
+		if (rc != 0) {
+			nr_err("queue: cannot create the directory of %s: %s", d->conf->queue_path,
+			       nr_strerror(rc));
+			return EX_UNAVAILABLE_;
 		}
 	}
 	if (nr_relay_open_queue(d->relay, NULL, 0) != 0)

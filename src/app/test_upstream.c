@@ -20,6 +20,7 @@
 #include "delivery/delivery.h"
 #include "dns/dns.h"
 #include "oauth2/oauth2.h"
+#include "posix.h"
 #include "rewrite/provider.h"
 #include "smtpc/smtpc_session.h"
 #include "tls/tls.h"

@@ -91,7 +91,7 @@ struct nr_conf_alias {
 };
 
 /* The line each of these keys was set on (0: not in the file, the
- * default), for what is checked after parsing (nr_conf_check_system). */
+ * default), for what is checked after parsing (nr_conf_check_system, app/check_system.h). */
 struct nr_conf_lines {
 	int user, ca_file, lan_cert, queue, users, state_dir;
 };
@@ -171,7 +171,8 @@ void nr_conf_free(struct nr_conf *c);
  * "path:line: message" into err (err_size bytes, always terminated; err may
  * be NULL); *c is then left freed-and-inited. Warnings (e.g. a secret file
  * readable by others, a missing oauth_token_file) go to the log. Checks
- * files with nr_plat_file_is_exposed(); a missing password_file is an error.
+ * files with the file probe (nr_conf_set_file_probe); a missing
+ * password_file is an error.
  */
 int nr_conf_parse(struct nr_conf *c, const char *path, const char *text, size_t len, char *err,
 		  size_t err_size) NR_MUST_CHECK;
@@ -188,16 +189,17 @@ int nr_conf_parse_text(struct nr_conf *c, const char *text, size_t len, char *er
 int nr_conf_load(struct nr_conf *c, const char *path, char *err, size_t err_size) NR_MUST_CHECK;
 
 /*
- * What start-up needs from this machine, beyond the file's syntax: `user`
- * exists, ca_file exists, an explicit lan_cert/lan_key exists (it is never
- * silently replaced by a generated one), a file queue is not on a
- * read-only file system, every listen address is one of this machine's,
- * and `user` can read the secrets the daemon reads after the privilege
- * drop (password_file, oauth_token_file, users). Run by --check-config and
- * at the start of the daemon (as root, before anything is created). 0, or
- * NR_EINVAL with "FILE:LINE: key: what is wrong; the fix" in err.
+ * How the parser looks at a file the configuration names (password_file,
+ * users, ca_file, lan_cert, ...): the answer of nr_plat_file_is_exposed
+ * (posix.h): 1 readable by others than root and user (NULL: by group or
+ * others), 0 private, negative (an NR_E... code) when it cannot be read.
+ * A front end on a POSIX system sets it once before the first parse; with
+ * none (an RTOS: the board's named blobs have no modes or owners) the
+ * parser looks at no file, and warns about none. Not thread-safe: set it
+ * before any parse.
  */
-int nr_conf_check_system(const struct nr_conf *c, char *err, size_t err_size) NR_MUST_CHECK;
+typedef int (*nr_conf_file_probe_fn)(const char *path, const char *user);
+void nr_conf_set_file_probe(nr_conf_file_probe_fn probe);
 
 /* 1 when a listener has tls= (the LAN certificate is needed), else 0. */
 int nr_conf_uses_lan_tls(const struct nr_conf *c);

@@ -186,7 +186,7 @@ int nr_conf_check_file(struct nr_conf_parser *p, const char *what, const char *p
 {
 	/* only whether it is there: exposure is looked at once `user` is
 	 * known, at the end of the file */
-	int rc = nr_plat_file_is_exposed(path, NULL);
+	int rc = nr_conf_probe_file(path, NULL);
 
 	if (rc < 0 && missing_is_error)
 		return nr_conf_fail(p, "%s %s: cannot read: %s", what, path, nr_strerror(rc));

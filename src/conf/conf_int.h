@@ -89,6 +89,10 @@ extern const size_t nr_conf_key_count;
  * case ignored), or NULL (conf_check.c). */
 const char *nr_conf_key_suggest(const char *name);
 
+/* The file probe's answer for path (nr_conf_set_file_probe), or 0
+ * ("there and private") when no probe is set (conf_check.c). */
+int nr_conf_probe_file(const char *path, const char *user);
+
 /* "path:line: key: [option: ]message" into the error buffer; NR_EINVAL. */
 int nr_conf_fail(struct nr_conf_parser *p, const char *fmt, ...) NR_PRINTF(2, 3);
 int nr_conf_oom(struct nr_conf_parser *p); /* NR_ENOMEM */

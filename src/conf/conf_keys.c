@@ -256,7 +256,7 @@ static int k_lan_key(struct nr_conf_parser *p, struct nr_conf_line *l)
 
 static int k_users(struct nr_conf_parser *p, struct nr_conf_line *l)
 {
-	int rc = nr_plat_file_is_exposed(l->arg[0], NULL);
+	int rc = nr_conf_probe_file(l->arg[0], NULL);
 
 	if (rc < 0)
 		nr_conf_warn_at(p,

@@ -346,7 +346,7 @@ static int check_v4_on_v6(struct nr_conf_parser *p, const struct nr_conf_listen 
  * other than user's, is worth a word (0640 root:<user's group> is fine). */
 static void warn_exposed(struct nr_conf_parser *p, int line, const char *what, const char *path)
 {
-	if (path == NULL || nr_plat_file_is_exposed(path, p->c->user) != 1)
+	if (path == NULL || nr_conf_probe_file(path, p->c->user) != 1)
 		return;
 	p->line = line;
 	if (p->c->user != NULL)

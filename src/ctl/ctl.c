@@ -18,6 +18,7 @@
 #include "ctl/ctl.h"
 #include "ctl/ctl_text.h"
 #include "delivery/delivery.h"
+#include "posix.h"
 #include "proto/proto.h"
 #include "queue/queue.h"
 #include "rewrite/rewrite.h"

@@ -10,6 +10,7 @@
 #include "app/test_upstream.h" /* nr_sender_refusal_advice */
 #include "ctl/ctl.h"
 #include "ctl/ctl_text.h"
+#include "posix.h"
 
 /* How long one request may take end to end. */
 #define CTL_CLIENT_TIMEOUT_MS 30000

@@ -119,11 +119,7 @@ int nr_relay_queue_open(struct nr_relay *r, char *err, size_t err_size)
 			 ? nr_store_ram_open(&r->bdev, c->queue_size, NR_STORE_SECTOR_SIZE)
 			 : NR_ENOTSUP;
 	} else if (c->queue_kind == NR_QUEUE_FILE) {
-		rc = nr_plat_mkdir_parents(c->queue_path, 0700);
-		if (rc != 0)
-			return nr_relay_fail(err, err_size, rc,
-					     "queue: cannot create the directory of %s: %s",
-					     c->queue_path, nr_strerror(rc));
+		/* its directory exists: the program made it (the daemon does) */
 		rc = open_file_bdev(r, c->queue_path, c->queue_size);
 	} else if (c->queue_kind == NR_QUEUE_MTD) {
 		rc = open_mtd_bdev(r, c->queue_path, c->queue_size, err, err_size);

@@ -6,6 +6,5 @@ if(CONFIG_NR_OAUTH2)
        ${CMAKE_CURRENT_LIST_DIR}/oauth2_http.c
        ${CMAKE_CURRENT_LIST_DIR}/oauth2_json.c
        ${CMAKE_CURRENT_LIST_DIR}/oauth2_keeper.c
-       ${CMAKE_CURRENT_LIST_DIR}/oauth2_login.c
        ${CMAKE_CURRENT_LIST_DIR}/oauth2_store.c)
 endif()

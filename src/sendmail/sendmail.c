@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "ctl/ctl.h"
+#include "posix.h"
 #include "proto/proto.h"
 #include "sendmail/sendmail.h"
 #include "sendmail/sendmail_int.h"

@@ -20,6 +20,7 @@
 #include "core/loop.h"
 #include "core/mem.h"
 #include "delivery/delivery.h"
+#include "posix.h"
 #include "queue/queue.h"
 #include "sendmail/sendmail_int.h"
 #include "smtpd/smtpd.h"

@@ -5,8 +5,7 @@ list(APPEND NR_CORE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/smtpd_session.c
   ${CMAKE_CURRENT_LIST_DIR}/smtpd_data.c
   ${CMAKE_CURRENT_LIST_DIR}/smtpd_auth.c
-  ${CMAKE_CURRENT_LIST_DIR}/smtpd_limits.c
-  ${CMAKE_CURRENT_LIST_DIR}/smtpd_submit.c)
+  ${CMAKE_CURRENT_LIST_DIR}/smtpd_limits.c)
 if(CONFIG_NR_LAN_TLS)
   list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/smtpd_tls.c)
 else()

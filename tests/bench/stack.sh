@@ -25,7 +25,7 @@ dir=$(cd "$dir" && pwd)
 /usr/bin/python3 - "$top/Kconfig" >"$dir/rtos-limits_defconfig" <<'PY'
 import sys, kconfiglib
 kc = kconfiglib.Kconfig(sys.argv[1], warn=False)
-for name in ("NR_EXPERIMENTAL", "NR_PLATFORM_RTOS"):
+for name in ("NR_PLATFORM_RTOS",):
     if name in kc.syms:
         kc.syms[name].set_value(2)
 for s in kc.unique_defined_syms:

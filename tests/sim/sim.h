@@ -1,6 +1,7 @@
 /*
- * sim.h - the simulator: a second implementation of platform/platform.h for
- * deterministic unit tests, plus the knobs a test turns.
+ * sim.h - the simulator: a second implementation of platform/platform.h and
+ * platform/posix.h (the front ends' calls) for deterministic unit tests, plus
+ * the knobs a test turns.
  *
  * Link a unit test with PLATFORM sim (the default of nr_unit_test) and the
  * core runs against:
@@ -10,6 +11,7 @@
  *    next scripted arrival, whichever is first), so timer tests are instant
  *    and exact. A poll that would wait forever with nothing scripted is a
  *    test bug: it returns NR_EIO and says so on stderr.
+ *    nr_plat_wake() makes the next poll return 0 at once.
  *  - scripted sockets: a test queues incoming connections on listeners and
  *    scripts what each peer sends (in chunks: one read never crosses a
  *    chunk, so short reads are explicit), when, and how it ends (EOF,
@@ -38,7 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "platform.h"
+#include "posix.h"
 
 /* Forget every socket, peer, log line and signal; the clock goes back to
  * SIM_T0_MS, wall time to SIM_WALL0, entropy to seed 1. */

@@ -13,5 +13,7 @@ uint64_t sim_resolve_next_due(void);
 int sim_resolve_deliver(void);
 /* sim_sys.c */
 unsigned sim_signals_pending(void);
+/* Take a pending nr_plat_wake(): 1 once, then 0. */
+int sim_wake_take(void);
 
 #endif /* NR_SIM_INTERNAL_H */

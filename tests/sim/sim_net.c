@@ -746,6 +746,8 @@ int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms)
 
 	if ((err = take_failure(SIM_OP_POLL)) != 0)
 		return err;
+	if (sim_wake_take())
+		return 0;
 	count = scan(fds, n);
 	/* Resolver answers arrive inside poll and end it, as on a platform. */
 	if (sim_resolve_deliver() || count || sim_signals_pending() || timeout_ms == 0)

@@ -19,6 +19,7 @@ static int wall_unset;
 static uint64_t rng_state = 1;
 static int rng_fail;
 static unsigned signals;
+static volatile int woken; /* nr_plat_wake() since the last poll */
 static int file_exposed;
 static int drop_result;
 static char dropped_to[64];
@@ -42,6 +43,7 @@ void sim_reset(void)
 	rng_state = 1;
 	rng_fail = 0;
 	signals = 0;
+	woken = 0;
 	file_exposed = 0;
 	drop_result = 0;
 	dropped_to[0] = '\0';
@@ -220,6 +222,19 @@ void sim_raise(unsigned sig_bits)
 unsigned sim_signals_pending(void)
 {
 	return signals;
+}
+
+void nr_plat_wake(void)
+{
+	woken = 1;
+}
+
+int sim_wake_take(void)
+{
+	int w = woken;
+
+	woken = 0;
+	return w;
 }
 
 int nr_plat_signals_install(void)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "app/check_system.h"
 #include "conf/conf.h"
 #include "core/build.h"
 #include "test.h"
@@ -1138,6 +1139,8 @@ TEST(check_system_names_missing_files)
 
 int main(void)
 {
+	/* the parser's look at files is the front end's (app.c does the same) */
+	nr_conf_set_file_probe(nr_plat_file_is_exposed);
 	write_file(SECRET, "secret\n", 0600);
 	write_file(OPEN_SECRET, "secret\n", 0644);
 	RUN(bad_values_are_refused_with_file_and_line);

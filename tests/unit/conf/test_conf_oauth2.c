@@ -10,6 +10,7 @@
 
 #include "conf/conf.h"
 #include "core/build.h"
+#include "posix.h"
 #include "test.h"
 
 #define SECRET "conf_oauth2_test.secret"
@@ -251,6 +252,8 @@ TEST(bad_oauth2_lines_are_refused)
 
 int main(void)
 {
+	/* the parser's look at files is the front end's (app.c does the same) */
+	nr_conf_set_file_probe(nr_plat_file_is_exposed);
 	write_file(SECRET, "s3cr3t\n", 0600);
 	RUN(microsoft_app_only_preset);
 	RUN(microsoft_delegated_preset);

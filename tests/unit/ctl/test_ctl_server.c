@@ -9,6 +9,7 @@
 #include "core/loop.h"
 #include "core/stats.h"
 #include "ctl/ctl.h"
+#include "posix.h"
 #include "queue/queue.h"
 #include "store/store.h"
 #include "test.h"

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -11,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "platform.h"
+#include "posix.h"
 #include "test.h"
 
 static struct nr_addr addr4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
@@ -230,6 +231,48 @@ TEST(connect_refused)
 #endif
 	EXPECT_EQ(rc, NR_ECONNREFUSED);
 	nr_plat_sock_close(c);
+}
+
+static void *wake_later(void *arg)
+{
+	(void)arg;
+	usleep(100 * 1000);
+	nr_plat_wake();
+	return NULL;
+}
+
+/* Runs before poll_timeout_and_signals: the wake-up needs no signal
+ * handlers installed. */
+TEST(poll_wake)
+{
+	struct nr_addr any = addr4(127, 0, 0, 1, 0);
+	struct nr_pollfd p;
+	pthread_t th;
+	uint64_t t0;
+	nr_sock_t l;
+
+	ASSERT_EQ(nr_plat_tcp_listen(&any, 1, &l), 0);
+	p = (struct nr_pollfd){.sock = l, .want = NR_POLL_IN};
+	/* A wake-up before the poll is not lost... */
+	nr_plat_wake();
+	t0 = nr_plat_now_ms();
+	EXPECT_EQ(nr_plat_poll(&p, 1, 5000), 0);
+	EXPECT_TRUE(nr_plat_now_ms() - t0 < 1000);
+	/* ...and several count as one: the next poll waits its time out. */
+	nr_plat_wake();
+	nr_plat_wake();
+	EXPECT_EQ(nr_plat_poll(&p, 1, 5000), 0);
+	t0 = nr_plat_now_ms();
+	EXPECT_EQ(nr_plat_poll(&p, 1, 60), 0);
+	EXPECT_TRUE(nr_plat_now_ms() - t0 >= 55);
+	/* Another thread wakes a poll that is blocked. */
+	ASSERT_EQ(pthread_create(&th, NULL, wake_later, NULL), 0);
+	t0 = nr_plat_now_ms();
+	EXPECT_EQ(nr_plat_poll(&p, 1, 5000), 0);
+	EXPECT_TRUE(nr_plat_now_ms() - t0 < 4000);
+	EXPECT_EQ(p.ready, 0);
+	pthread_join(th, NULL);
+	nr_plat_sock_close(l);
 }
 
 TEST(poll_timeout_and_signals)
@@ -709,6 +752,7 @@ int main(void)
 	RUN(files_and_sockets_against_planted_names);
 	RUN(stderr_log_line_has_timestamp);
 	RUN(stderr_log_gathers_until_flush);
+	RUN(poll_wake);
 	RUN(poll_timeout_and_signals);
 	rm_rf(tmpdir);
 	return TEST_REPORT();

@@ -3,11 +3,12 @@
  */
 #include <stdlib.h>
 
+#include "app/smtpd_submit.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/mem.h"
+#include "posix.h"
 #include "smtpd/smtpd.h"
-#include "smtpd/smtpd_submit.h"
 
 /* Connections taken per readiness event, so one busy socket cannot starve
  * the loop. */

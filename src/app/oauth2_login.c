@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/oauth2_login.h"
 #include "app/test_upstream.h"
 #include "conf/conf.h"
 #include "core/ascii.h"
@@ -23,7 +24,6 @@
 #include "dns/dns.h"
 #include "oauth2/oauth2.h"
 #include "oauth2/oauth2_fetch.h"
-#include "oauth2/oauth2_login.h"
 #include "proto/base64.h"
 #include "tls/tls.h"
 

@@ -1,8 +1,8 @@
 /*
  * oauth2_login.h - `nanorelay oauth2 login SMARTHOST` (oauth2_login.c).
  */
-#ifndef NR_OAUTH2_OAUTH2_LOGIN_H
-#define NR_OAUTH2_OAUTH2_LOGIN_H
+#ifndef NR_APP_OAUTH2_LOGIN_H
+#define NR_APP_OAUTH2_LOGIN_H
 
 struct nr_conf;
 
@@ -13,4 +13,4 @@ extern const char nr_oauth2_help[];
  * front-end command, never run inside the daemon). */
 int nr_oauth2_login_main(const struct nr_conf *conf, int argc, char **argv);
 
-#endif /* NR_OAUTH2_OAUTH2_LOGIN_H */
+#endif /* NR_APP_OAUTH2_LOGIN_H */

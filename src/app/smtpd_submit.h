@@ -10,8 +10,8 @@
  * Ownership: loop and smtpd are borrowed and must outlive the listener.
  * Nothing here blocks.
  */
-#ifndef NR_SMTPD_SMTPD_SUBMIT_H
-#define NR_SMTPD_SMTPD_SUBMIT_H
+#ifndef NR_APP_SMTPD_SUBMIT_H
+#define NR_APP_SMTPD_SUBMIT_H
 
 #include "core/build.h"
 
@@ -29,4 +29,4 @@ int nr_smtpd_submit_start(struct nr_smtpd_submit **out, struct nr_loop *loop,
  * NULL is ignored. */
 void nr_smtpd_submit_stop(struct nr_smtpd_submit *s);
 
-#endif /* NR_SMTPD_SMTPD_SUBMIT_H */
+#endif /* NR_APP_SMTPD_SUBMIT_H */
