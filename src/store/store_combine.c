@@ -10,6 +10,25 @@
  * order. A program writes the bytes the ring gives (the ring always passes
  * the merged bits), so a device that overwrites rather than ANDs is fine.
  *
+ * On a file (raw.write_size 0: a write overwrites, and writing a byte's
+ * own value again changes nothing) the buffer is also a window on the
+ * device: after it is written out it keeps the newest bytes, and
+ *  - a read inside it is served from RAM (delivery reads back the message
+ *    just committed: no pread);
+ *  - a program inside it (a recipient or message mark on a record just
+ *    written) changes the window, and the next write-out covers it and the
+ *    records after it in one write: the marks of a loop turn cost no write
+ *    of their own;
+ *  - a program a few bytes past its end, over bytes known erased (this
+ *    layer erased the sector and nothing was programmed there since: the
+ *    state area the ring leaves erased after each record) extends it, the
+ *    gap filled with 0xFF, which the file already holds.
+ * A program elsewhere then goes straight to the device, keeping the
+ * window; programs between two syncs may reach the file in any order,
+ * which the ring allows (it syncs where order matters, as the page cache
+ * writes back in any order too). A flash keeps the strict behaviour above:
+ * it never sees a byte programmed twice with the same value.
+ *
  * A failed sync is final: the device then refuses every further sync, so
  * nothing it covered is ever trusted (Linux may drop dirty pages after
  * reporting EIO once: a later "successful" fdatasync would prove nothing).
@@ -25,8 +44,14 @@
 struct combine_dev {
 	struct nr_plat_storage raw;
 	int sync_failed;
-	uint8_t *wc; /* write buffer: wc_len bytes for offset wc_off */
-	uint32_t wc_off, wc_len;
+	int window; /* a file: the buffer stays a window on the device */
+	/* The buffer: wc_len bytes for offset wc_off. Bytes from wc_dirty on
+	 * are not written yet; those before it (a window's) are the device's. */
+	uint8_t *wc;
+	uint32_t wc_off, wc_len, wc_dirty;
+	/* [era_lo, era_hi): bytes this layer erased and nothing programmed
+	 * since (the part of the last erased sector past its last program) */
+	uint32_t era_lo, era_hi;
 };
 
 static int in_device(const struct nr_bdev *bd, uint32_t off, uint32_t len)
@@ -34,18 +59,32 @@ static int in_device(const struct nr_bdev *bd, uint32_t off, uint32_t len)
 	return (uint64_t)off + len <= (uint64_t)bd->sector_size * bd->sector_count;
 }
 
-/* Write the buffer out; a failure there is final, as a failed sync. */
+/* Write the unwritten part out; a failure there is final, as a failed
+ * sync, and drops the window (it may no longer be the device's). */
 static int wc_flush(struct combine_dev *d)
 {
-	int ret;
+	int ret = 0;
 
-	if (d->wc_len == 0)
-		return 0;
-	ret = d->raw.write(d->raw.ctx, d->wc_off, d->wc, d->wc_len);
-	d->wc_len = 0;
+	if (d->wc_dirty < d->wc_len)
+		ret = d->raw.write(d->raw.ctx, d->wc_off + d->wc_dirty, d->wc + d->wc_dirty,
+				   d->wc_len - d->wc_dirty);
 	if (ret)
 		d->sync_failed = 1;
+	if (ret || !d->window)
+		d->wc_len = 0;
+	d->wc_dirty = d->wc_len;
 	return ret;
+}
+
+/* A program of [off, off + len): the erased run shrinks. */
+static void era_programmed(struct combine_dev *d, uint32_t off, uint32_t len)
+{
+	if (off >= d->era_hi || off + len <= d->era_lo)
+		return;
+	if (off <= d->era_lo)
+		d->era_lo = NR_MIN(d->era_hi, off + len);
+	else
+		d->era_hi = off; /* keep the part below it */
 }
 
 static int combine_read(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t len)
@@ -54,26 +93,87 @@ static int combine_read(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t le
 
 	if (!in_device(bd, off, len))
 		return NR_EINVAL;
+	if (d->window && d->wc_len && off >= d->wc_off && off + len <= d->wc_off + d->wc_len) {
+		memcpy(buf, d->wc + (off - d->wc_off), len);
+		return 0;
+	}
 	if (d->wc_len && off < d->wc_off + d->wc_len && off + len > d->wc_off && wc_flush(d))
 		return NR_EIO;
 	return d->raw.read(d->raw.ctx, off, buf, len) ? NR_EIO : 0;
 }
 
+/* Bytes of erased gap a window may fill to append at off (0: none). */
+static uint32_t window_gap(const struct combine_dev *d, uint32_t off, uint32_t len)
+{
+	uint32_t end = d->wc_off + d->wc_len;
+
+	if (!d->window || !d->wc_len || off <= end || end != d->era_lo || off + len > d->era_hi)
+		return 0;
+	return off - end;
+}
+
+/* Room at the window's end for add more bytes: written out, its oldest
+ * bytes dropped (the newest half kept, for the marks to come). */
+static int window_make_room(struct combine_dev *d, uint32_t add)
+{
+	uint32_t keep;
+	int ret;
+
+	if (d->wc_len + add <= WC_SIZE)
+		return 0;
+	ret = wc_flush(d);
+	if (ret)
+		return ret;
+	keep = add < WC_SIZE ? NR_MIN(d->wc_len, NR_MIN(WC_SIZE / 2, WC_SIZE - add)) : 0;
+	memmove(d->wc, d->wc + d->wc_len - keep, keep);
+	d->wc_off += d->wc_len - keep;
+	d->wc_len = d->wc_dirty = keep;
+	return 0;
+}
+
 static int combine_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint32_t len)
 {
 	struct combine_dev *d = bd->ctx;
+	uint32_t gap;
 	int ret;
 
 	if (!in_device(bd, off, len))
 		return NR_EINVAL;
-	if (d->wc_len && off == d->wc_off + d->wc_len && d->wc_len + len <= WC_SIZE) {
-		memcpy(d->wc + d->wc_len, buf, len);
-		d->wc_len += len;
+	if (d->window && d->wc_len && off >= d->wc_off && off + len <= d->wc_off + d->wc_len) {
+		memcpy(d->wc + (off - d->wc_off), buf, len); /* a mark */
+		d->wc_dirty = NR_MIN(d->wc_dirty, off - d->wc_off);
 		return 0;
+	}
+	gap = window_gap(d, off, len);
+	if (d->wc_len && off == d->wc_off + d->wc_len + gap) {
+		if (d->window) {
+			ret = window_make_room(d, gap + len);
+			if (ret)
+				return ret;
+			if (d->wc_len == 0)
+				gap = 0; /* nothing kept: start afresh below */
+		}
+		if (d->wc_len && d->wc_len + gap + len <= WC_SIZE) {
+			memset(d->wc + d->wc_len, 0xFF, gap);
+			memcpy(d->wc + d->wc_len + gap, buf, len);
+			d->wc_dirty = NR_MIN(d->wc_dirty, d->wc_len);
+			d->wc_len += gap + len;
+			era_programmed(d, off - gap, gap + len);
+			return 0;
+		}
+	}
+	era_programmed(d, off, len);
+	if (d->window && d->wc_len && (off >= d->wc_off + d->wc_len || off + len <= d->wc_off)) {
+		/* elsewhere: straight to the device, the window stays */
+		ret = d->raw.write(d->raw.ctx, off, buf, len);
+		if (ret)
+			d->sync_failed = 1;
+		return ret;
 	}
 	ret = wc_flush(d);
 	if (ret)
 		return ret;
+	d->wc_len = d->wc_dirty = 0;
 	if (len < WC_SIZE && !d->wc)
 		d->wc = malloc(WC_SIZE);
 	if (len >= WC_SIZE || !d->wc)
@@ -87,6 +187,7 @@ static int combine_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint3
 static int combine_erase(struct nr_bdev *bd, uint32_t sector)
 {
 	struct combine_dev *d = bd->ctx;
+	uint32_t lo = sector * bd->sector_size;
 	int ret;
 
 	if (sector >= bd->sector_count)
@@ -94,7 +195,15 @@ static int combine_erase(struct nr_bdev *bd, uint32_t sector)
 	ret = wc_flush(d);
 	if (ret)
 		return ret;
-	return d->raw.erase(d->raw.ctx, (uint64_t)sector * bd->sector_size, bd->sector_size);
+	if (d->wc_len && lo < d->wc_off + d->wc_len && lo + bd->sector_size > d->wc_off)
+		d->wc_len = d->wc_dirty = 0; /* the window's bytes go */
+	ret = d->raw.erase(d->raw.ctx, (uint64_t)lo, bd->sector_size);
+	d->era_lo = d->era_hi = 0;
+	if (ret == 0) {
+		d->era_lo = lo;
+		d->era_hi = lo + bd->sector_size;
+	}
+	return ret;
 }
 
 static int combine_sync(struct nr_bdev *bd)
@@ -147,6 +256,7 @@ int nr_store_combine_open(struct nr_bdev *out, struct nr_plat_storage *raw, uint
 	if (!d)
 		goto out;
 	d->raw = *raw;
+	d->window = raw->write_size == 0;
 	nr_store_bdev_init(out, &combine_ops, d, raw->size, sector_size);
 	out->name = name;
 	out->persistent = !raw->in_ram; /* a file on tmpfs is lost at a power cut */
