@@ -23,6 +23,11 @@
  *    layer erased the sector and nothing was programmed there since: the
  *    state area the ring leaves erased after each record) extends it, the
  *    gap filled with 0xFF, which the file already holds.
+ * A second window, for reads: a read of up to RD_SIZE/2 bytes outside both
+ * takes in RD_SIZE bytes from where it starts (delivery reads the queue in
+ * order, behind the head when a backlog builds: the next messages are then
+ * read from RAM), every program updates the copy, and a mark inside it is
+ * written out with the others of its turn in one write.
  * A program elsewhere then goes straight to the device, keeping the
  * window; programs between two syncs may reach the file in any order,
  * which the ring allows (it syncs where order matters, as the page cache
@@ -40,6 +45,7 @@
 #include "store/store_int.h"
 
 #define WC_SIZE (32u * 1024) /* write buffer, allocated at the first program */
+#define RD_SIZE (32u * 1024) /* a file's read window, allocated at the first read */
 
 struct combine_dev {
 	struct nr_plat_storage raw;
@@ -52,6 +58,11 @@ struct combine_dev {
 	/* [era_lo, era_hi): bytes this layer erased and nothing programmed
 	 * since (the part of the last erased sector past its last program) */
 	uint32_t era_lo, era_hi;
+	/* The read window: rd_len bytes for offset rd_off, always the bytes
+	 * the device holds once written out; [rd_dlo, rd_dhi) not written yet
+	 * (empty when rd_dlo >= rd_dhi). */
+	uint8_t *rd;
+	uint32_t rd_off, rd_len, rd_dlo, rd_dhi;
 };
 
 static int in_device(const struct nr_bdev *bd, uint32_t off, uint32_t len)
@@ -76,6 +87,67 @@ static int wc_flush(struct combine_dev *d)
 	return ret;
 }
 
+/* Write the read window's unwritten part out (as wc_flush). */
+static int rd_flush(struct combine_dev *d)
+{
+	int ret = 0;
+
+	if (d->rd_dlo < d->rd_dhi)
+		ret = d->raw.write(d->raw.ctx, d->rd_off + d->rd_dlo, d->rd + d->rd_dlo,
+				   d->rd_dhi - d->rd_dlo);
+	if (ret) {
+		d->sync_failed = 1;
+		d->rd_len = 0;
+	}
+	d->rd_dlo = d->rd_dhi = 0;
+	return ret;
+}
+
+static int flush_all(struct combine_dev *d)
+{
+	int ret = wc_flush(d), ret2 = rd_flush(d);
+
+	return ret ? ret : ret2;
+}
+
+static int inside(uint32_t off, uint32_t len, uint32_t woff, uint32_t wlen)
+{
+	return wlen && off >= woff && off + len <= woff + wlen;
+}
+
+/* The part of a program of [off, off + len) that falls in a window of
+ * wlen bytes for woff, copied there. */
+static void copy_in(uint8_t *w, uint32_t woff, uint32_t wlen, uint32_t off, const void *buf,
+		    uint32_t len)
+{
+	uint32_t lo = NR_MAX(off, woff), hi = NR_MIN(off + len, woff + wlen);
+
+	if (wlen && lo < hi)
+		memcpy(w + (lo - woff), (const uint8_t *)buf + (lo - off), hi - lo);
+}
+
+/* Take RD_SIZE bytes from off into the read window (the device made
+ * current first). 0, or NR_EIO; 1 when there is no window to fill. */
+static int rd_fill(struct nr_bdev *bd, struct combine_dev *d, uint32_t off)
+{
+	uint32_t n = NR_MIN(RD_SIZE, bd->sector_size * bd->sector_count - off);
+
+	if (!d->rd)
+		d->rd = malloc(RD_SIZE);
+	if (!d->rd)
+		return 1;
+	if (rd_flush(d))
+		return NR_EIO;
+	if (d->wc_len && off < d->wc_off + d->wc_len && off + n > d->wc_off && wc_flush(d))
+		return NR_EIO;
+	d->rd_len = 0;
+	if (d->raw.read(d->raw.ctx, off, d->rd, n))
+		return NR_EIO;
+	d->rd_off = off;
+	d->rd_len = n;
+	return 0;
+}
+
 /* A program of [off, off + len): the erased run shrinks. */
 static void era_programmed(struct combine_dev *d, uint32_t off, uint32_t len)
 {
@@ -90,13 +162,25 @@ static void era_programmed(struct combine_dev *d, uint32_t off, uint32_t len)
 static int combine_read(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t len)
 {
 	struct combine_dev *d = bd->ctx;
+	int ret;
 
 	if (!in_device(bd, off, len))
 		return NR_EINVAL;
-	if (d->window && d->wc_len && off >= d->wc_off && off + len <= d->wc_off + d->wc_len) {
+	if (d->window && inside(off, len, d->wc_off, d->wc_len)) {
 		memcpy(buf, d->wc + (off - d->wc_off), len);
 		return 0;
 	}
+	if (d->window && len <= RD_SIZE / 2 && !inside(off, len, d->rd_off, d->rd_len)) {
+		ret = rd_fill(bd, d, off);
+		if (ret < 0)
+			return NR_EIO;
+	}
+	if (d->window && inside(off, len, d->rd_off, d->rd_len)) {
+		memcpy(buf, d->rd + (off - d->rd_off), len);
+		return 0;
+	}
+	if (d->rd_dlo < d->rd_dhi && rd_flush(d))
+		return NR_EIO;
 	if (d->wc_len && off < d->wc_off + d->wc_len && off + len > d->wc_off && wc_flush(d))
 		return NR_EIO;
 	return d->raw.read(d->raw.ctx, off, buf, len) ? NR_EIO : 0;
@@ -139,12 +223,16 @@ static int combine_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint3
 
 	if (!in_device(bd, off, len))
 		return NR_EINVAL;
-	if (d->window && d->wc_len && off >= d->wc_off && off + len <= d->wc_off + d->wc_len) {
-		memcpy(d->wc + (off - d->wc_off), buf, len); /* a mark */
-		d->wc_dirty = NR_MIN(d->wc_dirty, off - d->wc_off);
+	gap = window_gap(d, off, len);
+	era_programmed(d, off - gap, gap + len);
+	/* both windows stay copies of the device-to-be, whoever writes */
+	copy_in(d->rd, d->rd_off, d->rd_len, off, buf, len);
+	if (d->window)
+		copy_in(d->wc, d->wc_off, d->wc_len, off, buf, len);
+	if (d->window && inside(off, len, d->wc_off, d->wc_len)) {
+		d->wc_dirty = NR_MIN(d->wc_dirty, off - d->wc_off); /* a mark */
 		return 0;
 	}
-	gap = window_gap(d, off, len);
 	if (d->wc_len && off == d->wc_off + d->wc_len + gap) {
 		if (d->window) {
 			ret = window_make_room(d, gap + len);
@@ -158,13 +246,18 @@ static int combine_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint3
 			memcpy(d->wc + d->wc_len + gap, buf, len);
 			d->wc_dirty = NR_MIN(d->wc_dirty, d->wc_len);
 			d->wc_len += gap + len;
-			era_programmed(d, off - gap, gap + len);
 			return 0;
 		}
 	}
-	era_programmed(d, off, len);
+	if (d->window && inside(off, len, d->rd_off, d->rd_len)) {
+		/* a mark on a record delivery read: written at the next flush */
+		d->rd_dlo =
+		    d->rd_dlo < d->rd_dhi ? NR_MIN(d->rd_dlo, off - d->rd_off) : off - d->rd_off;
+		d->rd_dhi = NR_MAX(d->rd_dhi, off + len - d->rd_off);
+		return 0;
+	}
 	if (d->window && d->wc_len && (off >= d->wc_off + d->wc_len || off + len <= d->wc_off)) {
-		/* elsewhere: straight to the device, the window stays */
+		/* elsewhere: straight to the device, the windows stay */
 		ret = d->raw.write(d->raw.ctx, off, buf, len);
 		if (ret)
 			d->sync_failed = 1;
@@ -192,11 +285,13 @@ static int combine_erase(struct nr_bdev *bd, uint32_t sector)
 
 	if (sector >= bd->sector_count)
 		return NR_EINVAL;
-	ret = wc_flush(d);
+	ret = flush_all(d);
 	if (ret)
 		return ret;
 	if (d->wc_len && lo < d->wc_off + d->wc_len && lo + bd->sector_size > d->wc_off)
 		d->wc_len = d->wc_dirty = 0; /* the window's bytes go */
+	if (d->rd_len && lo < d->rd_off + d->rd_len && lo + bd->sector_size > d->rd_off)
+		d->rd_len = 0;
 	ret = d->raw.erase(d->raw.ctx, (uint64_t)lo, bd->sector_size);
 	d->era_lo = d->era_hi = 0;
 	if (ret == 0) {
@@ -210,7 +305,7 @@ static int combine_sync(struct nr_bdev *bd)
 {
 	struct combine_dev *d = bd->ctx;
 
-	if (d->sync_failed || wc_flush(d))
+	if (d->sync_failed || flush_all(d))
 		return NR_EIO;
 	if (d->raw.sync(d->raw.ctx) != 0) {
 		d->sync_failed = 1;
@@ -225,9 +320,10 @@ static void combine_close(struct nr_bdev *bd)
 
 	if (!d)
 		return;
-	(void)wc_flush(d); /* nothing unsynced was acknowledged */
+	(void)flush_all(d); /* nothing unsynced was acknowledged */
 	d->raw.close(d->raw.ctx);
 	free(d->wc);
+	free(d->rd);
 	free(d);
 	bd->ctx = NULL;
 }

@@ -216,11 +216,67 @@ TEST(combiner_window_on_a_file)
 	ASSERT_EQ(bd.read(&bd, 250 + 23 * 2048, got, 300), 0);
 	EXPECT_EQ(r->reads, reads);
 	EXPECT_EQ(got[299], 23);
+	/* a read elsewhere takes in a read window: the reads after it come
+	 * from RAM, and marks inside it go out together at the next sync */
+	memset(r->data + 16384, 0x33, 8192);
+	reads = r->reads;
+	ASSERT_EQ(bd.read(&bd, 16384, got, 100), 0);
+	ASSERT_EQ(bd.read(&bd, 16384 + 5000, got, 300), 0);
+	EXPECT_EQ(r->reads, reads + 1);
+	EXPECT_EQ(got[0], 0x33);
+	i = r->writes;
+	ASSERT_EQ(bd.prog(&bd, 16384 + 100, &z, 1), 0);
+	ASSERT_EQ(bd.prog(&bd, 16384 + 3000, &z, 1), 0);
+	ASSERT_EQ(bd.read(&bd, 16384 + 3000, got, 1), 0);
+	EXPECT_EQ(got[0], 0);
+	EXPECT_EQ(r->writes, i);
+	ASSERT_EQ(bd.sync(&bd), 0);
+	EXPECT_EQ(r->writes, i + 1);
+	EXPECT_EQ(r->last_off, 16384u + 100);
+	EXPECT_EQ(r->last_len, 2901u);
+	EXPECT_EQ(r->data[16384 + 3000], 0);
+	EXPECT_EQ(r->data[16384 + 3001], 0x33);
 	/* erasing the window's sector drops it */
+	reads = r->reads;
 	ASSERT_EQ(bd.erase(&bd, 11), 0);
 	ASSERT_EQ(bd.read(&bd, 250 + 23 * 2048, got, 300), 0);
 	EXPECT_EQ(r->reads, reads + 1);
 	EXPECT_EQ(got[299], 0xFF);
+	bd.close(&bd);
+	free(r);
+}
+
+/* A read window taken in just behind the head also covers the erased bytes
+ * past it: the next records still join the write window (one write), and
+ * the erased gaps between them stay erased. */
+TEST(combiner_read_window_past_the_head)
+{
+	struct nr_plat_storage s;
+	struct raw *r = raw_new(&s);
+	struct nr_bdev bd;
+	uint8_t a[100], got[8];
+	int i;
+
+	memset(a, 0x11, sizeof(a));
+	ASSERT_EQ(nr_store_combine_open(&bd, &s, 4096, "file"), 0);
+	ASSERT_EQ(bd.erase(&bd, 0), 0);
+	ASSERT_EQ(bd.prog(&bd, 0, a, 32), 0);
+	ASSERT_EQ(bd.read(&bd, 100, got, 8), 0); /* past the head: a read window */
+	EXPECT_EQ(got[0], 0xFF);
+	ASSERT_EQ(bd.prog(&bd, 32, a, 60), 0);
+	ASSERT_EQ(bd.prog(&bd, 100, a, 50), 0);
+	ASSERT_EQ(bd.prog(&bd, 200, a, 10), 0);
+	ASSERT_EQ(bd.read(&bd, 96, got, 8), 0);
+	EXPECT_EQ(got[3], 0xFF);
+	EXPECT_EQ(got[4], 0x11);
+	ASSERT_EQ(bd.sync(&bd), 0);
+	EXPECT_EQ(r->writes, 1);
+	EXPECT_EQ(r->last_off, 0u);
+	EXPECT_EQ(r->last_len, 210u);
+	for (i = 0; i < 256; i++) {
+		int programmed = i < 92 || (i >= 100 && i < 150) || (i >= 200 && i < 210);
+		EXPECT_EQ(r->data[i], programmed ? 0x11 : 0xFF);
+	}
 	bd.close(&bd);
 	free(r);
 }
@@ -282,6 +338,7 @@ int main(void)
 	RUN(file_sector_size_policy);
 	RUN(combiner_gathers_appends);
 	RUN(combiner_window_on_a_file);
+	RUN(combiner_read_window_past_the_head);
 	RUN(combiner_failed_sync_is_final);
 	RUN(geometry);
 	return TEST_REPORT();
