@@ -17,7 +17,7 @@
 #include "platform.h"
 
 #define FF_SIZE 4096u /* 0xFF block an erase writes repeatedly */
-#define FF_IOV 16     /* blocks per pwritev */
+#define FF_IOV 256    /* blocks per pwritev: 1 MiB, a large sector in one call */
 
 struct file_dev {
 	int fd;

@@ -133,9 +133,9 @@ struct nr_qreader {
 };
 
 /* Bytes of device a delivery reader caches (RAM per message in flight,
- * i.e. per upstream connection): one device read per 16 KiB of a large
- * message. */
-#define QREADER_CACHE 16384u
+ * i.e. per upstream connection). On a file the storage layer's read window
+ * (store_combine.c) batches these reads into 32 KiB ones. */
+#define QREADER_CACHE 4096u
 
 /* Envelopes kept decoded from the commit on, so delivery does not read
  * them back from the device; past this many they are read when needed. */

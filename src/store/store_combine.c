@@ -23,16 +23,17 @@
  *    layer erased the sector and nothing was programmed there since: the
  *    state area the ring leaves erased after each record) extends it, the
  *    gap filled with 0xFF, which the file already holds.
- * A second window, for reads: a read of up to RD_SIZE/2 bytes outside both
+ * A second window, for reads: a read of up to RD_SMALL bytes outside both
  * takes in RD_SIZE bytes from where it starts (delivery reads the queue in
  * order, behind the head when a backlog builds: the next messages are then
  * read from RAM), every program updates the copy, and a mark inside it is
  * written out with the others of its turn in one write.
- * A program elsewhere then goes straight to the device, keeping the
- * window; programs between two syncs may reach the file in any order,
- * which the ring allows (it syncs where order matters, as the page cache
- * writes back in any order too). A flash keeps the strict behaviour above:
- * it never sees a byte programmed twice with the same value.
+ * A read never writes anything out: it takes the device's bytes with the
+ * windows' over them (every byte not yet written lies in a window). A
+ * program elsewhere goes straight to the device, keeping the window; programs between two syncs may
+ * reach the file in any order, which the ring allows (it syncs where order matters, as the page
+ * cache writes back in any order too). A flash keeps the strict behaviour above: it never sees a
+ * byte programmed twice with the same value.
  *
  * A failed sync is final: the device then refuses every further sync, so
  * nothing it covered is ever trusted (Linux may drop dirty pages after
@@ -46,6 +47,10 @@
 
 #define WC_SIZE (32u * 1024) /* write buffer, allocated at the first program */
 #define RD_SIZE (32u * 1024) /* a file's read window, allocated at the first read */
+/* Reads up to this size go through the read window (a small message whole,
+ * a header); larger ones (a piece of a large message) go straight to the
+ * device: a copy less, and the window stays for the small ones. */
+#define RD_SMALL (8u * 1024)
 
 struct combine_dev {
 	struct nr_plat_storage raw;
@@ -126,8 +131,20 @@ static void copy_in(uint8_t *w, uint32_t woff, uint32_t wlen, uint32_t off, cons
 		memcpy(w + (lo - woff), (const uint8_t *)buf + (lo - off), hi - lo);
 }
 
-/* Take RD_SIZE bytes from off into the read window (the device made
- * current first). 0, or NR_EIO; 1 when there is no window to fill. */
+/* The part of a window that falls in [off, off + len), copied to buf: a
+ * read from the device, made what it reads once the windows are written
+ * (every byte not yet written lies in a window). */
+static void copy_out(void *buf, uint32_t off, uint32_t len, const uint8_t *w, uint32_t woff,
+		     uint32_t wlen)
+{
+	uint32_t lo = NR_MAX(off, woff), hi = NR_MIN(off + len, woff + wlen);
+
+	if (wlen && lo < hi)
+		memcpy((uint8_t *)buf + (lo - off), w + (lo - woff), hi - lo);
+}
+
+/* Take RD_SIZE bytes from off into the read window. 0, or NR_EIO; 1 when
+ * there is no window to fill. */
 static int rd_fill(struct nr_bdev *bd, struct combine_dev *d, uint32_t off)
 {
 	uint32_t n = NR_MIN(RD_SIZE, bd->sector_size * bd->sector_count - off);
@@ -136,13 +153,12 @@ static int rd_fill(struct nr_bdev *bd, struct combine_dev *d, uint32_t off)
 		d->rd = malloc(RD_SIZE);
 	if (!d->rd)
 		return 1;
-	if (rd_flush(d))
-		return NR_EIO;
-	if (d->wc_len && off < d->wc_off + d->wc_len && off + n > d->wc_off && wc_flush(d))
+	if (rd_flush(d)) /* its marks, before the copy goes */
 		return NR_EIO;
 	d->rd_len = 0;
 	if (d->raw.read(d->raw.ctx, off, d->rd, n))
 		return NR_EIO;
+	copy_out(d->rd, off, n, d->wc, d->wc_off, d->wc_len);
 	d->rd_off = off;
 	d->rd_len = n;
 	return 0;
@@ -170,7 +186,7 @@ static int combine_read(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t le
 		memcpy(buf, d->wc + (off - d->wc_off), len);
 		return 0;
 	}
-	if (d->window && len <= RD_SIZE / 2 && !inside(off, len, d->rd_off, d->rd_len)) {
+	if (d->window && len <= RD_SMALL && !inside(off, len, d->rd_off, d->rd_len)) {
 		ret = rd_fill(bd, d, off);
 		if (ret < 0)
 			return NR_EIO;
@@ -179,8 +195,14 @@ static int combine_read(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t le
 		memcpy(buf, d->rd + (off - d->rd_off), len);
 		return 0;
 	}
-	if (d->rd_dlo < d->rd_dhi && rd_flush(d))
-		return NR_EIO;
+	if (d->window) {
+		/* the device, with what the windows hold over it */
+		if (d->raw.read(d->raw.ctx, off, buf, len))
+			return NR_EIO;
+		copy_out(buf, off, len, d->wc, d->wc_off, d->wc_len);
+		copy_out(buf, off, len, d->rd, d->rd_off, d->rd_len);
+		return 0;
+	}
 	if (d->wc_len && off < d->wc_off + d->wc_len && off + len > d->wc_off && wc_flush(d))
 		return NR_EIO;
 	return d->raw.read(d->raw.ctx, off, buf, len) ? NR_EIO : 0;
@@ -197,7 +219,7 @@ static uint32_t window_gap(const struct combine_dev *d, uint32_t off, uint32_t l
 }
 
 /* Room at the window's end for add more bytes: written out, its oldest
- * bytes dropped (the newest half kept, for the marks to come). */
+ * bytes dropped (the newest 4 KiB kept, for the marks to come). */
 static int window_make_room(struct combine_dev *d, uint32_t add)
 {
 	uint32_t keep;
@@ -208,7 +230,7 @@ static int window_make_room(struct combine_dev *d, uint32_t add)
 	ret = wc_flush(d);
 	if (ret)
 		return ret;
-	keep = add < WC_SIZE ? NR_MIN(d->wc_len, NR_MIN(WC_SIZE / 2, WC_SIZE - add)) : 0;
+	keep = add < WC_SIZE ? NR_MIN(d->wc_len, NR_MIN(WC_SIZE / 8, WC_SIZE - add)) : 0;
 	memmove(d->wc, d->wc + d->wc_len - keep, keep);
 	d->wc_off += d->wc_len - keep;
 	d->wc_len = d->wc_dirty = keep;

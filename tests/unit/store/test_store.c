@@ -269,6 +269,17 @@ TEST(combiner_read_window_past_the_head)
 	ASSERT_EQ(bd.read(&bd, 96, got, 8), 0);
 	EXPECT_EQ(got[3], 0xFF);
 	EXPECT_EQ(got[4], 0x11);
+	/* a large read across the unwritten bytes writes nothing out */
+	{
+		static uint8_t large[10000];
+		ASSERT_EQ(bd.read(&bd, 0, large, sizeof(large)), 0);
+		EXPECT_EQ(r->writes, 0);
+		EXPECT_EQ(large[91], 0x11);
+		EXPECT_EQ(large[92], 0xFF);
+		EXPECT_EQ(large[100], 0x11);
+		EXPECT_EQ(large[209], 0x11);
+		EXPECT_EQ(large[210], 0xFF);
+	}
 	ASSERT_EQ(bd.sync(&bd), 0);
 	EXPECT_EQ(r->writes, 1);
 	EXPECT_EQ(r->last_off, 0u);
