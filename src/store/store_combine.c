@@ -24,7 +24,8 @@
  *    state area the ring leaves erased after each record) extends it, the
  *    gap filled with 0xFF, which the file already holds.
  * A second window, for reads: a read of up to RD_SMALL bytes outside both
- * takes in RD_SIZE bytes from where it starts (delivery reads the queue in
+ * that continues the reads before it takes in RD_SIZE bytes from where it
+ * starts (delivery reads the queue in
  * order, behind the head when a backlog builds: the next messages are then
  * read from RAM), every program updates the copy, and a mark inside it is
  * written out with the others of its turn in one write.
@@ -68,6 +69,7 @@ struct combine_dev {
 	 * (empty when rd_dlo >= rd_dhi). */
 	uint8_t *rd;
 	uint32_t rd_off, rd_len, rd_dlo, rd_dhi;
+	uint32_t rd_hint; /* where the last small read ended */
 };
 
 static int in_device(const struct nr_bdev *bd, uint32_t off, uint32_t len)
@@ -143,6 +145,15 @@ static void copy_out(void *buf, uint32_t off, uint32_t len, const uint8_t *w, ui
 		memcpy((uint8_t *)buf + (lo - off), w + (lo - woff), hi - lo);
 }
 
+/* A read at off continues the one before it: it starts inside it or at
+ * most a state area past its end (a delivery reader walking the records
+ * of the messages written beside its own). */
+#define RD_GAP 64u
+static int in_order(const struct combine_dev *d, uint32_t off)
+{
+	return off <= d->rd_hint + RD_GAP && (uint64_t)off + RD_SIZE >= d->rd_hint;
+}
+
 /* Take RD_SIZE bytes from off into the read window. 0, or NR_EIO; 1 when
  * there is no window to fill. */
 static int rd_fill(struct nr_bdev *bd, struct combine_dev *d, uint32_t off)
@@ -178,18 +189,25 @@ static void era_programmed(struct combine_dev *d, uint32_t off, uint32_t len)
 static int combine_read(struct nr_bdev *bd, uint32_t off, void *buf, uint32_t len)
 {
 	struct combine_dev *d = bd->ctx;
-	int ret;
+	int ret, ordered = in_order(d, off);
 
 	if (!in_device(bd, off, len))
 		return NR_EINVAL;
+	if (len <= RD_SMALL)
+		d->rd_hint = off + len;
 	if (d->window && inside(off, len, d->wc_off, d->wc_len)) {
 		memcpy(buf, d->wc + (off - d->wc_off), len);
 		return 0;
 	}
 	if (d->window && len <= RD_SMALL && !inside(off, len, d->rd_off, d->rd_len)) {
-		ret = rd_fill(bd, d, off);
-		if (ret < 0)
-			return NR_EIO;
+		/* only where reads go on in order (delivery, message after
+		 * message): recovery's sparse header reads would fetch 32 KiB
+		 * for every 24 bytes, the whole device at a start */
+		if (ordered) {
+			ret = rd_fill(bd, d, off);
+			if (ret < 0)
+				return NR_EIO;
+		}
 	}
 	if (d->window && inside(off, len, d->rd_off, d->rd_len)) {
 		memcpy(buf, d->rd + (off - d->rd_off), len);

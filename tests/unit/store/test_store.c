@@ -216,26 +216,30 @@ TEST(combiner_window_on_a_file)
 	ASSERT_EQ(bd.read(&bd, 250 + 23 * 2048, got, 300), 0);
 	EXPECT_EQ(r->reads, reads);
 	EXPECT_EQ(got[299], 23);
-	/* a read elsewhere takes in a read window: the reads after it come
-	 * from RAM, and marks inside it go out together at the next sync */
-	memset(r->data + 16384, 0x33, 8192);
+	/* reads elsewhere that go on in order take in a read window: the
+	 * reads after it come from RAM, and marks inside it go out together
+	 * at the next sync; a read far from the last one does not */
+	memset(r->data + 53248, 0x33, 8192);
 	reads = r->reads;
-	ASSERT_EQ(bd.read(&bd, 16384, got, 100), 0);
-	ASSERT_EQ(bd.read(&bd, 16384 + 5000, got, 300), 0);
-	EXPECT_EQ(r->reads, reads + 1);
+	ASSERT_EQ(bd.read(&bd, 50000, got, 24), 0);
+	ASSERT_EQ(bd.read(&bd, 53248, got, 100), 0);
+	EXPECT_EQ(r->reads, reads + 2);
+	ASSERT_EQ(bd.read(&bd, 53248 + 100 + 8, got, 300), 0); /* 8 bytes on */
+	ASSERT_EQ(bd.read(&bd, 53248 + 5000, got, 300), 0);
+	EXPECT_EQ(r->reads, reads + 3);
 	EXPECT_EQ(got[0], 0x33);
 	i = r->writes;
-	ASSERT_EQ(bd.prog(&bd, 16384 + 100, &z, 1), 0);
-	ASSERT_EQ(bd.prog(&bd, 16384 + 3000, &z, 1), 0);
-	ASSERT_EQ(bd.read(&bd, 16384 + 3000, got, 1), 0);
+	ASSERT_EQ(bd.prog(&bd, 53248 + 108, &z, 1), 0);
+	ASSERT_EQ(bd.prog(&bd, 53248 + 3000, &z, 1), 0);
+	ASSERT_EQ(bd.read(&bd, 53248 + 3000, got, 1), 0);
 	EXPECT_EQ(got[0], 0);
 	EXPECT_EQ(r->writes, i);
 	ASSERT_EQ(bd.sync(&bd), 0);
 	EXPECT_EQ(r->writes, i + 1);
-	EXPECT_EQ(r->last_off, 16384u + 100);
-	EXPECT_EQ(r->last_len, 2901u);
-	EXPECT_EQ(r->data[16384 + 3000], 0);
-	EXPECT_EQ(r->data[16384 + 3001], 0x33);
+	EXPECT_EQ(r->last_off, 53248u + 108);
+	EXPECT_EQ(r->last_len, 2893u);
+	EXPECT_EQ(r->data[53248 + 3000], 0);
+	EXPECT_EQ(r->data[53248 + 3001], 0x33);
 	/* erasing the window's sector drops it */
 	reads = r->reads;
 	ASSERT_EQ(bd.erase(&bd, 11), 0);
