@@ -53,6 +53,7 @@ struct nr_conn {
 	int closed;      /* on_close was called: no more callbacks */
 	int wrote;       /* bytes went out since the last on_drained */
 	int need_input;  /* buffered input to hand over (after a pause) */
+	int kick_reads;  /* the next kick reads too (the transport holds bytes) */
 	int handshaking; /* the transport's handshake is not done yet */
 	int ready_due;   /* on_tls_ready to raise from the loop */
 	int depth;       /* owner callbacks running */
@@ -137,6 +138,16 @@ static void kick(struct nr_conn *c)
 		nr_loop_at_turn_end(c->loop, &c->kick);
 }
 
+/* A kick that also reads: for input poll cannot see (bytes inside the
+ * transport, a handshake to run). Other kicks (output drained, a resume)
+ * leave reading to poll, which is level-triggered: a read there would
+ * mostly say EAGAIN, one wasted system call per reply. */
+static void kick_read(struct nr_conn *c)
+{
+	c->kick_reads = 1;
+	kick(c);
+}
+
 static void release(struct nr_conn *c)
 {
 	nr_loop_del(c->loop, &c->io);
@@ -201,7 +212,7 @@ static int handshake_first(struct nr_conn *c)
 		return rc;
 	c->handshaking = 0;
 	c->ready_due = 1;
-	kick(c);
+	kick_read(c);
 	return 0;
 }
 
@@ -275,7 +286,7 @@ static int read_some(struct nr_conn *c)
 	}
 	/* Bytes waiting inside the transport do not make the socket ready. */
 	if (reading_allowed(c) && input_room(c) && c->tops->pending(c->tctx))
-		kick(c);
+		kick_read(c);
 	return 0;
 }
 
@@ -302,6 +313,11 @@ static void service(struct nr_conn *c, unsigned events)
 		c->need_input = 0;
 		if (nr_buf_len(&c->in) && (call_owner(c, CB_INPUT, 0) || c->closed))
 			return;
+	}
+	if (events & EV_KICK) {
+		if (!c->kick_reads)
+			events &= ~EV_KICK;
+		c->kick_reads = 0;
 	}
 	if ((events & (c->read_want | NR_POLL_ERR | NR_POLL_HUP | EV_KICK)) && read_some(c))
 		return;
@@ -412,7 +428,7 @@ void nr_conn_set_transport(struct nr_conn *c, const struct nr_transport_ops *ops
 	c->handshaking = ops && ops->handshake;
 	c->ready_due = ops && !ops->handshake;
 	/* A TLS client must speak first: let the transport run at once. */
-	kick(c);
+	kick_read(c);
 	update_want(c);
 }
 
@@ -460,7 +476,10 @@ void nr_conn_pause_input(struct nr_conn *c, int paused)
 	c->paused = paused != 0;
 	if (!paused) {
 		c->need_input = nr_buf_len(&c->in) > 0;
-		kick(c);
+		if (c->tops->pending(c->tctx))
+			kick_read(c);
+		else
+			kick(c);
 	}
 	update_want(c);
 }

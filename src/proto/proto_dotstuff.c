@@ -87,6 +87,22 @@ size_t nr_dotstuff(struct nr_dotstuff *d, const void *in, size_t inlen, void *ou
 			i++;
 			continue;
 		}
+		if (c != '\n' && !(d->bol && c == '.') && d->line_len < NR_DOTSTUFF_LINE_MAX &&
+		    n < outcap) {
+			/* The common case in bulk: a run of bytes inside a line,
+			 * copied as put_byte would write them one by one. */
+			size_t max = inlen - i, k = 1;
+			max = NR_MIN(max, outcap - n);
+			max = NR_MIN(max, NR_DOTSTUFF_LINE_MAX - d->line_len);
+			while (k < max && s[i + k] != '\r' && s[i + k] != '\n')
+				k++;
+			memcpy(o + n, s + i, k);
+			n += k;
+			i += k;
+			d->line_len += k;
+			d->bol = 0;
+			continue;
+		}
 		w = c == '\n' ? put_crlf(d, o + n, outcap - n) : put_byte(d, c, o + n, outcap - n);
 		if (!w)
 			break;

@@ -117,21 +117,24 @@ struct nr_qreader {
 	struct nr_queue *q;
 	nr_qid_t id;
 	uint32_t pos;       /* next record to examine */
+	uint32_t end;       /* absolute offset just past the message's last record */
 	uint32_t left_recs; /* records of this message still to visit */
 	uint32_t rec_pay;   /* absolute offset of the current payload byte */
 	uint32_t rec_left;  /* stream bytes left in the current record */
 	uint64_t skip;      /* stream bytes to skip (the envelope) */
 	uint64_t remain;    /* stream bytes still to return */
 	uint32_t steps;
-	/* Delivery readers (nr_queue_read_open) keep one aligned block of
-	 * the device: headers, the CRC pass and the body chunks of a small
-	 * message then cost one device read instead of dozens. NULL: none. */
+	/* Delivery readers (nr_queue_read_open) keep a piece of the device
+	 * (queue_read.c): headers, the CRC pass and the body chunks of a
+	 * small message then cost one device read instead of dozens. NULL:
+	 * none. */
 	uint8_t *cache;
 	uint32_t cache_off, cache_len; /* cache_len 0: empty */
 };
 
 /* Bytes of device a delivery reader caches (RAM per message in flight,
- * i.e. per upstream connection). A power of two. */
+ * i.e. per upstream connection). On a file the storage layer's read window
+ * (store_combine.c) batches these reads into 32 KiB ones. */
 #define QREADER_CACHE 4096u
 
 /* Envelopes kept decoded from the commit on, so delivery does not read

@@ -7,34 +7,31 @@
 
 /* ---- reading a message's stream ---------------------------------------------------- */
 
-/* A read on behalf of a reader: through its block cache when it has one.
- * Committed records never change under a reader (append-only; state
- * areas are not read through here), so the cache needs no invalidation. */
+/* A read on behalf of a reader: through its cache when it has one. A miss
+ * reads up to QREADER_CACHE bytes from off, but not past the end of the
+ * message's last record (r->end) when off lies before it: those bytes
+ * are all committed, so the cache needs no invalidation (state areas are
+ * not read through here), and a message just committed is then read back
+ * from the storage layer's window on a file (store_combine.c) with no
+ * device read at all. One read takes in a small message whole. */
 static int reader_dev_read(struct nr_qreader *r, uint32_t off, void *buf, uint32_t len)
 {
 	struct nr_queue *q = r->q;
-	uint32_t blk = NR_MIN(QREADER_CACHE, q->S);
-	uint8_t *dst = buf;
+	uint32_t n, lim;
 
-	if (!r->cache || len > blk)
+	if (!r->cache || len > QREADER_CACHE)
 		return nr_ring_dev_read(q, off, buf, len);
-	/* A piece that crosses into the next block takes that block in: the
-	 * rest of the message is most likely there. */
-	while (len > 0) {
-		uint32_t start = off & ~(blk - 1), n = NR_MIN(len, start + blk - off);
-		if (r->cache_len == 0 || r->cache_off != start) {
-			if (nr_ring_dev_read(q, start, r->cache, blk)) {
-				r->cache_len = 0;
-				return NR_EIO;
-			}
-			r->cache_off = start;
-			r->cache_len = blk;
+	if (r->cache_len == 0 || off < r->cache_off || off + len > r->cache_off + r->cache_len) {
+		lim = off < r->end ? r->end : q->S * q->C;
+		n = NR_MAX(len, NR_MIN(QREADER_CACHE, lim - off));
+		if (nr_ring_dev_read(q, off, r->cache, n)) {
+			r->cache_len = 0;
+			return NR_EIO;
 		}
-		memcpy(dst, r->cache + (off - start), n);
-		dst += n;
-		off += n;
-		len -= n;
+		r->cache_off = off;
+		r->cache_len = n;
 	}
+	memcpy(buf, r->cache + (off - r->cache_off), len);
 	return 0;
 }
 
@@ -148,6 +145,7 @@ int nr_ring_reader_init(struct nr_queue *q, const struct qent *e, uint64_t skip,
 	r->q = q;
 	r->id = e->id;
 	r->pos = e->first;
+	r->end = e->state_off + e->state_len;
 	r->left_recs = e->nrec;
 	r->skip = skip;
 	r->remain = len;

@@ -645,6 +645,54 @@ static size_t stuff_all(struct nr_dotstuff *d, const char *in, size_t len, uint8
 }
 
 /* The rules the outbound session relies on (they were its own stuffer's). */
+/* Runs of plain bytes are copied in bulk: the wire text must not depend
+ * on how input and output room are cut (dot lines, stray CRs, bare LFs,
+ * lines folded at 998 octets), compared with one byte in, 4 bytes out. */
+TEST(dotstuff_any_cut)
+{
+	static uint8_t in[6000], whole[14000], cut[14000];
+	struct nr_dotstuff d;
+	size_t i, n, m, used, step, off;
+	uint32_t x = 12345;
+
+	for (i = 0; i < sizeof(in); i++) {
+		x = x * 1103515245u + 12345u;
+		switch ((x >> 16) % 64) {
+		case 0:
+			in[i] = '\r';
+			break;
+		case 1:
+			in[i] = '\n';
+			break;
+		case 2:
+		case 3:
+			in[i] = '.';
+			break;
+		default:
+			in[i] = (uint8_t)('a' + (x >> 8) % 26);
+			break;
+		}
+		if (i >= 2000 && i < 3500)
+			in[i] = 'L'; /* one long line */
+	}
+	nr_dotstuff_init(&d);
+	n = nr_dotstuff(&d, in, sizeof(in), whole, sizeof(whole), &used);
+	ASSERT_EQ(used, sizeof(in));
+	n += nr_dotstuff_end(&d, whole + n);
+	for (step = 1; step <= 7; step += 3) {
+		nr_dotstuff_init(&d);
+		m = 0;
+		for (off = 0; off < sizeof(in);) {
+			size_t len = NR_MIN(step, sizeof(in) - off);
+			m += nr_dotstuff(&d, in + off, len, cut + m, 4, &used);
+			off += used;
+		}
+		m += nr_dotstuff_end(&d, cut + m);
+		ASSERT_EQ(m, n);
+		EXPECT_EQ(memcmp(cut, whole, n), 0);
+	}
+}
+
 TEST(dotstuff_session_rules)
 {
 	struct nr_dotstuff d;
@@ -762,6 +810,7 @@ int main(void)
 	RUN(body_bulk_equals_byte_at_a_time_on_random_input);
 	RUN(dotstuff_basic);
 	RUN(dotstuff_session_rules);
+	RUN(dotstuff_any_cut);
 	RUN(date_rfc5322);
 	return TEST_REPORT();
 }
