@@ -55,6 +55,13 @@ int nr_relay_new_conf(struct nr_relay **out, struct nr_conf *conf, const char *s
 	return 0;
 }
 
+int nr_relay_new_private(struct nr_relay **out, struct nr_conf *conf, uint64_t ram_bytes)
+{
+	nr_conf_drop_listeners(conf);
+	nr_conf_set_ram_queue(conf, ram_bytes);
+	return nr_relay_new_conf(out, conf, NULL);
+}
+
 int nr_relay_new(struct nr_relay **out, const char *config, size_t len, char *err, size_t err_size)
 {
 	struct nr_conf c;
