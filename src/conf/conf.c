@@ -123,12 +123,10 @@ void nr_conf_init(struct nr_conf *c)
 	c->sendmail_no_daemon = NR_NO_DAEMON_DIRECT;
 }
 
-void nr_conf_free(struct nr_conf *c)
+void nr_conf_drop_listeners(struct nr_conf *c)
 {
 	size_t i;
 
-	if (c == NULL)
-		return;
 	if (c->listen != default_listen) {
 		for (i = 0; i < c->listen_count; i++) {
 			nr_free(c->listen[i].plain_auth);
@@ -136,6 +134,24 @@ void nr_conf_free(struct nr_conf *c)
 		}
 		nr_free(c->listen);
 	}
+	c->listen = NULL;
+	c->listen_count = 0;
+}
+
+void nr_conf_set_ram_queue(struct nr_conf *c, uint64_t size)
+{
+	nr_conf_free_str(&c->queue_path);
+	c->queue_kind = NR_QUEUE_RAM;
+	c->queue_size = size;
+}
+
+void nr_conf_free(struct nr_conf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	nr_conf_drop_listeners(c);
 	if (c->allow != default_allow)
 		nr_free(c->allow);
 	for (i = 0; i < c->smarthost_count; i++) {

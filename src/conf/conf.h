@@ -162,6 +162,11 @@ struct nr_conf {
  * so an inited struct needs no free, though freeing it is fine. */
 void nr_conf_init(struct nr_conf *c);
 void nr_conf_free(struct nr_conf *c);
+/* For a relay that gets its mail from its own program (sendmail without a
+ * daemon, nr_relay_new_private): free the `listen` lines (none is left),
+ * and put the queue in size bytes of RAM instead of the `queue` key's. */
+void nr_conf_drop_listeners(struct nr_conf *c);
+void nr_conf_set_ram_queue(struct nr_conf *c, uint64_t size);
 
 /*
  * Parse text (len bytes, need not be NUL-terminated) as if read from path.

@@ -55,6 +55,18 @@ int nr_relay_new_conf(struct nr_relay **out, struct nr_conf *conf, const char *s
 	return 0;
 }
 
+int nr_relay_new_private(struct nr_relay **out, struct nr_conf *conf, uint64_t ram_bytes)
+{
+	int rc;
+
+	nr_conf_drop_listeners(conf);
+	nr_conf_set_ram_queue(conf, ram_bytes);
+	rc = nr_relay_new_conf(out, conf, NULL);
+	if (rc == 0)
+		(*out)->private_relay = 1;
+	return rc;
+}
+
 int nr_relay_new(struct nr_relay **out, const char *config, size_t len, char *err, size_t err_size)
 {
 	struct nr_conf c;
@@ -136,7 +148,8 @@ static int start_rest(struct nr_relay *r, char *err, size_t err_size)
 					     nr_strerror(rc));
 		}
 		nr_queue_on_commit(r->queue, on_commit, r);
-	} else {
+	} else if (!r->private_relay) {
+		/* (a private relay's front end says what it does instead) */
 		nr_warn("no smarthost configured: mail stays queued");
 	}
 	rc = nr_smtpd_start(&r->smtpd, r->loop, c, r->queue, r->lan_tls);

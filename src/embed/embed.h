@@ -1,8 +1,9 @@
 /*
- * embed.h - what the front ends (the Linux daemon, src/app/daemon.c) use of
- * a relay beyond the public API (include/nanorelay.h): a configuration
- * already parsed from a file, start in two steps (the daemon removes a
- * foreign LAN key between them), the modules for its control socket and
+ * embed.h - what the front ends (the Linux daemon, src/app/daemon.c, and
+ * sendmail without a daemon) use of a relay beyond the public API
+ * (include/nanorelay.h): a configuration already parsed from a file, a
+ * private relay with no listeners, start in two steps (the daemon removes
+ * a foreign LAN key between them), the modules for its control socket and
  * submit socket, and the stages a start failed at (for sysexits codes).
  */
 #ifndef NR_EMBED_EMBED_H
@@ -23,6 +24,15 @@ struct nr_smtpd;
  * Creates the loop. NR_ENOMEM. */
 int nr_relay_new_conf(struct nr_relay **out, struct nr_conf *conf,
 		      const char *source) NR_MUST_CHECK;
+
+/* A private relay for a front end that hands it its mail itself (sendmail
+ * without a daemon: an SMTP session over a socket pair): as
+ * nr_relay_new_conf, but the configuration's `listen` lines are dropped
+ * (nothing is bound) and its queue is ram_bytes of RAM, whatever the
+ * `queue` key says (the daemon's queue is never touched). Nothing is
+ * opened before nr_relay_start. NR_ENOMEM. */
+int nr_relay_new_private(struct nr_relay **out, struct nr_conf *conf,
+			 uint64_t ram_bytes) NR_MUST_CHECK;
 
 /* The first step of nr_relay_start: open and recover the queue (logged
  * and in err on failure). nr_relay_start then does the rest. */

@@ -52,6 +52,7 @@ struct nr_relay {
 	int running;     /* ... and succeeded */
 	int queue_tried; /* nr_relay_open_queue was called */
 	int sessions_closed;
+	int private_relay; /* nr_relay_new_private: the front end feeds it */
 	enum nr_relay_stage failed_at;
 	volatile int stop; /* written by any task; read by the relay's */
 

@@ -38,7 +38,8 @@ struct sm_rcpts {
 
 struct sm_job {
 	struct nr_sm_opts o;
-	const struct nr_conf *conf;
+	const struct nr_conf *conf; /* in force: *loaded, or the direct relay's */
+	struct nr_conf *loaded;     /* main's; moved into the direct relay */
 	char user[64];
 	long uid;
 	char sender[NR_PATH_MAX + 1];
@@ -399,17 +400,19 @@ static int no_daemon(struct sm_job *j, int why, int (*run)(struct sm_job *, stru
 			prog, j->conf->submit_socket, nr_strerror(why));
 		return NR_SM_EX_TEMPFAIL;
 	}
-	rc = sm_direct_open(&dm, j->conf, j->uid, &sock);
+	rc = sm_direct_open(&dm, j->loaded, j->uid, &sock);
 	if (rc != 0) {
 		fprintf(stderr, "%s: no daemon, and cannot deliver directly: %s\n", prog,
 			nr_strerror(rc));
 		return NR_SM_EX_TEMPFAIL;
 	}
+	j->conf = sm_direct_conf(dm); /* the relay has it now */
 	sm_link_init(&l, sock, sm_direct_loop(dm), j->conf->command_timeout_ms);
 	ex = run(j, &l);
 	nr_plat_sock_close(sock);
 	if (ex == NR_SM_EX_OK)
 		ex = sm_direct_deliver(dm);
+	j->conf = j->loaded; /* inited: nothing of it is used after this */
 	sm_direct_close(dm);
 	return ex;
 }
@@ -571,6 +574,7 @@ int nr_sendmail_main(int argc, char **argv, const char *conf_path)
 	nr_plat_log_open(NR_LOG_SINK_STDERR, prog);
 	nr_log_set_level(j.o.verbose ? NR_LOG_INFO : NR_LOG_ERR);
 	j.conf = &conf;
+	j.loaded = &conf;
 	(void)nr_plat_user_name(&j.uid, j.user, sizeof(j.user));
 	if (j.o.mode == NR_SM_MODE_SMTP)
 		rc = submit(&j, run_smtp);

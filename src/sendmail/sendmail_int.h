@@ -40,10 +40,14 @@ int sm_link_reply(struct sm_link *l, void (*raw)(const void *p, size_t n));
 /* Send a command line (CRLF added), read its reply. */
 int sm_link_cmd(struct sm_link *l, const char *line);
 
-/* In-process delivery when no daemon runs (sendmail_direct.c). */
+/* In-process delivery when no daemon runs (sendmail_direct.c): a private
+ * relay of the embedding API. open takes conf over (moved into the relay:
+ * *conf is left inited) once it succeeded; from then on the configuration
+ * is sm_direct_conf's, until sm_direct_close. */
 struct sm_direct;
-int sm_direct_open(struct sm_direct **out, const struct nr_conf *conf, long uid,
+int sm_direct_open(struct sm_direct **out, struct nr_conf *conf, long uid,
 		   nr_sock_t *client) NR_MUST_CHECK;
+const struct nr_conf *sm_direct_conf(const struct sm_direct *dm);
 struct nr_loop *sm_direct_loop(struct sm_direct *dm);
 /* Deliver what was queued; a sysexits code, with the reason on stderr. */
 int sm_direct_deliver(struct sm_direct *dm);

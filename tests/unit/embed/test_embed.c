@@ -256,6 +256,36 @@ TEST(storage_is_refused_after_start_and_twice)
 	tdev_free(&e);
 }
 
+/* A private relay (sendmail without a daemon): the `listen` lines and the
+ * `queue` key of the file are not used: nothing is bound, and the queue is
+ * the RAM asked for. */
+TEST(private_relay_binds_nothing_and_queues_in_ram)
+{
+	static const char text[] = "listen 127.0.0.1:2525\n"
+				   "hostname fw.lan\n"
+				   "queue ram size=4M\n";
+	struct nr_relay_stats st;
+	struct nr_relay *r;
+	struct nr_conf c;
+	char err[128], id[17];
+
+	sim_reset();
+	ASSERT_EQ(nr_conf_parse_text(&c, text, sizeof(text) - 1, err, sizeof(err)), 0);
+	ASSERT_EQ(nr_relay_new_private(&r, &c, 256 * 1024), 0);
+	nr_conf_free(&c); /* moved: left inited, so this frees nothing */
+	EXPECT_EQ(nr_relay_conf(r)->listen_count, 0);
+	ASSERT_EQ(nr_relay_start(r, err, sizeof(err)), 0);
+	EXPECT_TRUE(sim_listener("127.0.0.1:2525") == NR_SOCK_INVALID);
+	EXPECT_EQ(sim_open_sockets(), 0);
+	nr_relay_get_stats(r, &st);
+	EXPECT_EQ(st.queue_persistent, 0);
+	EXPECT_TRUE(st.queue_capacity > 128 * 1024 && st.queue_capacity <= 256 * 1024);
+	EXPECT_EQ(submit(r, "a@fw.lan", "b@example.com", "Subject: x\n\nhi\n", id), 0);
+	EXPECT_EQ(queued(r), 1);
+	nr_relay_free(r);
+	EXPECT_EQ(sim_open_sockets(), 0);
+}
+
 /* ---- running
  * ---------------------------------------------------------------------------------------- */
 
@@ -534,6 +564,7 @@ int main(void)
 {
 	RUN(bad_config_text_gives_line_and_no_relay);
 	RUN(storage_is_refused_after_start_and_twice);
+	RUN(private_relay_binds_nothing_and_queues_in_ram);
 	RUN(start_turn_stop);
 	RUN(smtp_message_counts_in_stats);
 	RUN(reload_applies_good_text_and_keeps_the_old_on_bad);
