@@ -78,14 +78,8 @@ int nr_plat_entropy(void *buf, size_t len)
 }
 
 /* ---- log ------------------------------------------------------------------------------- */
-/* One sink, the board's: open picks nothing, and lines are never held (a
- * board that wants batching does it in its hook). */
-void nr_plat_log_open(enum nr_log_sink sink, const char *ident)
-{
-	(void)sink;
-	(void)ident;
-}
-
+/* One sink, the board's: lines are never held (a board that wants
+ * batching does it in its hook). */
 void nr_plat_log_write(enum nr_log_level level, const char *line)
 {
 	if (board.log)
@@ -156,4 +150,21 @@ int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storag
 		strncpy(why, "no MTD on this platform (use the flash HAL)",
 			why_size - 1)[why_size - 1] = '\0';
 	return NR_ENOTSUP;
+}
+
+int nr_plat_bdev_flash_open(uint64_t size, struct nr_plat_storage *out)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!board.flash_open)
+		return NR_ENOTFOUND;
+	ret = board.flash_open(board.flash_ctx, size, out);
+	if (ret == 0 && size && out->size < size) {
+		if (out->close)
+			out->close(out->ctx);
+		memset(out, 0, sizeof(*out));
+		return NR_EINVAL;
+	}
+	return ret;
 }

@@ -28,5 +28,9 @@ struct nr_host_relay_args {
 	const struct nr_plat_storage *storage; /* the queue's flash; NULL: the config's */
 };
 void nr_host_relay_task(void *arg);
+/* The core's heap on pvPortMalloc/vPortFree, counted (host_relay.c): set
+ * before the relay task starts. */
+void nr_host_mem_hooks(void);
+void nr_host_mem_usage(size_t *in_use, size_t *peak);
 
 #endif /* NR_HOST_BOARD_H */

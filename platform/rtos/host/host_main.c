@@ -9,7 +9,7 @@
  *
  *   nanorelay-rtos-host --tap NAME --ip A.B.C.D/LEN [--gw A.B.C.D]
  *                       (-c CONFIG | --selftest-echo PORT)
- *                       [--no-wall-clock] [--no-entropy]
+ *                       [--flash FILE] [--no-wall-clock] [--no-entropy]
  *   nanorelay-rtos-host --features     "echo" or "echo relay": what this build runs
  */
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include "lwip/tcpip.h"
 
 #include "host_board.h"
+#include "host_flash.h"
 #include "nr_board.h"
 
 static struct {
@@ -40,7 +42,8 @@ static struct {
 	unsigned echo_port;
 	int tap_fd;
 	int urandom_fd;
-	int wall_clock; /* the host's clock is the board's RTC and SNTP */
+	int wall_clock;         /* the host's clock is the board's RTC and SNTP */
+	const char *flash_path; /* the board's queue flash: a NOR-rules host file */
 } host = {.tap_fd = -1, .urandom_fd = -1, .wall_clock = 1};
 
 /* ---- the board's hooks -------------------------------------------------------------- */
@@ -123,12 +126,29 @@ static int host_blob_write(const char *name, const void *data, size_t len)
 	return rename(tmp, name) == 0 ? 0 : NR_EIO;
 }
 
+/* The queue's flash (`queue flash [size=N]`): the NOR emulator on the file
+ * of --flash, 4 KiB erase blocks and 16-byte write units as a common SPI
+ * NOR part. A new file is made size bytes (1 MiB when the config gives no
+ * size); an existing one keeps its size, as a chip does. */
+static int host_flash_open(void *ctx, uint64_t size, struct nr_plat_storage *out)
+{
+	const char *path = ctx;
+	struct stat st;
+
+	if (stat(path, &st) == 0 && st.st_size > 0)
+		size = (uint64_t)st.st_size;
+	else if (size == 0)
+		size = 1024 * 1024;
+	return nr_host_flash_open(path, size, 4096, 16, out);
+}
+
 /* ---- start-up ---------------------------------------------------------------------------- */
 static void usage(void)
 {
-	fprintf(stderr, "usage: nanorelay-rtos-host --tap NAME --ip A.B.C.D/LEN [--gw A.B.C.D]\n"
-			"                           (-c CONFIG | --selftest-echo PORT)\n"
-			"                           [--no-wall-clock] [--no-entropy]\n");
+	fprintf(stderr,
+		"usage: nanorelay-rtos-host --tap NAME --ip A.B.C.D/LEN [--gw A.B.C.D]\n"
+		"                           (-c CONFIG | --selftest-echo PORT)\n"
+		"                           [--flash FILE] [--no-wall-clock] [--no-entropy]\n");
 	exit(64);
 }
 
@@ -211,7 +231,8 @@ static void init_task(void *arg)
 		static struct nr_host_relay_args relay;
 		relay.config = host.config;
 		relay.config_len = host.config_len;
-		xTaskCreate(nr_host_relay_task, "relay", configMINIMAL_STACK_SIZE, &relay,
+		nr_host_mem_hooks();
+		xTaskCreate(nr_host_relay_task, "relay", 4 * configMINIMAL_STACK_SIZE, &relay,
 			    tskIDLE_PRIORITY + 2, NULL);
 #else
 		host_panic(__FILE__, __LINE__,
@@ -274,6 +295,10 @@ int main(int argc, char **argv)
 	host.urandom_fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (host.urandom_fd < 0)
 		board.entropy = NULL;
+	if (host.flash_path) {
+		board.flash_open = host_flash_open;
+		board.flash_ctx = (void *)host.flash_path;
+	}
 	nr_rtos_board_init(&board);
 	if (host.wall_clock)
 		nr_rtos_set_wall_time(
