@@ -254,6 +254,8 @@ int nr_plat_tcp_connect_result(nr_sock_t s)
 	if (err == 0)
 		return 0;
 	err = from_errno(err);
+	if (err == NR_ERESET)
+		return NR_ECONNREFUSED; /* lwIP reports a RST to its SYN as ECONNRESET */
 	return err == NR_ECONNREFUSED || err == NR_ETIMEDOUT || err == NR_EUNREACH ? err : NR_EIO;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "rtos_internal.h"
 
 static struct nr_board board;
@@ -111,12 +112,12 @@ int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len)
 	*out = NULL;
 	if (!board.blob_read)
 		return NR_ENOTSUP;
-	buf = malloc(max + 1);
+	buf = nr_malloc(max + 1); /* the core frees it with nr_free */
 	if (!buf)
 		return NR_ENOMEM;
 	n = board.blob_read(path, buf, max);
 	if (n < 0 || (size_t)n > max) {
-		free(buf);
+		nr_free(buf);
 		return n < 0 ? (int)n : NR_ETOOBIG;
 	}
 	buf[n] = '\0';

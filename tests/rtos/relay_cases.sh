@@ -27,10 +27,17 @@ relay_env() {
 	[ "$RELAY_UP" = 1 ] && return 0
 	# shellcheck source=../integration/lib/postfix.sh
 	. "$root/tests/integration/lib/postfix.sh"
-	# shellcheck source=../integration/lib/dns.sh
-	. "$root/tests/integration/lib/dns.sh"
 	ca_make_all
-	DNS_HOST_RECORDS="smarthost.test,$LINUX_IP" dns_start --listen-address="$LINUX_IP" || return 1
+	# The board's LAN certificate (named blobs: files of the host, by name).
+	ca_leaf lan root "DNS:board.lan,IP:$BOARD_IP" &&
+		cp "$CA_DIR/lan.crt" "$NR_TMP/lan.crt" && cp "$CA_DIR/lan.key" "$NR_TMP/lan.key" || return 1
+	# lwIP's DNS client asks port 53 only: dnsmasq there, on the Linux side
+	# of the TAP (the namespace is the test's own).
+	dnsmasq --keep-in-foreground --conf-file=/dev/null --port=53 --listen-address="$LINUX_IP" \
+		--bind-interfaces --no-resolv --no-hosts --no-poll --cache-size=0 --user=nobody \
+		--group=nogroup --host-record="smarthost.test,$LINUX_IP" --log-queries --log-facility=- \
+		>"$NR_TMP/dnsmasq.log" 2>&1 &
+	nr_on_exit "kill $!"
 	PF_MAIN_EXTRA="inet_interfaces = 127.0.0.1, $LINUX_IP
 inet_protocols = ipv4" pf_start || return 1
 	printf '%s\n' "$PF_PASS" >"$NR_TMP/smarthost.pw"
@@ -51,7 +58,7 @@ lan_key $NR_TMP/lan.key
 ${1:-queue ram size=1M}
 smarthost smarthost.test:$PF_PORT_SUBMIT tls=starttls user=$PF_USER password_file=$NR_TMP/smarthost.pw
 ca_file $PF_CA
-dns_server $LINUX_IP:$DNS_PORT
+dns_server $LINUX_IP
 sender relay@board.example
 retry 1s 2s
 max_message_size 64K
@@ -60,8 +67,8 @@ ${2:-}
 CONF
 }
 
-relay_start() {
-	board_start -c "$NR_TMP/relay.conf" &&
+relay_start() { # [board args...]
+	board_start -c "$NR_TMP/relay.conf" --flash "$NR_TMP/flash.bin" "$@" &&
 		wait_for 20 "the relay" "$NR_PY" -c "import socket; socket.create_connection(('$BOARD_IP', 25), 1)"
 }
 
@@ -210,12 +217,11 @@ case_relay_outage_retry() {
 }
 
 # Restart and kill -9 need a queue that survives the process: the flash HAL's
-# host file (NOR rules). NR_RTOS_QUEUE gives its queue line until the host
-# board attaches the flash emulator itself.
+# host file (--flash, NOR rules) under `queue flash`.
+FLASH_QUEUE="queue flash size=1M"
 case_relay_restart() {
 	relay_have || relay_skip
-	[ -n "${NR_RTOS_QUEUE:-}" ] || { echo "needs a persistent queue (the flash HAL's host file: NR_RTOS_QUEUE)"; exit 77; }
-	relay_env && relay_conf "$NR_RTOS_QUEUE" && relay_start || return 1
+	relay_env && relay_conf "$FLASH_QUEUE" && relay_start || return 1
 	pf_clear
 	pf_down
 	for i in 1 2 3; do swaks_lan --port 25 --body "queued $i" >/dev/null 2>&1 || return 1; done
@@ -257,9 +263,8 @@ PY
 
 case_relay_kill9() {
 	relay_have || relay_skip
-	[ -n "${NR_RTOS_QUEUE:-}" ] || { echo "needs a persistent queue (the flash HAL's host file: NR_RTOS_QUEUE)"; exit 77; }
 	local rounds=${NR_RTOS_KILL_ROUNDS:-3} i acked=$NR_TMP/acked n missing=0 load
-	relay_env && relay_conf "$NR_RTOS_QUEUE" || return 1
+	relay_env && relay_conf "$FLASH_QUEUE" || return 1
 	pf_clear
 	: >"$acked"
 	for i in $(seq "$rounds"); do
@@ -288,6 +293,11 @@ case_relay_submit() {
 	exit 77
 }
 
+# Postfix and dnsmasq start here, in the script's own shell, once: a case
+# runs in a subshell, whose exit hooks would not stop what it started.
+if relay_have; then
+	relay_env >"$NR_TMP/relay-env.log" 2>&1 || { echo "# relay_env failed:"; tail -20 "$NR_TMP/relay-env.log"; }
+fi
 run_case "relay: from an allowed address, delivered to Postfix over STARTTLS + AUTH" case_relay_allowed
 run_case "relay: refused from a denied address (554 5.7.1)" case_relay_denied
 run_case "relay: LAN STARTTLS and implicit TLS" case_relay_starttls

@@ -276,7 +276,9 @@ int main(int argc, char **argv)
 			if (!ip4addr_aton(v, &host.gw))
 				usage();
 			i++;
-		} else if (strcmp(a, "-c") == 0)
+		} else if (strcmp(a, "--flash") == 0)
+			host.flash_path = argv[++i];
+		else if (strcmp(a, "-c") == 0)
 			host.config_path = argv[++i];
 		else if (strcmp(a, "--selftest-echo") == 0)
 			host.echo_port = (unsigned)atoi(argv[++i]);
