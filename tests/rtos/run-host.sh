@@ -12,6 +12,7 @@
 #   NR_RTOS_KILL_ROUNDS=N   kill -9 rounds under load (default 3 in CI; the
 #                           issue's full run is 20)
 #   NR_KEEP=1               keep the temporary directory (logs)
+#   NR_RTOS_ONLY=REGEX      run only the cases whose name matches
 # Each case prints `ok - NAME`, `not ok - NAME` (with its log's tail) or
 # `skip - NAME: why`. The last line is exactly `rtos-host: N passed, M failed`.
 #
@@ -84,6 +85,8 @@ ncase=0
 run_case() { # name, function, args...
 	local name=$1 log rc
 	shift
+	# NR_RTOS_ONLY=REGEX runs only the cases whose name matches (debugging)
+	[ -z "${NR_RTOS_ONLY:-}" ] || [[ $name =~ $NR_RTOS_ONLY ]] || return 0
 	ncase=$((ncase + 1))
 	log="$NR_TMP/case-$ncase.log"
 	("$@") >"$log" 2>&1

@@ -26,6 +26,7 @@ struct nr_host_relay_args {
 	const char *config; /* the configuration text (board side: read from a file) */
 	size_t config_len;
 	const struct nr_plat_storage *storage; /* the queue's flash; NULL: the config's */
+	const char *submit_dir;                /* --submit-from: the submit API's spool, or NULL */
 };
 void nr_host_relay_task(void *arg);
 /* The core's heap on pvPortMalloc/vPortFree, counted (host_relay.c): set

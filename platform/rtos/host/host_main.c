@@ -9,7 +9,7 @@
  *
  *   nanorelay-rtos-host --tap NAME --ip A.B.C.D/LEN [--gw A.B.C.D]
  *                       (-c CONFIG | --selftest-echo PORT)
- *                       [--flash FILE] [--no-wall-clock] [--no-entropy]
+ *                       [--flash FILE] [--submit-from DIR] [--no-wall-clock] [--no-entropy]
  *   nanorelay-rtos-host --features     "echo" or "echo relay": what this build runs
  */
 #include <errno.h>
@@ -44,6 +44,7 @@ static struct {
 	int urandom_fd;
 	int wall_clock;         /* the host's clock is the board's RTC and SNTP */
 	const char *flash_path; /* the board's queue flash: a NOR-rules host file */
+	const char *submit_dir; /* the submit API's trigger (host_relay.c) */
 } host = {.tap_fd = -1, .urandom_fd = -1, .wall_clock = 1};
 
 /* ---- the board's hooks -------------------------------------------------------------- */
@@ -145,10 +146,10 @@ static int host_flash_open(void *ctx, uint64_t size, struct nr_plat_storage *out
 /* ---- start-up ---------------------------------------------------------------------------- */
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: nanorelay-rtos-host --tap NAME --ip A.B.C.D/LEN [--gw A.B.C.D]\n"
-		"                           (-c CONFIG | --selftest-echo PORT)\n"
-		"                           [--flash FILE] [--no-wall-clock] [--no-entropy]\n");
+	fprintf(stderr, "usage: nanorelay-rtos-host --tap NAME --ip A.B.C.D/LEN [--gw A.B.C.D]\n"
+			"                           (-c CONFIG | --selftest-echo PORT)\n"
+			"                           [--flash FILE] [--submit-from DIR] "
+			"[--no-wall-clock] [--no-entropy]\n");
 	exit(64);
 }
 
@@ -231,6 +232,7 @@ static void init_task(void *arg)
 		static struct nr_host_relay_args relay;
 		relay.config = host.config;
 		relay.config_len = host.config_len;
+		relay.submit_dir = host.submit_dir;
 		nr_host_mem_hooks();
 		xTaskCreate(nr_host_relay_task, "relay", 4 * configMINIMAL_STACK_SIZE, &relay,
 			    tskIDLE_PRIORITY + 2, NULL);
@@ -278,6 +280,8 @@ int main(int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--flash") == 0)
 			host.flash_path = argv[++i];
+		else if (strcmp(a, "--submit-from") == 0)
+			host.submit_dir = argv[++i];
 		else if (strcmp(a, "-c") == 0)
 			host.config_path = argv[++i];
 		else if (strcmp(a, "--selftest-echo") == 0)
