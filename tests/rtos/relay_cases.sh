@@ -216,6 +216,47 @@ case_relay_outage_retry() {
 	pf_wait 1 60
 }
 
+# More clients at once than sessions (CONFIG_NR_MAX_SESSIONS, 8) and than
+# lwIP has TCP pcbs (NR_LWIP_SOCKETS, 40): the sessions over the limit get
+# 421, the connections over lwIP's pcbs are refused by the stack, the relay
+# stays up, and a message queued before is kept and delivered.
+case_relay_overload() {
+	relay_have || relay_skip
+	relay_env && relay_conf && relay_start || return 1
+	pf_clear
+	pf_down
+	swaks_lan --port 25 --body "queued before the flood" >"$NR_TMP/swaks.txt" 2>&1 || { pf_up; return 1; }
+	"$NR_PY" - "$BOARD_IP" <<'PY'
+import socket, sys, threading
+host = sys.argv[1]
+socks, codes, lock = [], {}, threading.Lock()
+def client():
+    try:
+        s = socket.create_connection((host, 25), 5)
+        s.settimeout(5)
+        line = s.recv(512)
+        code = line[:3].decode() if line else "closed"
+        with lock:
+            socks.append(s)
+    except OSError as e:
+        code = type(e).__name__
+    with lock:
+        codes[code] = codes.get(code, 0) + 1
+threads = [threading.Thread(target=client) for _ in range(60)]
+for t in threads: t.start()
+for t in threads: t.join(30)
+print(codes)
+for s in socks: s.close()
+assert codes.get("220", 0) >= 1 and codes.get("421", 0) >= 1, codes
+PY
+	local rc=$?
+	pf_up
+	[ $rc -eq 0 ] || return 1
+	sleep 2
+	swaks_lan --port 25 --body "after the flood" >"$NR_TMP/swaks.txt" 2>&1 || { cat "$NR_TMP/swaks.txt"; return 1; }
+	pf_wait 2 60
+}
+
 # Restart and kill -9 need a queue that survives the process: the flash HAL's
 # host file (--flash, NOR rules) under `queue flash`.
 FLASH_QUEUE="queue flash size=1M"
@@ -369,6 +410,7 @@ run_case "relay: smuggling sequences stay content" case_relay_smuggling
 run_case "relay: line and size limits" case_relay_limits
 run_case "relay: queue full answers 452" case_relay_queue_full
 run_case "relay: upstream outage, then retry" case_relay_outage_retry
+run_case "relay: 60 clients at once: 421 over the session limit, lwIP's pcbs run out, queued mail kept" case_relay_overload
 run_case "relay: restart with messages queued" case_relay_restart
 if [ "${NR_RTOS_KILL_ROUNDS:-3}" -lt 20 ]; then
 	kill_what="${NR_RTOS_KILL_ROUNDS:-3} kill -9 rounds (a bounded CI sample; NR_RTOS_KILL_ROUNDS=20 for the full run)"
