@@ -257,6 +257,29 @@ PY
 	pf_wait 2 60
 }
 
+# A board without a TRNG (--no-entropy) or without a wall clock
+# (--no-wall-clock): a clear error at start-up or mail held, never TLS on
+# weak bytes or an unchecked certificate date.
+case_relay_no_entropy() {
+	relay_have || relay_skip
+	relay_env && relay_conf || return 1
+	pf_clear
+	board_start -c "$NR_TMP/relay.conf" --no-entropy || return 1
+	sleep 5
+	cat "$NR_TMP/board.log"
+	[ "$(pf_count)" = 0 ] && grep -Eiq 'err\].*(entropy|random|rng)' "$NR_TMP/board.log"
+}
+case_relay_no_wall_clock() {
+	relay_have || relay_skip
+	relay_env && relay_conf && relay_start --no-wall-clock || return 1
+	pf_clear
+	swaks_lan --port 25 --body "no clock" >"$NR_TMP/swaks.txt" 2>&1
+	cat "$NR_TMP/swaks.txt"
+	sleep 5
+	grep -v debug "$NR_TMP/board.log" | tail -5
+	[ "$(pf_count)" = 0 ] && grep -q 'status=deferred' "$NR_TMP/board.log"
+}
+
 # Restart and kill -9 need a queue that survives the process: the flash HAL's
 # host file (--flash, NOR rules) under `queue flash`.
 FLASH_QUEUE="queue flash size=1M"
@@ -410,6 +433,8 @@ run_case "relay: smuggling sequences stay content" case_relay_smuggling
 run_case "relay: line and size limits" case_relay_limits
 run_case "relay: queue full answers 452" case_relay_queue_full
 run_case "relay: upstream outage, then retry" case_relay_outage_retry
+run_case "relay: no TRNG: a start-up error, nothing sent" case_relay_no_entropy
+run_case "relay: no wall clock: mail is held (deferred), not sent unverified" case_relay_no_wall_clock
 run_case "relay: 60 clients at once: 421 over the session limit, lwIP's pcbs run out, queued mail kept" case_relay_overload
 run_case "relay: restart with messages queued" case_relay_restart
 if [ "${NR_RTOS_KILL_ROUNDS:-3}" -lt 20 ]; then
