@@ -141,6 +141,15 @@ echo_client() { # case [arg]
 	"$NR_PY" "$root/tests/rtos/echo_client.py" "$BOARD_IP" "$ECHO_PORT" "$@"
 }
 
+# ---- the resolver on real lwIP (its unix port; no TAP needed) ------------------------
+case_dns_smoke() {
+	local lwip
+	lwip=$(sed -n 's/^NR_LWIP_DIR:PATH=//p' "$build/CMakeCache.txt")
+	[ -n "$lwip" ] || { echo "no NR_LWIP_DIR in $build/CMakeCache.txt"; return 1; }
+	bash "$root/tests/unit/dns/rtos_dns_smoke.sh" "$lwip" "$build"
+}
+run_case "dns: rtos_dns.c on real lwIP 2.1.3 (tests/unit/dns/rtos_dns_smoke.sh)" case_dns_smoke
+
 # ---- the self-test service: the shim end to end ----------------------------------------
 case_echo() { # scenario arg [board args...]
 	local scenario=$1 arg=$2
