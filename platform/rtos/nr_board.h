@@ -46,7 +46,8 @@ struct nr_board {
 	 * password files, OAuth tokens): what nr_plat_file_read/write give
 	 * the core in place of files. read copies at most size bytes of the
 	 * blob name into buf and returns the blob's whole length (which may
-	 * be more than size), NR_ENOTFOUND, or another NR_E... code. write
+	 * be more than size; buf may be NULL when size is 0: the length only),
+	 * NR_ENOTFOUND, or another NR_E... code. write
 	 * replaces the blob atomically (all or nothing) and returns 0 or an
 	 * NR_E... code. NULL: NR_ENOTSUP (the core then runs without files:
 	 * no secrets from files, no token store). */

@@ -107,18 +107,25 @@ _Noreturn void nr_plat_panic(const char *file, int line, const char *what)
 int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len)
 {
 	char *buf;
-	long n;
+	long n, size;
 
 	*out = NULL;
 	if (!board.blob_read)
 		return NR_ENOTSUP;
-	buf = nr_malloc(max + 1); /* the core frees it with nr_free */
+	/* The blob's length first (size 0 reads nothing): a buffer of max
+	 * bytes would be megabytes for a CA file's limit, on a board's heap. */
+	size = board.blob_read(path, NULL, 0);
+	if (size < 0)
+		return (int)size;
+	if ((unsigned long)size > max)
+		return NR_ETOOBIG;
+	buf = nr_malloc((size_t)size + 1); /* the core frees it with nr_free */
 	if (!buf)
 		return NR_ENOMEM;
-	n = board.blob_read(path, buf, max);
-	if (n < 0 || (size_t)n > max) {
+	n = board.blob_read(path, buf, (size_t)size);
+	if (n != size) { /* changed in between */
 		nr_free(buf);
-		return n < 0 ? (int)n : NR_ETOOBIG;
+		return n < 0 ? (int)n : NR_EIO;
 	}
 	buf[n] = '\0';
 	*out = buf;

@@ -43,7 +43,7 @@ target_link_libraries(nrplatform PUBLIC nrlwip nrfreertos)
 
 # --- the host board and its program ---------------------------------------------------
 set(_host_sources ${_rtos}/host/host_main.c ${_rtos}/host/host_tapif.c ${_rtos}/host/host_echo.c
-    ${_rtos}/host/host_flash.c)
+    ${_rtos}/host/host_flash.c ${_rtos}/host/host_stats.c)
 add_executable(nanorelay ${_host_sources})
 target_compile_options(nanorelay PRIVATE ${NR_WARN})
 # Board code may use Linux (the TAP device, /dev/urandom, files as blobs).

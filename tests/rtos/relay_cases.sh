@@ -280,6 +280,44 @@ case_relay_no_wall_clock() {
 	[ "$(pf_count)" = 0 ] && grep -q 'status=deferred' "$NR_TMP/board.log"
 }
 
+# The figures of README's board checklist, from a run (--stats logs them
+# every second): heap the core holds idle and with 8 sessions open (after
+# EHLO; the session limit of the RTOS defaults), and the stack the relay,
+# tcpip and tap-rx tasks used. They go to $NR_TMP/figures.txt, which
+# run-host.sh prints before its summary.
+stats_last() { grep 'host: stats:' "$NR_TMP/board.log" | tail -1 | sed 's/.*host: stats: //'; }
+case_relay_figures() {
+	relay_have || relay_skip
+	relay_env && relay_conf "$FLASH_QUEUE" && relay_start --stats || return 1
+	pf_clear
+	swaks_lan --port 587 -tls --body "warm up: one STARTTLS session and a delivery" >/dev/null 2>&1 || return 1
+	pf_wait 1 30 || return 1
+	sleep 2
+	local idle busy
+	idle=$(stats_last)
+	"$NR_PY" - "$BOARD_IP" <<'PY' &
+import socket, sys, time
+socks = []
+for i in range(8):
+    s = socket.create_connection((sys.argv[1], 25), 5)
+    s.recv(512)
+    s.sendall(b"EHLO figures\r\n")
+    s.recv(2048)
+    socks.append(s)
+time.sleep(4)
+PY
+	local py=$!
+	sleep 3
+	busy=$(stats_last)
+	wait $py
+	{
+		echo "# figures (host RTOS build, --stats):"
+		echo "#   idle relay (after a delivery): $idle"
+		echo "#   8 sessions open after EHLO:    $busy"
+	} | tee "$NR_TMP/figures.txt"
+	[ -n "$idle" ] && [[ $busy == *sessions=8* ]]
+}
+
 # Restart and kill -9 need a queue that survives the process: the flash HAL's
 # host file (--flash, NOR rules) under `queue flash`.
 FLASH_QUEUE="queue flash size=1M"
@@ -433,6 +471,7 @@ run_case "relay: smuggling sequences stay content" case_relay_smuggling
 run_case "relay: line and size limits" case_relay_limits
 run_case "relay: queue full answers 452" case_relay_queue_full
 run_case "relay: upstream outage, then retry" case_relay_outage_retry
+run_case "relay: RAM and stack figures (--stats)" case_relay_figures
 run_case "relay: no TRNG: a start-up error, nothing sent" case_relay_no_entropy
 run_case "relay: no wall clock: mail is held (deferred), not sent unverified" case_relay_no_wall_clock
 run_case "relay: 60 clients at once: 421 over the session limit, lwIP's pcbs run out, queued mail kept" case_relay_overload

@@ -189,6 +189,7 @@ run_case "echo: kill -9 and restart on the same TAP" case_echo_kill9 2
 # ---- the relay -------------------------------------------------------------------------
 . "$root/tests/rtos/relay_cases.sh"
 
+[ -f "$NR_TMP/figures.txt" ] && cat "$NR_TMP/figures.txt"
 if [ "$skipped" -gt 0 ]; then
 	echo "rtos-host: $skipped skipped"
 fi

@@ -9,8 +9,8 @@
  *
  *   nanorelay-rtos-host --tap NAME --ip A.B.C.D/LEN [--gw A.B.C.D]
  *                       (-c CONFIG | --selftest-echo PORT)
- *                       [--flash FILE] [--submit-from DIR] [--no-wall-clock] [--no-entropy]
- *   nanorelay-rtos-host --features     "echo" or "echo relay": what this build runs
+ *                       [--flash FILE] [--submit-from DIR] [--stats] [--no-wall-clock]
+ * [--no-entropy] nanorelay-rtos-host --features     "echo" or "echo relay": what this build runs
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +45,7 @@ static struct {
 	int wall_clock;         /* the host's clock is the board's RTC and SNTP */
 	const char *flash_path; /* the board's queue flash: a NOR-rules host file */
 	const char *submit_dir; /* the submit API's trigger (host_relay.c) */
+	int stats;              /* --stats */
 } host = {.tap_fd = -1, .urandom_fd = -1, .wall_clock = 1};
 
 /* ---- the board's hooks -------------------------------------------------------------- */
@@ -204,6 +205,7 @@ static void sntp_task(void *arg)
 
 static void tcpip_ready(void *sem)
 {
+	nr_host_stack_paint("tcpip"); /* on the tcpip thread, at its start */
 	xSemaphoreGive((SemaphoreHandle_t)sem);
 }
 
@@ -233,6 +235,7 @@ static void init_task(void *arg)
 		relay.config = host.config;
 		relay.config_len = host.config_len;
 		relay.submit_dir = host.submit_dir;
+		relay.stats = host.stats;
 		nr_host_mem_hooks();
 		xTaskCreate(nr_host_relay_task, "relay", 4 * configMINIMAL_STACK_SIZE, &relay,
 			    tskIDLE_PRIORITY + 2, NULL);
@@ -266,6 +269,8 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "--no-wall-clock") == 0)
 			host.wall_clock = 0;
+		else if (strcmp(a, "--stats") == 0)
+			host.stats = 1;
 		else if (strcmp(a, "--no-entropy") == 0)
 			board.entropy = NULL;
 		else if (!v)

@@ -184,13 +184,35 @@ static int spool_submit(struct nr_relay *r, const char *path, char *id, size_t i
 	return rc;
 }
 
-static void spool_turn(void *arg, struct nr_relay *r)
+/* --stats: a task wakes the relay every second; its turn logs the figures. */
+static volatile int stats_due, stats_on;
+
+static void stats_task(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		vTaskDelay(pdMS_TO_TICKS(1000));
+		if (spool_relay) {
+			stats_due = 1;
+			nr_relay_wake(spool_relay);
+		}
+	}
+}
+
+static void board_turn(void *arg, struct nr_relay *r)
 {
 	DIR *d;
 	struct dirent *e;
 
 	(void)arg;
-	if (!spool_pending)
+	if (stats_on && stats_due) {
+		struct nr_relay_stats st;
+
+		stats_due = 0;
+		nr_relay_get_stats(r, &st);
+		nr_host_stats_log(st.sessions);
+	}
+	if (!spool_pending || !spool_dir)
 		return;
 	spool_pending = 0;
 	d = opendir(spool_dir);
@@ -223,6 +245,7 @@ void nr_host_relay_task(void *arg)
 	struct nr_relay *relay = NULL;
 	char err[256], msg[320];
 
+	nr_host_stack_paint("relay");
 	if (nr_relay_new(&relay, a->config, a->config_len, err, sizeof(err)) != 0) {
 		snprintf(msg, sizeof(msg), "config: %s", err);
 		nr_plat_panic(__FILE__, __LINE__, msg);
@@ -233,11 +256,16 @@ void nr_host_relay_task(void *arg)
 		snprintf(msg, sizeof(msg), "start: %s", err);
 		nr_plat_panic(__FILE__, __LINE__, msg);
 	}
+	nr_relay_set_turn_hook(relay, board_turn, NULL);
+	spool_relay = relay;
 	if (a->submit_dir) {
 		spool_dir = a->submit_dir;
-		nr_relay_set_turn_hook(relay, spool_turn, NULL);
-		spool_relay = relay;
 		xTaskCreate(spool_task, "spool", configMINIMAL_STACK_SIZE, NULL,
+			    tskIDLE_PRIORITY + 1, NULL);
+	}
+	if (a->stats) {
+		stats_on = 1;
+		xTaskCreate(stats_task, "stats", configMINIMAL_STACK_SIZE, NULL,
 			    tskIDLE_PRIORITY + 1, NULL);
 	}
 	nr_plat_log_write(NR_LOG_INFO, "host: relay running");
