@@ -4,13 +4,13 @@
 # (`nanorelay --features` says "relay"); without it each one skips.
 #
 # The relay's only network is lwIP on tap0 ($BOARD_IP). Postfix (lib/postfix.sh)
-# and dnsmasq (lib/dns.sh) run in the namespace and listen on the Linux side
-# of the TAP too ($LINUX_IP), so the relay reaches smarthost.test through
-# lwIP. Files the relay reads (password, CA, LAN certificate) are named blobs:
-# the host board reads them from the host's file system by name.
-# The smarthost is reached by name (its certificate is for smarthost.test):
-# the build needs a resolver on lwIP (c-ares over the contract's sockets, or
-# lwIP's own), which the defconfig does not have yet.
+# and a dnsmasq on port 53 run in the namespace and listen on the Linux side
+# of the TAP ($LINUX_IP), so the relay reaches smarthost.test through lwIP,
+# by name (its certificate is for smarthost.test) through lwIP's DNS client
+# (CONFIG_NR_DNS_PLATFORM, which asks port 53 only). Files the relay reads
+# (password, CA, LAN certificate) are named blobs: the host board reads them
+# from the host's file system by name. The queue is `queue ram` or, where it
+# must survive the process, `queue flash` on the board's NOR flash file.
 
 relay_have() {
 	"$bin" --features | grep -qw relay
