@@ -46,12 +46,22 @@ struct nr_board {
 	 * password files, OAuth tokens): what nr_plat_file_read/write give
 	 * the core in place of files. read copies at most size bytes of the
 	 * blob name into buf and returns the blob's whole length (which may
-	 * be more than size), NR_ENOTFOUND, or another NR_E... code. write
+	 * be more than size; buf may be NULL when size is 0: the length only),
+	 * NR_ENOTFOUND, or another NR_E... code. write
 	 * replaces the blob atomically (all or nothing) and returns 0 or an
 	 * NR_E... code. NULL: NR_ENOTSUP (the core then runs without files:
 	 * no secrets from files, no token store). */
 	long (*blob_read)(const char *name, void *buf, size_t size);
 	int (*blob_write)(const char *name, const void *data, size_t len);
+
+	/* The queue's flash (the flash HAL, platform.h's struct
+	 * nr_plat_storage): fill out with the region's geometry and callbacks
+	 * (at least size bytes; size 0: the whole region) and return 0, or an
+	 * NR_E... code. What nr_plat_bdev_flash_open() (`queue flash`) calls;
+	 * flash_ctx is passed through. NULL: the board has no queue flash
+	 * (NR_ENOTFOUND; the queue can then only be in RAM). */
+	int (*flash_open)(void *flash_ctx, uint64_t size, struct nr_plat_storage *out);
+	void *flash_ctx;
 };
 
 /* Give the shim the board's hooks (copied). Call once, before anything of
@@ -64,10 +74,5 @@ void nr_rtos_board_init(const struct nr_board *board);
  * or the RTC says so; the clock then runs on the tick count. Safe from any
  * task. */
 void nr_rtos_set_wall_time(int64_t unix_seconds);
-
-/* Until platform.h declares it (the contract's split): wake a task blocked
- * in nr_plat_poll() from another task. Safe from any task, never blocks;
- * wakes coalesce (many calls before the poll returns wake it once). */
-void nr_plat_wake(void);
 
 #endif /* NR_BOARD_H */

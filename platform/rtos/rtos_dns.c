@@ -44,11 +44,6 @@
 #define NR_RTOS_DNS_SLOTS (2 * CONFIG_NR_DNS_MAX_QUERIES)
 #define NR_RTOS_DNS_NAME_MAX 253
 
-/* The contract's wakeup (platform.h, issue 16 "contract"): makes the relay
- * task's nr_plat_poll() return; callable from any task. Declared here
- * until platform.h carries it. */
-void nr_plat_wake(void);
-
 enum slot_state {
 	SLOT_FREE = 0,
 	SLOT_QUEUED,    /* posted to the tcpip thread, not yet given to lwIP */

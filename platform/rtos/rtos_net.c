@@ -15,6 +15,8 @@
 #include "lwip/tcpip.h"
 
 #include "nr_board.h"
+#include "nr_config.h"
+#include "rtos_dns.h"
 #include "rtos_internal.h"
 
 static int from_errno(int e)
@@ -252,6 +254,8 @@ int nr_plat_tcp_connect_result(nr_sock_t s)
 	if (err == 0)
 		return 0;
 	err = from_errno(err);
+	if (err == NR_ERESET)
+		return NR_ECONNREFUSED; /* lwIP reports a RST to its SYN as ECONNRESET */
 	return err == NR_ECONNREFUSED || err == NR_ETIMEDOUT || err == NR_EUNREACH ? err : NR_EIO;
 }
 
@@ -314,6 +318,89 @@ int nr_plat_sock_peer_addr(nr_sock_t s, struct nr_addr *out)
 int nr_plat_sock_local_addr(nr_sock_t s, struct nr_addr *out)
 {
 	return sock_end(s, 0, out);
+}
+
+/* ---- UDP, and a socket opened before it connects ----------------------------------- */
+static int open_family(uint8_t family, int type, nr_sock_t *out)
+{
+	int s, ret;
+
+	*out = NR_SOCK_INVALID;
+	if (family != NR_AF_INET4 && family != NR_AF_INET6)
+		return NR_EINVAL;
+#if !LWIP_IPV6
+	if (family == NR_AF_INET6)
+		return NR_ENOTSUP;
+#endif
+	s = lwip_socket(family == NR_AF_INET4 ? AF_INET : AF_INET6, type, 0);
+	if (s < 0) {
+		ret = from_errno(errno);
+		return ret == NR_ENOMEM || ret == NR_EINVAL ? ret : NR_EIO;
+	}
+	ret = set_nonblocking(s);
+	if (!ret && type == SOCK_STREAM)
+		(void)set_int_opt(s, IPPROTO_TCP, TCP_NODELAY, 1);
+	if (ret) {
+		lwip_close(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+int nr_plat_udp_open(uint8_t family, nr_sock_t *out)
+{
+	return open_family(family, SOCK_DGRAM, out);
+}
+
+int nr_plat_tcp_open(uint8_t family, nr_sock_t *out)
+{
+	return open_family(family, SOCK_STREAM, out);
+}
+
+int nr_plat_sock_connect(nr_sock_t s, const struct nr_addr *addr)
+{
+	union nr_rtos_sa u;
+	socklen_t len;
+	int ret = to_sockaddr(addr, &u, &len);
+
+	if (ret)
+		return ret;
+	if (lwip_connect(s, &u.sa, len) == 0 || errno == EINPROGRESS)
+		return 0;
+	ret = from_errno(errno);
+	return ret == NR_EINVAL || ret == NR_EUNREACH || ret == NR_ECONNREFUSED ? ret : NR_EIO;
+}
+
+static long dgram_error(int e)
+{
+	int err = from_errno(e);
+
+	if (e == EMSGSIZE)
+		return NR_ETOOBIG;
+	return err == NR_EAGAIN || err == NR_ECONNREFUSED || err == NR_EUNREACH ? err : NR_EIO;
+}
+
+long nr_plat_udp_send(nr_sock_t s, const void *buf, size_t len)
+{
+	ssize_t n = lwip_send(s, buf, len, MSG_DONTWAIT);
+
+	if (n >= 0)
+		return (size_t)n == len ? (long)n : NR_EIO; /* a datagram goes whole or not */
+	return errno == ENOMEM || errno == ENOBUFS ? NR_EAGAIN : dgram_error(errno);
+}
+
+long nr_plat_udp_recv(nr_sock_t s, void *buf, size_t len, struct nr_addr *from)
+{
+	union nr_rtos_sa u;
+	socklen_t alen = sizeof(u);
+	ssize_t n = lwip_recvfrom(s, buf, len, MSG_DONTWAIT, &u.sa, &alen);
+
+	if (n < 0)
+		return dgram_error(errno);
+	if (from)
+		from_sockaddr(&u, from);
+	return (long)n;
 }
 
 /* ---- the wakeup ------------------------------------------------------------------------ */
@@ -441,5 +528,10 @@ int nr_plat_poll(struct nr_pollfd *fds, size_t n, int timeout_ms)
 	}
 	if (wake_pending || (wake_rx >= 0 && pfd[n].revents))
 		wake_take();
+#ifdef CONFIG_NR_DNS_PLATFORM
+	/* Answers lwIP's DNS client has given: their callbacks run here, on
+	 * the polling task (rtos_dns.h), and the loop's turn sees them. */
+	(void)nr_rtos_dns_deliver();
+#endif
 	return ready;
 }

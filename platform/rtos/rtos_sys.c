@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "rtos_internal.h"
 
 static struct nr_board board;
@@ -78,14 +79,8 @@ int nr_plat_entropy(void *buf, size_t len)
 }
 
 /* ---- log ------------------------------------------------------------------------------- */
-/* One sink, the board's: open picks nothing, and lines are never held (a
- * board that wants batching does it in its hook). */
-void nr_plat_log_open(enum nr_log_sink sink, const char *ident)
-{
-	(void)sink;
-	(void)ident;
-}
-
+/* One sink, the board's: lines are never held (a board that wants
+ * batching does it in its hook). */
 void nr_plat_log_write(enum nr_log_level level, const char *line)
 {
 	if (board.log)
@@ -112,18 +107,25 @@ _Noreturn void nr_plat_panic(const char *file, int line, const char *what)
 int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len)
 {
 	char *buf;
-	long n;
+	long n, size;
 
 	*out = NULL;
 	if (!board.blob_read)
 		return NR_ENOTSUP;
-	buf = malloc(max + 1);
+	/* The blob's length first (size 0 reads nothing): a buffer of max
+	 * bytes would be megabytes for a CA file's limit, on a board's heap. */
+	size = board.blob_read(path, NULL, 0);
+	if (size < 0)
+		return (int)size;
+	if ((unsigned long)size > max)
+		return NR_ETOOBIG;
+	buf = nr_malloc((size_t)size + 1); /* the core frees it with nr_free */
 	if (!buf)
 		return NR_ENOMEM;
-	n = board.blob_read(path, buf, max);
-	if (n < 0 || (size_t)n > max) {
-		free(buf);
-		return n < 0 ? (int)n : NR_ETOOBIG;
+	n = board.blob_read(path, buf, (size_t)size);
+	if (n != size) { /* changed in between */
+		nr_free(buf);
+		return n < 0 ? (int)n : NR_EIO;
 	}
 	buf[n] = '\0';
 	*out = buf;
@@ -156,4 +158,21 @@ int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storag
 		strncpy(why, "no MTD on this platform (use the flash HAL)",
 			why_size - 1)[why_size - 1] = '\0';
 	return NR_ENOTSUP;
+}
+
+int nr_plat_bdev_flash_open(uint64_t size, struct nr_plat_storage *out)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!board.flash_open)
+		return NR_ENOTFOUND;
+	ret = board.flash_open(board.flash_ctx, size, out);
+	if (ret == 0 && size && out->size < size) {
+		if (out->close)
+			out->close(out->ctx);
+		memset(out, 0, sizeof(*out));
+		return NR_EINVAL;
+	}
+	return ret;
 }

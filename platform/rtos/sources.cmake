@@ -32,13 +32,18 @@ include(${CMAKE_SOURCE_DIR}/cmake/lwip.cmake)
 
 # --- the shim: platform.h on FreeRTOS + lwIP, and lwIP's sys_arch ------------------------
 add_library(nrplatform STATIC ${_rtos}/rtos_net.c ${_rtos}/rtos_sys.c ${_rtos}/lwip/sys_arch.c)
+if(CONFIG_NR_DNS_PLATFORM)
+  # names through lwIP's DNS client (nr_plat_resolve_*; rtos_dns.h)
+  target_sources(nrplatform PRIVATE ${_rtos}/rtos_dns.c)
+endif()
 target_include_directories(nrplatform PUBLIC ${_rtos} ${CMAKE_SOURCE_DIR}/platform
                            ${CMAKE_SOURCE_DIR}/src ${NR_GENERATED})
 target_compile_options(nrplatform PRIVATE ${NR_WARN})
 target_link_libraries(nrplatform PUBLIC nrlwip nrfreertos)
 
 # --- the host board and its program ---------------------------------------------------
-set(_host_sources ${_rtos}/host/host_main.c ${_rtos}/host/host_tapif.c ${_rtos}/host/host_echo.c)
+set(_host_sources ${_rtos}/host/host_main.c ${_rtos}/host/host_tapif.c ${_rtos}/host/host_echo.c
+    ${_rtos}/host/host_flash.c ${_rtos}/host/host_stats.c)
 add_executable(nanorelay ${_host_sources})
 target_compile_options(nanorelay PRIVATE ${NR_WARN})
 # Board code may use Linux (the TAP device, /dev/urandom, files as blobs).

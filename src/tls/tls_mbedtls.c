@@ -136,6 +136,9 @@ static int ctx_alloc(struct nr_tls_ctx **out, int is_server)
 				    (const unsigned char *)"nanorelay-tls", 13);
 	if (ret != 0) {
 		nr_tls_mbedtls_log("seeding the RNG from platform entropy", ret);
+		/* Say the cause at the level the caller's failure is logged at:
+		 * a board without a TRNG sees why TLS (and the relay) stopped. */
+		nr_err("tls: no random source (the platform's entropy failed): TLS cannot start");
 		return NR_EIO;
 	}
 	return 0;

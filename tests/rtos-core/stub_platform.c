@@ -105,6 +105,23 @@ int nr_plat_bdev_mtd_open(const char *path, uint64_t size, struct nr_plat_storag
 	return NR_ENOTSUP;
 }
 
+int nr_plat_bdev_flash_open(uint64_t size, struct nr_plat_storage *out)
+{
+	return NR_ENOTSUP;
+}
+
+int nr_plat_resolve_start(const char *name, uint8_t family, nr_plat_resolve_fn done, void *arg)
+{
+	return NR_ENOTSUP;
+}
+
+void nr_plat_resolve_cancel(void *arg) {}
+
+int nr_plat_resolve_server(const struct nr_addr *server)
+{
+	return NR_ENOTSUP;
+}
+
 int nr_plat_file_read(const char *path, size_t max, char **out, size_t *len)
 {
 	return NR_ENOTSUP;

@@ -12,6 +12,7 @@
 #   NR_RTOS_KILL_ROUNDS=N   kill -9 rounds under load (default 3 in CI; the
 #                           issue's full run is 20)
 #   NR_KEEP=1               keep the temporary directory (logs)
+#   NR_RTOS_ONLY=REGEX      run only the cases whose name matches
 # Each case prints `ok - NAME`, `not ok - NAME` (with its log's tail) or
 # `skip - NAME: why`. The last line is exactly `rtos-host: N passed, M failed`.
 #
@@ -84,6 +85,8 @@ ncase=0
 run_case() { # name, function, args...
 	local name=$1 log rc
 	shift
+	# NR_RTOS_ONLY=REGEX runs only the cases whose name matches (debugging)
+	[ -z "${NR_RTOS_ONLY:-}" ] || [[ $name =~ $NR_RTOS_ONLY ]] || return 0
 	ncase=$((ncase + 1))
 	log="$NR_TMP/case-$ncase.log"
 	("$@") >"$log" 2>&1
@@ -138,6 +141,15 @@ echo_client() { # case [arg]
 	"$NR_PY" "$root/tests/rtos/echo_client.py" "$BOARD_IP" "$ECHO_PORT" "$@"
 }
 
+# ---- the resolver on real lwIP (its unix port; no TAP needed) ------------------------
+case_dns_smoke() {
+	local lwip
+	lwip=$(sed -n 's/^NR_LWIP_DIR:PATH=//p' "$build/CMakeCache.txt")
+	[ -n "$lwip" ] || { echo "no NR_LWIP_DIR in $build/CMakeCache.txt"; return 1; }
+	bash "$root/tests/unit/dns/rtos_dns_smoke.sh" "$lwip" "$build"
+}
+run_case "dns: rtos_dns.c on real lwIP 2.1.3 (tests/unit/dns/rtos_dns_smoke.sh)" case_dns_smoke
+
 # ---- the self-test service: the shim end to end ----------------------------------------
 case_echo() { # scenario arg [board args...]
 	local scenario=$1 arg=$2
@@ -177,6 +189,7 @@ run_case "echo: kill -9 and restart on the same TAP" case_echo_kill9 2
 # ---- the relay -------------------------------------------------------------------------
 . "$root/tests/rtos/relay_cases.sh"
 
+[ -f "$NR_TMP/figures.txt" ] && cat "$NR_TMP/figures.txt"
 if [ "$skipped" -gt 0 ]; then
 	echo "rtos-host: $skipped skipped"
 fi

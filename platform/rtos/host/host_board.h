@@ -26,7 +26,18 @@ struct nr_host_relay_args {
 	const char *config; /* the configuration text (board side: read from a file) */
 	size_t config_len;
 	const struct nr_plat_storage *storage; /* the queue's flash; NULL: the config's */
+	const char *submit_dir;                /* --submit-from: the submit API's spool, or NULL */
+	int stats;                             /* --stats: log heap and stack figures each second */
 };
 void nr_host_relay_task(void *arg);
+/* The core's heap on pvPortMalloc/vPortFree, counted (host_relay.c): set
+ * before the relay task starts. */
+void nr_host_mem_hooks(void);
+void nr_host_mem_usage(size_t *in_use, size_t *peak);
+
+/* --stats (host_stats.c): paint the calling task's stack (at its start),
+ * and log the heap and every painted stack's high-water mark. */
+void nr_host_stack_paint(const char *name);
+void nr_host_stats_log(size_t sessions);
 
 #endif /* NR_HOST_BOARD_H */

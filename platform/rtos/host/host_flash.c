@@ -4,7 +4,9 @@
  * (pread, pwrite, fdatasync): nothing is cached here, so a process killed
  * at any point leaves what a board would after a reset at that point.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* flock; the host program defines it for every file */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -9,8 +9,8 @@
  *
  *   nanorelay-rtos-host --tap NAME --ip A.B.C.D/LEN [--gw A.B.C.D]
  *                       (-c CONFIG | --selftest-echo PORT)
- *                       [--no-wall-clock] [--no-entropy]
- *   nanorelay-rtos-host --features     "echo" or "echo relay": what this build runs
+ *                       [--flash FILE] [--submit-from DIR] [--stats] [--no-wall-clock]
+ * [--no-entropy] nanorelay-rtos-host --features     "echo" or "echo relay": what this build runs
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include "lwip/tcpip.h"
 
 #include "host_board.h"
+#include "host_flash.h"
 #include "nr_board.h"
 
 static struct {
@@ -40,7 +42,10 @@ static struct {
 	unsigned echo_port;
 	int tap_fd;
 	int urandom_fd;
-	int wall_clock; /* the host's clock is the board's RTC and SNTP */
+	int wall_clock;         /* the host's clock is the board's RTC and SNTP */
+	const char *flash_path; /* the board's queue flash: a NOR-rules host file */
+	const char *submit_dir; /* the submit API's trigger (host_relay.c) */
+	int stats;              /* --stats */
 } host = {.tap_fd = -1, .urandom_fd = -1, .wall_clock = 1};
 
 /* ---- the board's hooks -------------------------------------------------------------- */
@@ -123,12 +128,29 @@ static int host_blob_write(const char *name, const void *data, size_t len)
 	return rename(tmp, name) == 0 ? 0 : NR_EIO;
 }
 
+/* The queue's flash (`queue flash [size=N]`): the NOR emulator on the file
+ * of --flash, 4 KiB erase blocks and 16-byte write units as a common SPI
+ * NOR part. A new file is made size bytes (1 MiB when the config gives no
+ * size); an existing one keeps its size, as a chip does. */
+static int host_flash_open(void *ctx, uint64_t size, struct nr_plat_storage *out)
+{
+	const char *path = ctx;
+	struct stat st;
+
+	if (stat(path, &st) == 0 && st.st_size > 0)
+		size = (uint64_t)st.st_size;
+	else if (size == 0)
+		size = 1024 * 1024;
+	return nr_host_flash_open(path, size, 4096, 16, out);
+}
+
 /* ---- start-up ---------------------------------------------------------------------------- */
 static void usage(void)
 {
 	fprintf(stderr, "usage: nanorelay-rtos-host --tap NAME --ip A.B.C.D/LEN [--gw A.B.C.D]\n"
 			"                           (-c CONFIG | --selftest-echo PORT)\n"
-			"                           [--no-wall-clock] [--no-entropy]\n");
+			"                           [--flash FILE] [--submit-from DIR] "
+			"[--no-wall-clock] [--no-entropy]\n");
 	exit(64);
 }
 
@@ -183,6 +205,7 @@ static void sntp_task(void *arg)
 
 static void tcpip_ready(void *sem)
 {
+	nr_host_stack_paint("tcpip"); /* on the tcpip thread, at its start */
 	xSemaphoreGive((SemaphoreHandle_t)sem);
 }
 
@@ -211,7 +234,10 @@ static void init_task(void *arg)
 		static struct nr_host_relay_args relay;
 		relay.config = host.config;
 		relay.config_len = host.config_len;
-		xTaskCreate(nr_host_relay_task, "relay", configMINIMAL_STACK_SIZE, &relay,
+		relay.submit_dir = host.submit_dir;
+		relay.stats = host.stats;
+		nr_host_mem_hooks();
+		xTaskCreate(nr_host_relay_task, "relay", 4 * configMINIMAL_STACK_SIZE, &relay,
 			    tskIDLE_PRIORITY + 2, NULL);
 #else
 		host_panic(__FILE__, __LINE__,
@@ -243,6 +269,8 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "--no-wall-clock") == 0)
 			host.wall_clock = 0;
+		else if (strcmp(a, "--stats") == 0)
+			host.stats = 1;
 		else if (strcmp(a, "--no-entropy") == 0)
 			board.entropy = NULL;
 		else if (!v)
@@ -255,7 +283,11 @@ int main(int argc, char **argv)
 			if (!ip4addr_aton(v, &host.gw))
 				usage();
 			i++;
-		} else if (strcmp(a, "-c") == 0)
+		} else if (strcmp(a, "--flash") == 0)
+			host.flash_path = argv[++i];
+		else if (strcmp(a, "--submit-from") == 0)
+			host.submit_dir = argv[++i];
+		else if (strcmp(a, "-c") == 0)
 			host.config_path = argv[++i];
 		else if (strcmp(a, "--selftest-echo") == 0)
 			host.echo_port = (unsigned)atoi(argv[++i]);
@@ -274,6 +306,10 @@ int main(int argc, char **argv)
 	host.urandom_fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (host.urandom_fd < 0)
 		board.entropy = NULL;
+	if (host.flash_path) {
+		board.flash_open = host_flash_open;
+		board.flash_ctx = (void *)host.flash_path;
+	}
 	nr_rtos_board_init(&board);
 	if (host.wall_clock)
 		nr_rtos_set_wall_time(

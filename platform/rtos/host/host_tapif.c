@@ -55,6 +55,7 @@ static void tap_rx_task(void *arg)
 	struct tapif *t = arg;
 	unsigned char frame[FRAME_MAX];
 
+	nr_host_stack_paint("tap-rx");
 	for (;;) {
 		ssize_t n = read(t->fd, frame, sizeof(frame));
 		if (n <= 0) {

@@ -74,21 +74,25 @@ void sys_sem_free(sys_sem_t *sem)
 }
 
 /* ---- mutexes (the tcpip core lock among them) ------------------------------- */
+/* Recursive: code running on the tcpip thread holds the core lock and may
+ * call the socket API, which takes it again (nr_plat_wake() from the DNS
+ * client's callback in rtos_dns.c sends its datagram with lwip_sendto).
+ * A plain FreeRTOS mutex deadlocks there. */
 err_t sys_mutex_new(sys_mutex_t *mutex)
 {
-	*mutex = xSemaphoreCreateMutex();
+	*mutex = xSemaphoreCreateRecursiveMutex();
 	return *mutex ? ERR_OK : ERR_MEM;
 }
 
 void sys_mutex_lock(sys_mutex_t *mutex)
 {
-	while (xSemaphoreTake(*mutex, portMAX_DELAY) != pdTRUE) {
+	while (xSemaphoreTakeRecursive(*mutex, portMAX_DELAY) != pdTRUE) {
 	}
 }
 
 void sys_mutex_unlock(sys_mutex_t *mutex)
 {
-	xSemaphoreGive(*mutex);
+	xSemaphoreGiveRecursive(*mutex);
 }
 
 void sys_mutex_free(sys_mutex_t *mutex)

@@ -6,8 +6,8 @@
 #
 #   tests/unit/dns/rtos_dns_smoke.sh LWIP_SRC_DIR [BUILD_DIR]   (default build)
 #
-# BUILD_DIR is a configured tree (for nr_config.h). Not in CTest yet: CI
-# fetches no lwIP sources until the RTOS host build does. Last line:
+# BUILD_DIR is a configured tree (for nr_config.h). CI runs it as a case of
+# tests/rtos/run-host.sh, on the lwIP tree the RTOS build fetched. Last line:
 # `rtos_dns smoke: ok` (exit 0) or `rtos_dns smoke: FAILED`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
