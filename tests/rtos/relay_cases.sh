@@ -96,6 +96,35 @@ case_relay_denied() {
 	grep -Eq '^<\*\* 554 5\.7\.1' "$NR_TMP/swaks.txt"
 }
 
+# LAN AUTH: a client outside `allow` relays once it authenticated (PLAIN,
+# under STARTTLS) against a users file the board hands over as a blob; a
+# wrong password is 535, and the same client without AUTH stays refused.
+# (swaks marks lines under TLS with ~: '<~ ' a reply, '<~*' an error.)
+case_relay_auth() {
+	relay_have || relay_skip
+	relay_env || return 1
+	# the users file's line, as `nanorelay passwd` writes it (PBKDF2-SHA256)
+	"$NR_PY" - "$NR_TMP/users" <<'PY' || return 1
+import base64, hashlib, os, sys
+salt = os.urandom(16)
+dk = hashlib.pbkdf2_hmac("sha256", b"s3cret pw", salt, 10000, 32)
+with open(sys.argv[1], "w") as f:
+    f.write("printer:pbkdf2-sha256:10000:%s:%s\n" % (base64.b64encode(salt).decode(), base64.b64encode(dk).decode()))
+PY
+	relay_conf "" "users $NR_TMP/users" && relay_start || return 1
+	pf_clear
+	swaks_lan --port 587 -tls --local-interface "$DENIED_IP" --auth PLAIN --auth-user printer \
+		--auth-password 'wrong pw' >"$NR_TMP/bad.txt" 2>&1
+	grep -Eq '^<~\* 535 5\.7\.8' "$NR_TMP/bad.txt" || { cat "$NR_TMP/bad.txt"; return 1; }
+	swaks_lan --port 587 -tls --local-interface "$DENIED_IP" --auth PLAIN --auth-user printer \
+		--auth-password 's3cret pw' --body "authenticated over lwIP" >"$NR_TMP/good.txt" 2>&1
+	grep -Eq '^<~  235 2\.7\.0' "$NR_TMP/good.txt" && grep -Eq '^<~  250 2\.0\.0' "$NR_TMP/good.txt" ||
+		{ cat "$NR_TMP/good.txt"; return 1; }
+	swaks_lan --port 587 -tls --local-interface "$DENIED_IP" >"$NR_TMP/none.txt" 2>&1
+	grep -Eq '^<~\* 554 5\.7\.1' "$NR_TMP/none.txt" || { cat "$NR_TMP/none.txt"; return 1; }
+	pf_wait 1 30 && grep -q 'authenticated over lwIP' "$(pf_files | head -1)"
+}
+
 case_relay_starttls() {
 	relay_have || relay_skip
 	relay_env && relay_conf && relay_start || return 1
@@ -467,6 +496,7 @@ fi
 run_case "relay: from an allowed address, delivered to Postfix over STARTTLS + AUTH" case_relay_allowed
 run_case "relay: refused from a denied address (554 5.7.1)" case_relay_denied
 run_case "relay: LAN STARTTLS and implicit TLS" case_relay_starttls
+run_case "relay: LAN AUTH from outside allow (235, then relayed; 535 for a bad password)" case_relay_auth
 run_case "relay: python smtplib and curl" case_relay_python_curl
 run_case "relay: smuggling sequences stay content" case_relay_smuggling
 run_case "relay: line and size limits" case_relay_limits
