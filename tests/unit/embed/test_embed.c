@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/build.h"
 #include "embed/embed.h"
 #include "nanorelay.h"
 #include "queue/queue.h"
@@ -269,6 +270,7 @@ TEST(private_relay_binds_nothing_and_queues_in_ram)
 	struct nr_conf c;
 	char err[128], id[17];
 
+	TEST_NEEDS(CONFIG_NR_STORE_RAM); /* a private relay queues in RAM */
 	sim_reset();
 	ASSERT_EQ(nr_conf_parse_text(&c, text, sizeof(text) - 1, err, sizeof(err)), 0);
 	ASSERT_EQ(nr_relay_new_private(&r, &c, 256 * 1024), 0);
