@@ -153,7 +153,8 @@ static int client_cmd(struct client *c, const char *text, int want)
 		return -1;
 	got = client_reply(c);
 	if (got != want) {
-		printf("  sent %.40s expected %d, got %d\r\n", text, want, got);
+		printf("  sent %.*s: expected %d, got %d\r\n", (int)strcspn(text, "\r"), text, want,
+		       got);
 		return -1;
 	}
 	return 0;
@@ -212,7 +213,7 @@ static void selftest_task(void *arg)
 	       (unsigned long)fs.programs, (unsigned long)fs.erases, (unsigned long)fs.syncs,
 	       (unsigned long)xPortGetFreeHeapSize(),
 	       (unsigned long)xPortGetMinimumEverFreeHeapSize());
-	printf("firmware-m4: %u passed, %u failed\r\n", passed, failed);
+	printf("selftest done: %u passed, %u failed\r\n", passed, failed);
 	nr_m4_exit(failed ? 1 : 0);
 }
 
