@@ -70,9 +70,61 @@ static void m4_free(void *ctx, void *p)
 	vPortFree(p);
 }
 
-/* ---- the relay task ------------------------------------------------------------------ */
+/* ---- the relay task, and what other tasks ask of it -------------------------------- */
+/* The embedding API is called from the relay's task only: the self-test
+ * asks through one request at a time, run by the relay's turn hook, and
+ * waits for the answer. */
+enum req_kind { REQ_NONE, REQ_STATS, REQ_SUBMIT };
+static struct {
+	volatile enum req_kind kind;
+	struct nr_relay_stats stats; /* REQ_STATS's answer */
+	const char *body;            /* REQ_SUBMIT's message */
+	int rc;                      /* REQ_SUBMIT's answer */
+	char id[32];
+	SemaphoreHandle_t done;
+} req;
 static struct nr_relay *volatile the_relay;
 static SemaphoreHandle_t relay_up;
+
+static int submit_now(struct nr_relay *r, const char *body, char *id, size_t id_size)
+{
+	static const char *const to[] = {"admin@example.com"};
+	struct nr_submit *sub;
+	int rc = nr_relay_submit_begin(r, "firmware@m4.test", to, 1, 0, &sub);
+
+	if (rc != 0)
+		return rc;
+	if ((rc = nr_submit_write(sub, body, strlen(body))) != 0) {
+		nr_submit_abort(sub);
+		return rc;
+	}
+	return nr_submit_end(sub, id, id_size);
+}
+
+static void relay_turn(void *arg, struct nr_relay *r)
+{
+	(void)arg;
+	switch (req.kind) {
+	case REQ_NONE:
+		return;
+	case REQ_STATS:
+		nr_relay_get_stats(r, &req.stats);
+		break;
+	case REQ_SUBMIT:
+		req.rc = submit_now(r, req.body, req.id, sizeof(req.id));
+		break;
+	}
+	req.kind = REQ_NONE;
+	xSemaphoreGive(req.done);
+}
+
+/* From the self-test's task: run kind on the relay's task, wait for it. */
+static void relay_ask(enum req_kind kind)
+{
+	req.kind = kind;
+	nr_relay_wake(the_relay);
+	xSemaphoreTake(req.done, portMAX_DELAY);
+}
 
 static void relay_task(void *arg)
 {
@@ -83,6 +135,7 @@ static void relay_task(void *arg)
 	if (nr_relay_new(&r, relay_conf, sizeof(relay_conf) - 1, err, sizeof(err)) != 0 ||
 	    nr_relay_start(r, err, sizeof(err)) != 0)
 		m4_panic(__FILE__, __LINE__, err);
+	nr_relay_set_turn_hook(r, relay_turn, NULL);
 	the_relay = r;
 	xSemaphoreGive(relay_up);
 	(void)nr_relay_run(r);
@@ -199,14 +252,109 @@ static void case_bad_command(void)
 	report("an unknown command is 500, RCPT before MAIL is 503", ok);
 }
 
+/* A command line over the limit (CONFIG_NR_LINE_MAX): 500, and the session
+ * goes on. */
+static void case_long_line(void)
+{
+	static char line[1200];
+	struct client c;
+	int ok;
+
+	memcpy(line, "MAIL FROM:<", 11);
+	memset(line + 11, 'x', sizeof(line) - 11 - 4);
+	memcpy(line + sizeof(line) - 4, ">\r\n", 4);
+	ok = client_connect(&c, 25) == 0 && client_cmd(&c, "", 220) == 0 &&
+	     client_cmd(&c, "EHLO client.test\r\n", 250) == 0 && client_cmd(&c, line, 500) == 0 &&
+	     client_cmd(&c, "NOOP\r\n", 250) == 0 && client_cmd(&c, "QUIT\r\n", 221) == 0;
+	if (c.fd >= 0)
+		lwip_close(c.fd);
+	report("a command line over the limit is 500 and the session goes on", ok);
+}
+
+/* Two sessions at once (max_sessions 2), and a third is turned away. */
+static void case_two_sessions(void)
+{
+	struct client a, b, c;
+	int ok = client_connect(&a, 25) == 0 && client_connect(&b, 25) == 0 &&
+		 client_cmd(&a, "", 220) == 0 && client_cmd(&b, "", 220) == 0 &&
+		 client_connect(&c, 25) == 0 && client_cmd(&c, "", 421) == 0 &&
+		 client_cmd(&a, "HELO a.test\r\n", 250) == 0 &&
+		 client_cmd(&b, "HELO b.test\r\n", 250) == 0 &&
+		 client_cmd(&a, "MAIL FROM:<a@m4.test>\r\n", 250) == 0 &&
+		 client_cmd(&b, "MAIL FROM:<b@m4.test>\r\n", 250) == 0 &&
+		 client_cmd(&a, "RCPT TO:<admin@example.com>\r\n", 250) == 0 &&
+		 client_cmd(&b, "RCPT TO:<admin@example.com>\r\n", 250) == 0 &&
+		 client_cmd(&a, "DATA\r\n", 354) == 0 && client_cmd(&b, "DATA\r\n", 354) == 0 &&
+		 client_cmd(&b, "Subject: b\r\n\r\nsecond\r\n.\r\n", 250) == 0 &&
+		 client_cmd(&a, "Subject: a\r\n\r\nfirst\r\n.\r\n", 250) == 0 &&
+		 client_cmd(&a, "QUIT\r\n", 221) == 0 && client_cmd(&b, "QUIT\r\n", 221) == 0;
+	for (struct client *x = &a; x <= &c; x++)
+		if (x->fd > 0)
+			lwip_close(x->fd);
+	report("two sessions at once both queue; a third gets 421", ok);
+}
+
+static void case_submit(void)
+{
+	req.body = "Subject: from the firmware\n\nsubmitted through nr_relay_submit_begin\n";
+	relay_ask(REQ_SUBMIT);
+	report("the submit API queues a message of the firmware's own", req.rc == 0);
+	if (req.rc == 0)
+		printf("  queue id %s\r\n", req.id);
+}
+
+/* What a warm reset must keep: the self-test's state, in .noinit. */
+#define BOOT_MARK 0x4e52424fu /* "NRBO" */
+static struct {
+	uint32_t mark, phase;
+	unsigned passed, failed;
+	uint32_t queued; /* messages queued before the reset */
+} boot __attribute__((section(".noinit")));
+
+#define SCB_AIRCR (*(volatile uint32_t *)0xE000ED0Cu)
+
+static void warm_reset(void)
+{
+	boot.passed = passed;
+	boot.failed = failed;
+	boot.phase = 1;
+	boot.mark = BOOT_MARK;
+	printf("warm reset with %lu messages queued\r\n", (unsigned long)boot.queued);
+	__asm__ volatile("dsb" ::: "memory");
+	SCB_AIRCR = 0x05FA0004u; /* VECTKEY | SYSRESETREQ */
+	for (;;)
+		;
+}
+
 static void selftest_task(void *arg)
 {
 	struct nr_m4_flash_stats fs;
+	int after_reset = boot.mark == BOOT_MARK && boot.phase == 1;
 
 	(void)arg;
 	xSemaphoreTake(relay_up, portMAX_DELAY);
+	if (!after_reset) {
+		case_plain_relay();
+		case_bad_command();
+		case_long_line();
+		case_two_sessions();
+		case_submit();
+		relay_ask(REQ_STATS);
+		report("the queue holds the 4 accepted messages",
+		       req.stats.queued == 4 && req.stats.accepted == 4);
+		boot.queued = (uint32_t)req.stats.queued;
+		warm_reset();
+	}
+	passed = boot.passed;
+	failed = boot.failed;
+	boot.mark = 0; /* the next power-on or reset starts afresh */
+	nr_m4_flash_stats(&fs);
+	relay_ask(REQ_STATS);
+	report("after a warm reset the RAM flash kept the queue (same messages)",
+	       fs.warm && req.stats.queued == boot.queued);
+	printf("  queued after the reset: %lu (before: %lu)\r\n", (unsigned long)req.stats.queued,
+	       (unsigned long)boot.queued);
 	case_plain_relay();
-	case_bad_command();
 	nr_m4_flash_stats(&fs);
 	report("the flash HAL saw no NOR violation", fs.violations == 0 && fs.programs > 0);
 	printf("flash: %lu programs, %lu erases, %lu syncs; heap free now %lu, lowest %lu\r\n",
@@ -233,6 +381,7 @@ static void init_task(void *arg)
 	xSemaphoreTake(done, portMAX_DELAY);
 	vSemaphoreDelete(done);
 	relay_up = xSemaphoreCreateBinary();
+	req.done = xSemaphoreCreateBinary();
 	if (xTaskCreate(relay_task, "relay", 4096, NULL, tskIDLE_PRIORITY + 2, NULL) != pdPASS ||
 	    xTaskCreate(selftest_task, "selftest", 1024, NULL, tskIDLE_PRIORITY + 1, NULL) !=
 		pdPASS)
