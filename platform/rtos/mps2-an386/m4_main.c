@@ -326,6 +326,56 @@ static void warm_reset(void)
 		;
 }
 
+/* Messages of 12 KB until the 64 KB queue is full: 452 (at DATA or at its
+ * end), every message answered 250 is in the queue, and the session goes on. */
+static void case_queue_full(void)
+{
+	static char body[12 * 1024 + 8];
+	struct client c;
+	unsigned sent = 0, full = 0;
+	size_t before;
+	int ok;
+
+	relay_ask(REQ_STATS);
+	before = req.stats.queued;
+	for (size_t i = 0; i < sizeof(body) - 8; i += 64) {
+		memset(body + i, 'q', 62);
+		body[i + 62] = '\r';
+		body[i + 63] = '\n';
+	}
+	memcpy(body + sizeof(body) - 8, "\r\n.\r\n", 6);
+	ok = client_connect(&c, 25) == 0 && client_cmd(&c, "", 220) == 0 &&
+	     client_cmd(&c, "EHLO client.test\r\n", 250) == 0;
+	for (unsigned i = 0; ok && !full && i < 10; i++) {
+		int code;
+
+		ok = client_cmd(&c, "MAIL FROM:<bulk@m4.test>\r\n", 250) == 0 &&
+		     client_cmd(&c, "RCPT TO:<admin@example.com>\r\n", 250) == 0 &&
+		     lwip_send(c.fd, "DATA\r\n", 6, 0) == 6;
+		code = ok ? client_reply(&c) : -1;
+		if (code == 354) {
+			ok = lwip_send(c.fd, body, strlen(body), 0) == (ssize_t)strlen(body);
+			code = ok ? client_reply(&c) : -1;
+		}
+		if (code == 250)
+			sent++;
+		else if (code == 452)
+			full = 1;
+		else
+			ok = 0;
+		if (ok && code == 452)
+			ok = client_cmd(&c, "RSET\r\n", 250) == 0;
+	}
+	ok = ok && full && client_cmd(&c, "QUIT\r\n", 221) == 0;
+	if (c.fd >= 0)
+		lwip_close(c.fd);
+	relay_ask(REQ_STATS);
+	printf("  %u messages of 12 KB accepted before 452; queued %lu -> %lu\r\n", sent,
+	       (unsigned long)before, (unsigned long)req.stats.queued);
+	report("a full queue answers 452 and keeps every message it accepted",
+	       ok && sent > 0 && req.stats.queued == before + sent);
+}
+
 static void selftest_task(void *arg)
 {
 	struct nr_m4_flash_stats fs;
@@ -355,6 +405,7 @@ static void selftest_task(void *arg)
 	printf("  queued after the reset: %lu (before: %lu)\r\n", (unsigned long)req.stats.queued,
 	       (unsigned long)boot.queued);
 	case_plain_relay();
+	case_queue_full(); /* last: the queue stays full (no smarthost yet) */
 	nr_m4_flash_stats(&fs);
 	report("the flash HAL saw no NOR violation", fs.violations == 0 && fs.programs > 0);
 	printf("flash: %lu programs, %lu erases, %lu syncs; heap free now %lu, lowest %lu\r\n",
