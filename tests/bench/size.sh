@@ -52,10 +52,10 @@ table() {
 		return 0
 	fi
 	relink "$dir" "$out" "$prog" || { rc=1; return 1; }
-	"$PY" - "$dir" "$out" "$root" <<'EOF' || rc=1
+	"$PY" - "$dir" "$out" "$root" "$prog" <<'EOF' || rc=1
 import os, re, subprocess, sys
 
-build, binary, root = sys.argv[1:4]
+build, binary, root, prog = sys.argv[1:5]
 
 # Output sections -> size(1)'s columns, and their sizes.
 column, out_size = {}, {}
@@ -90,6 +90,8 @@ def row_of(origin):
         return "lwIP"
     if libname == "libnrfreertos.a":
         return "FreeRTOS"
+    if libname == "libnrmbedtls.a":  # cmake/mbedtls-src.cmake (the firmware)
+        return "mbedTLS"
     if lib is None or os.path.basename(lib).startswith("libnr"):
         if base in ours:
             return ours[base]
@@ -177,6 +179,11 @@ print(f"  {'size(1) of the program':<40}{check[0]:>9}{check[1]:>9}{check[2]:>9}"
 if check != total:
     print("size: the rows do not add up to size(1)'s line", file=sys.stderr)
     sys.exit(1)
+if prog.endswith(".elf"):  # firmware: issue 17's code budgets (text, -Os Thumb-2)
+    tls = sizes.get("mbedTLS", [0, 0, 0])
+    for label, n, budget in (("our code", own[0], 64), ("our code + mbedTLS", own[0] + tls[0], 180)):
+        verdict = "met" if n <= budget * 1024 else "MISSED"
+        print(f"  {label} text: {kb(n)} KiB; budget {budget} KiB: {verdict}")
 EOF
 }
 
