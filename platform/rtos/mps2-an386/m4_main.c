@@ -21,6 +21,7 @@
 #include "core/mem.h"
 #include "m4_board.h"
 #include "m4_flash.h"
+#include "m4_sys.h"
 #include "nanorelay.h"
 #include "nr_board.h"
 
@@ -57,17 +58,17 @@ static void m4_panic(const char *file, int line, const char *what)
 	nr_m4_exit(3);
 }
 
-/* The core's heap is FreeRTOS's heap_4 (its low-water mark is the figure). */
+/* The core's heap is the board's one heap (m4_sys.c: heap_4, counted). */
 static void *m4_malloc(void *ctx, size_t size)
 {
 	(void)ctx;
-	return pvPortMalloc(size);
+	return nr_m4_malloc(size);
 }
 
 static void m4_free(void *ctx, void *p)
 {
 	(void)ctx;
-	vPortFree(p);
+	nr_m4_free(p);
 }
 
 /* ---- the relay task, and what other tasks ask of it -------------------------------- */
@@ -379,6 +380,7 @@ static void case_queue_full(void)
 static void selftest_task(void *arg)
 {
 	struct nr_m4_flash_stats fs;
+	size_t heap_now, heap_peak;
 	int after_reset = boot.mark == BOOT_MARK && boot.phase == 1;
 
 	(void)arg;
@@ -408,10 +410,14 @@ static void selftest_task(void *arg)
 	case_queue_full(); /* last: the queue stays full (no smarthost yet) */
 	nr_m4_flash_stats(&fs);
 	report("the flash HAL saw no NOR violation", fs.violations == 0 && fs.programs > 0);
-	printf("flash: %lu programs, %lu erases, %lu syncs; heap free now %lu, lowest %lu\r\n",
-	       (unsigned long)fs.programs, (unsigned long)fs.erases, (unsigned long)fs.syncs,
+	nr_m4_heap_usage(&heap_now, &heap_peak);
+	printf("flash: %lu programs, %lu erases, %lu syncs\r\n", (unsigned long)fs.programs,
+	       (unsigned long)fs.erases, (unsigned long)fs.syncs);
+	printf("heap: %lu bytes allocated now, %lu at most; heap_4 free %lu, lowest %lu of %lu\r\n",
+	       (unsigned long)heap_now, (unsigned long)heap_peak,
 	       (unsigned long)xPortGetFreeHeapSize(),
-	       (unsigned long)xPortGetMinimumEverFreeHeapSize());
+	       (unsigned long)xPortGetMinimumEverFreeHeapSize(),
+	       (unsigned long)configTOTAL_HEAP_SIZE);
 	printf("selftest done: %u passed, %u failed\r\n", passed, failed);
 	nr_m4_exit(failed ? 1 : 0);
 }
