@@ -15,3 +15,13 @@ target_link_libraries(firmware-m4 PRIVATE nrcore nrplatform nrcore)
 # The board's lwIP sizing (nr_lwipopts_board.h, on NR_FREERTOS_INCLUDES):
 # PUBLIC on nrlwip, so that lwIP, the shim and this image agree.
 target_compile_definitions(nrlwip PUBLIC NR_LWIPOPTS_BOARD)
+# The self-test's test CA and certificates, made at build time (nothing
+# secret in the tree): m4_certs.h in the build directory.
+set(_m4_gen ${CMAKE_BINARY_DIR}/m4)
+add_custom_command(OUTPUT ${_m4_gen}/m4_certs.h
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${_m4_gen}
+  COMMAND bash ${CMAKE_SOURCE_DIR}/tests/rtos/m4-certs.sh ${_m4_gen}/m4_certs.h
+  DEPENDS ${CMAKE_SOURCE_DIR}/tests/rtos/m4-certs.sh ${CMAKE_SOURCE_DIR}/tests/integration/lib/ca.sh
+  COMMENT "firmware-m4: test certificates")
+target_sources(firmware-m4 PRIVATE ${_m4_gen}/m4_certs.h)
+target_include_directories(firmware-m4 PRIVATE ${_m4_gen})

@@ -17,9 +17,13 @@
 
 #include "lwip/sockets.h"
 #include "lwip/tcpip.h"
+#include "mbedtls/ctr_drbg.h"
+#include "mbedtls/net_sockets.h"
+#include "mbedtls/ssl.h"
 
 #include "core/mem.h"
 #include "m4_board.h"
+#include "m4_certs.h"
 #include "m4_flash.h"
 #include "m4_sys.h"
 #include "nanorelay.h"
@@ -28,14 +32,17 @@
 /* The relay's configuration: the same text as /etc/nanorelay.conf. No
  * smarthost yet: mail is accepted and queued in the flash ring. */
 static const char relay_conf[] = "listen 127.0.0.1:25 tls=none\n"
+				 "listen 127.0.0.1:587 tls=starttls\n"
+				 "lan_cert /m4/lan.crt\n"
+				 "lan_key /m4/lan.key\n"
 				 "allow 127.0.0.1/32\n"
 				 "hostname m4.test\n"
 				 "max_sessions 2\n"
 				 "queue flash size=64K\n";
 
-/* No RTC on this board and no network time inside the test: the build's
- * date stands in (only certificate checks read the wall clock). */
-#define NR_M4_WALL_TIME 1796083200 /* 2026-12-01 00:00:00 UTC */
+/* No RTC on this board and no network time inside the test: a moment
+ * inside the build-time certificates' validity stands in (m4_certs.h). */
+#define NR_M4_WALL_TIME NR_M4_CERT_TIME
 
 /* ---- board hooks ------------------------------------------------------------------ */
 static void m4_log(enum nr_log_level level, const char *line)
@@ -56,6 +63,57 @@ static void m4_panic(const char *file, int line, const char *what)
 	nr_m4_uart_putu((uint32_t)line);
 	nr_m4_uart_puts("\r\n");
 	nr_m4_exit(3);
+}
+
+/* The named blobs: the certificates compiled in (m4_certs.h). */
+static const struct {
+	const char *name, *text;
+} blobs[] = {
+    {"/m4/lan.crt", m4_lan_crt},
+    {"/m4/lan.key", m4_lan_key},
+    {"/m4/ca.pem", m4_ca_pem},
+};
+
+static long m4_blob_read(const char *name, void *buf, size_t size)
+{
+	for (size_t i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++) {
+		if (strcmp(name, blobs[i].name) == 0) {
+			size_t len = strlen(blobs[i].text);
+			if (size)
+				memcpy(buf, blobs[i].text, len < size ? len : size);
+			return (long)len;
+		}
+	}
+	return NR_ENOTFOUND;
+}
+
+/* TEST ONLY: mps2-an386 has no TRNG, so this image fills "entropy" from a
+ * xorshift generator. Good enough to exercise the TLS code paths under
+ * QEMU and worthless for secrecy: a real board gives nr_board.entropy its
+ * TRNG, and a board without one leaves the hook NULL (TLS then refuses to
+ * start). Never copy this into firmware. */
+static int m4_test_entropy(void *buf, size_t len)
+{
+	static uint32_t x = 0x6e726d34u;
+	uint8_t *p = buf;
+
+	x ^= xTaskGetTickCount();
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+	return 0;
+}
+
+/* LAN AUTH: one user, dev / secret (nr_relay_set_auth). */
+static int m4_auth(void *arg, const char *user, const void *password, size_t len)
+{
+	(void)arg;
+	return strcmp(user, "dev") == 0 && len == 6 && memcmp(password, "secret", 6) == 0
+		   ? 0
+		   : NR_EAUTH;
 }
 
 /* The core's heap is the board's one heap (m4_sys.c: heap_4, counted). */
@@ -133,8 +191,10 @@ static void relay_task(void *arg)
 	char err[160];
 
 	(void)arg;
-	if (nr_relay_new(&r, relay_conf, sizeof(relay_conf) - 1, err, sizeof(err)) != 0 ||
-	    nr_relay_start(r, err, sizeof(err)) != 0)
+	if (nr_relay_new(&r, relay_conf, sizeof(relay_conf) - 1, err, sizeof(err)) != 0)
+		m4_panic(__FILE__, __LINE__, err);
+	nr_relay_set_auth(r, m4_auth, NULL);
+	if (nr_relay_start(r, err, sizeof(err)) != 0)
 		m4_panic(__FILE__, __LINE__, err);
 	nr_relay_set_turn_hook(r, relay_turn, NULL);
 	the_relay = r;
@@ -149,13 +209,124 @@ struct client {
 	int fd;
 	char buf[512];
 	size_t len;
+	struct client_tls *tls; /* after STARTTLS */
 };
+
+/* The client's TLS (mbedTLS, as a device on the LAN would): it trusts the
+ * test CA only and checks the relay's name. */
+struct client_tls {
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt ca;
+	mbedtls_ctr_drbg_context drbg;
+};
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	ssize_t n = lwip_send(*(int *)ctx, buf, len, 0);
+	return n < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)n;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	ssize_t n = lwip_recv(*(int *)ctx, buf, len, 0);
+	return n < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : (int)n;
+}
+
+static int drbg_entropy(void *ctx, unsigned char *buf, size_t len)
+{
+	(void)ctx;
+	return m4_test_entropy(buf, len);
+}
+
+static void client_tls_free(struct client *c)
+{
+	if (!c->tls)
+		return;
+	mbedtls_ssl_free(&c->tls->ssl);
+	mbedtls_ssl_config_free(&c->tls->conf);
+	mbedtls_x509_crt_free(&c->tls->ca);
+	mbedtls_ctr_drbg_free(&c->tls->drbg);
+	nr_m4_free(c->tls);
+	c->tls = NULL;
+}
+
+/* The TLS handshake on c's connection, for server name name: 0 or -1. */
+static int client_starttls(struct client *c, const char *name)
+{
+	struct client_tls *t = nr_m4_malloc(sizeof(*t));
+	int ret;
+
+	if (!t)
+		return -1;
+	c->tls = t;
+	mbedtls_ssl_init(&t->ssl);
+	mbedtls_ssl_config_init(&t->conf);
+	mbedtls_x509_crt_init(&t->ca);
+	mbedtls_ctr_drbg_init(&t->drbg);
+	ret = mbedtls_ctr_drbg_seed(&t->drbg, drbg_entropy, NULL, NULL, 0);
+	if (!ret)
+		ret = mbedtls_x509_crt_parse(&t->ca, (const unsigned char *)m4_ca_pem,
+					     sizeof(m4_ca_pem));
+	if (!ret)
+		ret = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT,
+						  MBEDTLS_SSL_TRANSPORT_STREAM,
+						  MBEDTLS_SSL_PRESET_DEFAULT);
+	if (!ret) {
+		mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+		mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+		mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+		ret = mbedtls_ssl_setup(&t->ssl, &t->conf);
+	}
+	if (!ret)
+		ret = mbedtls_ssl_set_hostname(&t->ssl, name);
+	if (!ret) {
+		mbedtls_ssl_set_bio(&t->ssl, &c->fd, bio_send, bio_recv, NULL);
+		ret = mbedtls_ssl_handshake(&t->ssl);
+	}
+	if (ret) {
+		printf("  client TLS: -0x%04x\r\n", (unsigned)-ret);
+		return -1;
+	}
+	return 0;
+}
+
+static ssize_t client_send(struct client *c, const void *buf, size_t len)
+{
+	if (!c->tls)
+		return lwip_send(c->fd, buf, len, 0);
+	for (size_t done = 0; done < len;) {
+		int n =
+		    mbedtls_ssl_write(&c->tls->ssl, (const unsigned char *)buf + done, len - done);
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return (ssize_t)len;
+}
+
+static ssize_t client_recv(struct client *c, void *buf, size_t len)
+{
+	if (!c->tls)
+		return lwip_recv(c->fd, buf, len, 0);
+	int n = mbedtls_ssl_read(&c->tls->ssl, buf, len);
+	return n < 0 ? -1 : n;
+}
+
+static void client_close(struct client *c)
+{
+	client_tls_free(c);
+	if (c->fd >= 0)
+		lwip_close(c->fd);
+	c->fd = -1;
+}
 
 static int client_connect(struct client *c, uint16_t port)
 {
 	struct sockaddr_in sa;
 
 	memset(c, 0, sizeof(*c));
+	c->fd = -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_len = sizeof(sa);
 	sa.sin_family = AF_INET;
@@ -166,6 +337,7 @@ static int client_connect(struct client *c, uint16_t port)
 		return -1;
 	if (lwip_connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		lwip_close(c->fd);
+		c->fd = -1;
 		return -1;
 	}
 	return 0;
@@ -190,7 +362,7 @@ static int client_reply(struct client *c)
 		}
 		if (c->len == sizeof(c->buf))
 			return -1;
-		ssize_t n = lwip_recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		ssize_t n = client_recv(c, c->buf + c->len, sizeof(c->buf) - c->len);
 		if (n <= 0)
 			return -1;
 		c->len += (size_t)n;
@@ -203,7 +375,7 @@ static int client_cmd(struct client *c, const char *text, int want)
 	size_t len = strlen(text);
 	int got;
 
-	if (len && lwip_send(c->fd, text, len, 0) != (ssize_t)len)
+	if (len && client_send(c, text, len) != (ssize_t)len)
 		return -1;
 	got = client_reply(c);
 	if (got != want) {
@@ -235,8 +407,7 @@ static void case_plain_relay(void)
 		 client_cmd(&c, "DATA\r\n", 354) == 0 &&
 		 client_cmd(&c, "Subject: plain\r\n\r\nover lwIP loopback\r\n.\r\n", 250) == 0 &&
 		 client_cmd(&c, "QUIT\r\n", 221) == 0;
-	if (c.fd >= 0)
-		lwip_close(c.fd);
+	client_close(&c);
 	report("plain SMTP on 127.0.0.1:25 is queued in the RAM flash (250)", ok);
 }
 
@@ -248,8 +419,7 @@ static void case_bad_command(void)
 		 client_cmd(&c, "FROB\r\n", 500) == 0 &&
 		 client_cmd(&c, "RCPT TO:<a@example.com>\r\n", 503) == 0 &&
 		 client_cmd(&c, "QUIT\r\n", 221) == 0;
-	if (c.fd >= 0)
-		lwip_close(c.fd);
+	client_close(&c);
 	report("an unknown command is 500, RCPT before MAIL is 503", ok);
 }
 
@@ -267,15 +437,14 @@ static void case_long_line(void)
 	ok = client_connect(&c, 25) == 0 && client_cmd(&c, "", 220) == 0 &&
 	     client_cmd(&c, "EHLO client.test\r\n", 250) == 0 && client_cmd(&c, line, 500) == 0 &&
 	     client_cmd(&c, "NOOP\r\n", 250) == 0 && client_cmd(&c, "QUIT\r\n", 221) == 0;
-	if (c.fd >= 0)
-		lwip_close(c.fd);
+	client_close(&c);
 	report("a command line over the limit is 500 and the session goes on", ok);
 }
 
 /* Two sessions at once (max_sessions 2), and a third is turned away. */
 static void case_two_sessions(void)
 {
-	struct client a, b, c;
+	struct client a = {.fd = -1}, b = {.fd = -1}, c = {.fd = -1};
 	int ok = client_connect(&a, 25) == 0 && client_connect(&b, 25) == 0 &&
 		 client_cmd(&a, "", 220) == 0 && client_cmd(&b, "", 220) == 0 &&
 		 client_connect(&c, 25) == 0 && client_cmd(&c, "", 421) == 0 &&
@@ -289,10 +458,31 @@ static void case_two_sessions(void)
 		 client_cmd(&b, "Subject: b\r\n\r\nsecond\r\n.\r\n", 250) == 0 &&
 		 client_cmd(&a, "Subject: a\r\n\r\nfirst\r\n.\r\n", 250) == 0 &&
 		 client_cmd(&a, "QUIT\r\n", 221) == 0 && client_cmd(&b, "QUIT\r\n", 221) == 0;
-	for (struct client *x = &a; x <= &c; x++)
-		if (x->fd > 0)
-			lwip_close(x->fd);
+	client_close(&a);
+	client_close(&b);
+	client_close(&c);
 	report("two sessions at once both queue; a third gets 421", ok);
+}
+
+/* LAN STARTTLS on 587 (the certificate checked against the test CA, for
+ * m4.test), then AUTH PLAIN: a wrong password is 535, the right one 235,
+ * and the message is queued. */
+static void case_starttls_auth(void)
+{
+	struct client c;
+	int ok = client_connect(&c, 587) == 0 && client_cmd(&c, "", 220) == 0 &&
+		 client_cmd(&c, "EHLO client.test\r\n", 250) == 0 &&
+		 client_cmd(&c, "STARTTLS\r\n", 220) == 0 && client_starttls(&c, "m4.test") == 0 &&
+		 client_cmd(&c, "EHLO client.test\r\n", 250) == 0 &&
+		 client_cmd(&c, "AUTH PLAIN AGRldgB3cm9uZw==\r\n", 535) == 0 &&
+		 client_cmd(&c, "AUTH PLAIN AGRldgBzZWNyZXQ=\r\n", 235) == 0 &&
+		 client_cmd(&c, "MAIL FROM:<dev@m4.test>\r\n", 250) == 0 &&
+		 client_cmd(&c, "RCPT TO:<admin@example.com>\r\n", 250) == 0 &&
+		 client_cmd(&c, "DATA\r\n", 354) == 0 &&
+		 client_cmd(&c, "Subject: tls\r\n\r\nover STARTTLS with AUTH\r\n.\r\n", 250) == 0 &&
+		 client_cmd(&c, "QUIT\r\n", 221) == 0;
+	client_close(&c);
+	report("STARTTLS on 587 (test CA, m4.test), AUTH 535 then 235, queued (250)", ok);
 }
 
 static void case_submit(void)
@@ -368,8 +558,7 @@ static void case_queue_full(void)
 			ok = client_cmd(&c, "RSET\r\n", 250) == 0;
 	}
 	ok = ok && full && client_cmd(&c, "QUIT\r\n", 221) == 0;
-	if (c.fd >= 0)
-		lwip_close(c.fd);
+	client_close(&c);
 	relay_ask(REQ_STATS);
 	printf("  %u messages of 12 KB accepted before 452; queued %lu -> %lu\r\n", sent,
 	       (unsigned long)before, (unsigned long)req.stats.queued);
@@ -390,10 +579,11 @@ static void selftest_task(void *arg)
 		case_bad_command();
 		case_long_line();
 		case_two_sessions();
+		case_starttls_auth();
 		case_submit();
 		relay_ask(REQ_STATS);
-		report("the queue holds the 4 accepted messages",
-		       req.stats.queued == 4 && req.stats.accepted == 4);
+		report("the queue holds the 5 accepted messages",
+		       req.stats.queued == 5 && req.stats.accepted == 5);
 		boot.queued = (uint32_t)req.stats.queued;
 		warm_reset();
 	}
@@ -449,8 +639,11 @@ static void init_task(void *arg)
 int main(void)
 {
 	static const struct nr_mem_hooks mem = {.malloc_fn = m4_malloc, .free_fn = m4_free};
-	const struct nr_board board = {
-	    .log = m4_log, .panic = m4_panic, .flash_open = nr_m4_flash_open};
+	const struct nr_board board = {.log = m4_log,
+				       .panic = m4_panic,
+				       .entropy = m4_test_entropy,
+				       .blob_read = m4_blob_read,
+				       .flash_open = nr_m4_flash_open};
 
 	nr_m4_uart_init();
 	nr_m4_uart_puts("firmware-m4: nanorelay self-test on mps2-an386\r\n");
