@@ -5,7 +5,7 @@
 # tests/rtos/qemu-m4.sh runs build-m4/firmware-m4.elf.
 set(_m4 ${_rtos}/mps2-an386)
 add_executable(firmware-m4 ${_m4}/startup.c ${_m4}/m4_board.c ${_m4}/m4_sys.c ${_m4}/m4_flash.c
-                           ${_m4}/m4_main.c)
+                           ${_m4}/m4_main.c ${_m4}/m4_smarthost.c)
 set_target_properties(firmware-m4 PROPERTIES SUFFIX ".elf")
 target_compile_options(firmware-m4 PRIVATE ${NR_WARN})
 target_include_directories(firmware-m4 PRIVATE ${_m4})

@@ -25,12 +25,15 @@
 #include "m4_board.h"
 #include "m4_certs.h"
 #include "m4_flash.h"
+#include "m4_selftest.h"
 #include "m4_sys.h"
 #include "nanorelay.h"
 #include "nr_board.h"
 
-/* The relay's configuration: the same text as /etc/nanorelay.conf. No
- * smarthost yet: mail is accepted and queued in the flash ring. */
+/* The relay's configuration: the same text as /etc/nanorelay.conf. Before
+ * the warm reset there is no smarthost (mail is accepted and queued in the
+ * flash ring); after it, relay_smarthost is added: the fake smarthost of
+ * m4_smarthost.c, over implicit TLS, verified against the test CA. */
 static const char relay_conf[] = "listen 127.0.0.1:25 tls=none\n"
 				 "listen 127.0.0.1:587 tls=starttls\n"
 				 "lan_cert /m4/lan.crt\n"
@@ -39,6 +42,22 @@ static const char relay_conf[] = "listen 127.0.0.1:25 tls=none\n"
 				 "hostname m4.test\n"
 				 "max_sessions 2\n"
 				 "queue flash size=64K\n";
+static const char relay_smarthost[] =
+    "smarthost smarthost.test:2465 tls=implicit user=relay@m4.test "
+    "password_file=/m4/smarthost.pw\n"
+    "ca_file /m4/ca.pem\n"
+    "retry 1s 2s\n"
+    "upstream_connections 1\n";
+static char conf_text[sizeof(relay_conf) + sizeof(relay_smarthost)];
+
+/* What a warm reset must keep: the self-test's state, in .noinit. */
+#define BOOT_MARK 0x4e52424fu /* "NRBO" */
+static struct {
+	uint32_t mark, phase;
+	unsigned passed, failed;
+	unsigned next_tag; /* the next test message's number */
+	uint32_t accepted; /* test messages the relay accepted (bit per tag) */
+} boot __attribute__((section(".noinit")));
 
 /* No RTC on this board and no network time inside the test: a moment
  * inside the build-time certificates' validity stands in (m4_certs.h). */
@@ -72,6 +91,7 @@ static const struct {
     {"/m4/lan.crt", m4_lan_crt},
     {"/m4/lan.key", m4_lan_key},
     {"/m4/ca.pem", m4_ca_pem},
+    {"/m4/smarthost.pw", "m4-smarthost-pass\n"},
 };
 
 static long m4_blob_read(const char *name, void *buf, size_t size)
@@ -92,7 +112,7 @@ static long m4_blob_read(const char *name, void *buf, size_t size)
  * QEMU and worthless for secrecy: a real board gives nr_board.entropy its
  * TRNG, and a board without one leaves the hook NULL (TLS then refuses to
  * start). Never copy this into firmware. */
-static int m4_test_entropy(void *buf, size_t len)
+int nr_m4_test_entropy(void *buf, size_t len)
 {
 	static uint32_t x = 0x6e726d34u;
 	uint8_t *p = buf;
@@ -191,7 +211,7 @@ static void relay_task(void *arg)
 	char err[160];
 
 	(void)arg;
-	if (nr_relay_new(&r, relay_conf, sizeof(relay_conf) - 1, err, sizeof(err)) != 0)
+	if (nr_relay_new(&r, conf_text, strlen(conf_text), err, sizeof(err)) != 0)
 		m4_panic(__FILE__, __LINE__, err);
 	nr_relay_set_auth(r, m4_auth, NULL);
 	if (nr_relay_start(r, err, sizeof(err)) != 0)
@@ -236,7 +256,7 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 static int drbg_entropy(void *ctx, unsigned char *buf, size_t len)
 {
 	(void)ctx;
-	return m4_test_entropy(buf, len);
+	return nr_m4_test_entropy(buf, len);
 }
 
 static void client_tls_free(struct client *c)
@@ -397,6 +417,31 @@ static void report(const char *name, int ok)
 		failed++;
 }
 
+/* One test message (m4_selftest.h) of lines lines through c, after its
+ * DATA was answered 354: 0 when the relay answered want (250: the tag is
+ * then recorded as accepted). */
+static char msgbuf[13 * 1024];
+
+static int next_tag(void)
+{
+	return boot.next_tag < 32 ? (int)boot.next_tag++ : -1;
+}
+
+static int send_msg(struct client *c, unsigned lines, int want)
+{
+	int tag = next_tag();
+	size_t len = tag < 0 ? 0 : nr_m4_msg_make(msgbuf, sizeof(msgbuf) - 3, (unsigned)tag, lines);
+
+	if (len == 0)
+		return -1;
+	memcpy(msgbuf + len, ".\r\n", 4);
+	if (client_cmd(c, msgbuf, want) != 0)
+		return -1;
+	if (want == 250)
+		boot.accepted |= 1u << tag;
+	return 0;
+}
+
 static void case_plain_relay(void)
 {
 	struct client c;
@@ -404,8 +449,7 @@ static void case_plain_relay(void)
 		 client_cmd(&c, "EHLO client.test\r\n", 250) == 0 &&
 		 client_cmd(&c, "MAIL FROM:<dev@m4.test>\r\n", 250) == 0 &&
 		 client_cmd(&c, "RCPT TO:<admin@example.com>\r\n", 250) == 0 &&
-		 client_cmd(&c, "DATA\r\n", 354) == 0 &&
-		 client_cmd(&c, "Subject: plain\r\n\r\nover lwIP loopback\r\n.\r\n", 250) == 0 &&
+		 client_cmd(&c, "DATA\r\n", 354) == 0 && send_msg(&c, 3, 250) == 0 &&
 		 client_cmd(&c, "QUIT\r\n", 221) == 0;
 	client_close(&c);
 	report("plain SMTP on 127.0.0.1:25 is queued in the RAM flash (250)", ok);
@@ -455,8 +499,7 @@ static void case_two_sessions(void)
 		 client_cmd(&a, "RCPT TO:<admin@example.com>\r\n", 250) == 0 &&
 		 client_cmd(&b, "RCPT TO:<admin@example.com>\r\n", 250) == 0 &&
 		 client_cmd(&a, "DATA\r\n", 354) == 0 && client_cmd(&b, "DATA\r\n", 354) == 0 &&
-		 client_cmd(&b, "Subject: b\r\n\r\nsecond\r\n.\r\n", 250) == 0 &&
-		 client_cmd(&a, "Subject: a\r\n\r\nfirst\r\n.\r\n", 250) == 0 &&
+		 send_msg(&b, 2, 250) == 0 && send_msg(&a, 1, 250) == 0 &&
 		 client_cmd(&a, "QUIT\r\n", 221) == 0 && client_cmd(&b, "QUIT\r\n", 221) == 0;
 	client_close(&a);
 	client_close(&b);
@@ -478,8 +521,7 @@ static void case_starttls_auth(void)
 		 client_cmd(&c, "AUTH PLAIN AGRldgBzZWNyZXQ=\r\n", 235) == 0 &&
 		 client_cmd(&c, "MAIL FROM:<dev@m4.test>\r\n", 250) == 0 &&
 		 client_cmd(&c, "RCPT TO:<admin@example.com>\r\n", 250) == 0 &&
-		 client_cmd(&c, "DATA\r\n", 354) == 0 &&
-		 client_cmd(&c, "Subject: tls\r\n\r\nover STARTTLS with AUTH\r\n.\r\n", 250) == 0 &&
+		 client_cmd(&c, "DATA\r\n", 354) == 0 && send_msg(&c, 40, 250) == 0 &&
 		 client_cmd(&c, "QUIT\r\n", 221) == 0;
 	client_close(&c);
 	report("STARTTLS on 587 (test CA, m4.test), AUTH 535 then 235, queued (250)", ok);
@@ -487,20 +529,20 @@ static void case_starttls_auth(void)
 
 static void case_submit(void)
 {
-	req.body = "Subject: from the firmware\n\nsubmitted through nr_relay_submit_begin\n";
+	int tag = next_tag();
+
+	if (tag < 0 || !nr_m4_msg_make(msgbuf, sizeof(msgbuf), (unsigned)tag, 5)) {
+		report("the submit API queues a message of the firmware's own", 0);
+		return;
+	}
+	req.body = msgbuf;
 	relay_ask(REQ_SUBMIT);
+	if (req.rc == 0)
+		boot.accepted |= 1u << tag;
 	report("the submit API queues a message of the firmware's own", req.rc == 0);
 	if (req.rc == 0)
 		printf("  queue id %s\r\n", req.id);
 }
-
-/* What a warm reset must keep: the self-test's state, in .noinit. */
-#define BOOT_MARK 0x4e52424fu /* "NRBO" */
-static struct {
-	uint32_t mark, phase;
-	unsigned passed, failed;
-	uint32_t queued; /* messages queued before the reset */
-} boot __attribute__((section(".noinit")));
 
 #define SCB_AIRCR (*(volatile uint32_t *)0xE000ED0Cu)
 
@@ -510,7 +552,8 @@ static void warm_reset(void)
 	boot.failed = failed;
 	boot.phase = 1;
 	boot.mark = BOOT_MARK;
-	printf("warm reset with %lu messages queued\r\n", (unsigned long)boot.queued);
+	printf("warm reset with the queue holding messages 0x%08lx\r\n",
+	       (unsigned long)boot.accepted);
 	__asm__ volatile("dsb" ::: "memory");
 	SCB_AIRCR = 0x05FA0004u; /* VECTKEY | SYSRESETREQ */
 	for (;;)
@@ -521,7 +564,6 @@ static void warm_reset(void)
  * end), every message answered 250 is in the queue, and the session goes on. */
 static void case_queue_full(void)
 {
-	static char body[12 * 1024 + 8];
 	struct client c;
 	unsigned sent = 0, full = 0;
 	size_t before;
@@ -529,12 +571,6 @@ static void case_queue_full(void)
 
 	relay_ask(REQ_STATS);
 	before = req.stats.queued;
-	for (size_t i = 0; i < sizeof(body) - 8; i += 64) {
-		memset(body + i, 'q', 62);
-		body[i + 62] = '\r';
-		body[i + 63] = '\n';
-	}
-	memcpy(body + sizeof(body) - 8, "\r\n.\r\n", 6);
 	ok = client_connect(&c, 25) == 0 && client_cmd(&c, "", 220) == 0 &&
 	     client_cmd(&c, "EHLO client.test\r\n", 250) == 0;
 	for (unsigned i = 0; ok && !full && i < 10; i++) {
@@ -545,8 +581,17 @@ static void case_queue_full(void)
 		     lwip_send(c.fd, "DATA\r\n", 6, 0) == 6;
 		code = ok ? client_reply(&c) : -1;
 		if (code == 354) {
-			ok = lwip_send(c.fd, body, strlen(body), 0) == (ssize_t)strlen(body);
+			/* 190 lines: 12 KB. 250 is the common answer; a 452
+			 * here shows as a failed send_msg, then the reply. */
+			int tag = next_tag();
+			size_t len = tag < 0 ? 0
+					     : nr_m4_msg_make(msgbuf, sizeof(msgbuf) - 3,
+							      (unsigned)tag, 190);
+			memcpy(msgbuf + len, ".\r\n", 4);
+			ok = len > 0 && client_send(&c, msgbuf, len + 3) == (ssize_t)(len + 3);
 			code = ok ? client_reply(&c) : -1;
+			if (code == 250)
+				boot.accepted |= 1u << tag;
 		}
 		if (code == 250)
 			sent++;
@@ -564,6 +609,62 @@ static void case_queue_full(void)
 	       (unsigned long)before, (unsigned long)req.stats.queued);
 	report("a full queue answers 452 and keeps every message it accepted",
 	       ok && sent > 0 && req.stats.queued == before + sent);
+}
+
+/* Wait (at most 60 s) until the smarthost has every accepted message and
+ * the queue is empty; print what it saw. */
+static void wait_delivered(void)
+{
+	struct nr_m4_smarthost *sh = &nr_m4_smarthost;
+	unsigned waited;
+
+	for (waited = 0; waited < 600; waited++) {
+		relay_ask(REQ_STATS);
+		if (req.stats.queued == 0 && sh->received == boot.accepted)
+			break;
+		vTaskDelay(pdMS_TO_TICKS(100));
+	}
+	printf("  accepted 0x%08lx, delivered 0x%08lx after %u ms: %u messages, %u bad, %u twice, "
+	       "%u dropped; queued %lu, deferred %lu\r\n",
+	       (unsigned long)boot.accepted, (unsigned long)sh->received, waited * 100,
+	       sh->messages, sh->bad, sh->dups, sh->drops, (unsigned long)req.stats.queued,
+	       (unsigned long)req.stats.deferred);
+}
+
+static int all_delivered(void)
+{
+	struct nr_m4_smarthost *sh = &nr_m4_smarthost;
+
+	return sh->received == boot.accepted && sh->bad == 0 && sh->dups == 0 &&
+	       req.stats.queued == 0;
+}
+
+/* After the reset the relay has a smarthost: everything queued before it
+ * is delivered over TLS (the smarthost checks every byte), once each; the
+ * first DATA is dropped half-way by the smarthost (drop_next, set before
+ * the relay started), and that message goes again on a retry. Then one
+ * more message, accepted and delivered with the smarthost up. */
+static void case_delivery(void)
+{
+	struct nr_m4_smarthost *sh = &nr_m4_smarthost;
+	struct client c;
+	int ok;
+
+	wait_delivered();
+	report("every message queued before the reset was delivered over TLS, byte for byte, "
+	       "once",
+	       all_delivered());
+	report("a smarthost that dropped the connection mid-DATA got the message on a retry",
+	       sh->drops == 1 && req.stats.deferred >= 1);
+	ok = client_connect(&c, 25) == 0 && client_cmd(&c, "", 220) == 0 &&
+	     client_cmd(&c, "EHLO client.test\r\n", 250) == 0 &&
+	     client_cmd(&c, "MAIL FROM:<dev@m4.test>\r\n", 250) == 0 &&
+	     client_cmd(&c, "RCPT TO:<admin@example.com>\r\n", 250) == 0 &&
+	     client_cmd(&c, "DATA\r\n", 354) == 0 && send_msg(&c, 20, 250) == 0 &&
+	     client_cmd(&c, "QUIT\r\n", 221) == 0;
+	client_close(&c);
+	wait_delivered();
+	report("a message accepted after the reset is delivered too", ok && all_delivered());
 }
 
 static void selftest_task(void *arg)
@@ -584,20 +685,15 @@ static void selftest_task(void *arg)
 		relay_ask(REQ_STATS);
 		report("the queue holds the 5 accepted messages",
 		       req.stats.queued == 5 && req.stats.accepted == 5);
-		boot.queued = (uint32_t)req.stats.queued;
+		case_queue_full();
 		warm_reset();
 	}
 	passed = boot.passed;
 	failed = boot.failed;
 	boot.mark = 0; /* the next power-on or reset starts afresh */
 	nr_m4_flash_stats(&fs);
-	relay_ask(REQ_STATS);
-	report("after a warm reset the RAM flash kept the queue (same messages)",
-	       fs.warm && req.stats.queued == boot.queued);
-	printf("  queued after the reset: %lu (before: %lu)\r\n", (unsigned long)req.stats.queued,
-	       (unsigned long)boot.queued);
-	case_plain_relay();
-	case_queue_full(); /* last: the queue stays full (no smarthost yet) */
+	report("the RAM flash came through the warm reset", fs.warm);
+	case_delivery();
 	nr_m4_flash_stats(&fs);
 	report("the flash HAL saw no NOR violation", fs.violations == 0 && fs.programs > 0);
 	nr_m4_heap_usage(&heap_now, &heap_peak);
@@ -629,6 +725,17 @@ static void init_task(void *arg)
 	vSemaphoreDelete(done);
 	relay_up = xSemaphoreCreateBinary();
 	req.done = xSemaphoreCreateBinary();
+	strcpy(conf_text, relay_conf);
+	if (boot.mark == BOOT_MARK && boot.phase == 1) {
+		strcat(conf_text, relay_smarthost);
+		nr_m4_smarthost.drop_next = 1; /* the first DATA it gets */
+		if (xTaskCreate(nr_m4_smarthost_task, "smarthost", 1024, NULL, tskIDLE_PRIORITY + 1,
+				NULL) != pdPASS)
+			m4_panic(__FILE__, __LINE__, "no heap for the smarthost");
+	} else {
+		boot.next_tag = 0;
+		boot.accepted = 0;
+	}
 	if (xTaskCreate(relay_task, "relay", 4096, NULL, tskIDLE_PRIORITY + 2, NULL) != pdPASS ||
 	    xTaskCreate(selftest_task, "selftest", 1024, NULL, tskIDLE_PRIORITY + 1, NULL) !=
 		pdPASS)
@@ -641,7 +748,7 @@ int main(void)
 	static const struct nr_mem_hooks mem = {.malloc_fn = m4_malloc, .free_fn = m4_free};
 	const struct nr_board board = {.log = m4_log,
 				       .panic = m4_panic,
-				       .entropy = m4_test_entropy,
+				       .entropy = nr_m4_test_entropy,
 				       .blob_read = m4_blob_read,
 				       .flash_open = nr_m4_flash_open};
 

@@ -16,5 +16,12 @@
 #define PBUF_POOL_SIZE 8
 #define TCPIP_THREAD_STACKSIZE 2048
 #define TCPIP_THREAD_PRIO 4
+/* The self-test's smarthost has a name (its certificate is for it) and no
+ * DNS server exists inside the image: lwIP's local host list answers it. */
+#define DNS_LOCAL_HOSTLIST 1
+#define DNS_LOCAL_HOSTLIST_INIT                                                                    \
+	{                                                                                          \
+		DNS_LOCAL_HOSTLIST_ELEM("smarthost.test", IPADDR4_INIT_BYTES(127, 0, 0, 1))        \
+	}
 
 #endif /* NR_LWIPOPTS_BOARD_H */
