@@ -77,6 +77,7 @@
 #define INCLUDE_uxTaskGetStackHighWaterMark 1
 #define INCLUDE_xTaskGetIdleTaskHandle 1
 #define INCLUDE_xSemaphoreGetMutexHolder 1
+#define INCLUDE_xTaskGetHandle 1
 
 /* A failed kernel assertion is a broken invariant: print it and end the run. */
 void nr_m4_assert_failed(const char *file, int line);

@@ -241,24 +241,6 @@ struct client_tls {
 	mbedtls_ctr_drbg_context drbg;
 };
 
-static int bio_send(void *ctx, const unsigned char *buf, size_t len)
-{
-	ssize_t n = lwip_send(*(int *)ctx, buf, len, 0);
-	return n < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)n;
-}
-
-static int bio_recv(void *ctx, unsigned char *buf, size_t len)
-{
-	ssize_t n = lwip_recv(*(int *)ctx, buf, len, 0);
-	return n < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : (int)n;
-}
-
-static int drbg_entropy(void *ctx, unsigned char *buf, size_t len)
-{
-	(void)ctx;
-	return nr_m4_test_entropy(buf, len);
-}
-
 static void client_tls_free(struct client *c)
 {
 	if (!c->tls)
@@ -284,7 +266,7 @@ static int client_starttls(struct client *c, const char *name)
 	mbedtls_ssl_config_init(&t->conf);
 	mbedtls_x509_crt_init(&t->ca);
 	mbedtls_ctr_drbg_init(&t->drbg);
-	ret = mbedtls_ctr_drbg_seed(&t->drbg, drbg_entropy, NULL, NULL, 0);
+	ret = mbedtls_ctr_drbg_seed(&t->drbg, nr_m4_tls_entropy, NULL, NULL, 0);
 	if (!ret)
 		ret = mbedtls_x509_crt_parse(&t->ca, (const unsigned char *)m4_ca_pem,
 					     sizeof(m4_ca_pem));
@@ -301,7 +283,7 @@ static int client_starttls(struct client *c, const char *name)
 	if (!ret)
 		ret = mbedtls_ssl_set_hostname(&t->ssl, name);
 	if (!ret) {
-		mbedtls_ssl_set_bio(&t->ssl, &c->fd, bio_send, bio_recv, NULL);
+		mbedtls_ssl_set_bio(&t->ssl, &c->fd, nr_m4_tls_send, nr_m4_tls_recv, NULL);
 		ret = mbedtls_ssl_handshake(&t->ssl);
 	}
 	if (ret) {
@@ -704,6 +686,19 @@ static void selftest_task(void *arg)
 	       (unsigned long)xPortGetFreeHeapSize(),
 	       (unsigned long)xPortGetMinimumEverFreeHeapSize(),
 	       (unsigned long)configTOTAL_HEAP_SIZE);
+	/* The stacks' high-water marks (bytes never used), for the board checklist. */
+	{
+		static const char *const names[] = {"relay", "tcpip", "smarthost", "selftest"};
+		printf("stack unused at the peak (bytes):");
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			TaskHandle_t t = xTaskGetHandle(names[i]);
+			if (t)
+				printf(" %s %lu", names[i],
+				       (unsigned long)(uxTaskGetStackHighWaterMark(t) *
+						       sizeof(StackType_t)));
+		}
+		printf("\r\n");
+	}
 	printf("selftest done: %u passed, %u failed\r\n", passed, failed);
 	nr_m4_exit(failed ? 1 : 0);
 }

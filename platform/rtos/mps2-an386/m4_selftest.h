@@ -30,6 +30,13 @@ struct nr_m4_smarthost {
 extern struct nr_m4_smarthost nr_m4_smarthost;
 void nr_m4_smarthost_task(void *arg);
 
+/* mbedTLS over a blocking lwIP socket (ctx: a pointer to the fd), and a
+ * CTR_DRBG seed from the TEST ONLY entropy: the self-test's TLS client and
+ * its smarthost share them (m4_smarthost.c). */
+int nr_m4_tls_send(void *ctx, const unsigned char *buf, size_t len);
+int nr_m4_tls_recv(void *ctx, unsigned char *buf, size_t len);
+int nr_m4_tls_entropy(void *ctx, unsigned char *buf, size_t len);
+
 /* TEST ONLY entropy (m4_main.c): see there. */
 int nr_m4_test_entropy(void *buf, size_t len);
 

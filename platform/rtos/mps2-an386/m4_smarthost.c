@@ -83,19 +83,19 @@ struct conn {
 	size_t len;
 };
 
-static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+int nr_m4_tls_send(void *ctx, const unsigned char *buf, size_t len)
 {
 	ssize_t n = lwip_send(*(int *)ctx, buf, len, 0);
 	return n < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)n;
 }
 
-static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+int nr_m4_tls_recv(void *ctx, unsigned char *buf, size_t len)
 {
 	ssize_t n = lwip_recv(*(int *)ctx, buf, len, 0);
 	return n < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : (int)n;
 }
 
-static int drbg_entropy(void *ctx, unsigned char *buf, size_t len)
+int nr_m4_tls_entropy(void *ctx, unsigned char *buf, size_t len)
 {
 	(void)ctx;
 	return nr_m4_test_entropy(buf, len);
@@ -219,7 +219,7 @@ void nr_m4_smarthost_task(void *arg)
 	mbedtls_x509_crt_init(&crt);
 	mbedtls_pk_init(&key);
 	mbedtls_ctr_drbg_init(&drbg);
-	ret = mbedtls_ctr_drbg_seed(&drbg, drbg_entropy, NULL, NULL, 0);
+	ret = mbedtls_ctr_drbg_seed(&drbg, nr_m4_tls_entropy, NULL, NULL, 0);
 	if (!ret)
 		ret = mbedtls_x509_crt_parse(&crt, (const unsigned char *)m4_smarthost_crt,
 					     sizeof(m4_smarthost_crt));
@@ -257,7 +257,8 @@ void nr_m4_smarthost_task(void *arg)
 			if ((ret = mbedtls_ssl_setup(&c->ssl, &conf)) != 0) {
 				printf("smarthost: TLS setup -0x%04x\r\n", (unsigned)-ret);
 			} else {
-				mbedtls_ssl_set_bio(&c->ssl, &fd, bio_send, bio_recv, NULL);
+				mbedtls_ssl_set_bio(&c->ssl, &fd, nr_m4_tls_send, nr_m4_tls_recv,
+						    NULL);
 				if ((ret = mbedtls_ssl_handshake(&c->ssl)) == 0)
 					serve(c);
 				else
