@@ -45,7 +45,8 @@ endif()
 include(${CMAKE_SOURCE_DIR}/cmake/lwip.cmake)
 
 # --- the shim: platform.h on FreeRTOS + lwIP, and lwIP's sys_arch ------------------------
-add_library(nrplatform STATIC ${_rtos}/rtos_net.c ${_rtos}/rtos_sys.c ${_rtos}/lwip/sys_arch.c)
+add_library(nrplatform STATIC ${_rtos}/rtos_net.c ${_rtos}/rtos_sys.c ${_rtos}/rtos_heap.c
+                       ${_rtos}/lwip/sys_arch.c)
 if(CONFIG_NR_DNS_PLATFORM)
   # names through lwIP's DNS client (nr_plat_resolve_*; rtos_dns.h)
   target_sources(nrplatform PRIVATE ${_rtos}/rtos_dns.c)

@@ -21,14 +21,13 @@
 #include "mbedtls/net_sockets.h"
 #include "mbedtls/ssl.h"
 
-#include "core/mem.h"
 #include "m4_board.h"
 #include "m4_certs.h"
 #include "m4_flash.h"
 #include "m4_selftest.h"
-#include "m4_sys.h"
 #include "nanorelay.h"
 #include "nr_board.h"
+#include "rtos_heap.h"
 
 /* The relay's configuration: the same text as /etc/nanorelay.conf. Before
  * the warm reset there is no smarthost (mail is accepted and queued in the
@@ -136,19 +135,6 @@ static int m4_auth(void *arg, const char *user, const void *password, size_t len
 		   : NR_EAUTH;
 }
 
-/* The core's heap is the board's one heap (m4_sys.c: heap_4, counted). */
-static void *m4_malloc(void *ctx, size_t size)
-{
-	(void)ctx;
-	return nr_m4_malloc(size);
-}
-
-static void m4_free(void *ctx, void *p)
-{
-	(void)ctx;
-	nr_m4_free(p);
-}
-
 /* ---- the relay task, and what other tasks ask of it -------------------------------- */
 /* The embedding API is called from the relay's task only: the self-test
  * asks through one request at a time, run by the relay's turn hook, and
@@ -249,14 +235,14 @@ static void client_tls_free(struct client *c)
 	mbedtls_ssl_config_free(&c->tls->conf);
 	mbedtls_x509_crt_free(&c->tls->ca);
 	mbedtls_ctr_drbg_free(&c->tls->drbg);
-	nr_m4_free(c->tls);
+	nr_rtos_heap_free(c->tls);
 	c->tls = NULL;
 }
 
 /* The TLS handshake on c's connection, for server name name: 0 or -1. */
 static int client_starttls(struct client *c, const char *name)
 {
-	struct client_tls *t = nr_m4_malloc(sizeof(*t));
+	struct client_tls *t = nr_rtos_heap_alloc(sizeof(*t));
 	int ret;
 
 	if (!t)
@@ -678,7 +664,7 @@ static void selftest_task(void *arg)
 	case_delivery();
 	nr_m4_flash_stats(&fs);
 	report("the flash HAL saw no NOR violation", fs.violations == 0 && fs.programs > 0);
-	nr_m4_heap_usage(&heap_now, &heap_peak);
+	nr_rtos_heap_usage(&heap_now, &heap_peak);
 	printf("flash: %lu programs, %lu erases, %lu syncs\r\n", (unsigned long)fs.programs,
 	       (unsigned long)fs.erases, (unsigned long)fs.syncs);
 	printf("heap: %lu bytes allocated now, %lu at most; heap_4 free %lu, lowest %lu of %lu\r\n",
@@ -740,7 +726,6 @@ static void init_task(void *arg)
 
 int main(void)
 {
-	static const struct nr_mem_hooks mem = {.malloc_fn = m4_malloc, .free_fn = m4_free};
 	const struct nr_board board = {.log = m4_log,
 				       .panic = m4_panic,
 				       .entropy = nr_m4_test_entropy,
@@ -749,7 +734,7 @@ int main(void)
 
 	nr_m4_uart_init();
 	nr_m4_uart_puts("firmware-m4: nanorelay self-test on mps2-an386\r\n");
-	nr_mem_set_hooks(&mem);
+	nr_rtos_heap_for_core(); /* the board's one heap (m4_sys.c), counted */
 	nr_rtos_board_init(&board);
 	nr_rtos_set_wall_time(NR_M4_WALL_TIME);
 	if (xTaskCreate(init_task, "init", 512, NULL, tskIDLE_PRIORITY + 3, NULL) != pdPASS) {

@@ -19,7 +19,7 @@
 
 #include "m4_certs.h"
 #include "m4_selftest.h"
-#include "m4_sys.h"
+#include "rtos_heap.h"
 
 struct nr_m4_smarthost nr_m4_smarthost;
 
@@ -248,7 +248,7 @@ void nr_m4_smarthost_task(void *arg)
 
 		if (fd < 0)
 			continue;
-		c = nr_m4_malloc(sizeof(*c));
+		c = nr_rtos_heap_alloc(sizeof(*c));
 		if (!c)
 			printf("smarthost: no memory for a connection\r\n");
 		if (c) {
@@ -265,7 +265,7 @@ void nr_m4_smarthost_task(void *arg)
 					printf("smarthost: handshake -0x%04x\r\n", (unsigned)-ret);
 			}
 			mbedtls_ssl_free(&c->ssl);
-			nr_m4_free(c);
+			nr_rtos_heap_free(c);
 		}
 		lwip_close(fd);
 	}

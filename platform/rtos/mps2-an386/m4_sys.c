@@ -7,8 +7,8 @@
  * heap_4, as the core does through nr_mem_set_hooks. One heap means one
  * low-water mark for the RAM budget, and no sbrk: libnosys's sbrk refuses
  * to grow past the caller's stack pointer, which for a task lies inside
- * the heap_4 array, so newlib's own malloc failed from every task. Each
- * block carries its size in front (for realloc and the in-use figure).
+ * the heap_4 array, so newlib's own malloc failed from every task. The
+ * blocks are rtos_heap.c's (counted, their size in front for realloc).
  *
  * The wall clock: newlib's time() (what mbedTLS checks certificate dates
  * with) asks _gettimeofday, answered from the RTOS shim's clock
@@ -25,56 +25,8 @@
 #include "FreeRTOS.h"
 #include "task.h"
 
-#include "m4_sys.h"
 #include "platform.h"
-
-typedef union {
-	size_t size;
-	max_align_t align;
-} head;
-
-static volatile size_t in_use, peak;
-
-void *nr_m4_malloc(size_t size)
-{
-	head *h;
-
-	if (size == 0)
-		size = 1;
-	if (size > (size_t)-1 - sizeof(*h))
-		return NULL;
-	h = pvPortMalloc(sizeof(*h) + size);
-	if (!h)
-		return NULL;
-	h->size = size;
-	taskENTER_CRITICAL();
-	in_use += size;
-	if (in_use > peak)
-		peak = in_use;
-	taskEXIT_CRITICAL();
-	return h + 1;
-}
-
-void nr_m4_free(void *p)
-{
-	head *h;
-
-	if (!p)
-		return;
-	h = (head *)p - 1;
-	taskENTER_CRITICAL();
-	in_use -= h->size;
-	taskEXIT_CRITICAL();
-	vPortFree(h);
-}
-
-void nr_m4_heap_usage(size_t *now, size_t *max)
-{
-	taskENTER_CRITICAL();
-	*now = in_use;
-	*max = peak;
-	taskEXIT_CRITICAL();
-}
+#include "rtos_heap.h"
 
 static void *m4_calloc(size_t n, size_t size)
 {
@@ -82,7 +34,7 @@ static void *m4_calloc(size_t n, size_t size)
 
 	if (size && n > (size_t)-1 / size)
 		return NULL;
-	p = nr_m4_malloc(n * size);
+	p = nr_rtos_heap_alloc(n * size);
 	if (p)
 		memset(p, 0, n * size);
 	return p;
@@ -93,16 +45,16 @@ static void *m4_realloc(void *p, size_t size)
 	void *q;
 
 	if (!p)
-		return nr_m4_malloc(size);
+		return nr_rtos_heap_alloc(size);
 	if (size == 0) {
-		nr_m4_free(p);
+		nr_rtos_heap_free(p);
 		return NULL;
 	}
-	q = nr_m4_malloc(size);
+	q = nr_rtos_heap_alloc(size);
 	if (q) {
-		size_t old = ((head *)p - 1)->size;
+		size_t old = nr_rtos_heap_block_size(p);
 		memcpy(q, p, old < size ? old : size);
-		nr_m4_free(p);
+		nr_rtos_heap_free(p);
 	}
 	return q;
 }
@@ -111,11 +63,11 @@ static void *m4_realloc(void *p, size_t size)
  * is linked). */
 void *malloc(size_t size)
 {
-	return nr_m4_malloc(size);
+	return nr_rtos_heap_alloc(size);
 }
 void free(void *p)
 {
-	nr_m4_free(p);
+	nr_rtos_heap_free(p);
 }
 void *calloc(size_t n, size_t size)
 {
@@ -128,12 +80,12 @@ void *realloc(void *p, size_t size)
 void *_malloc_r(struct _reent *r, size_t size)
 {
 	(void)r;
-	return nr_m4_malloc(size);
+	return nr_rtos_heap_alloc(size);
 }
 void _free_r(struct _reent *r, void *p)
 {
 	(void)r;
-	nr_m4_free(p);
+	nr_rtos_heap_free(p);
 }
 void *_calloc_r(struct _reent *r, size_t n, size_t size)
 {
