@@ -643,6 +643,11 @@ static void selftest_task(void *arg)
 
 	(void)arg;
 	xSemaphoreTake(relay_up, portMAX_DELAY);
+	/* The relay's own share, before any test task allocates (task stacks
+	 * and lwIP's pools are not in this count: heap_4 and .bss). */
+	nr_rtos_heap_usage(&heap_now, &heap_peak);
+	printf("heap: the relay started and idle: %lu bytes in use, %lu at most\r\n",
+	       (unsigned long)heap_now, (unsigned long)heap_peak);
 	if (!after_reset) {
 		case_plain_relay();
 		case_bad_command();
