@@ -26,12 +26,15 @@
 #   build-rtos/   the host RTOS target (FreeRTOS POSIX port + lwIP from Debian's
 #                 source package on a TAP device in a network namespace):
 #                 tests/rtos/run-host.sh
+#   build-m4/     the Cortex-M4 firmware for QEMU's mps2-an386 (arm-none-eabi,
+#                 newlib-nano, FreeRTOS ARM_CM4F, lwIP loopback): its
+#                 self-test under qemu-system-arm (tests/rtos/qemu-m4.sh)
 #   build-deb/    the Debian packages: dpkg-buildpackage, lintian, install in a
 #                 clean Debian 12 root, mail through sendmail, purge
 #                 (tests/packaging/deb.sh, about 2-3 minutes)
 # Environment: FUZZ_SECONDS, JOBS (default: nproc), NR_SKIP_FUZZ=1, NR_SKIP_ASAN=1,
 # NR_SKIP_COMPAT=1, NR_SKIP_CONFIGS=1, NR_SKIP_DEB=1, NR_SKIP_CROSS=1,
-# NR_SKIP_RTOS=1, NR_SKIP_ROUTER=1 (tests/system/qemu-router.sh; NR_ROUTER_ROUNDS=10 for its full run).
+# NR_SKIP_RTOS=1, NR_SKIP_FIRMWARE=1 (tests/rtos/qemu-m4.sh), NR_SKIP_ROUTER=1 (tests/system/qemu-router.sh; NR_ROUTER_ROUNDS=10 for its full run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -177,6 +180,9 @@ if [ "${NR_SKIP_CROSS:-0}" != 1 ]; then
 fi
 if [ "${NR_SKIP_RTOS:-0}" != 1 ]; then
 	step "rtos: host target on a TAP" env JOBS="$JOBS" tests/rtos/run-host.sh "$top/build-rtos"
+fi
+if [ "${NR_SKIP_FIRMWARE:-0}" != 1 ]; then
+	step "firmware: Cortex-M4 under QEMU" env JOBS="$JOBS" tests/rtos/qemu-m4.sh "$top/build-m4"
 fi
 if [ "${NR_SKIP_ROUTER:-0}" != 1 ]; then
 	for arch in x86_64 mipsel; do

@@ -4,10 +4,11 @@
 # c-ares and libc. Not a timed test: it measures builds that already exist
 # and builds nothing itself (tests/all.sh runs it after the compat stage).
 #
-#   tests/bench/size.sh [GLIBC_BUILD_DIR [MUSL_BUILD_DIR]]
-#       defaults: build/ (the normal build) and build-compat/nr-musl/
+#   tests/bench/size.sh [GLIBC_BUILD_DIR [MUSL_BUILD_DIR [M4_BUILD_DIR]]]
+#       defaults: build/ (the normal build), build-compat/nr-musl/
 #       (tests/compat/musl-static.sh: static musl, -Os, mbedTLS 2.28 with
-#       configs/mbedtls/nanorelay-2.28.h, c-ares 1.34)
+#       configs/mbedtls/nanorelay-2.28.h, c-ares 1.34) and build-m4/ (the
+#       Cortex-M4 firmware, tests/rtos/qemu-m4.sh: firmware-m4.elf)
 #
 # How: the program's final link command (ninja -t commands) is run once more
 # into a scratch file with -Wl,-Map; every input section the linker kept is
@@ -25,35 +26,36 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 glibc_dir=${1:-$root/build}
 musl_dir=${2:-$root/build-compat/nr-musl}
+m4_dir=${3:-$root/build-m4}
 PY=/usr/bin/python3
 musl_budget=$((400 * 1024))
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rc=0
 
-# relink DIR OUT: link DIR's nanorelay again into OUT with a map (OUT.map).
+# relink DIR OUT PROG: link DIR's PROG again into OUT with a map (OUT.map).
 relink() {
-	local dir=$1 out=$2 cmd
-	cmd=$(ninja -C "$dir" -t commands nanorelay 2>/dev/null | tail -n 1)
-	[[ $cmd == *" -o nanorelay "* ]] || { echo "size: no link command for $dir/nanorelay" >&2; return 1; }
-	cmd=${cmd/ -o nanorelay / -o $out -Wl,-Map=$out.map }
+	local dir=$1 out=$2 prog=$3 cmd
+	cmd=$(ninja -C "$dir" -t commands "$prog" 2>/dev/null | tail -n 1)
+	[[ $cmd == *" -o $prog "* ]] || { echo "size: no link command for $dir/$prog" >&2; return 1; }
+	cmd=${cmd/ -o $prog / -o $out -Wl,-Map=$out.map }
 	(cd "$dir" && eval "$cmd") >"$out.log" 2>&1 || { cat "$out.log" >&2; return 1; }
 }
 
-# table TITLE DIR: relink, then print the rows.
+# table TITLE DIR [PROG]: relink, then print the rows (PROG: nanorelay).
 table() {
-	local title=$1 dir=$2 out
+	local title=$1 dir=$2 prog=${3:-nanorelay} out
 	out=$tmp/$(basename "$2")
 	echo "size: $title ($dir)"
-	if [ ! -x "$dir/nanorelay" ] || [ ! -f "$dir/build.ninja" ]; then
+	if [ ! -x "$dir/$prog" ] || [ ! -f "$dir/build.ninja" ]; then
 		echo "  not built"
 		return 0
 	fi
-	relink "$dir" "$out" || { rc=1; return 1; }
-	"$PY" - "$dir" "$out" "$root" <<'EOF' || rc=1
+	relink "$dir" "$out" "$prog" || { rc=1; return 1; }
+	"$PY" - "$dir" "$out" "$root" "$prog" <<'EOF' || rc=1
 import os, re, subprocess, sys
 
-build, binary, root = sys.argv[1:4]
+build, binary, root, prog = sys.argv[1:5]
 
 # Output sections -> size(1)'s columns, and their sizes.
 column, out_size = {}, {}
@@ -66,6 +68,11 @@ for line in subprocess.run(["readelf", "-SW", binary], capture_output=True,
     column[name] = 2 if kind == "NOBITS" else 1 if "W" in flags else 0
     out_size[name] = int(size, 16)
 
+# The Cortex-M4 image's self-test (its client and smarthost tasks, their
+# buffers): in the image, but not the relay, so not in "our code".
+SELFTEST = ("m4_main.c.", "m4_smarthost.c.")
+SELFTEST_ROW = "self-test tasks (m4_main, m4_smarthost)"
+
 # Our objects by base name -> row (src/<module>, platform/<shim>); archive
 # members are named by base name only in the map.
 ours = {}
@@ -74,13 +81,24 @@ for top, _, files in os.walk(build):
     m = re.search(r"\.dir/((?:src|platform)/[^/]+)", rel)
     if m:
         for f in files:
-            if f.endswith(".o"):
+            if f.startswith(SELFTEST):
+                ours[f] = SELFTEST_ROW
+            elif f.endswith((".o", ".obj")):  # .obj: a Generic (bare-metal) cross build
                 ours[f] = m.group(1)
 
 def row_of(origin):
     m = re.match(r"(.*\.a)\((.*)\)$", origin)
     lib, member = (m.group(1), m.group(2)) if m else (None, origin)
     base = os.path.basename(member)
+    libname = os.path.basename(lib or "")
+    # The RTOS build's foreign libraries (before the base-name lookup: lwIP
+    # has file names that src/ has too).
+    if libname == "libnrlwip.a":
+        return "lwIP"
+    if libname == "libnrfreertos.a":
+        return "FreeRTOS"
+    if libname == "libnrmbedtls.a":  # cmake/mbedtls-src.cmake (the firmware)
+        return "mbedTLS"
     if lib is None or os.path.basename(lib).startswith("libnr"):
         if base in ours:
             return ours[base]
@@ -91,8 +109,9 @@ def row_of(origin):
         return "c-ares"
     if name.startswith(("libgcc", "crtbegin", "crtend")):
         return "compiler runtime (libgcc)"
-    if name in ("libc.a", "libc_nonshared.a", "libpthread.a", "libm.a") or \
-       re.match(r"(S|g)?crt[1in]\.o$", name) or "/musl/" in origin:
+    if name in ("libc.a", "libc_nonshared.a", "libpthread.a", "libm.a", "libc_nano.a",
+                "libg_nano.a", "libm_nano.a", "libnosys.a") or \
+       re.match(r"(S|g)?crt[01in]\.o$", name) or "/musl/" in origin or "/newlib/" in origin:
         return "libc"
     return LINKER
 
@@ -155,7 +174,7 @@ for row in sorted(r for r in sizes if r.startswith(("src/", "platform/"))):
     line(row, sizes[row])
     own = [a + b for a, b in zip(own, sizes[row])]
 line("our code (all of the above)", own)
-for row in ("mbedTLS", "c-ares", "libc", "compiler runtime (libgcc)", LINKER):
+for row in (SELFTEST_ROW, "mbedTLS", "lwIP", "FreeRTOS", "c-ares", "libc", "compiler runtime (libgcc)", LINKER):
     if row in sizes:
         line(row, sizes[row])
 for v in sizes.values():
@@ -167,6 +186,11 @@ print(f"  {'size(1) of the program':<40}{check[0]:>9}{check[1]:>9}{check[2]:>9}"
 if check != total:
     print("size: the rows do not add up to size(1)'s line", file=sys.stderr)
     sys.exit(1)
+if prog.endswith(".elf"):  # firmware: issue 17's code budgets (text, -Os Thumb-2)
+    tls = sizes.get("mbedTLS", [0, 0, 0])
+    for label, n, budget in (("our code", own[0], 64), ("our code + mbedTLS", own[0] + tls[0], 180)):
+        verdict = "met" if n <= budget * 1024 else "MISSED"
+        print(f"  {label} text: {kb(n)} KiB; budget {budget} KiB: {verdict}")
 EOF
 }
 
@@ -195,11 +219,30 @@ table "glibc x86-64, TLS + DNS (linux_defconfig, ${bt:-RelWithDebInfo})" "$glibc
 [ -x "$glibc_dir/nanorelay" ] && shared "$glibc_dir"
 echo
 # ---- Cortex-M4 image (issue 17, items 2-3) ----------------------------------
-# Not built yet: configs/rtos_cortex_m4_defconfig and tests/rtos/qemu-m4.sh
-# come with the RTOS port (issue 16). When they land, measure the firmware
-# here the same way (arm-none-eabi-gcc's link with -Wl,-Map; rows lwIP,
-# FreeRTOS and newlib beside ours) with its budgets: our code <= 64 KB of
-# text, our code + mbedTLS <= 180 KB, the image <= 256 KB flash, 96 KB RAM.
-echo "size: Cortex-M4 image (configs/rtos_cortex_m4_defconfig)"
-echo "  not built yet (waits for the RTOS port, issue 16)"
+# firmware-m4.elf of tests/rtos/qemu-m4.sh (-Os Thumb-2, newlib-nano). Its
+# bss holds two arrays that are not the relay's RAM: FreeRTOS's heap_4 array
+# (what is used of it is the self-test's "heap ... lowest" line) and the RAM
+# flash region that stands in for the board's queue flash.
+table "Cortex-M4 image (rtos_cortex_m4_defconfig, mps2-an386, -Os Thumb-2)" "$m4_dir" firmware-m4.elf
+if [ -x "$m4_dir/firmware-m4.elf" ]; then
+	"$PY" - "$m4_dir/firmware-m4.elf" <<'EOF' || rc=1
+import subprocess, sys
+elf = sys.argv[1]
+syms = {}
+for line in subprocess.run(["nm", "-S", elf], capture_output=True, text=True,
+                           check=True).stdout.splitlines():
+    f = line.split()
+    if len(f) == 4:
+        syms[f[3]] = int(f[1], 16)
+text, data, bss = [int(x) for x in subprocess.run(["size", elf], capture_output=True, text=True,
+                   check=True).stdout.splitlines()[1].split()[:3]]
+heap, flash = syms.get("ucHeap", 0), syms.get("region", 0)
+kb = lambda n: f"{n / 1024:.1f} KiB"
+print(f"  flash (text + data): {kb(text + data)}; budget 256 KiB: "
+      f"{'met' if text + data <= 256 * 1024 else 'MISSED'}")
+print(f"  static RAM (data + bss) without the heap_4 array ({kb(heap)}) and the RAM flash "
+      f"({kb(flash)}): {kb(data + bss - heap - flash)}; the 96 KiB RAM budget adds the "
+      f"heap's peak (the self-test prints it)")
+EOF
+fi
 exit $rc

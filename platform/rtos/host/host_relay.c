@@ -7,7 +7,8 @@
  * nr_mem_set_hooks): under the POSIX port a task switched out inside
  * glibc's malloc would hold its lock, and heap_3 takes the scheduler lock
  * around it. The hooks also count the bytes in use, which is how the
- * README's RAM figures are measured (heap_3 keeps no statistics).
+ * README's RAM figures are measured (heap_3 keeps no statistics;
+ * the counting is platform/rtos/rtos_heap.c, shared with the firmware board).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,62 +19,19 @@
 #include "FreeRTOS.h"
 #include "task.h"
 
-#include "core/mem.h"
 #include "host_board.h"
 #include "nanorelay.h"
 #include "platform.h"
-
-/* Each block carries its size in front (one max_align_t), for the count. */
-typedef union {
-	size_t size;
-	max_align_t align;
-} mem_head;
-
-static volatile size_t mem_in_use, mem_peak;
-
-static void *count_malloc(void *ctx, size_t size)
-{
-	mem_head *h;
-
-	(void)ctx;
-	if (size > (size_t)-1 - sizeof(*h))
-		return NULL;
-	h = pvPortMalloc(sizeof(*h) + size);
-	if (!h)
-		return NULL;
-	h->size = size;
-	taskENTER_CRITICAL();
-	mem_in_use += size;
-	if (mem_in_use > mem_peak)
-		mem_peak = mem_in_use;
-	taskEXIT_CRITICAL();
-	return h + 1;
-}
-
-static void count_free(void *ctx, void *p)
-{
-	mem_head *h = (mem_head *)p - 1;
-
-	(void)ctx;
-	taskENTER_CRITICAL();
-	mem_in_use -= h->size;
-	taskEXIT_CRITICAL();
-	vPortFree(h);
-}
+#include "rtos_heap.h"
 
 void nr_host_mem_hooks(void)
 {
-	static const struct nr_mem_hooks hooks = {.malloc_fn = count_malloc, .free_fn = count_free};
-
-	nr_mem_set_hooks(&hooks);
+	nr_rtos_heap_for_core();
 }
 
 void nr_host_mem_usage(size_t *in_use, size_t *peak)
 {
-	taskENTER_CRITICAL();
-	*in_use = mem_in_use;
-	*peak = mem_peak;
-	taskEXIT_CRITICAL();
+	nr_rtos_heap_usage(in_use, peak);
 }
 
 /* ---- the submit API's trigger (--submit-from DIR) ------------------------------------ */

@@ -1,0 +1,22 @@
+/*
+ * m4_board.h - the mps2-an386 board (platform/rtos/mps2-an386): console,
+ * exit status and the board's hooks for the RTOS shim.
+ */
+#ifndef NR_M4_BOARD_H
+#define NR_M4_BOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The console: CMSDK APB UART0 at 0x40004000, polled (QEMU's -nographic
+ * serial). Safe from any task; a line from two tasks may interleave. */
+void nr_m4_uart_init(void);
+void nr_m4_uart_write(const char *s, size_t len);
+void nr_m4_uart_puts(const char *s);
+void nr_m4_uart_putu(uint32_t v);
+
+/* End the run: QEMU exits with status (semihosting SYS_EXIT_EXTENDED;
+ * QEMU must run with -semihosting). On a real board: a reset. */
+__attribute__((noreturn)) void nr_m4_exit(int status);
+
+#endif /* NR_M4_BOARD_H */

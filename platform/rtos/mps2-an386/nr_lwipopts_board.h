@@ -1,0 +1,27 @@
+/*
+ * nr_lwipopts_board.h - the mps2-an386 board's lwIP sizing (lwipopts.h reads
+ * it first, NR_LWIPOPTS_BOARD). The firmware's only interface is lwIP's
+ * loopback netif (127.0.0.1): the self-test's client, relay and smarthost
+ * all talk over it. Sized for two SMTP sessions, one delivery, a listener
+ * or three and the wakeup socket; the RAM budget of issue 17 is 96 KB.
+ */
+#ifndef NR_LWIPOPTS_BOARD_H
+#define NR_LWIPOPTS_BOARD_H
+
+#define MEM_SIZE (24 * 1024)
+#define NR_LWIP_SOCKETS 10
+#define TCP_MSS 1460
+#define TCP_WND (4 * TCP_MSS)
+#define TCP_SND_BUF (4 * TCP_MSS)
+#define PBUF_POOL_SIZE 8
+#define TCPIP_THREAD_STACKSIZE 2048
+#define TCPIP_THREAD_PRIO 4
+/* The self-test's smarthost has a name (its certificate is for it) and no
+ * DNS server exists inside the image: lwIP's local host list answers it. */
+#define DNS_LOCAL_HOSTLIST 1
+#define DNS_LOCAL_HOSTLIST_INIT                                                                    \
+	{                                                                                          \
+		DNS_LOCAL_HOSTLIST_ELEM("smarthost.test", IPADDR4_INIT_BYTES(127, 0, 0, 1))        \
+	}
+
+#endif /* NR_LWIPOPTS_BOARD_H */
