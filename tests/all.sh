@@ -172,7 +172,6 @@ if [ "${NR_SKIP_COMPAT:-0}" != 1 ]; then
 	step "compat: c-ares 1.34" tests/compat/cares-1.34.sh build-compat
 	step "compat: static musl (BusyBox)" tests/compat/musl-static.sh build-compat
 fi
-step "size table" tests/bench/size.sh "$top/build" "$top/build-compat/nr-musl"
 if [ "${NR_SKIP_CROSS:-0}" != 1 ]; then
 	for arch in armhf mipsel s390x; do
 		step "cross: $arch under qemu-user" env JOBS="$JOBS" tests/compat/cross.sh "$arch"
@@ -184,6 +183,8 @@ fi
 if [ "${NR_SKIP_FIRMWARE:-0}" != 1 ]; then
 	step "firmware: Cortex-M4 under QEMU" env JOBS="$JOBS" tests/rtos/qemu-m4.sh "$top/build-m4"
 fi
+# after the static musl build and the firmware: the size table of all three
+step "size table" tests/bench/size.sh "$top/build" "$top/build-compat/nr-musl" "$top/build-m4"
 if [ "${NR_SKIP_ROUTER:-0}" != 1 ]; then
 	for arch in x86_64 mipsel; do
 		step "router $arch" env JOBS="$JOBS" tests/system/qemu-router.sh "$arch"
