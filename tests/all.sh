@@ -43,17 +43,50 @@ JOBS=${JOBS:-$(nproc)}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 passed=0
 failed=0
+failed_names=()
+# Each step's output is also kept in build-logs/ (named by the step's number).
+# A failed step's name and the end of its log are printed again after the
+# summary, so that the last lines of a CI run say what broke.
+logs=$top/build-logs
+rm -rf "$logs" && mkdir -p "$logs"
+steps=0
 step() { # name, command...
-	local name=$1
+	local name=$1 log
 	shift
+	steps=$((steps + 1))
+	log=$logs/$(printf '%02d' "$steps").log
 	echo "=== $name"
-	if "$@"; then
+	# tee through a process substitution, not a pipe: a daemon a test leaves
+	# behind cannot keep the step waiting; its tee gets 5 s to print the
+	# step's last lines before the verdict
+	local rc=0 out tee_pid waited=0
+	exec {out}> >(tee "$log")
+	tee_pid=$!
+	"$@" >&"$out" 2>&1 || rc=$?
+	exec {out}>&-
+	while kill -0 "$tee_pid" 2>/dev/null && [ "$waited" -lt 50 ]; do
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
 		echo "=== $name: ok"
 	else
 		failed=$((failed + 1))
+		failed_names+=("$name ($log)")
 		echo "=== $name: FAILED"
 	fi
+}
+# The last lines of a failed step's log that tell why: build progress lines
+# left out, at most 100 lines a step.
+failure_report() {
+	local entry log
+	for entry in "${failed_names[@]}"; do
+		log=${entry##*(}
+		log=${log%)}
+		echo "--- FAILED: $entry, its last lines:"
+		grep -v -E '^\[[0-9]+/[0-9]+\] (Building|Linking)|^-- (Looking|Performing|Check)' "$log" | tail -n 100
+	done
 }
 
 # The front ends (the nrfront library: CMakeLists.txt) are these folders of
@@ -196,5 +229,9 @@ fi
 if [ "${NR_SKIP_FUZZ:-0}" != 1 ]; then
 	step "fuzz" fuzz_all
 fi
+failure_report
 echo "summary: $passed passed, $failed failed"
+for entry in "${failed_names[@]}"; do
+	echo "failed: ${entry% (*}"
+done
 [ "$failed" -eq 0 ]
