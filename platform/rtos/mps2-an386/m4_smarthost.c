@@ -21,7 +21,7 @@
 #include "m4_selftest.h"
 #include "rtos_heap.h"
 
-struct nr_m4_smarthost nr_m4_smarthost;
+struct nr_m4_smarthost nr_m4_smarthost __attribute__((section(".noinit")));
 
 /* ---- the test messages ---------------------------------------------------------------- */
 /* Line i of message tag: 62 characters and CRLF. */
@@ -49,21 +49,61 @@ size_t nr_m4_msg_make(char *buf, size_t size, unsigned tag, unsigned lines)
 	return len + (size_t)e;
 }
 
+static const char *const smuggle_wire[NR_M4_SMUGGLE_VARIANTS] = {"\r\n.\n", "\n.\r\n", "\n.\n",
+								 "\r.\n"};
+static const char *const smuggle_canon[NR_M4_SMUGGLE_VARIANTS] = {"\r\n.\r\n", "\r\n.\r\n",
+								  "\r\n.\r\n", " .\r\n"};
+
+size_t nr_m4_smuggle_make(char *buf, size_t size, unsigned tag, unsigned variant, int canonical)
+{
+	int n;
+
+	if (variant >= NR_M4_SMUGGLE_VARIANTS)
+		return 0;
+	n = snprintf(buf, size,
+		     "Subject: m4 %02u\r\n\r\nm4 %02u smuggle %u\r\nthe end of data look-alike "
+		     "follows%sMAIL FROM:<smuggled@m4.test>\r\nRCPT TO:<victim@example.com>\r\n"
+		     "DATA\r\nSubject: smuggled\r\n\r\nsmuggled body\r\n",
+		     tag, tag, variant, canonical ? smuggle_canon[variant] : smuggle_wire[variant]);
+	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+}
+
+/* The body of a delivered message, after its header block (the relay adds
+ * fields in front of the test message's own). */
+static const char *body_of(const char *msg, size_t len)
+{
+	for (const char *p = msg; p + 4 <= msg + len; p++)
+		if (memcmp(p, "\r\n\r\n", 4) == 0)
+			return p + 4;
+	return NULL;
+}
+
+/* A smuggling message: its body must be nr_m4_smuggle_make()'s canonical
+ * one, byte for byte. Its tag, or -1. */
+static int smuggle_check(const char *body, size_t len, unsigned tag, unsigned variant)
+{
+	static char want[512];
+	size_t n = nr_m4_smuggle_make(want, sizeof(want), tag, variant, 1);
+	const char *wbody = n ? body_of(want, n) : NULL;
+
+	if (!wbody || (size_t)(want + n - wbody) != len || memcmp(body, wbody, len) != 0)
+		return -1;
+	return (int)tag;
+}
+
 /* The body of msg (after the header block) is one test message's: its tag,
  * or -1. */
 static int msg_check(const char *msg, size_t len)
 {
-	const char *body = NULL, *p;
-	unsigned tag, lines = 0;
+	const char *body = body_of(msg, len), *p;
+	unsigned tag, variant, lines = 0;
 	char line[64], end[40];
 
-	for (p = msg; p + 4 <= msg + len; p++) {
-		if (memcmp(p, "\r\n\r\n", 4) == 0) {
-			body = p + 4;
-			break;
-		}
-	}
-	if (!body || sscanf(body, "m4 %2u line", &tag) != 1 || tag > 31)
+	if (body && sscanf(body, "m4 %2u smuggle %u\r", &tag, &variant) == 2)
+		return tag < NR_M4_TAGS
+			   ? smuggle_check(body, (size_t)(msg + len - body), tag, variant)
+			   : -1;
+	if (!body || sscanf(body, "m4 %2u line", &tag) != 1 || tag >= NR_M4_TAGS)
 		return -1;
 	for (p = body; p + 64 <= msg + len && memcmp(p, "m4 ", 3) == 0 && p[6] == 'l'; p += 64) {
 		pattern_line(line, tag, lines++);
@@ -145,6 +185,14 @@ static int hear(struct conn *c, char *out, size_t size)
 
 static char message[16 * 1024];
 
+/* Before a reset trap goes off: wait (at most 20 s) while the self-test
+ * holds (its client is still queueing messages). */
+static void wait_hold(void)
+{
+	for (unsigned i = 0; nr_m4_smarthost.hold && i < 200; i++)
+		vTaskDelay(pdMS_TO_TICKS(100));
+}
+
 /* The SMTP dialogue of one connection. */
 static void serve(struct conn *c)
 {
@@ -173,6 +221,13 @@ static void serve(struct conn *c)
 				sh->drops++;
 				return;
 			}
+			if (sh->reset_in_data) { /* a reset while the body streams in */
+				sh->reset_in_data = 0;
+				(void)hear(c, line, sizeof(line));
+				wait_hold();
+				nr_m4_warm_reset(
+				    "the smarthost reset the board in the middle of DATA");
+			}
 			while ((n = hear(c, line, sizeof(line))) > 0 &&
 			       strcmp(line, ".\r\n") != 0) {
 				const char *l = line[0] == '.' ? line + 1 : line; /* unstuff */
@@ -187,14 +242,36 @@ static void serve(struct conn *c)
 			if (n <= 0)
 				return;
 			tag = len <= sizeof(message) ? msg_check(message, len) : -1;
-			if (tag < 0)
+			if (tag < 0) {
 				sh->bad++;
-			else if (sh->received & (1u << tag))
+			} else if (sh->received & (1ull << tag)) {
 				sh->dups++;
-			else
-				sh->received |= 1u << tag;
+				sh->twice |= 1ull << tag;
+			} else {
+				sh->received |= 1ull << tag;
+			}
 			sh->messages++;
+			if (sh->reset_after_250) {
+				/* Above the TCP/IP task and the relay from here on:
+				 * the 250 reaches lwIP's loopback queue, and the
+				 * board resets before the relay can read it, i.e.
+				 * before it marks the message done in its queue. */
+				sh->reset_after_250 = 0;
+				sh->reset_tag = tag;
+				wait_hold();
+				vTaskPrioritySet(NULL, configMAX_PRIORITIES - 2);
+				if (say(c, "250 2.0.0 queued\r\n") == 0)
+					nr_m4_warm_reset("the smarthost answered 250 and reset the "
+							 "board at once");
+				vTaskPrioritySet(NULL, tskIDLE_PRIORITY + 1);
+				return;
+			}
 			if (say(c, "250 2.0.0 queued\r\n"))
+				return;
+		} else if (strncmp(line, "MAIL FROM:<smuggled", 19) == 0 ||
+			   strncmp(line, "RCPT TO:<victim", 15) == 0) {
+			sh->smuggled++; /* an envelope made of a body: must never come */
+			if (say(c, "250 ok\r\n"))
 				return;
 		} else if (strncmp(line, "QUIT", 4) == 0) {
 			(void)say(c, "221 bye\r\n");
