@@ -399,6 +399,23 @@ static int client_cmd(struct client *c, const char *text, int want)
 	return 0;
 }
 
+/* A plain session on 127.0.0.1:25 up to its EHLO: 0, or -1 (c is then
+ * still closed by client_close). */
+static int client_open(struct client *c)
+{
+	return client_connect(c, 25) == 0 && client_cmd(c, "", 220) == 0 &&
+		       client_cmd(c, "EHLO client.test\r\n", 250) == 0
+		   ? 0
+		   : -1;
+}
+
+/* The relay's queue depth now (asked on its task). */
+static size_t queued_now(void)
+{
+	relay_ask(REQ_STATS);
+	return req.stats.queued;
+}
+
 static unsigned passed, failed;
 
 #define NR_M4_STR_(x) #x
@@ -455,18 +472,23 @@ static int send_msg(struct client *c, unsigned lines, int want)
 	return send_body(c, len, tag, want, NULL);
 }
 
-/* One whole transaction (MAIL, RCPT, DATA) of a test message of lines
- * lines: 0 when queued (250); its tag is also recorded in *also. */
-static int send_txn(struct client *c, unsigned lines, uint64_t *also)
+/* MAIL, RCPT and DATA answered 354: the next test message's tag, or -1. */
+static int open_data(struct client *c)
 {
-	int tag;
-	size_t len;
-
 	if (client_cmd(c, "MAIL FROM:<dev@m4.test>\r\n", 250) != 0 ||
 	    client_cmd(c, "RCPT TO:<admin@example.com>\r\n", 250) != 0 ||
-	    client_cmd(c, "DATA\r\n", 354) != 0 || (tag = next_tag()) < 0)
+	    client_cmd(c, "DATA\r\n", 354) != 0)
 		return -1;
-	len = nr_m4_msg_make(msgbuf, sizeof(msgbuf) - 3, (unsigned)tag, lines);
+	return next_tag();
+}
+
+/* One whole transaction of a test message of lines lines: 0 when queued
+ * (250); its tag is also recorded in *also. */
+static int send_txn(struct client *c, unsigned lines, uint64_t *also)
+{
+	int tag = open_data(c);
+	size_t len = tag < 0 ? 0 : nr_m4_msg_make(msgbuf, sizeof(msgbuf) - 3, (unsigned)tag, lines);
+
 	return send_body(c, len, tag, 250, also);
 }
 
@@ -474,8 +496,7 @@ static int send_txn(struct client *c, unsigned lines, uint64_t *also)
 static void case_plain_relay(void)
 {
 	struct client c;
-	int ok = client_connect(&c, 25) == 0 && client_cmd(&c, "", 220) == 0 &&
-		 client_cmd(&c, "EHLO client.test\r\n", 250) == 0;
+	int ok = client_open(&c) == 0;
 
 	for (unsigned i = 0; ok && i < N_MSGS; i++)
 		ok = send_txn(&c, 2 + 3 * i, &boot.plain) == 0;
@@ -489,9 +510,7 @@ static void case_plain_relay(void)
 static void case_bad_command(void)
 {
 	struct client c;
-	int ok = client_connect(&c, 25) == 0 && client_cmd(&c, "", 220) == 0 &&
-		 client_cmd(&c, "EHLO client.test\r\n", 250) == 0 &&
-		 client_cmd(&c, "FROB\r\n", 500) == 0 &&
+	int ok = client_open(&c) == 0 && client_cmd(&c, "FROB\r\n", 500) == 0 &&
 		 client_cmd(&c, "RCPT TO:<a@example.com>\r\n", 503) == 0 &&
 		 client_cmd(&c, "QUIT\r\n", 221) == 0;
 	client_close(&c);
@@ -509,8 +528,7 @@ static void case_long_line(void)
 	memcpy(line, "MAIL FROM:<", 11);
 	memset(line + 11, 'x', sizeof(line) - 11 - 4);
 	memcpy(line + sizeof(line) - 4, ">\r\n", 4);
-	ok = client_connect(&c, 25) == 0 && client_cmd(&c, "", 220) == 0 &&
-	     client_cmd(&c, "EHLO client.test\r\n", 250) == 0 && client_cmd(&c, line, 500) == 0 &&
+	ok = client_open(&c) == 0 && client_cmd(&c, line, 500) == 0 &&
 	     client_cmd(&c, "NOOP\r\n", 250) == 0 && client_cmd(&c, "QUIT\r\n", 221) == 0;
 	client_close(&c);
 	report("a command line over the limit is 500 and the session goes on", ok);
@@ -585,28 +603,23 @@ static void case_smuggling(void)
 	size_t before;
 	int ok;
 
-	relay_ask(REQ_STATS);
-	before = req.stats.queued;
-	ok = client_connect(&c, 25) == 0 && client_cmd(&c, "", 220) == 0 &&
-	     client_cmd(&c, "EHLO client.test\r\n", 250) == 0;
+	before = queued_now();
+	ok = client_open(&c) == 0;
 	for (unsigned v = 0; ok && v < NR_M4_SMUGGLE_VARIANTS; v++) {
-		int tag;
+		int tag = open_data(&c);
+		size_t len =
+		    tag < 0 ? 0
+			    : nr_m4_smuggle_make(msgbuf, sizeof(msgbuf) - 3, (unsigned)tag, v, 0);
 
-		ok = client_cmd(&c, "MAIL FROM:<dev@m4.test>\r\n", 250) == 0 &&
-		     client_cmd(&c, "RCPT TO:<admin@example.com>\r\n", 250) == 0 &&
-		     client_cmd(&c, "DATA\r\n", 354) == 0 && (tag = next_tag()) >= 0 &&
-		     send_body(&c,
-			       nr_m4_smuggle_make(msgbuf, sizeof(msgbuf) - 3, (unsigned)tag, v, 0),
-			       tag, 250, &boot.smuggle) == 0 &&
+		ok = send_body(&c, len, tag, 250, &boot.smuggle) == 0 &&
 		     client_cmd(&c, "VRFY postmaster\r\n", 252) == 0;
 	}
 	ok = ok && client_cmd(&c, "QUIT\r\n", 221) == 0;
 	client_close(&c);
-	relay_ask(REQ_STATS);
 	report("SMTP smuggling (\\r\\n.\\n, \\n.\\r\\n, \\n.\\n, \\r.\\n in a body): one 250 "
 	       "each, no reply to the smuggled commands, one message queued each",
 	       ok && count(boot.smuggle) == NR_M4_SMUGGLE_VARIANTS &&
-		   req.stats.queued == before + NR_M4_SMUGGLE_VARIANTS);
+		   queued_now() == before + NR_M4_SMUGGLE_VARIANTS);
 }
 
 static void case_submit(void)
@@ -656,10 +669,8 @@ static void case_queue_full(void)
 	size_t before;
 	int ok;
 
-	relay_ask(REQ_STATS);
-	before = req.stats.queued;
-	ok = client_connect(&c, 25) == 0 && client_cmd(&c, "", 220) == 0 &&
-	     client_cmd(&c, "EHLO client.test\r\n", 250) == 0;
+	before = queued_now();
+	ok = client_open(&c) == 0;
 	for (unsigned i = 0; ok && !full && i < 10; i++) {
 		int code;
 
@@ -743,8 +754,7 @@ static int arrived(uint64_t tags)
 static int plain_txn(unsigned lines, unsigned n, uint64_t *also)
 {
 	struct client c;
-	int ok = client_connect(&c, 25) == 0 && client_cmd(&c, "", 220) == 0 &&
-		 client_cmd(&c, "EHLO client.test\r\n", 250) == 0;
+	int ok = client_open(&c) == 0;
 
 	for (unsigned i = 0; ok && i < n; i++)
 		ok = send_txn(&c, lines + i, also) == 0;
