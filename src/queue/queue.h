@@ -191,7 +191,9 @@ void nr_queue_defer(struct nr_queue *q, nr_qid_t id, uint64_t next_ms, const cha
  * smarthost answers again); attempts and the error text stay. */
 void nr_queue_retry_now(struct nr_queue *q, nr_qid_t id);
 /* Messages older than max_age_s (by wall clock now) become dead; fn is
- * called for each before it is marked. Returns how many expired. */
+ * called for each before it is marked. A message stored without a wall
+ * clock (arrival 0) counts its age from the first call with now > 0.
+ * Returns how many expired. */
 int nr_queue_expire(struct nr_queue *q, int64_t now, uint64_t max_age_s,
 		    void (*fn)(void *arg, nr_qid_t id), void *arg);
 

@@ -112,6 +112,11 @@ int nr_queue_expire(struct nr_queue *q, int64_t now, uint64_t max_age_s,
 		nr_qid_t id = e->id;
 		if (!ent_sendable(e))
 			continue;
+		/* accepted before the board's clock was set (no RTC, SNTP not
+		 * answered yet): its age counts from the first pass that has a
+		 * clock, kept in RAM only (after a restart it counts again) */
+		if (e->arrival <= 0 && now > 0)
+			e->arrival = now;
 		if (now < e->arrival || (uint64_t)(now - e->arrival) < max_age_s)
 			continue;
 		if (fn)

@@ -176,6 +176,36 @@ TEST(partial_recipients_and_expiry)
 	nr_queue_close(q);
 }
 
+/* A board without an RTC may accept mail before SNTP answers: the message
+ * is stored with arrival 0, and max_age must count from the first pass with a
+ * clock, not expire it at once as 56 years old. */
+TEST(expiry_of_mail_stored_without_a_clock)
+{
+	struct nr_queue *q = fresh(2048, 8, 4);
+	struct nr_qenvelope env;
+	struct nr_qwriter *w;
+	struct qt_commit c = {0, 0, 0};
+	struct nr_qinfo info;
+	const int64_t clock_set = 1700000000;
+
+	ASSERT_TRUE(q);
+	qt_env(&env, 1, 1);
+	env.arrival = 0;
+	ASSERT_EQ(nr_queue_begin(q, &env, 0, &w), 0);
+	ASSERT_EQ(nr_queue_append(w, "hi\r\n", 4), 0);
+	ASSERT_EQ(nr_queue_commit(w, qt_done, &c), 0);
+	ASSERT_EQ(c.result, 0);
+	EXPECT_EQ(nr_queue_expire(q, 0, 3600, NULL, NULL), 0); /* still no clock */
+	EXPECT_EQ(nr_queue_expire(q, clock_set, 3600, NULL, NULL), 0);
+	EXPECT_EQ(nr_queue_expire(q, clock_set + 3599, 3600, NULL, NULL), 0);
+	EXPECT_EQ(nr_queue_info(q, c.id, &info), 0);
+	EXPECT_EQ(info.state, NR_MSG_PENDING);
+	EXPECT_EQ(nr_queue_expire(q, clock_set + 3600, 3600, NULL, NULL), 1);
+	EXPECT_EQ(nr_queue_info(q, c.id, &info), 0);
+	EXPECT_EQ(info.state, NR_MSG_DEAD);
+	nr_queue_close(q);
+}
+
 TEST(compaction_of_deferred_tail)
 {
 	struct nr_queue *q = fresh(1024, 8, 4);
@@ -497,6 +527,7 @@ int main(void)
 	RUN(abort_leaves_nothing);
 	RUN(full_then_space_returns);
 	RUN(partial_recipients_and_expiry);
+	RUN(expiry_of_mail_stored_without_a_clock);
 	RUN(compaction_of_deferred_tail);
 	RUN(bit_rot_is_quarantined);
 	RUN(sync_eio_fails_the_commit);
