@@ -14,8 +14,9 @@
  * pages of a tear unit, front to back (the file backend's pwrite of 0xFF
  * pages, an MTD or a SPI NOR erasing a block as sub-blocks): a cut erase
  * leaves a prefix of whole units erased and the rest exactly as it was
- * (old records with good CRCs), a cut program lands up to a unit boundary. Counters: bytes
- * programmed, erases, syncs, erases per sector (wear). Faults: the n-th next sync or program fails.
+ * (old records with good CRCs), a cut program lands up to a unit boundary.
+ * Counters: bytes programmed, erases, syncs, erases per sector (wear).
+ * Faults: the n-th next sync or program fails.
  */
 #ifndef NR_SIM_FLASH_H
 #define NR_SIM_FLASH_H
