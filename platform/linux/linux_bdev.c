@@ -17,13 +17,13 @@
 #include "platform.h"
 
 #define FF_SIZE 4096u /* 0xFF block an erase writes repeatedly */
-/* Blocks per pwritev when erasing (64 KiB a call). Erasing in page-sized
- * calls (tried for issue 22: less page-cache write-back on Linux 6.x) made
- * a kill in the middle of an erase leave a partly erased sector far more
- * often, and test_queue_file's SIGKILL rounds then saw a message already
- * marked done come back: the queue's recovery does not yet survive every
- * torn erase, so erases stay as coarse as before until it does. */
-#define FF_IOV 16
+/* Blocks per pwritev when erasing: one page a call (issue 22: less
+ * page-cache write-back on Linux 6.x than 64 KiB calls). A kill in the
+ * middle of an erase leaves the sector's first pages erased and the rest as
+ * it was; the erase goes from the sector's start, so its header is the
+ * first thing lost and the queue never reads the old records behind it
+ * (src/queue/FORMAT.md, "A torn erase"). */
+#define FF_IOV 1
 
 struct file_dev {
 	int fd;

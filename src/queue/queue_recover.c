@@ -76,13 +76,14 @@ static int cmp_ent(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Parse the records of one live sector held in buf. */
+/* Parse the records of one live sector held in buf. *data_end: the
+ * absolute offset where its data ends (just past its last record). */
 static int scan_sector(struct nr_queue *q, uint32_t s, const uint8_t *buf, struct rtab *t,
-		       int is_head)
+		       int is_head, uint32_t *data_end)
 {
 	uint32_t off = q->data_start, i;
 	struct nr_ring_rechdr h;
-	int v;
+	int v, last_good = 1;
 
 	for (;;) {
 		v = nr_ring_rechdr_parse(buf + off, off, q->S, q->P, &h);
@@ -95,6 +96,7 @@ static int scan_sector(struct nr_queue *q, uint32_t s, const uint8_t *buf, struc
 			struct rinst *r = rtab_get(t, h.id, q->scan_limit);
 			uint32_t slen;
 
+			last_good = good;
 			if (!r)
 				return NR_ENOMEM;
 			if (h.id >= q->next_id)
@@ -169,11 +171,17 @@ static int scan_sector(struct nr_queue *q, uint32_t s, const uint8_t *buf, struc
 	next:
 		off += align_up(q, RING_REC_HDR + h.len) + h.state_len;
 	}
+	*data_end = s * q->S + off;
 	if (v < 0 && !is_head)
 		q->damaged_sectors++;
 	if (is_head) {
 		q->head_off = off;
-		q->head_dirty = v < 0;
+		/* A last record whose payload fails its CRC is a torn write
+		 * (its header landed, not all of its payload): nothing may be
+		 * written after it in this sector, so that it stays the end of
+		 * its sector's data, which is what tells a torn commit from a
+		 * committed message that rotted (nr_queue_recover). */
+		q->head_dirty = v < 0 || !last_good;
 		for (i = off; i < q->S && !q->head_dirty; i++) {
 			if (buf[i] != 0xFF)
 				q->head_dirty = 1;
@@ -189,13 +197,14 @@ int nr_queue_recover(struct nr_queue *q)
 	uint8_t *buf = NULL;
 	struct rtab t = {0};
 	uint32_t s, head = 0, floor = 0, n, chain[1];
-	uint32_t *hdr_floor = NULL;
+	uint32_t *hdr_floor = NULL, *data_end = NULL;
 	int ret = NR_ENOMEM, found = 0;
 	size_t i;
 
 	buf = nr_malloc(q->S);
 	hdr_floor = nr_calloc(q->C, sizeof(*hdr_floor));
-	if (!buf || !hdr_floor)
+	data_end = nr_calloc(q->C, sizeof(*data_end));
+	if (!buf || !hdr_floor || !data_end)
 		goto out;
 	q->next_seq = 1;
 	for (s = 0; s < q->C; s++) {
@@ -248,7 +257,7 @@ int nr_queue_recover(struct nr_queue *q)
 		ret = nr_ring_dev_read(q, s * q->S, buf, q->S);
 		if (ret)
 			goto out;
-		ret = scan_sector(q, s, buf, &t, s == head);
+		ret = scan_sector(q, s, buf, &t, s == head, &data_end[s]);
 		if (ret)
 			goto out;
 		if (s == head)
@@ -259,9 +268,13 @@ int nr_queue_recover(struct nr_queue *q)
 		struct rinst *r = &t.v[i];
 		struct qent *e;
 		if (r->used && r->bad_last && !r->committed &&
-		    r->bad_last != head * q->S + q->head_off) {
-			/* a damaged commit mark that is not the torn end of the
-			 * log: the message was committed, then rotted */
+		    r->bad_last != data_end[r->bad_at / q->S]) {
+			/* A damaged commit mark with records after it in its
+			 * sector: the message was committed, then rotted. One
+			 * that ends its sector's data is a torn commit, never
+			 * reported: the ring writes nothing after a torn record
+			 * (scan_sector, ring_advance), it moves to the next
+			 * sector. */
 			memset(&r->c, 0, sizeof(r->c));
 			r->c.id = r->id;
 			r->c.first = r->bad_first;
@@ -299,6 +312,7 @@ out:
 	nr_free(t.v);
 	nr_free(buf);
 	nr_free(hdr_floor);
+	nr_free(data_end);
 	return ret;
 }
 

@@ -11,6 +11,7 @@ struct nr_sim_flash {
 	uint32_t sector_size, sector_count, prog_size;
 	uint64_t ops, cut_op;
 	enum nr_sim_cut cut_mode;
+	uint32_t tear_unit; /* NR_SIM_CUT_PAGES; 0: sector_size / 4 */
 	uint32_t rng;
 	int off;
 	uint64_t fail_sync_in, fail_prog_in;
@@ -72,6 +73,11 @@ void nr_sim_flash_free(struct nr_sim_flash *f)
 	free(f);
 }
 
+static uint32_t tear_unit(const struct nr_sim_flash *f)
+{
+	return f->tear_unit && f->tear_unit <= f->sector_size ? f->tear_unit : f->sector_size / 4;
+}
+
 /* Count one operation; 1 when this one is the cut (power is then off). */
 static int op_is_cut(struct nr_sim_flash *f)
 {
@@ -114,6 +120,16 @@ static int sim_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint32_t 
 	if (op_is_cut(f)) {
 		if (f->cut_mode == NR_SIM_CUT_CLEAN)
 			return NR_EIO;
+		if (f->cut_mode == NR_SIM_CUT_PAGES) {
+			/* whole units land in order, up to a unit boundary */
+			uint32_t u = tear_unit(f), end = off + len;
+			uint32_t first = (off / u + 1) * u, k;
+			k = first >= end ? 0 : 1 + rng_next(f) % ((end - first + u - 1) / u);
+			n = k == 0 ? 0 : first + (k - 1) * u - off;
+			for (i = 0; i < n; i++)
+				f->data[off + i] &= src[i];
+			return NR_EIO;
+		}
 		/* a prefix lands, one byte partly, and (a device may program a
 		 * page out of order) odd bytes beyond it */
 		n = len ? rng_next(f) % len : 0;
@@ -149,6 +165,13 @@ static int sim_erase(struct nr_bdev *bd, uint32_t sector)
 	if (op_is_cut(f)) {
 		if (f->cut_mode == NR_SIM_CUT_CLEAN)
 			return NR_EIO;
+		if (f->cut_mode == NR_SIM_CUT_PAGES) {
+			/* a prefix of whole units is erased, the rest untouched */
+			memset(p, 0xFF,
+			       (size_t)(rng_next(f) % (f->sector_size / tear_unit(f))) *
+				   tear_unit(f));
+			return NR_EIO;
+		}
 		/* A half-done erase: a prefix is erased, the rest has random
 		 * bits set (never cleared: erase only raises bits). */
 		n = rng_next(f) % f->sector_size;
@@ -203,6 +226,11 @@ void nr_sim_flash_cut_at(struct nr_sim_flash *f, uint64_t op, enum nr_sim_cut mo
 	f->cut_op = op;
 	f->cut_mode = mode;
 	f->rng = seed;
+}
+
+void nr_sim_flash_tear_unit(struct nr_sim_flash *f, uint32_t unit)
+{
+	f->tear_unit = unit;
 }
 
 int nr_sim_flash_is_off(const struct nr_sim_flash *f)

@@ -10,8 +10,13 @@
  * lands a random prefix plus a random subset of bits of the next byte; an
  * erase sets a random prefix of the sector to 0xFF and random bits of the
  * rest), and from then on every call fails with NR_EIO until
- * nr_sim_flash_power_on(). Counters: bytes programmed, erases, syncs, erases
- * per sector (wear). Faults: the n-th next sync or program fails.
+ * nr_sim_flash_power_on(). CUT_PAGES is the tear of a device that works in
+ * pages of a tear unit, front to back (the file backend's pwrite of 0xFF
+ * pages, an MTD or a SPI NOR erasing a block as sub-blocks): a cut erase
+ * leaves a prefix of whole units erased and the rest exactly as it was
+ * (old records with good CRCs), a cut program lands up to a unit boundary.
+ * Counters: bytes programmed, erases, syncs, erases per sector (wear).
+ * Faults: the n-th next sync or program fails.
  */
 #ifndef NR_SIM_FLASH_H
 #define NR_SIM_FLASH_H
@@ -22,7 +27,7 @@
 
 struct nr_sim_flash;
 
-enum nr_sim_cut { NR_SIM_CUT_CLEAN = 0, NR_SIM_CUT_TORN = 1 };
+enum nr_sim_cut { NR_SIM_CUT_CLEAN = 0, NR_SIM_CUT_TORN = 1, NR_SIM_CUT_PAGES = 2 };
 
 /* A fresh device, all 0xFF. NR_EINVAL for a bad geometry, NR_ENOMEM. */
 int nr_sim_flash_new(struct nr_sim_flash **out, uint32_t sector_size, uint32_t sector_count,
@@ -43,6 +48,9 @@ void nr_sim_flash_hal(struct nr_sim_flash *f, struct nr_plat_storage *out);
 /* Cut power at operation number op (counting from 1 since the last
  * nr_sim_flash_reset_ops); 0 disarms. seed drives the torn patterns. */
 void nr_sim_flash_cut_at(struct nr_sim_flash *f, uint64_t op, enum nr_sim_cut mode, uint32_t seed);
+/* The unit of NR_SIM_CUT_PAGES (a power of two dividing the sector size;
+ * 0: a quarter of a sector). */
+void nr_sim_flash_tear_unit(struct nr_sim_flash *f, uint32_t unit);
 /* 1 once a cut has happened (and until power_on). */
 int nr_sim_flash_is_off(const struct nr_sim_flash *f);
 /* Restore power (keeps the contents, disarms the cut). */

@@ -274,6 +274,59 @@ TEST(bit_rot_is_quarantined)
 	nr_queue_close(q);
 }
 
+static int count_listed(void *arg, const struct nr_qinfo *info)
+{
+	(void)info;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A commit torn after its record header landed but not all of its payload
+ * (the kill or power cut came in the middle of the program) is not a
+ * message. Nothing is written after it in its sector, so it stays the end
+ * of that sector's data and is never taken for a committed message that
+ * rotted (quarantined, listed), however far the ring moves on. */
+TEST(torn_commit_stays_the_end_of_its_sector)
+{
+	struct nr_queue *q = fresh(4096, 8, 4);
+	struct nr_qinfo info;
+	nr_qid_t a, b, c;
+	uint8_t *d;
+	int i, end = 0, listed = 0;
+
+	ASSERT_TRUE(q);
+	ASSERT_EQ(qt_enqueue(q, 1, 1000, 1, 100, &a), 0);
+	ASSERT_EQ(qt_enqueue(q, 2, 1000, 1, 100, &b), 0);
+	nr_queue_close(q);
+	/* b is the last record of sector 0: the tail of its payload (and its
+	 * trailer) reads erased, as if those pages never landed */
+	d = nr_sim_flash_data(flash);
+	for (i = 0; i < 4096; i++) {
+		if (d[i] != 0xFF)
+			end = i + 1;
+	}
+	ASSERT_TRUE(end > 2000);
+	memset(d + end - 300, 0xFF, 300);
+	q = NULL;
+	ASSERT_EQ(nr_queue_open(&q, &bd, NULL), 0);
+	EXPECT_EQ(nr_queue_info(q, b, &info), NR_ENOTFOUND);
+	EXPECT_EQ(qt_check(q, a, 1, 1000, 1), 0);
+	/* the next message goes to the next sector, not after the torn one */
+	ASSERT_EQ(qt_enqueue(q, 3, 500, 1, 100, &c), 0);
+	for (i = end - 300; i < 4096 && d[i] == 0xFF; i++)
+		;
+	if (i < 4096)
+		NR_TEST_FAIL_("sector 0 written after the torn commit, at %d", i);
+	q = reopen(q);
+	ASSERT_TRUE(q);
+	EXPECT_EQ(nr_queue_info(q, b, &info), NR_ENOTFOUND);
+	EXPECT_EQ(nr_queue_foreach(q, count_listed, &listed), 0);
+	EXPECT_EQ(listed, 2);
+	EXPECT_EQ(qt_check(q, a, 1, 1000, 1), 0);
+	EXPECT_EQ(qt_check(q, c, 3, 500, 1), 0);
+	nr_queue_close(q);
+}
+
 TEST(sync_eio_fails_the_commit)
 {
 	struct nr_queue *q = fresh(1024, 8, 4);
@@ -530,6 +583,7 @@ int main(void)
 	RUN(expiry_of_mail_stored_without_a_clock);
 	RUN(compaction_of_deferred_tail);
 	RUN(bit_rot_is_quarantined);
+	RUN(torn_commit_stays_the_end_of_its_sector);
 	RUN(sync_eio_fails_the_commit);
 	RUN(short_write_enospc);
 	RUN(ram_backend);

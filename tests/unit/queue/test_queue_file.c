@@ -258,17 +258,24 @@ static void child(int fd, uint32_t n0)
 static nr_qid_t model_id[MAXN];
 static uint8_t model_st[MAXN]; /* 1 acked, 2 done, 3 being marked done */
 
+struct unknown {
+	uint32_t n;           /* listed messages the child never reported */
+	uint32_t quarantined; /* listed as damaged (nothing rots here) */
+};
+
 static int check_entry(void *arg, const struct nr_qinfo *info)
 {
-	uint32_t *bad = arg;
+	struct unknown *u = arg;
 	uint32_t n;
 
+	if (info->state == NR_MSG_QUARANTINE)
+		u->quarantined++;
 	for (n = 0; n < MAXN; n++) {
 		if (model_st[n] && model_id[n] == info->id)
 			return 0;
 	}
 	/* the commit in progress at the kill: its bytes must be exact */
-	(*bad)++;
+	u->n++;
 	return 0;
 }
 
@@ -303,7 +310,8 @@ TEST(sigkill_rounds)
 		struct nr_bdev bd;
 		struct nr_queue *q = NULL;
 		struct collect c = {{0}, 0};
-		uint32_t want = (uint32_t)rand() % 12, got = 0, bad = 0;
+		uint32_t want = (uint32_t)rand() % 12, got = 0;
+		struct unknown bad = {0, 0};
 		size_t i;
 
 		ASSERT_EQ(pipe(fds), 0);
@@ -356,11 +364,12 @@ TEST(sigkill_rounds)
 			}
 		}
 		(void)nr_queue_foreach(q, check_entry, &bad);
-		if (bad > 1) {
-			NR_TEST_FAIL_("round %u: %u unknown messages surfaced", round, bad);
+		if (bad.n > 1 || bad.quarantined) {
+			NR_TEST_FAIL_("round %u: %u unknown messages surfaced, %u quarantined",
+				      round, bad.n, bad.quarantined);
 			failures++;
 		}
-		unknown_total += bad;
+		unknown_total += bad.n;
 		/* deliver everything so the ring keeps turning */
 		(void)nr_queue_foreach(q, collect_cb, &c);
 		for (i = 0; i < c.n; i++) {
