@@ -24,6 +24,9 @@
  * first thing lost and the queue never reads the old records behind it
  * (src/queue/FORMAT.md, "A torn erase"). */
 #define FF_IOV 1
+/* Creating a queue file erases all of it at once, nothing to tear there:
+ * 256 KiB a call (a 256 MiB queue in 1,024 calls, not 65,536). */
+#define FF_IOV_MAX 64
 
 struct file_dev {
 	int fd;
@@ -85,15 +88,16 @@ static int file_write(void *ctx, uint64_t off, const void *buf, uint32_t len)
 	return write_iov(d->fd, &iov, 1, off);
 }
 
-static int file_erase(void *ctx, uint64_t off, uint64_t len)
+/* Write 0xFF over [off, off+len), per_call blocks (at most FF_IOV_MAX) a
+ * pwritev. */
+static int fill_ff(struct file_dev *d, uint64_t off, uint64_t len, int per_call)
 {
-	struct file_dev *d = ctx;
-	struct iovec iov[FF_IOV];
+	struct iovec iov[FF_IOV_MAX];
 
 	while (len > 0) {
 		int cnt = 0;
 		uint64_t part = 0;
-		while (cnt < FF_IOV && part < len) {
+		while (cnt < per_call && part < len) {
 			iov[cnt].iov_base = d->ff;
 			iov[cnt].iov_len = len - part < FF_SIZE ? (size_t)(len - part) : FF_SIZE;
 			part += iov[cnt++].iov_len;
@@ -105,6 +109,11 @@ static int file_erase(void *ctx, uint64_t off, uint64_t len)
 		len -= part;
 	}
 	return 0;
+}
+
+static int file_erase(void *ctx, uint64_t off, uint64_t len)
+{
+	return fill_ff(ctx, off, len, FF_IOV);
 }
 
 static int file_read(void *ctx, uint64_t off, void *buf, uint32_t len)
@@ -199,7 +208,7 @@ int nr_plat_bdev_file_open(const char *path, uint64_t size, struct nr_plat_stora
 			ret = map_errno(e);
 			goto out;
 		}
-		ret = file_erase(d, 0, size);
+		ret = fill_ff(d, 0, size, FF_IOV_MAX);
 		if (ret)
 			goto out;
 		if (fsync(fd) != 0) {
