@@ -87,6 +87,9 @@ if stale libcares.a "$cstamp"; then
 	echo "$cstamp" >"$prefix/libcares.a.stamp"
 fi
 
+# The build's .config is seeded from the defconfig only when it is missing:
+# seed it again, so that an edited busybox_defconfig is what gets measured.
+rm -f "$work/nr-musl/.config"
 # Only the musl prefix's .pc files: Debian's libcares.pc points at glibc libraries.
 PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" cmake -S "$root" -B "$work/nr-musl" -G Ninja \
 	-DCMAKE_BUILD_TYPE=MinSizeRel -DNR_DEFCONFIG="$root/configs/busybox_defconfig" \
