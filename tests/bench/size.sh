@@ -221,12 +221,13 @@ shared() {
 	done
 }
 
-table "static musl x86-64, TLS + DNS (busybox_defconfig, -Os)" "$musl_dir"
+table "static musl x86-64, TLS + DNS (busybox_defconfig, -Os, LTO)" "$musl_dir"
 if [ -x "$musl_dir/nanorelay" ]; then
 	strip -o "$tmp/stripped" "$musl_dir/nanorelay"
 	bytes=$(stat -c %s "$tmp/stripped")
 	verdict=met
-	[ "$bytes" -le "$musl_budget" ] || verdict=MISSED
+	[ "$bytes" -le "$musl_budget" ] ||
+		verdict="MISSED by $(((bytes - musl_budget + 1023) / 1024)) KiB (why: README, \"A static binary for BusyBox systems\")"
 	echo "  stripped file: $bytes bytes ($((bytes / 1024)) KiB); budget 400 KiB: $verdict"
 fi
 echo
