@@ -28,11 +28,19 @@
  *                     certificates and the legacy suites
  *   PKCS#5            PBKDF2-HMAC-SHA256 (src/users)
  *   session tickets   server tickets and client resumption
- *   error strings     mbedtls_strerror in the adapter's log lines
  * What it leaves out: entropy collection (CTR_DRBG is seeded from
  * nr_plat_entropy), file I/O (the adapter reads files itself), the net and
- * timing modules, DTLS, renegotiation, RSA key exchange, DHE, CCM, DES,
- * ARC4, Camellia, ARIA, RIPEMD, debug output, self tests.
+ * timing modules, DTLS, renegotiation, RSA key exchange, DHE, PSK, CCM, DES,
+ * ARC4, Camellia, ARIA, RIPEMD, RSA key generation, debug output, self tests,
+ * and (for size, issue 17's 400 KB static build):
+ *   error strings     MBEDTLS_ERROR_C (14 KB): the adapter's log lines give
+ *                     mbedTLS's code alone, e.g. "(-0x2700)"; the
+ *                     descriptions are in mbedTLS's error.c or
+ *                     `programs/util/strerror` of a full build
+ *   deterministic ECDSA  (HMAC_DRBG): signatures take their nonce from the
+ *                     CTR_DRBG, which is seeded from the platform's strong
+ *                     source and fails closed
+ *   unrolled SHA-256/512  (the *_SMALLER loops instead)
  *
  * A 2.28 custom config ends with check_config.h (3.x configs must not).
  */
@@ -61,10 +69,11 @@
 #define MBEDTLS_MD5_C
 #define MBEDTLS_SHA1_C
 #define MBEDTLS_SHA256_C
+#define MBEDTLS_SHA256_SMALLER /* a loop, not unrolled rounds: 1.5 KB less */
 #define MBEDTLS_SHA512_C
+#define MBEDTLS_SHA512_SMALLER /* the same for SHA-384/512 */
 #define MBEDTLS_PKCS5_C
 #define MBEDTLS_CTR_DRBG_C
-#define MBEDTLS_HMAC_DRBG_C /* deterministic ECDSA signatures */
 
 /* ---- public keys --------------------------------------------------------- */
 #define MBEDTLS_BIGNUM_C
@@ -87,7 +96,6 @@
 #define MBEDTLS_ECP_DP_CURVE25519_ENABLED
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_ECDSA_C
-#define MBEDTLS_ECDSA_DETERMINISTIC
 
 /* ---- X.509 ----------------------------------------------------------------- */
 #define MBEDTLS_X509_USE_C
@@ -114,7 +122,6 @@
 #define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE /* the peer's name in log lines */
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
 #define MBEDTLS_SSL_CBC_RECORD_SPLITTING
-#define MBEDTLS_ERROR_C
 
 /* Only the suites tls_mbedtls.c asks for (its modern and legacy lists):
  * the rest of mbedTLS's table is not compiled in. */

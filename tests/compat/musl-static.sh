@@ -13,6 +13,8 @@
 # configs/mbedtls/nanorelay-3.6.h instead (TLS 1.3; about 60 KB more).
 #
 #   tests/compat/musl-static.sh [WORKDIR]   (default build-compat)
+#   NR_MUSL_BUILD_ONLY=1 tests/compat/musl-static.sh   builds and prints the
+#   size, runs no test
 #
 # The binary is WORKDIR/nr-musl/nanorelay; tests/bench/size.sh reads it.
 # Needs: musl-tools, dpkg-dev, curl, cmake, ninja, pkg-config, a reachable
@@ -28,8 +30,19 @@ export CC=musl-gcc
 prefix="$work/musl-prefix"
 # -Os, each function and object in its own section for --gc-sections, and
 # no unwind tables: C needs none, and they were 86 KB of the binary.
-cflags="-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
-small=(-DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib)
+# Link-time optimisation across nanorelay, mbedTLS and c-ares (20 KB of text:
+# inlining and dead code across the library boundaries). The objects are
+# fat (LTO bytecode and ordinary code), so that a link without -flto works
+# too: tests/configs.sh's busybox case, and tests/bench/size.sh's per-module
+# rows, which LTO's merged partitions cannot give. gcc-ar/gcc-ranlib index
+# the bytecode's symbols.
+lto="-flto -ffat-lto-objects"
+cflags="-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables $lto"
+# No page-aligned gap between the code and the read-only data (binutils'
+# default -z separate-code for x86-64): 8 KB of file.
+ldflags="-flto -Wl,-z,noseparate-code"
+ar=(-DCMAKE_AR="$(command -v gcc-ar)" -DCMAKE_RANLIB="$(command -v gcc-ranlib)")
+small=(-DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib "${ar[@]}")
 # A library is rebuilt when its stamp (flags, config checksum) differs: a
 # prefix left by an older version of this script is not reused.
 stale() { # library stamp
@@ -74,10 +87,14 @@ if stale libcares.a "$cstamp"; then
 	echo "$cstamp" >"$prefix/libcares.a.stamp"
 fi
 
+# The build's .config is seeded from the defconfig only when it is missing:
+# seed it again, so that an edited busybox_defconfig is what gets measured.
+rm -f "$work/nr-musl/.config"
 # Only the musl prefix's .pc files: Debian's libcares.pc points at glibc libraries.
 PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" cmake -S "$root" -B "$work/nr-musl" -G Ninja \
 	-DCMAKE_BUILD_TYPE=MinSizeRel -DNR_DEFCONFIG="$root/configs/busybox_defconfig" \
-	-DCMAKE_C_FLAGS="-fno-asynchronous-unwind-tables -fno-unwind-tables" \
+	-DCMAKE_C_FLAGS="-fno-asynchronous-unwind-tables -fno-unwind-tables $lto" \
+	-DCMAKE_EXE_LINKER_FLAGS="$ldflags" "${ar[@]}" \
 	-DMBEDTLS_INCLUDE_DIR="$prefix/include" -DMBEDTLS_LIB="$prefix/lib/libmbedtls.a" \
 	-DMBEDX509_LIB="$prefix/lib/libmbedx509.a" -DMBEDCRYPTO_LIB="$prefix/lib/libmbedcrypto.a" >/dev/null
 cmake --build "$work/nr-musl" -j"$jobs" >/dev/null
@@ -93,6 +110,8 @@ if readelf -l "$bin" | grep -q 'INTERP'; then
 fi
 strip -o "$work/nanorelay-musl-stripped" "$bin"
 echo "musl-static: stripped size $(stat -c %s "$work/nanorelay-musl-stripped") bytes"
+# NR_MUSL_BUILD_ONLY=1: stop here (measuring a size change without the tests).
+[ "${NR_MUSL_BUILD_ONLY:-0}" = 1 ] && exit 0
 (cd "$work/nr-musl" && ctest --output-on-failure -j"$jobs" -L unit)
 tests='process|inbound_clients|auth_users|delivery_postfix|delivery_tls_verify|delivery_crash|queue_geometry|sendmail_callers|sendmail_nodaemon|ctl|service_files'
 if [ "$mver" = 2.28 ]; then
