@@ -8,6 +8,9 @@
 #ifndef NR_LWIPOPTS_BOARD_H
 #define NR_LWIPOPTS_BOARD_H
 
+/* IPv4 only (the defconfig has no CONFIG_NR_IPV6): lwIP's IPv6, ND6 and
+ * MLD code is about 14 KB of flash. */
+#define LWIP_IPV6 0
 #define MEM_SIZE (24 * 1024)
 #define NR_LWIP_SOCKETS 10
 #define TCP_MSS 1460
