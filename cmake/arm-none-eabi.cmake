@@ -25,6 +25,12 @@ set(CMAKE_ASM_FLAGS_INIT "${NR_M4_CPU_FLAGS}")
 # provides (the board's _write is the UART).
 set(CMAKE_EXE_LINKER_FLAGS_INIT "${NR_M4_CPU_FLAGS} --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections")
 
+# mbedTLS (cmake/mbedtls-src.cmake) with the firmware's overlay of the
+# project's configuration: what a microcontroller relay does not use is out,
+# and the record and ECC buffers are sized for its RAM.
+set(NR_MBEDTLS_CONFIG "${CMAKE_CURRENT_LIST_DIR}/../configs/mbedtls/nanorelay-m4.h" CACHE FILEPATH
+    "mbedTLS configuration header (MBEDTLS_CONFIG_FILE)")
+
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
