@@ -1,5 +1,6 @@
 # mbedTLS 2.28 built from Debian 12's source package with the project's
-# configuration (configs/mbedtls/nanorelay-2.28.h), for builds that have no
+# configuration (NR_MBEDTLS_CONFIG: configs/mbedtls/nanorelay-2.28.h, or
+# the firmware's overlay nanorelay-m4.h), for builds that have no
 # mbedTLS of their own to find: the Cortex-M4 firmware (NR_MBEDTLS_FROM_SOURCE,
 # on by default for a bare-metal cross build). Debian's mirror is the only
 # download (tests/compat/fetch.sh, as for lwIP).
@@ -24,11 +25,15 @@ if(NOT NR_MBEDTLS_DIR)
 endif()
 message(STATUS "mbedTLS: ${NR_MBEDTLS_DIR}")
 
+# The configuration header: the project's, or a firmware's overlay of it
+# (cmake/arm-none-eabi.cmake sets configs/mbedtls/nanorelay-m4.h).
+set(NR_MBEDTLS_CONFIG "${CMAKE_SOURCE_DIR}/configs/mbedtls/nanorelay-2.28.h" CACHE FILEPATH
+    "mbedTLS configuration header (MBEDTLS_CONFIG_FILE)")
+message(STATUS "mbedTLS configuration: ${NR_MBEDTLS_CONFIG}")
 file(GLOB _mbedtls_sources ${NR_MBEDTLS_DIR}/library/*.c)
 add_library(nrmbedtls STATIC ${_mbedtls_sources})
 target_include_directories(nrmbedtls PUBLIC ${NR_MBEDTLS_DIR}/include)
-target_compile_definitions(nrmbedtls PUBLIC
-  "MBEDTLS_CONFIG_FILE=\"${CMAKE_SOURCE_DIR}/configs/mbedtls/nanorelay-2.28.h\"")
+target_compile_definitions(nrmbedtls PUBLIC "MBEDTLS_CONFIG_FILE=\"${NR_MBEDTLS_CONFIG}\"")
 # Foreign code: its own warnings are not ours to fix.
 target_compile_options(nrmbedtls PRIVATE -w)
 set(MBEDTLS_INCLUDE_DIR ${NR_MBEDTLS_DIR}/include)

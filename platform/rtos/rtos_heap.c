@@ -10,11 +10,16 @@
 /* Each block carries its size in front (one max_align_t, so the caller's
  * part stays aligned for any object). */
 typedef union {
-	size_t size;
+	struct {
+		size_t size;
+		int counted; /* by the task of nr_rtos_heap_count_task */
+	} b;
 	max_align_t align;
 } head;
 
 static volatile size_t in_use, peak;
+static void *volatile counted_task;
+static volatile size_t task_in_use, task_peak;
 
 void *nr_rtos_heap_alloc(size_t size)
 {
@@ -27,11 +32,17 @@ void *nr_rtos_heap_alloc(size_t size)
 	h = pvPortMalloc(sizeof(*h) + size);
 	if (!h)
 		return NULL;
-	h->size = size;
+	h->b.size = size;
+	h->b.counted = counted_task && (void *)xTaskGetCurrentTaskHandle() == counted_task;
 	taskENTER_CRITICAL();
 	in_use += size;
 	if (in_use > peak)
 		peak = in_use;
+	if (h->b.counted) {
+		task_in_use += size;
+		if (task_in_use > task_peak)
+			task_peak = task_in_use;
+	}
 	taskEXIT_CRITICAL();
 	return h + 1;
 }
@@ -44,14 +55,16 @@ void nr_rtos_heap_free(void *p)
 		return;
 	h = (head *)p - 1;
 	taskENTER_CRITICAL();
-	in_use -= h->size;
+	in_use -= h->b.size;
+	if (h->b.counted)
+		task_in_use -= h->b.size;
 	taskEXIT_CRITICAL();
 	vPortFree(h);
 }
 
 size_t nr_rtos_heap_block_size(const void *p)
 {
-	return ((const head *)p - 1)->size;
+	return ((const head *)p - 1)->b.size;
 }
 
 static void *core_malloc(void *ctx, size_t size)
@@ -79,4 +92,16 @@ void nr_rtos_heap_usage(size_t *now, size_t *max)
 	*now = in_use;
 	*max = peak;
 	taskEXIT_CRITICAL();
+}
+
+void nr_rtos_heap_count_task(void *task)
+{
+	counted_task = task;
+}
+
+void nr_rtos_heap_task_usage(size_t *now, size_t *max)
+{
+	/* Two word-sized reads, each whole: also from an interrupt. */
+	*now = task_in_use;
+	*max = task_peak;
 }

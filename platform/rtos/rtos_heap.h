@@ -23,4 +23,13 @@ void nr_rtos_heap_for_core(void);
 /* Bytes handed out now, and the most at once since the start. */
 void nr_rtos_heap_usage(size_t *in_use, size_t *peak);
 
+/* Count apart the blocks that one task allocates (a TaskHandle_t; NULL:
+ * none), wherever they are freed: the relay's own share of a heap that
+ * other tasks use too (the mps2-an386 self-test's client and smarthost).
+ * Set it before the task allocates. */
+void nr_rtos_heap_count_task(void *task);
+/* That task's bytes now, and the most at once (each value read whole, the
+ * pair not at one instant: also from an interrupt). */
+void nr_rtos_heap_task_usage(size_t *in_use, size_t *peak);
+
 #endif /* NR_RTOS_HEAP_H */

@@ -63,7 +63,9 @@ static int from_errno(int e)
 union nr_rtos_sa {
 	struct sockaddr sa;
 	struct sockaddr_in in4;
+#if LWIP_IPV6 /* a firmware may build lwIP for IPv4 only */
 	struct sockaddr_in6 in6;
+#endif
 	struct sockaddr_storage ss;
 };
 
@@ -78,6 +80,7 @@ static int to_sockaddr(const struct nr_addr *a, union nr_rtos_sa *u, socklen_t *
 		*len = sizeof(u->in4);
 		return 0;
 	}
+#if LWIP_IPV6
 	if (a->family == NR_AF_INET6) {
 		u->in6.sin6_len = sizeof(u->in6);
 		u->in6.sin6_family = AF_INET6;
@@ -87,19 +90,24 @@ static int to_sockaddr(const struct nr_addr *a, union nr_rtos_sa *u, socklen_t *
 		*len = sizeof(u->in6);
 		return 0;
 	}
+#endif
 	return NR_EINVAL;
 }
 
 static void from_sockaddr(const union nr_rtos_sa *u, struct nr_addr *a)
 {
+#if LWIP_IPV6
 	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+#endif
 
 	memset(a, 0, sizeof(*a));
 	if (u->sa.sa_family == AF_INET) {
 		a->family = NR_AF_INET4;
 		a->port = lwip_ntohs(u->in4.sin_port);
 		memcpy(a->ip, &u->in4.sin_addr.s_addr, 4);
-	} else if (u->sa.sa_family == AF_INET6) {
+	}
+#if LWIP_IPV6
+	else if (u->sa.sa_family == AF_INET6) {
 		a->port = lwip_ntohs(u->in6.sin6_port);
 		if (memcmp(u->in6.sin6_addr.s6_addr, v4mapped, 12) == 0) {
 			a->family = NR_AF_INET4; /* one form per client for ACLs and logs */
@@ -110,6 +118,7 @@ static void from_sockaddr(const union nr_rtos_sa *u, struct nr_addr *a)
 			a->scope_id = u->in6.sin6_scope_id;
 		}
 	}
+#endif
 }
 
 static int set_int_opt(int s, int level, int name, int value)
@@ -187,8 +196,10 @@ int nr_plat_tcp_listen(const struct nr_addr *addr, int backlog, nr_sock_t *out)
 	if (ret)
 		return ret;
 	ret = set_int_opt(s, SOL_SOCKET, SO_REUSEADDR, 1);
+#if LWIP_IPV6
 	if (!ret && addr->family == NR_AF_INET6)
 		ret = set_int_opt(s, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+#endif
 	if (!ret && lwip_bind(s, &u.sa, len) != 0)
 		ret = from_errno(errno);
 	if (!ret && lwip_listen(s, backlog > 0 ? backlog : 8) != 0)

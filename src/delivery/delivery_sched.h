@@ -28,7 +28,7 @@
 /* At most one failure digest per this interval. */
 #define NR_DELIVERY_DIGEST_INTERVAL_MS (15ull * 60 * 1000)
 /* Failures listed in one digest; more are counted, not listed. */
-#define NR_DELIVERY_DIGEST_MAX 32
+#define NR_DELIVERY_DIGEST_MAX CONFIG_NR_DIGEST_MAX
 
 /* ---- backoff ---- */
 

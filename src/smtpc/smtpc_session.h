@@ -86,8 +86,15 @@ struct nr_smtpc_params {
 };
 
 /* Longest secret (password or bearer token) accepted: Microsoft 365's
- * access tokens run to a few KB. */
+ * access tokens run to a few KB. Without XOAUTH2 a secret is a password:
+ * 1 KB, as every session holds the secret, its AUTH encoding and the AUTH
+ * line (about 32 KB of heap per delivery connection with 8192, 8 KB with
+ * 1024: the Cortex-M4 firmware). */
+#if NR_ENABLED(CONFIG_NR_XOAUTH2)
 #define NR_SMTPC_SECRET_MAX 8192
+#else
+#define NR_SMTPC_SECRET_MAX 1024
+#endif
 /* The longest AUTH line the client writes (XOAUTH2 with the longest
  * token), within RFC 4954's 12288 octets: the connection's output buffer
  * must hold one. */

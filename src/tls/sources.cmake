@@ -3,10 +3,12 @@
 if(CONFIG_NR_TLS)
   list(APPEND NR_CORE_SOURCES
        ${CMAKE_CURRENT_LIST_DIR}/tls_mbedtls.c
-       ${CMAKE_CURRENT_LIST_DIR}/tls_certgen_mbedtls.c
        ${CMAKE_CURRENT_LIST_DIR}/tls_session_mbedtls.c
        ${CMAKE_CURRENT_LIST_DIR}/tls_crypto_mbedtls.c
        ${CMAKE_CURRENT_LIST_DIR}/tls_conn.c)
+  if(CONFIG_NR_TLS_CERTGEN)
+    list(APPEND NR_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/tls_certgen_mbedtls.c)
+  endif()
   list(APPEND NR_CORE_INCLUDES ${MBEDTLS_INCLUDE_DIR})
   list(APPEND NR_CORE_LIBS ${NR_MBEDTLS_LIBS})
 else()

@@ -335,6 +335,7 @@ int nr_tls_server_ctx_new(struct nr_tls_ctx **out, const char *cert_path, const 
 		nr_err("tls: no certificate at %s", cert_path ? cert_path : "(none)");
 		ret = NR_ENOTFOUND;
 	} else {
+#if NR_ENABLED(CONFIG_NR_TLS_CERTGEN)
 		if ((size_t)snprintf(gen_crt, sizeof(gen_crt), "%s/lan.crt", generate_dir) >=
 			sizeof(gen_crt) ||
 		    (size_t)snprintf(gen_key, sizeof(gen_key), "%s/lan.key", generate_dir) >=
@@ -346,6 +347,14 @@ int nr_tls_server_ctx_new(struct nr_tls_ctx **out, const char *cert_path, const 
 			ret = nr_tls_certgen(&ctx->drbg, hostname, gen_crt, gen_key);
 		if (ret == 0)
 			ret = load_cert_and_key(ctx, gen_crt, gen_key);
+#else
+		/* A build without the generator (firmware): lan_cert is required. */
+		(void)gen_crt;
+		(void)gen_key;
+		nr_err("tls: no certificate at %s (this build does not generate one)",
+		       cert_path ? cert_path : "(none)");
+		ret = NR_ENOTFOUND;
+#endif
 	}
 	if (ret != 0)
 		goto out;

@@ -34,17 +34,21 @@ trap 'rm -rf "$tmp"' EXIT
 rc=0
 
 # relink DIR OUT PROG: link DIR's PROG again into OUT with a map (OUT.map).
-# A link-time optimised program (-flto: the static musl build) is linked
-# again without LTO, from the ordinary code of its fat objects: LTO merges
-# every module into its own partitions, so the map no longer says which
-# module a byte came from. The table's note says so, and the program's own
-# size(1) line follows the rows.
+# A link-time optimised program (-flto: the static musl build and the
+# firmware, fat objects) is linked again without LTO, from the ordinary code
+# of its fat objects: LTO merges every module into its own partitions, so the
+# map no longer says which module a byte came from. OUT.lto marks it; the
+# table's note says so, and the program's own size(1) line follows the rows.
 relink() {
 	local dir=$1 out=$2 prog=$3 cmd
 	cmd=$(ninja -C "$dir" -t commands "$prog" 2>/dev/null | tail -n 1)
 	[[ $cmd == *" -o $prog "* ]] || { echo "size: no link command for $dir/$prog" >&2; return 1; }
 	cmd=${cmd/ -o $prog / -o $out -Wl,-Map=$out.map }
-	[[ $cmd == *" -flto"* ]] && cmd=${cmd/ -o $out / -fno-lto -o $out }
+	rm -f "$out.lto"
+	if [[ $cmd == *" -flto"* ]]; then
+		cmd=${cmd/ -o $out / -fno-lto -o $out }
+		touch "$out.lto"
+	fi
 	(cd "$dir" && eval "$cmd") >"$out.log" 2>&1 || { cat "$out.log" >&2; return 1; }
 }
 
@@ -58,8 +62,9 @@ table() {
 		return 0
 	fi
 	relink "$dir" "$out" "$prog" || { rc=1; return 1; }
+	[ -f "$out.lto" ] && echo "  (built with LTO: the rows are its objects linked without LTO; the image as built is below)"
 	"$PY" - "$dir" "$out" "$root" "$prog" <<'EOF' || rc=1
-import os, re, subprocess, sys
+import json, os, re, subprocess, sys
 
 build, binary, root, prog = sys.argv[1:5]
 lto = " -flto" in subprocess.run(["ninja", "-C", build, "-t", "commands", prog],
@@ -204,9 +209,14 @@ if lto:
           f"{kb(real[0] + real[1] - check[0] - check[1])} KiB")
 if prog.endswith(".elf"):  # firmware: issue 17's code budgets (text, -Os Thumb-2)
     tls = sizes.get("mbedTLS", [0, 0, 0])
+    lto = os.path.exists(binary + ".lto")
+    how = " (the rows, without LTO)" if lto else ""
     for label, n, budget in (("our code", own[0], 64), ("our code + mbedTLS", own[0] + tls[0], 180)):
         verdict = "met" if n <= budget * 1024 else "MISSED"
-        print(f"  {label} text: {kb(n)} KiB; budget {budget} KiB: {verdict}")
+        print(f"  {label} text: {kb(n)} KiB; budget {budget} KiB: {verdict}{how}")
+    # For the RAM line below: the self-test's own static buffers.
+    with open(binary + ".rows.json", "w") as f:
+        json.dump({"selftest": sizes.get(SELFTEST_ROW, [0, 0, 0])}, f)
 EOF
 }
 
@@ -242,24 +252,41 @@ echo
 # flash region that stands in for the board's queue flash.
 table "Cortex-M4 image (rtos_cortex_m4_defconfig, mps2-an386, -Os Thumb-2)" "$m4_dir" firmware-m4.elf
 if [ -x "$m4_dir/firmware-m4.elf" ]; then
-	"$PY" - "$m4_dir/firmware-m4.elf" <<'EOF' || rc=1
-import subprocess, sys
-elf = sys.argv[1]
+	"$PY" - "$m4_dir/firmware-m4.elf" "$tmp/$(basename "$m4_dir").rows.json" "$m4_dir/qemu-m4.log" <<'EOF' || rc=1
+import json, os, re, subprocess, sys
+elf, rows, log = sys.argv[1:4]
 syms = {}
 for line in subprocess.run(["nm", "-S", elf], capture_output=True, text=True,
                            check=True).stdout.splitlines():
     f = line.split()
     if len(f) == 4:
-        syms[f[3]] = int(f[1], 16)
+        syms[re.sub(r"\.lto_priv\.\d+$", "", f[3])] = int(f[1], 16)
 text, data, bss = [int(x) for x in subprocess.run(["size", elf], capture_output=True, text=True,
                    check=True).stdout.splitlines()[1].split()[:3]]
 heap, flash = syms.get("ucHeap", 0), syms.get("region", 0)
+selftest = json.load(open(rows))["selftest"] if os.path.exists(rows) else [0, 0, 0]
 kb = lambda n: f"{n / 1024:.1f} KiB"
+print(f"  the image as built (size(1)): text {text}, data {data}, bss {bss}")
 print(f"  flash (text + data): {kb(text + data)}; budget 256 KiB: "
       f"{'met' if text + data <= 256 * 1024 else 'MISSED'}")
-print(f"  static RAM (data + bss) without the heap_4 array ({kb(heap)}) and the RAM flash "
-      f"({kb(flash)}): {kb(data + bss - heap - flash)}; the 96 KiB RAM budget adds the "
-      f"heap's peak (the self-test prints it)")
+static = data + bss - heap - flash - selftest[1] - selftest[2]
+print(f"  static RAM (data + bss) without the heap_4 array ({kb(heap)}), the RAM flash "
+      f"({kb(flash)}) and the self-test's buffers ({kb(selftest[1] + selftest[2])}): {kb(static)}")
+# The relay's heap and stacks, from the self-test's last run (qemu-m4.sh):
+# m4_board.c's "ram:" line (the relay task's own allocations at their peak,
+# over both boots of the run; the stacks of the tasks the relay needs).
+m = None
+if os.path.exists(log):
+    for line in open(log, errors="replace"):
+        m = re.match(r"ram: relay heap peak (\d+) bytes.*stacks (\d+) bytes", line.strip()) or m
+if m:
+    relay_heap, stacks = int(m.group(1)), int(m.group(2))
+    ram = static + relay_heap + stacks
+    print(f"  RAM with two SMTP sessions and one delivery: {kb(ram)} = static {kb(static)} + "
+          f"the relay's heap peak {kb(relay_heap)} + stacks {kb(stacks)} (qemu-m4.log); "
+          f"budget 96 KiB: {'met' if ram <= 96 * 1024 else 'MISSED'}")
+else:
+    print("  RAM: run tests/rtos/qemu-m4.sh for the relay's heap peak (no ram: line in qemu-m4.log)")
 EOF
 fi
 exit $rc

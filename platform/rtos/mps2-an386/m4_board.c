@@ -7,7 +7,10 @@
 #include "FreeRTOS.h"
 #include "task.h"
 
+#include "lwip/opt.h"
+
 #include "m4_board.h"
+#include "rtos_heap.h"
 
 /* CMSDK APB UART (ARM DDI 0479): DATA, STATE (bit 0: TX buffer full),
  * CTRL (bit 0: TX enable), BAUDDIV (QEMU wants at least 16). */
@@ -62,9 +65,70 @@ static int semihost(int op, void *arg)
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026u
 #define ADP_STOPPED_RUNTIME_ERROR 0x20023u
 
+/* The relay task's heap peak in each boot of the run: the self-test resets
+ * the board half-way (.bss starts afresh, .noinit does not), so the tick
+ * hook keeps the figure here, and the earlier boot's moves to before. A
+ * power-on starts afresh (no mark yet, as for the RAM flash of m4_flash.c). */
+#define KEEP_MARK 0x4e524850u /* "NRHP" */
+static struct {
+	uint32_t mark, peak, before;
+} keep __attribute__((section(".noinit")));
+
+void nr_m4_task_created(void *task, const char *name)
+{
+	if (strcmp(name, "relay") != 0)
+		return;
+	if (keep.mark != KEEP_MARK) {
+		keep.mark = KEEP_MARK;
+		keep.before = 0;
+	} else {
+		keep.before = keep.peak;
+	}
+	keep.peak = 0;
+	nr_rtos_heap_count_task(task);
+}
+
+void vApplicationTickHook(void);
+void vApplicationTickHook(void)
+{
+	size_t now, peak;
+
+	nr_rtos_heap_task_usage(&now, &peak);
+	if (peak > keep.peak)
+		keep.peak = (uint32_t)peak;
+}
+
+/* The relay's RAM beyond .data and .bss: the heap its task allocated (its
+ * sessions, queue index, TLS contexts and connections, mbedTLS's buffers),
+ * and the stacks of the tasks it needs (its own, lwIP's, FreeRTOS's timer
+ * and idle tasks). tests/bench/size.sh reads this line. */
+static void ram_line(void)
+{
+	size_t now, peak;
+	uint32_t stacks =
+	    NR_M4_RELAY_STACK + TCPIP_THREAD_STACKSIZE +
+	    (configTIMER_TASK_STACK_DEPTH + configMINIMAL_STACK_SIZE) * sizeof(StackType_t);
+
+	nr_rtos_heap_task_usage(&now, &peak);
+	if (keep.peak > peak)
+		peak = keep.peak;
+	nr_m4_uart_puts("ram: relay heap peak ");
+	nr_m4_uart_putu((uint32_t)(peak > keep.before ? peak : keep.before));
+	nr_m4_uart_puts(" bytes (this boot ");
+	nr_m4_uart_putu((uint32_t)peak);
+	nr_m4_uart_puts(", the boot before the reset ");
+	nr_m4_uart_putu(keep.before);
+	nr_m4_uart_puts("), stacks ");
+	nr_m4_uart_putu(stacks);
+	nr_m4_uart_puts(" bytes (relay, tcpip, timer, idle)\r\n");
+}
+
 void nr_m4_exit(int status)
 {
 	uint32_t block[2] = {ADP_STOPPED_APPLICATION_EXIT, (uint32_t)status};
+
+	if (status == 0 || status == 1) /* the self-test's end, on its task */
+		ram_line();
 	__asm__ volatile("cpsid i" ::: "memory");
 	semihost(SYS_EXIT_EXTENDED, block);
 	/* A host without the extended call: 0 or "failed". */

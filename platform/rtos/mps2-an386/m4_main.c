@@ -942,7 +942,8 @@ static void init_task(void *arg)
 		memset(&nr_m4_smarthost, 0, sizeof(nr_m4_smarthost));
 		nr_m4_smarthost.reset_tag = -1;
 	}
-	if (xTaskCreate(relay_task, "relay", 4096, NULL, tskIDLE_PRIORITY + 2, NULL) != pdPASS ||
+	if (xTaskCreate(relay_task, "relay", NR_M4_RELAY_STACK / sizeof(StackType_t), NULL,
+			tskIDLE_PRIORITY + 2, NULL) != pdPASS ||
 	    xTaskCreate(selftest_task, "selftest", 1024, NULL, tskIDLE_PRIORITY + 1, NULL) !=
 		pdPASS)
 		m4_panic(__FILE__, __LINE__, "no heap for the tasks");

@@ -465,6 +465,23 @@ TEST(ctx_file_same)
 	nr_tls_ctx_free(cctx);
 }
 
+/* CONFIG_NR_TLS_CERTGEN=n: without lan_cert, LAN TLS does not start, and
+ * nothing is written into the state directory. */
+TEST(no_generator_needs_a_certificate)
+{
+	struct nr_tls_ctx *sctx = (struct nr_tls_ctx *)1;
+	char gdir[300];
+	struct stat st;
+
+	snprintf(gdir, sizeof(gdir), "%s/state-nogen", dir);
+	mkdir(gdir, 0700);
+	EXPECT_EQ(nr_tls_server_ctx_new(&sctx, path_in("absent.crt"), path_in("absent.key"), gdir,
+					"nas.lan"),
+		  NR_ENOTFOUND);
+	EXPECT_TRUE(sctx == NULL);
+	EXPECT_NE(stat(path_in("state-nogen/lan.crt"), &st), 0);
+}
+
 TEST(generated_certificate)
 {
 	struct nr_tls_ctx *sctx = NULL, *cctx = NULL;
@@ -883,7 +900,10 @@ int main(int argc, char **argv)
 	RUN(ctx_file_same);
 	RUN(client_requires_hostname);
 	RUN(client_server_roundtrip_and_resumption);
-	RUN(generated_certificate);
+	if (NR_ENABLED(CONFIG_NR_TLS_CERTGEN))
+		RUN(generated_certificate);
+	else
+		RUN(no_generator_needs_a_certificate);
 	RUN(server_against_openssl_s_client);
 	RUN(client_against_openssl_s_server);
 	RUN(unset_clock_defers);
