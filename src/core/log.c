@@ -52,7 +52,18 @@ void nr_log(enum nr_log_level level, const char *fmt, ...)
 	if (!nr_log_enabled(level))
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (strcmp(fmt, "%s") == 0) {
+		/* a line the caller formatted already (delivery's status lines):
+		 * copied, not run through vsnprintf a second time */
+		const char *s = va_arg(ap, const char *);
+		size_t len = strlen(s ? s : "(null)"), k = NR_MIN(len, sizeof(line) - 1);
+
+		memcpy(line, s ? s : "(null)", k);
+		line[k] = '\0';
+		n = (int)NR_MIN(len, sizeof(line)); /* >= sizeof(line): cut, marked below */
+	} else {
+		n = vsnprintf(line, sizeof(line), fmt, ap);
+	}
 	va_end(ap);
 	if (n < 0)
 		return;

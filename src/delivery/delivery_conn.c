@@ -15,6 +15,16 @@
 #include "smtpc/smtpc_session.h"
 #include "tls/tls_conn.h"
 
+/* An upstream connection's output buffer. It is flushed once per loop turn,
+ * so its size is the body bytes per send(): 4 KiB made 25 sends per 100 KB
+ * message, 32 KiB makes 4 (issue 22). There are only upstream_connections
+ * of these; a firmware keeps the per-connection default. */
+#if NR_ENABLED(CONFIG_NR_PLATFORM_RTOS)
+#define DLV_OUT_BUF CONFIG_NR_IO_BUF_SIZE
+#else
+#define DLV_OUT_BUF 32768
+#endif
+
 /* A closed link waits this long for its output (QUIT) to drain. */
 #define NR_DLINK_LINGER_MS 5000u
 
@@ -280,8 +290,7 @@ static void connected(struct nr_dlink *l)
 	nr_timer_cancel(l->net->loop, &l->timer);
 	/* the output buffer holds the longest AUTH line (an XOAUTH2 token) */
 	rc = nr_conn_new(&l->c, l->net->loop, l->sock, 0,
-			 NR_MAX((size_t)CONFIG_NR_IO_BUF_SIZE, (size_t)NR_SMTPC_AUTH_LINE_MAX),
-			 &conn_ops, l);
+			 NR_MAX((size_t)DLV_OUT_BUF, (size_t)NR_SMTPC_AUTH_LINE_MAX), &conn_ops, l);
 	if (rc != 0) {
 		stop_connecting(l);
 		fail(l, rc);

@@ -11,19 +11,20 @@
 static int put_line(struct nr_buf *out, int code, char sep, const char *enh, const char *text)
 {
 	char line[REPLY_LINE_MAX + 1];
-	int n;
+	size_t len = 0;
 
 	if (code < 200 || code > 599)
 		code = 451;
-	if (enh && *enh)
-		n = snprintf(line, sizeof(line) - 2, "%03d%c%s ", code, sep, enh);
-	else
-		n = snprintf(line, sizeof(line) - 2, "%03d%c", code, sep);
-	if (n < 0)
-		return NR_EINVAL;
-	size_t len = (size_t)n;
-	if (len > sizeof(line) - 3)
-		len = sizeof(line) - 3;
+	/* "%03d%c%s " by hand: this runs for every reply line (issue 22). */
+	line[len++] = (char)('0' + code / 100);
+	line[len++] = (char)('0' + code / 10 % 10);
+	line[len++] = (char)('0' + code % 10);
+	line[len++] = sep;
+	if (enh && *enh) {
+		for (; *enh && len < REPLY_LINE_MAX - 3; enh++)
+			line[len++] = *enh;
+		line[len++] = ' ';
+	}
 	for (const char *t = text; t && *t && len < REPLY_LINE_MAX - 2; t++) {
 		unsigned char c = (unsigned char)*t;
 		line[len++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;

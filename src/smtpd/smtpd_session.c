@@ -114,13 +114,21 @@ void smtpd_enter_state(struct smtpd_session *s, enum smtpd_state st)
 
 void smtpd_reply(struct smtpd_session *s, int code, const char *enh, const char *fmt, ...)
 {
-	char text[512];
+	char buf[512];
+	const char *text = buf;
 	va_list ap;
 
+	/* Most replies are a fixed text or one "%s": those skip vsnprintf, a
+	 * measurable share of the relay's own CPU per message (issue 22). */
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	if (strchr(fmt, '%') == NULL)
+		text = fmt;
+	else if (strcmp(fmt, "%s") == 0)
+		text = va_arg(ap, const char *);
+	else
+		vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (nr_reply_put(nr_conn_out(s->conn), code, enh, "%s", text) < 0)
+	if (nr_reply_put_lines(nr_conn_out(s->conn), code, enh, &text, 1) < 0)
 		nr_warn("smtpd[%u]: reply %d dropped: output full", s->id, code);
 	if (code >= 500)
 		s->errors++;

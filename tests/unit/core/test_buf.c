@@ -288,6 +288,25 @@ TEST(log_long_line_is_cut_and_marked)
 	EXPECT_TRUE(strcmp(sim_log_line(0) + 1020, "...") == 0);
 }
 
+/* nr_log copies a "%s" line instead of formatting it: the same line, the
+ * same control-byte mask and the same cut as through vsnprintf. */
+TEST(log_preformatted_line_same_as_formatted)
+{
+	char fit[1024];
+
+	sim_reset();
+	nr_log_set_level(NR_LOG_INFO);
+	nr_info("%s", "to=<a@b>\r\nforged");
+	memset(fit, 'y', sizeof(fit) - 1);
+	fit[sizeof(fit) - 1] = 0; /* 1,023 bytes: fits, not marked */
+	nr_info("%s", fit);
+	nr_info("%s", "");
+	ASSERT_EQ(sim_log_count(), 3);
+	EXPECT_STREQ(sim_log_line(0), "to=<a@b>??forged");
+	EXPECT_STREQ(sim_log_line(1), fit);
+	EXPECT_STREQ(sim_log_line(2), "");
+}
+
 int main(void)
 {
 	RUN(buf_put_respects_cap);
@@ -303,5 +322,6 @@ int main(void)
 	RUN(log_mask_never_contains_secret);
 	RUN(log_levels_and_sink);
 	RUN(log_long_line_is_cut_and_marked);
+	RUN(log_preformatted_line_same_as_formatted);
 	return TEST_REPORT();
 }
