@@ -31,7 +31,9 @@
  * written out with the others of its turn in one write.
  * A read never writes anything out: it takes the device's bytes with the
  * windows' over them (every byte not yet written lies in a window). A
- * program elsewhere goes straight to the device, keeping the window; programs between two syncs may
+ * program elsewhere (a mark on an older record) goes straight to the device,
+ * keeping the window; one into the sector erased last (the head moved on)
+ * moves the window there; programs between two syncs may
  * reach the file in any order, which the ring allows (it syncs where order matters, as the page
  * cache writes back in any order too). A flash keeps the strict behaviour above: it never sees a
  * byte programmed twice with the same value.
@@ -272,12 +274,14 @@ static int combine_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint3
 {
 	struct combine_dev *d = bd->ctx;
 	uint32_t gap;
-	int ret;
+	int ret, fresh;
 
 	if (!in_device(bd, off, len))
 		return NR_EINVAL;
 	if (d->failed)
 		return NR_EIO;
+	/* into the sector erased last, untouched since: the head's records */
+	fresh = off >= d->era_lo && off + len <= d->era_hi;
 	gap = window_gap(d, off, len);
 	era_programmed(d, off - gap, gap + len);
 	/* both windows stay copies of the device-to-be, whoever writes */
@@ -311,8 +315,13 @@ static int combine_prog(struct nr_bdev *bd, uint32_t off, const void *buf, uint3
 		d->rd_dhi = NR_MAX(d->rd_dhi, off + len - d->rd_off);
 		return 0;
 	}
-	if (d->window && d->wc_len && (off >= d->wc_off + d->wc_len || off + len <= d->wc_off)) {
-		/* elsewhere: straight to the device, the windows stay */
+	if (d->window && d->wc_len && !fresh &&
+	    (off >= d->wc_off + d->wc_len || off + len <= d->wc_off)) {
+		/* elsewhere (a mark on an older record): straight to the
+		 * device, the windows stay. The head's records in a newly
+		 * erased sector move the write window there instead (below):
+		 * else it stayed behind in the last sector and each record
+		 * went out in a write of its own. */
 		return stop_on_failure(d, d->raw.write(d->raw.ctx, off, buf, len));
 	}
 	ret = wc_flush(d);

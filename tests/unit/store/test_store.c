@@ -298,6 +298,59 @@ TEST(combiner_read_window_past_the_head)
 	free(r);
 }
 
+/* When the ring opens its next sector, the write window follows the head
+ * there: the sector's header and the records after it gather in one write
+ * out, as in the sector before, and a mark on a record of the old sector
+ * still reaches the device (it was taken by the old window's write-out). */
+TEST(combiner_window_follows_the_head_to_a_new_sector)
+{
+	struct nr_plat_storage s;
+	struct raw *r = raw_new(&s);
+	struct nr_bdev bd;
+	uint8_t a[100], z = 0;
+
+	memset(a, 0x11, sizeof(a));
+	ASSERT_EQ(nr_store_combine_open(&bd, &s, 4096, "file"), 0);
+	ASSERT_EQ(bd.erase(&bd, 0), 0);
+	ASSERT_EQ(bd.prog(&bd, 0, a, 32), 0);
+	ASSERT_EQ(bd.prog(&bd, 32, a, 100), 0);
+	ASSERT_EQ(bd.sync(&bd), 0);
+	EXPECT_EQ(r->writes, 1);
+	ASSERT_EQ(bd.prog(&bd, 40, &z, 1), 0); /* a mark, held in the window */
+	/* the next sector: its header, a record, 8 erased bytes, a record */
+	ASSERT_EQ(bd.erase(&bd, 1), 0);
+	EXPECT_EQ(r->writes, 2); /* the mark went out before the erase */
+	EXPECT_EQ(r->last_off, 40u);
+	ASSERT_EQ(bd.prog(&bd, 4096, a, 32), 0);
+	ASSERT_EQ(bd.prog(&bd, 4096 + 32, a, 100), 0);
+	ASSERT_EQ(bd.prog(&bd, 4096 + 140, a, 60), 0);
+	EXPECT_EQ(r->writes, 2);
+	ASSERT_EQ(bd.sync(&bd), 0);
+	EXPECT_EQ(r->writes, 3);
+	EXPECT_EQ(r->last_off, 4096u);
+	EXPECT_EQ(r->last_len, 200u);
+	EXPECT_EQ(r->data[4096 + 131], 0x11);
+	EXPECT_EQ(r->data[4096 + 132], 0xFF);
+	EXPECT_EQ(r->data[4096 + 199], 0x11);
+	EXPECT_EQ(r->data[40], 0);
+	/* a mark back in the old sector goes straight out (the head's
+	 * window stays), a record at the head joins the window again */
+	ASSERT_EQ(bd.prog(&bd, 50, &z, 1), 0);
+	EXPECT_EQ(r->writes, 4);
+	EXPECT_EQ(r->last_off, 50u);
+	ASSERT_EQ(bd.prog(&bd, 4096 + 200, a, 10), 0);
+	ASSERT_EQ(bd.prog(&bd, 4096 + 50, &z, 1), 0);
+	EXPECT_EQ(r->writes, 4);
+	ASSERT_EQ(bd.sync(&bd), 0);
+	EXPECT_EQ(r->writes, 5);
+	EXPECT_EQ(r->last_off, 4096u + 50);
+	EXPECT_EQ(r->last_len, 160u);
+	EXPECT_EQ(r->data[4096 + 50], 0);
+	EXPECT_EQ(r->data[4096 + 209], 0x11);
+	bd.close(&bd);
+	free(r);
+}
+
 TEST(combiner_failed_sync_is_final)
 {
 	struct nr_plat_storage s;
@@ -373,6 +426,7 @@ int main(void)
 	RUN(combiner_gathers_appends);
 	RUN(combiner_window_on_a_file);
 	RUN(combiner_read_window_past_the_head);
+	RUN(combiner_window_follows_the_head_to_a_new_sector);
 	RUN(combiner_failed_sync_is_final);
 	RUN(geometry);
 	return TEST_REPORT();
