@@ -95,16 +95,22 @@ static int stop_on_failure(struct combine_dev *d, int ret)
 	return ret;
 }
 
+/* Write bytes [lo, hi) of a window of offset woff out (nothing when
+ * lo >= hi); a failure stops the device. */
+static int write_part(struct combine_dev *d, uint32_t woff, const uint8_t *w, uint32_t lo,
+		      uint32_t hi)
+{
+	if (lo >= hi)
+		return 0;
+	return stop_on_failure(d, d->raw.write(d->raw.ctx, woff + lo, w + lo, hi - lo));
+}
+
 /* Write the unwritten part out; a failure there is final, as a failed
  * sync, and drops the window (it may no longer be the device's). */
 static int wc_flush(struct combine_dev *d)
 {
-	int ret = 0;
+	int ret = write_part(d, d->wc_off, d->wc, d->wc_dirty, d->wc_len);
 
-	if (d->wc_dirty < d->wc_len)
-		ret = d->raw.write(d->raw.ctx, d->wc_off + d->wc_dirty, d->wc + d->wc_dirty,
-				   d->wc_len - d->wc_dirty);
-	stop_on_failure(d, ret);
 	if (ret || !d->window)
 		d->wc_len = 0;
 	d->wc_dirty = d->wc_len;
@@ -114,12 +120,9 @@ static int wc_flush(struct combine_dev *d)
 /* Write the read window's unwritten part out (as wc_flush). */
 static int rd_flush(struct combine_dev *d)
 {
-	int ret = 0;
+	int ret = write_part(d, d->rd_off, d->rd, d->rd_dlo, d->rd_dhi);
 
-	if (d->rd_dlo < d->rd_dhi)
-		ret = d->raw.write(d->raw.ctx, d->rd_off + d->rd_dlo, d->rd + d->rd_dlo,
-				   d->rd_dhi - d->rd_dlo);
-	if (stop_on_failure(d, ret))
+	if (ret)
 		d->rd_len = 0;
 	d->rd_dlo = d->rd_dhi = 0;
 	return ret;
