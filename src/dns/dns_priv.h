@@ -42,4 +42,46 @@ void nr_dns_cache_put(struct nr_dns_cache *c, const char *key, uint64_t now_ms,
 		      const struct nr_addr *addrs, size_t n, uint32_t ttl_s);
 void nr_dns_cache_clear(struct nr_dns_cache *c);
 
+/* ---- DNS messages (dns_wire.c), for the stub resolver ------------------------- */
+#define NR_DNS_TYPE_A 1
+#define NR_DNS_TYPE_AAAA 28
+/* A query: header, the name in wire form (at most 255 bytes), type, class. */
+#define NR_DNS_QUERY_MAX (12 + 256 + 4)
+/* CNAME links followed from the asked name to its addresses. */
+#define NR_DNS_CNAME_MAX 8
+
+struct nr_dns_answer {
+	int rcode;     /* RFC 1035 4.1.1: 0 no error, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED */
+	int truncated; /* TC: ask again over TCP */
+	uint32_t ttl;  /* the smallest TTL of the records taken (0: none) */
+	size_t count;  /* addresses of the asked type, at most CONFIG_NR_DNS_MAX_ADDRS */
+	struct nr_addr addrs[CONFIG_NR_DNS_MAX_ADDRS];
+};
+
+/* Write a query (recursion desired, class IN) for name, a host name that
+ * nr_dns_check_name() accepts, into buf: its length, or NR_EINVAL (the name,
+ * or cap below NR_DNS_QUERY_MAX for it). */
+long nr_dns_wire_query(uint8_t *buf, size_t cap, uint16_t id, const char *name, uint16_t qtype);
+
+/* Parse msg as the answer to query (what nr_dns_wire_query wrote).
+ * 0: it is, *out holds its rcode, TC bit and, for rcode 0, the addresses.
+ * NR_EINVAL: not an answer to this query (another ID or question); ignore it.
+ * NR_EDNS: the answer to it, malformed (a record past the end, a pointer
+ * loop, too long a CNAME chain). */
+int nr_dns_wire_answer(const uint8_t *msg, size_t len, const uint8_t *query, size_t qlen,
+		       struct nr_dns_answer *out);
+
+/* The nameserver lines of a resolv.conf text (IPv4, and IPv6 with
+ * CONFIG_NR_IPV6; a scoped address is skipped), port 53, at most max, in
+ * the file's order. Returns how many. */
+size_t nr_dns_conf_servers(const char *text, struct nr_addr *out, size_t max);
+
+/* The addresses that a hosts text gives key (lower case, no final dot) as
+ * a name or an alias, in the file's order, port 0, at most max. */
+size_t nr_dns_hosts_find(const char *text, const char *key, struct nr_addr *out, size_t max);
+
+/* dns_stub.c reads these (a test points them at its own files). */
+extern const char *nr_dns_stub_resolv_conf;
+extern const char *nr_dns_stub_hosts;
+
 #endif /* NR_DNS_PRIV_H */

@@ -1,12 +1,16 @@
 /*
- * test_dns_cares.c - the c-ares adapter inside the real loop, against a
+ * test_dns_resolver.c - a resolver backend inside the real loop, against a
  * dnsmasq this test starts on 127.0.0.1:<free port> (and stops):
- * A+AAAA, NXDOMAIN, SERVFAIL, timeout, cache, TTL expiry, cancel, literals.
- * Skips (exit 77 would hide failures, so it fails) when dnsmasq is missing.
+ * A+AAAA, NXDOMAIN, SERVFAIL, timeout, cache, TTL expiry, cancel, literals,
+ * a truncated answer asked again over TCP. Built twice (tests/unit/dns/
+ * CMakeLists.txt): test_dns_cares (the c-ares adapter) and test_dns_stub
+ * (dns_stub.c, NR_TEST_DNS_STUB), which adds the stub's own cases: the
+ * servers of resolv.conf in turn, /etc/hosts first.
+ * Fails (exit 77 would hide failures) when dnsmasq is missing.
  *
- * The contract's socket calls are wrapped (ld --wrap, tests/unit/dns/
- * CMakeLists.txt): every call is counted and can be refused, which proves
- * that c-ares reaches its servers only through platform.h.
+ * The contract's socket calls are wrapped (ld --wrap): every call is
+ * counted and can be refused, which proves that the resolver reaches its
+ * servers only through platform.h.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -19,7 +23,7 @@
 #include <unistd.h>
 
 #include "core/loop.h"
-#include "dns/dns.h"
+#include "dns/dns_priv.h"
 #include "test.h"
 
 extern char **environ;
@@ -152,18 +156,18 @@ static uint16_t free_udp_port(int *keep_fd)
  * (RFC 1035 4.1.1: QR=1, RCODE=2, the question echoed). */
 static void on_servfail_query(struct nr_loop *l, void *arg, unsigned events)
 {
+	int fd = *(int *)arg;
 	unsigned char pkt[512];
 	struct sockaddr_in from;
 	socklen_t flen = sizeof(from);
-	ssize_t n =
-	    recvfrom(servfail_fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+	ssize_t n = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
 
 	if (n < 12)
 		return;
 	pkt[2] = (unsigned char)(0x80 | (pkt[2] & 0x79)); /* QR, keep opcode and RD */
 	pkt[3] = 0x82;                                    /* RA, RCODE 2 */
 	memset(pkt + 6, 0, 6);                            /* no answers */
-	(void)sendto(servfail_fd, pkt, (size_t)n, 0, (struct sockaddr *)&from, flen);
+	(void)sendto(fd, pkt, (size_t)n, 0, (struct sockaddr *)&from, flen);
 }
 
 /* A server that answers UDP with TC=1 (truncated, RFC 1035 4.2.1: ask
@@ -266,15 +270,15 @@ static struct nr_addr loopback(uint16_t port)
 	return a;
 }
 
-static int start_dnsmasq(void)
+static int start_dnsmasq_at(const char *ip, uint16_t at_port, pid_t *pid_out, char *pid_file)
 {
-	char port[32], pid[96];
+	char port[32], pid[96], listen[64];
 	char *argv[] = {"dnsmasq",
 			"--no-daemon",
 			"-C",
 			"/dev/null",
 			port,
-			"--listen-address=127.0.0.1",
+			listen,
 			"--bind-interfaces",
 			"--no-resolv",
 			"--no-hosts",
@@ -290,13 +294,13 @@ static int start_dnsmasq(void)
 	const char *paths[] = {"/usr/sbin/dnsmasq", "/sbin/dnsmasq", "/usr/bin/dnsmasq"};
 	size_t i;
 
-	dns_port = free_udp_port(NULL);
-	snprintf(port, sizeof(port), "--port=%u", dns_port);
-	snprintf(pidfile, sizeof(pidfile), "/tmp/nr-test-dnsmasq-%d.pid", (int)getpid());
-	snprintf(pid, sizeof(pid), "--pid-file=%s", pidfile);
+	snprintf(port, sizeof(port), "--port=%u", at_port);
+	snprintf(listen, sizeof(listen), "--listen-address=%s", ip);
+	snprintf(pid_file, 64, "/tmp/nr-test-dnsmasq-%d-%u.pid", (int)getpid(), at_port);
+	snprintf(pid, sizeof(pid), "--pid-file=%s", pid_file);
 	for (i = 0; i < NR_ARRAY_LEN(paths); i++) {
 		if (access(paths[i], X_OK) == 0 &&
-		    posix_spawn(&dnsmasq_pid, paths[i], NULL, NULL, argv, environ) == 0)
+		    posix_spawn(pid_out, paths[i], NULL, NULL, argv, environ) == 0)
 			break;
 	}
 	if (i == NR_ARRAY_LEN(paths)) {
@@ -304,6 +308,12 @@ static int start_dnsmasq(void)
 		return -1;
 	}
 	return 0;
+}
+
+static int start_dnsmasq(void)
+{
+	dns_port = free_udp_port(NULL);
+	return start_dnsmasq_at("127.0.0.1", dns_port, &dnsmasq_pid, pidfile);
 }
 
 static void stop_dnsmasq(void)
@@ -662,6 +672,204 @@ TEST(truncated_answer_retried_over_contract_tcp)
 	nr_dns_free(dns);
 }
 
+#ifdef NR_TEST_DNS_STUB
+/* ---- the stub's own cases: resolv.conf and hosts (dns_stub.c) ----------------------- */
+/* resolv.conf has no port: these servers listen on port 53 of addresses of
+ * their own in 127.0.0.0/8 (root only, as CI runs): a dnsmasq, a silent
+ * socket and a SERVFAIL server. */
+#define STUB_DNSMASQ "127.83.0.1"
+#define STUB_SILENT "127.83.0.2"
+#define STUB_SERVFAIL "127.83.0.3"
+static pid_t stub_dnsmasq_pid = -1;
+static char stub_pidfile[64];
+static int stub_silent_fd = -1, stub_servfail_fd = -1;
+static struct nr_io stub_servfail_io = {.sock = -1, .slot = -1};
+static char resolv_path[64], hosts_path[64];
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+static int udp_at_53(const char *ip)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(53);
+	inet_pton(AF_INET, ip, &sin.sin_addr);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+		perror(ip);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The three servers on port 53; 0, or -1 when this is not root. */
+static int stub_servers_start(void)
+{
+	struct nr_addr a;
+	uint64_t end = now_ms() + 5000;
+
+	if (geteuid() != 0)
+		return -1;
+	stub_silent_fd = udp_at_53(STUB_SILENT);
+	stub_servfail_fd = udp_at_53(STUB_SERVFAIL);
+	if (stub_silent_fd < 0 || stub_servfail_fd < 0)
+		exit(1);
+	nr_io_init(&stub_servfail_io, stub_servfail_fd, NR_POLL_IN, on_servfail_query,
+		   &stub_servfail_fd);
+	if (nr_loop_add(loop, &stub_servfail_io) != 0 ||
+	    start_dnsmasq_at(STUB_DNSMASQ, 53, &stub_dnsmasq_pid, stub_pidfile) != 0)
+		exit(1);
+	/* Ready when it answers. */
+	memset(&a, 0, sizeof(a));
+	a.family = NR_AF_INET4;
+	inet_pton(AF_INET, STUB_DNSMASQ, a.ip);
+	a.port = 53;
+	while (now_ms() < end) {
+		struct nr_dns_opts opts = {&a, 300, 0, NR_DNS_ORDER_INTERLEAVE};
+		struct nr_dns *dns;
+		struct outcome o = {0};
+
+		if (nr_dns_new_opts(&dns, loop, &opts) != 0)
+			exit(1);
+		if (nr_dns_resolve(dns, "v4only.test", on_done, &o, NULL) == 0)
+			run_until(&o, 1000);
+		nr_dns_free(dns);
+		if (o.calls == 1 && o.status == 0)
+			return 0;
+		usleep(50000);
+	}
+	fprintf(stderr, "dnsmasq on %s:53 did not answer\n", STUB_DNSMASQ);
+	exit(1);
+}
+
+static void stub_servers_stop(void)
+{
+	if (stub_dnsmasq_pid > 0) {
+		kill(stub_dnsmasq_pid, SIGTERM);
+		waitpid(stub_dnsmasq_pid, NULL, 0);
+		unlink(stub_pidfile);
+	}
+	nr_loop_del(loop, &stub_servfail_io);
+	if (stub_servfail_fd >= 0)
+		close(stub_servfail_fd);
+	if (stub_silent_fd >= 0)
+		close(stub_silent_fd);
+}
+
+/* One lookup of name by a resolver on the system's files: its outcome and
+ * how long it took. */
+static int system_lookup(struct nr_dns *dns, const char *name, struct outcome *o, uint64_t *ms)
+{
+	uint64_t t0 = now_ms();
+
+	memset(o, 0, sizeof(*o));
+	if (nr_dns_resolve(dns, name, on_done, o, NULL) != 0)
+		return -1;
+	run_until(o, 6000);
+	*ms = now_ms() - t0;
+	return o->calls == 1 ? o->status : -1;
+}
+
+TEST(resolv_conf_servers_in_turn)
+{
+	struct nr_dns_opts opts = {NULL, 4000, 3600, NR_DNS_ORDER_INTERLEAVE};
+	struct nr_dns *dns = NULL;
+	struct outcome o;
+	uint64_t ms;
+
+	if (stub_dnsmasq_pid <= 0) {
+		printf("# %s: skipped, needs root (servers on port 53)\n", __func__);
+		return;
+	}
+	ASSERT_EQ(nr_dns_new_opts(&dns, loop, &opts), 0);
+	/* The first server is silent: the second answers after the retry. */
+	write_text(resolv_path, "# written by the test\nnameserver " STUB_SILENT "\n"
+				"nameserver " STUB_DNSMASQ "\n");
+	EXPECT_EQ(system_lookup(dns, "v4only.test", &o, &ms), 0);
+	EXPECT_MEMEQ(o.res.addrs[0].ip, "\xc0\x00\x02\x07", 4);
+	EXPECT_TRUE(ms >= 900 && ms < 2500);
+	/* The first server fails (SERVFAIL): the second at once. The file is
+	 * read again by this lookup. */
+	nr_dns_cache_flush(dns);
+	write_text(resolv_path, "nameserver " STUB_SERVFAIL "\nnameserver " STUB_DNSMASQ "\n");
+	EXPECT_EQ(system_lookup(dns, "v4only.test", &o, &ms), 0);
+	EXPECT_TRUE(ms < 500);
+	/* Every server fails: a DNS error, at once. */
+	nr_dns_cache_flush(dns);
+	write_text(resolv_path, "nameserver " STUB_SERVFAIL "\n");
+	EXPECT_EQ(system_lookup(dns, "v4only.test", &o, &ms), NR_EDNS);
+	EXPECT_TRUE(ms < 500);
+	/* Every server silent: the lookup's deadline. */
+	write_text(resolv_path, "nameserver " STUB_SILENT "\n");
+	EXPECT_EQ(system_lookup(dns, "v4only.test", &o, &ms), NR_ETIMEDOUT);
+	EXPECT_TRUE(ms >= 3900 && ms < 5000);
+	nr_dns_free(dns);
+}
+
+TEST(hosts_file_first)
+{
+	struct nr_dns_opts opts = {NULL, 2000, 3600, NR_DNS_ORDER_V4_FIRST};
+	struct nr_dns *dns = NULL;
+	struct nr_dns_stats st;
+	struct outcome o;
+	uint64_t ms;
+
+	write_text(hosts_path, "127.0.0.1 localhost\n"
+			       "192.0.2.44\tprinter-relay.test relay # the NAS\n"
+			       "2001:db8::44 relay\n");
+	write_text(resolv_path, "nameserver " STUB_SILENT "\n");
+	ASSERT_EQ(nr_dns_new_opts(&dns, loop, &opts), 0);
+	memset(&calls, 0, sizeof(calls));
+	ASSERT_EQ(system_lookup(dns, "RELAY.", &o, &ms), 0);
+	ASSERT_EQ(o.res.count, NR_ENABLED(CONFIG_NR_IPV6) ? 2 : 1);
+	EXPECT_MEMEQ(o.res.addrs[0].ip, "\xc0\x00\x02\x2c", 4);
+	EXPECT_EQ(o.res.from_cache, 0);
+	EXPECT_EQ(o.res.ttl_s, 0);
+	EXPECT_EQ(calls.udp_open, 0); /* no query */
+	nr_dns_get_stats(dns, &st);
+	EXPECT_EQ(st.queries, 0);
+	nr_dns_free(dns);
+
+	/* With a dns_server the hosts file is not read (as with c-ares). */
+	if (dnsmasq_pid > 0) {
+		dns = new_resolver(dns_port, 2000);
+		ASSERT_TRUE(dns != NULL);
+		o.calls = 0;
+		ASSERT_EQ(nr_dns_resolve(dns, "printer-relay.test", on_done, &o, NULL), 0);
+		run_until(&o, 3000);
+		EXPECT_EQ(o.status, NR_ENOTFOUND);
+		nr_dns_free(dns);
+	}
+}
+
+TEST(port_unreachable_fails_fast)
+{
+	struct nr_dns *dns = new_resolver(free_udp_port(NULL), 3000);
+	struct outcome o = {0};
+	uint64_t t0 = now_ms();
+
+	ASSERT_TRUE(dns != NULL);
+	ASSERT_EQ(nr_dns_resolve(dns, "smarthost.test", on_done, &o, NULL), 0);
+	run_until(&o, 4000);
+	ASSERT_EQ(o.calls, 1);
+	EXPECT_EQ(o.status, NR_EDNS);
+	EXPECT_TRUE(now_ms() - t0 < 500);
+	nr_dns_free(dns);
+}
+#endif
+
 /* Both halves of the truncating server on one port of 127.0.0.1. */
 static int start_tc_server(void)
 {
@@ -702,6 +910,7 @@ int main(void)
 	servfail_io.sock = servfail_fd;
 	servfail_io.want = NR_POLL_IN;
 	servfail_io.fn = on_servfail_query;
+	servfail_io.arg = &servfail_fd;
 	servfail_io.slot = -1;
 	if (nr_loop_add(loop, &servfail_io) != 0)
 		return 1;
@@ -717,6 +926,21 @@ int main(void)
 	RUN(queries_go_through_the_contract);
 	RUN(truncated_answer_retried_over_contract_tcp);
 	RUN(server_gone_after_answer_served_from_cache);
+#ifdef NR_TEST_DNS_STUB
+	/* dnsmasq is gone: port_unreachable_fails_fast's port is surely free. */
+	snprintf(resolv_path, sizeof(resolv_path), "/tmp/nr-test-resolv-%d.conf", (int)getpid());
+	snprintf(hosts_path, sizeof(hosts_path), "/tmp/nr-test-hosts-%d", (int)getpid());
+	nr_dns_stub_resolv_conf = resolv_path;
+	nr_dns_stub_hosts = hosts_path;
+	if (start_dnsmasq_on_free_port() != 0 || stub_servers_start() != 0)
+		printf("# the stub's resolv.conf cases need root: servers on port 53\n");
+	RUN(resolv_conf_servers_in_turn);
+	RUN(hosts_file_first);
+	RUN(port_unreachable_fails_fast);
+	stub_servers_stop();
+	unlink(resolv_path);
+	unlink(hosts_path);
+#endif
 	stop_dnsmasq();
 	close(silent_fd);
 	nr_loop_del(loop, &servfail_io);
