@@ -99,7 +99,7 @@ case_defconfig() {
 # else the host's gcc with glibc's and Debian's static .a libraries.
 static_args() {
 	local prefix=$root/build-compat/musl-prefix
-	if command -v musl-gcc >/dev/null && [ -f "$prefix/lib/libmbedtls.a" ] && [ -f "$prefix/lib/libcares.a" ]; then
+	if command -v musl-gcc >/dev/null && [ -f "$prefix/lib/libmbedtls.a" ]; then
 		how="static, musl-gcc + build-compat/musl-prefix"
 		cc=musl-gcc
 		export PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig"
@@ -109,8 +109,8 @@ static_args() {
 	fi
 	local lib
 	lib=/usr/lib/$(gcc -dumpmachine 2>/dev/null)
-	if [ -f "$lib/libc.a" ] && [ -f "$lib/libmbedtls.a" ] && [ -f "$lib/libcares.a" ]; then
-		# Only .a files: CMake's find_library (and pkg-config's -lcares) would take the .so.
+	if [ -f "$lib/libc.a" ] && [ -f "$lib/libmbedtls.a" ]; then
+		# Only .a files: CMake's find_library would take the .so.
 		echo 'set(CMAKE_FIND_LIBRARY_SUFFIXES .a)' >"$out/static-only.cmake"
 		args=(-DCMAKE_PROJECT_INCLUDE="$out/static-only.cmake"
 			-DMBEDTLS_LIB="$lib/libmbedtls.a" -DMBEDX509_LIB="$lib/libmbedx509.a"

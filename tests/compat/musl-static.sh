@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The BusyBox build: one static binary against musl, with Debian 12's
 # mbedTLS 2.28 built with the project's own configuration
-# (configs/mbedtls/nanorelay-2.28.h: only what the relay uses) and c-ares
-# 1.34 from Debian trixie's sources, both by musl-gcc at -Os. Builds it with
+# (configs/mbedtls/nanorelay-2.28.h: only what the relay uses) by musl-gcc
+# at -Os, and names resolved by nanorelay's own stub resolver
+# (CONFIG_NR_DNS_STUB; c-ares 1.34 from Debian trixie's sources is built
+# too when busybox_defconfig asks for CONFIG_NR_DNS_CARES). Builds it with
 # configs/busybox_defconfig, prints its size, then runs the unit tests and
 # the integration tests that lean on libc, the platform shim and the trimmed
 # mbedTLS against it: delivery to a real Postfix over STARTTLS (587) and
@@ -76,7 +78,7 @@ if stale libmbedtls.a "$mstamp"; then
 	echo "$mstamp" >"$prefix/libmbedtls.a.stamp"
 fi
 cstamp="c-ares trixie $cflags"
-if stale libcares.a "$cstamp"; then
+if grep -q '^CONFIG_NR_DNS_CARES=y' "$root/configs/busybox_defconfig" && stale libcares.a "$cstamp"; then
 	csrc=$(compat_fetch "$work" c-ares)
 	rm -rf "$work/musl-cares"
 	cmake -S "$csrc" -B "$work/musl-cares" -G Ninja "${small[@]}" -DCMAKE_C_FLAGS="$cflags" \

@@ -676,10 +676,10 @@ TEST(truncated_answer_retried_over_contract_tcp)
 /* ---- the stub's own cases: resolv.conf and hosts (dns_stub.c) ----------------------- */
 /* resolv.conf has no port: these servers listen on port 53 of addresses of
  * their own in 127.0.0.0/8 (root only, as CI runs): a dnsmasq, a silent
- * socket and a SERVFAIL server. */
-#define STUB_DNSMASQ "127.83.0.1"
-#define STUB_SILENT "127.83.0.2"
-#define STUB_SERVFAIL "127.83.0.3"
+ * socket and a SERVFAIL server, at 127.81.x.y, 127.82.x.y and 127.83.x.y,
+ * x.y from the process ID, so that two builds' tests running at once
+ * do not meet. */
+static char stub_dnsmasq[16], stub_silent[16], stub_servfail[16];
 static pid_t stub_dnsmasq_pid = -1;
 static char stub_pidfile[64];
 static int stub_silent_fd = -1, stub_servfail_fd = -1;
@@ -694,6 +694,16 @@ static void write_text(const char *path, const char *text)
 		perror(path);
 		exit(1);
 	}
+}
+
+/* A resolv.conf naming one server, or two (second not NULL). */
+static void resolv_conf(const char *first, const char *second)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "# written by the test\nsearch lan\nnameserver %s\n%s%s\n",
+		 first, second ? "nameserver " : "", second ? second : "");
+	write_text(resolv_path, text);
 }
 
 static int udp_at_53(const char *ip)
@@ -720,21 +730,26 @@ static int stub_servers_start(void)
 	struct nr_addr a;
 	uint64_t end = now_ms() + 5000;
 
+	unsigned id = (unsigned)getpid() & 0xffff;
+
+	snprintf(stub_dnsmasq, sizeof(stub_dnsmasq), "127.81.%u.%u", id >> 8, id & 0xff);
+	snprintf(stub_silent, sizeof(stub_silent), "127.82.%u.%u", id >> 8, id & 0xff);
+	snprintf(stub_servfail, sizeof(stub_servfail), "127.83.%u.%u", id >> 8, id & 0xff);
 	if (geteuid() != 0)
 		return -1;
-	stub_silent_fd = udp_at_53(STUB_SILENT);
-	stub_servfail_fd = udp_at_53(STUB_SERVFAIL);
+	stub_silent_fd = udp_at_53(stub_silent);
+	stub_servfail_fd = udp_at_53(stub_servfail);
 	if (stub_silent_fd < 0 || stub_servfail_fd < 0)
 		exit(1);
 	nr_io_init(&stub_servfail_io, stub_servfail_fd, NR_POLL_IN, on_servfail_query,
 		   &stub_servfail_fd);
 	if (nr_loop_add(loop, &stub_servfail_io) != 0 ||
-	    start_dnsmasq_at(STUB_DNSMASQ, 53, &stub_dnsmasq_pid, stub_pidfile) != 0)
+	    start_dnsmasq_at(stub_dnsmasq, 53, &stub_dnsmasq_pid, stub_pidfile) != 0)
 		exit(1);
 	/* Ready when it answers. */
 	memset(&a, 0, sizeof(a));
 	a.family = NR_AF_INET4;
-	inet_pton(AF_INET, STUB_DNSMASQ, a.ip);
+	inet_pton(AF_INET, stub_dnsmasq, a.ip);
 	a.port = 53;
 	while (now_ms() < end) {
 		struct nr_dns_opts opts = {&a, 300, 0, NR_DNS_ORDER_INTERLEAVE};
@@ -750,7 +765,7 @@ static int stub_servers_start(void)
 			return 0;
 		usleep(50000);
 	}
-	fprintf(stderr, "dnsmasq on %s:53 did not answer\n", STUB_DNSMASQ);
+	fprintf(stderr, "dnsmasq on %s:53 did not answer\n", stub_dnsmasq);
 	exit(1);
 }
 
@@ -795,26 +810,25 @@ TEST(resolv_conf_servers_in_turn)
 	}
 	ASSERT_EQ(nr_dns_new_opts(&dns, loop, &opts), 0);
 	/* The first server is silent: the second answers after the retry. */
-	write_text(resolv_path, "# written by the test\nnameserver " STUB_SILENT "\n"
-				"nameserver " STUB_DNSMASQ "\n");
+	resolv_conf(stub_silent, stub_dnsmasq);
 	EXPECT_EQ(system_lookup(dns, "v4only.test", &o, &ms), 0);
 	EXPECT_MEMEQ(o.res.addrs[0].ip, "\xc0\x00\x02\x07", 4);
-	EXPECT_TRUE(ms >= 900 && ms < 2500);
+	EXPECT_TRUE(ms >= 900 && ms < 2500); /* NR_DNS_STUB_RETRY_MS */
 	/* The first server fails (SERVFAIL): the second at once. The file is
 	 * read again by this lookup. */
 	nr_dns_cache_flush(dns);
-	write_text(resolv_path, "nameserver " STUB_SERVFAIL "\nnameserver " STUB_DNSMASQ "\n");
+	resolv_conf(stub_servfail, stub_dnsmasq);
 	EXPECT_EQ(system_lookup(dns, "v4only.test", &o, &ms), 0);
-	EXPECT_TRUE(ms < 500);
+	EXPECT_TRUE(ms < 900); /* before the retry */
 	/* Every server fails: a DNS error, at once. */
 	nr_dns_cache_flush(dns);
-	write_text(resolv_path, "nameserver " STUB_SERVFAIL "\n");
+	resolv_conf(stub_servfail, NULL);
 	EXPECT_EQ(system_lookup(dns, "v4only.test", &o, &ms), NR_EDNS);
-	EXPECT_TRUE(ms < 500);
+	EXPECT_TRUE(ms < 900); /* before the retry */
 	/* Every server silent: the lookup's deadline. */
-	write_text(resolv_path, "nameserver " STUB_SILENT "\n");
+	resolv_conf(stub_silent, NULL);
 	EXPECT_EQ(system_lookup(dns, "v4only.test", &o, &ms), NR_ETIMEDOUT);
-	EXPECT_TRUE(ms >= 3900 && ms < 5000);
+	EXPECT_TRUE(ms >= 3900 && ms < 5500);
 	nr_dns_free(dns);
 }
 
@@ -829,7 +843,7 @@ TEST(hosts_file_first)
 	write_text(hosts_path, "127.0.0.1 localhost\n"
 			       "192.0.2.44\tprinter-relay.test relay # the NAS\n"
 			       "2001:db8::44 relay\n");
-	write_text(resolv_path, "nameserver " STUB_SILENT "\n");
+	resolv_conf(stub_silent, NULL);
 	ASSERT_EQ(nr_dns_new_opts(&dns, loop, &opts), 0);
 	memset(&calls, 0, sizeof(calls));
 	ASSERT_EQ(system_lookup(dns, "RELAY.", &o, &ms), 0);
@@ -865,7 +879,7 @@ TEST(port_unreachable_fails_fast)
 	run_until(&o, 4000);
 	ASSERT_EQ(o.calls, 1);
 	EXPECT_EQ(o.status, NR_EDNS);
-	EXPECT_TRUE(now_ms() - t0 < 500);
+	EXPECT_TRUE(now_ms() - t0 < 900); /* an answer, not the 1 s retry */
 	nr_dns_free(dns);
 }
 #endif
