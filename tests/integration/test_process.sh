@@ -66,7 +66,7 @@ write_conf
 out=$("$bin" --version)
 check "--version prints the version" grep -q '^nanorelay [0-9]' <<<"$out"
 check "--version lists features" grep -q '^features: .*store-file' <<<"$out"
-check "--version names the TLS and DNS libraries" grep -Eq '^libraries: [Mm]bed TLS [0-9.]+, c-ares [0-9.]+$' <<<"$out"
+check "--version names the TLS and DNS libraries" grep -Eq '^libraries: [Mm]bed TLS [0-9.]+, (c-ares [0-9.]+|nanorelay stub resolver)$' <<<"$out"
 "$bin" --help >"$tmp/help"
 check "--help exits 0 with usage" grep -q '^usage: nanorelay' "$tmp/help"
 "$bin" --bogus 2>"$tmp/err"
