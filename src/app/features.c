@@ -15,6 +15,7 @@ const char *nr_app_features(void)
 		    NR_FEATURE(CONFIG_NR_LAN_TLS, "lan-tls"),
 		    NR_FEATURE(CONFIG_NR_IPV6, "ipv6"),
 		    NR_FEATURE(CONFIG_NR_DNS_CARES, "c-ares"),
+		    NR_FEATURE(CONFIG_NR_DNS_STUB, "dns-stub"),
 		    NR_FEATURE(CONFIG_NR_DNS_PLATFORM, "dns-platform"),
 		    NR_FEATURE(CONFIG_NR_AUTH_PLAIN, "auth-plain"),
 		    NR_FEATURE(CONFIG_NR_AUTH_LOGIN, "auth-login"),

@@ -64,7 +64,7 @@ TEST(idle_relay)
 		     (sizeof(struct nr_acl_client) + sizeof(struct nr_acl_auth_rec));
 	size_t ents = CONFIG_NR_QUEUE_MAX_MESSAGES;
 	size_t index = (ents + ents / 4 + 1) * sizeof(struct qent);
-	size_t dns = NR_ENABLED(CONFIG_NR_DNS_CARES)
+	size_t dns = NR_ENABLED(CONFIG_NR_DNS_CARES) || NR_ENABLED(CONFIG_NR_DNS_STUB)
 			 ? CONFIG_NR_DNS_CACHE_ENTRIES * sizeof(struct nr_dns_cache_entry)
 			 : 0;
 	size_t smtpd = sizeof(struct nr_smtpd);
