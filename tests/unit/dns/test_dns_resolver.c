@@ -946,7 +946,9 @@ int main(void)
 	snprintf(hosts_path, sizeof(hosts_path), "/tmp/nr-test-hosts-%d", (int)getpid());
 	nr_dns_stub_resolv_conf = resolv_path;
 	nr_dns_stub_hosts = hosts_path;
-	if (start_dnsmasq_on_free_port() != 0 || stub_servers_start() != 0)
+	if (start_dnsmasq_on_free_port() != 0)
+		return 1;
+	if (stub_servers_start() != 0)
 		printf("# the stub's resolv.conf cases need root: servers on port 53\n");
 	RUN(resolv_conf_servers_in_turn);
 	RUN(hosts_file_first);
