@@ -12,7 +12,7 @@
 # listeners.
 #
 # NR_MUSL_MBEDTLS=3.6 builds trixie's mbedTLS 3.6 with
-# configs/mbedtls/nanorelay-3.6.h instead (TLS 1.3; about 60 KB more).
+# configs/mbedtls/nanorelay-3.6.h instead (TLS 1.3; about 80 KB more).
 #
 #   tests/compat/musl-static.sh [WORKDIR]   (default build-compat)
 #   NR_MUSL_BUILD_ONLY=1 tests/compat/musl-static.sh   builds and prints the
