@@ -246,16 +246,28 @@ static const char *word_next(const char **at, const char *end, size_t *len)
 	return w;
 }
 
+/* The next line of *text: [*at, *end); *text moves past it. 0 at the end. */
+static int line_next(const char **text, const char **at, const char **end)
+{
+	const char *l = *text, *e;
+
+	if (!*l)
+		return 0;
+	e = strchr(l, '\n');
+	if (!e)
+		e = l + strlen(l);
+	*at = l;
+	*end = e;
+	*text = *e ? e + 1 : e;
+	return 1;
+}
+
 size_t nr_dns_conf_servers(const char *text, struct nr_addr *out, size_t max)
 {
-	const char *line = text, *end, *at, *w;
+	const char *end, *at, *w;
 	size_t n = 0, len;
 
-	for (; *line && n < max; line = *end ? end + 1 : end) {
-		end = strchr(line, '\n');
-		if (!end)
-			end = line + strlen(line);
-		at = line;
+	while (n < max && line_next(&text, &at, &end)) {
 		w = word_next(&at, end, &len);
 		if (!w || len != 10 || memcmp(w, "nameserver", 10) != 0)
 			continue;
@@ -272,15 +284,11 @@ size_t nr_dns_conf_servers(const char *text, struct nr_addr *out, size_t max)
 
 size_t nr_dns_hosts_find(const char *text, const char *key, struct nr_addr *out, size_t max)
 {
-	const char *line = text, *end, *at, *w;
+	const char *end, *at, *w;
 	size_t n = 0, len, klen = strlen(key);
 	struct nr_addr a;
 
-	for (; *line && n < max; line = *end ? end + 1 : end) {
-		end = strchr(line, '\n');
-		if (!end)
-			end = line + strlen(line);
-		at = line;
+	while (n < max && line_next(&text, &at, &end)) {
 		w = word_next(&at, end, &len);
 		if (!w || nr_addr_parse(w, len, &a) != 0)
 			continue;
