@@ -76,6 +76,12 @@ int nr_dns_wire_answer(const uint8_t *msg, size_t len, const uint8_t *query, siz
  * the file's order. Returns how many. */
 size_t nr_dns_conf_servers(const char *text, struct nr_addr *out, size_t max);
 
+/* The domains of a resolv.conf text's last search or domain line, each a
+ * valid name without a final dot, into out (size bytes, NUL-terminated),
+ * separated by one space; those that do not fit are left out. Returns how
+ * many. */
+size_t nr_dns_conf_search(const char *text, char *out, size_t size);
+
 /* The addresses that a hosts text gives key (lower case, no final dot) as
  * a name or an alias, in the file's order, port 0, at most max. */
 size_t nr_dns_hosts_find(const char *text, const char *key, struct nr_addr *out, size_t max);

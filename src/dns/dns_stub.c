@@ -21,11 +21,15 @@
  *    once, and NR_EDNS once every server has said so. NXDOMAIN, or no
  *    record of the type: not found. TC set: the same question over TCP to
  *    the same server (RFC 7766), one connection for both families, an
- *    answer of at most NR_DNS_STUB_TCP_MAX bytes.
+ *    answer of at most NR_DNS_STUB_TCP_MAX bytes;
+ * 4. a name without a dot, when the servers come from resolv.conf, is
+ *    asked in each domain of its last search (or domain) line first, then
+ *    alone, until one is found (resolv.conf(5) with ndots:1). The whole
+ *    walk shares the lookup's deadline.
  *
- * Left out, against c-ares: search domains and ndots (a name is asked as
- * it is written: give the smarthost's full name), EDNS0 (answers over 512
- * bytes come by TCP), resolv.conf's options lines, DNSSEC.
+ * Left out, against c-ares: search domains for names with a dot, ndots
+ * and resolv.conf's other options, EDNS0 (answers over 512 bytes come by
+ * TCP), DNSSEC.
  */
 #include "dns/dns_priv.h"
 
@@ -39,6 +43,7 @@
 #define NR_DNS_STUB_RETRY_MS 1000  /* silence before the next server is asked */
 #define NR_DNS_STUB_TCP_MAX 4096   /* longest answer taken over TCP */
 #define NR_DNS_STUB_FILE_MAX 65536 /* resolv.conf and hosts: larger is not read */
+#define NR_DNS_STUB_SEARCH_MAX 256 /* search domains kept (glibc's bound too) */
 #define NR_DNS_UDP_MAX 512         /* RFC 1035 4.2.1, without EDNS0 */
 #define NR_DNS_LEGS (NR_ENABLED(CONFIG_NR_IPV6) ? 2 : 1)
 
@@ -76,6 +81,11 @@ struct nr_dns_query {
 	struct nr_dns_leg legs[2];
 	struct nr_dns_result result;
 	char key[NR_DNS_NAME_MAX + 1];
+	/* A name without a dot is asked with resolv.conf's search domains
+	 * first: the ones not yet asked, then the name alone (bare_left). */
+	char search[NR_DNS_STUB_SEARCH_MAX];
+	size_t search_at;
+	int bare_left;
 };
 
 struct nr_dns {
@@ -93,6 +103,7 @@ const char *nr_dns_stub_hosts = "/etc/hosts";
 
 static void on_udp(struct nr_loop *loop, void *arg, unsigned events);
 static void on_tcp(struct nr_loop *loop, void *arg, unsigned events);
+static int candidate_next(struct nr_dns_query *q);
 
 static void io_close(struct nr_loop *loop, struct nr_io *io)
 {
@@ -173,6 +184,9 @@ static void leg_end(struct nr_dns_query *q, struct nr_dns_leg *leg, int err)
 		if (q->legs[i].err != 0 && q->legs[i].err != NR_ENOTFOUND)
 			status = q->legs[i].err;
 	}
+	/* Not found: the next name of the search list, if there is one. */
+	if (status == NR_ENOTFOUND && candidate_next(q) == 0)
+		return;
 	query_settle(q, status);
 }
 
@@ -503,20 +517,84 @@ static int hosts_lookup(struct nr_dns_query *q)
 	return q->result.count > 0;
 }
 
-/* The servers to ask: dns_server, else resolv.conf's, else 127.0.0.1. */
-static void servers_load(struct nr_dns_query *q)
+/* Ask for name: both questions afresh, the first server first. A server
+ * that cannot be asked is the timer's at once (as in server_next). */
+static int legs_start(struct nr_dns_query *q, const char *name)
+{
+	static const uint16_t types[2] = {NR_DNS_TYPE_A, NR_DNS_TYPE_AAAA};
+	long n;
+	int i;
+
+	io_close(q->dns->loop, &q->udp);
+	tcp_close(q);
+	for (i = 0; i < NR_DNS_LEGS; i++) {
+		struct nr_dns_leg *leg = &q->legs[i];
+
+		n = nr_dns_wire_query(leg->query, sizeof(leg->query), 0, name, types[i]);
+		if (n < 0)
+			return (int)n;
+		leg->type = types[i];
+		leg->qlen = (size_t)n;
+		leg->done = leg->tcp = 0;
+		leg->err = 0;
+		leg->refusals = 0;
+	}
+	q->result.count = 0;
+	q->ttl = UINT32_MAX;
+	q->server = 0;
+	if (server_ask(q) != 0) {
+		q->ask_failed = 1;
+		return nr_timer_arm(q->dns->loop, &q->timer, 0);
+	}
+	return 0;
+}
+
+/* Ask the next name of the search list: 0 when asked, NR_ENOTFOUND when
+ * the list is done (the name alone was the last). */
+static int candidate_next(struct nr_dns_query *q)
+{
+	char name[NR_DNS_NAME_MAX + 2];
+	size_t klen = strlen(q->key);
+
+	while (q->search[q->search_at] != '\0') {
+		const char *d = q->search + q->search_at;
+		size_t dlen = strcspn(d, " ");
+
+		q->search_at += dlen + (d[dlen] == ' ');
+		if (klen + 1 + dlen > NR_DNS_NAME_MAX)
+			continue;
+		memcpy(name, q->key, klen);
+		name[klen] = '.';
+		memcpy(name + klen + 1, d, dlen);
+		name[klen + 1 + dlen] = '\0';
+		if (legs_start(q, name) == 0)
+			return 0;
+	}
+	if (q->bare_left) {
+		q->bare_left = 0;
+		if (legs_start(q, q->key) == 0)
+			return 0;
+	}
+	return NR_ENOTFOUND;
+}
+
+/* The servers to ask, and for a name without a dot (and without a
+ * dns_server) the search domains to try it in. */
+static void conf_load(struct nr_dns_query *q, const char *name)
 {
 	struct nr_dns *dns = q->dns;
-	char *text;
+	char *text = NULL;
 	size_t len;
 
+	q->search[0] = '\0';
 	if (dns->opts.server) {
 		q->servers[0] = *dns->opts.server;
 		q->nservers = 1;
-		return;
-	}
-	if (nr_plat_file_read(nr_dns_stub_resolv_conf, NR_DNS_STUB_FILE_MAX, &text, &len) == 0) {
+	} else if (nr_plat_file_read(nr_dns_stub_resolv_conf, NR_DNS_STUB_FILE_MAX, &text, &len) ==
+		   0) {
 		q->nservers = (unsigned)nr_dns_conf_servers(text, q->servers, NR_DNS_STUB_SERVERS);
+		if (!strchr(name, '.'))
+			(void)nr_dns_conf_search(text, q->search, sizeof(q->search));
 		nr_free(text);
 	}
 	if (q->nservers == 0) {
@@ -529,32 +607,23 @@ static void servers_load(struct nr_dns_query *q)
 	}
 }
 
-/* Write both questions, then ask the first server. */
+/* The lookup's first question, its retry timer and its deadline. */
 static int query_start(struct nr_dns_query *q, const char *name)
 {
-	static const uint16_t types[2] = {NR_DNS_TYPE_A, NR_DNS_TYPE_AAAA};
 	uint64_t now = nr_loop_now(q->dns->loop);
-	long n;
-	int i;
+	int ret;
 
-	for (i = 0; i < NR_DNS_LEGS; i++) {
-		n = nr_dns_wire_query(q->legs[i].query, sizeof(q->legs[i].query), 0, name,
-				      types[i]);
-		if (n < 0)
-			return (int)n;
-		q->legs[i].type = types[i];
-		q->legs[i].qlen = (size_t)n;
-	}
-	servers_load(q);
-	q->ttl = UINT32_MAX;
+	conf_load(q, name);
+	q->search_at = 0;
+	q->bare_left = 1;
 	q->deadline = now + q->dns->opts.timeout_ms;
-	q->ask_failed = server_ask(q) != 0;
-	if (q->ask_failed)
-		return nr_timer_arm(q->dns->loop, &q->timer, 0);
-	return nr_timer_arm_at(q->dns->loop, &q->timer,
-			       q->dns->opts.timeout_ms < NR_DNS_STUB_RETRY_MS
-				   ? q->deadline
-				   : now + NR_DNS_STUB_RETRY_MS);
+	ret = nr_timer_arm_at(q->dns->loop, &q->timer,
+			      q->dns->opts.timeout_ms < NR_DNS_STUB_RETRY_MS
+				  ? q->deadline
+				  : now + NR_DNS_STUB_RETRY_MS);
+	if (ret == 0)
+		ret = candidate_next(q) == 0 ? 0 : NR_EINVAL;
+	return ret;
 }
 
 int nr_dns_resolve(struct nr_dns *dns, const char *name, nr_dns_fn fn, void *arg,

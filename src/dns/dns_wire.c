@@ -304,3 +304,40 @@ size_t nr_dns_hosts_find(const char *text, const char *key, struct nr_addr *out,
 	}
 	return n;
 }
+
+size_t nr_dns_conf_search(const char *text, char *out, size_t size)
+{
+	const char *end, *at, *w;
+	size_t n = 0, used, len;
+
+	if (size == 0)
+		return 0;
+	out[0] = '\0';
+	while (line_next(&text, &at, &end)) {
+		w = word_next(&at, end, &len);
+		if (!w || !((len == 6 && memcmp(w, "search", 6) == 0) ||
+			    (len == 6 && memcmp(w, "domain", 6) == 0)))
+			continue;
+		/* The last search or domain line wins (resolv.conf(5)). */
+		n = used = 0;
+		out[0] = '\0';
+		while ((w = word_next(&at, end, &len)) != NULL) {
+			char d[NR_DNS_NAME_MAX + 2];
+
+			if (len > 1 && w[len - 1] == '.')
+				len--;
+			if (len > NR_DNS_NAME_MAX || used + (used > 0) + len + 1 > size)
+				continue;
+			memcpy(d, w, len);
+			d[len] = '\0';
+			if (nr_dns_check_name(d) != 0)
+				continue;
+			if (used > 0)
+				out[used++] = ' ';
+			memcpy(out + used, d, len + 1);
+			used += len;
+			n++;
+		}
+	}
+	return n;
+}

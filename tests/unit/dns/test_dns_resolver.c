@@ -832,6 +832,41 @@ TEST(resolv_conf_servers_in_turn)
 	nr_dns_free(dns);
 }
 
+TEST(search_domains_for_a_short_name)
+{
+	struct nr_dns_opts opts = {NULL, 3000, 3600, NR_DNS_ORDER_INTERLEAVE};
+	struct nr_dns *dns = NULL;
+	struct outcome o;
+	uint64_t ms;
+	char text[256];
+
+	if (stub_dnsmasq_pid <= 0) {
+		printf("# %s: skipped, needs root (servers on port 53)\n", __func__);
+		return;
+	}
+	/* The last search line wins; "nothere.test" has no such name (NXDOMAIN
+	 * from dnsmasq), "test" has. */
+	snprintf(text, sizeof(text),
+		 "domain lan\nsearch nothere.test test\nnameserver %s\noptions ndots:1\n",
+		 stub_dnsmasq);
+	write_text(resolv_path, text);
+	ASSERT_EQ(nr_dns_new_opts(&dns, loop, &opts), 0);
+	ASSERT_EQ(system_lookup(dns, "V4only", &o, &ms), 0);
+	ASSERT_EQ(o.res.count, 1);
+	EXPECT_MEMEQ(o.res.addrs[0].ip, "\xc0\x00\x02\x07", 4);
+	EXPECT_TRUE(ms < 900); /* answers, not retries */
+	/* Cached under the name asked for. */
+	EXPECT_EQ(system_lookup(dns, "v4only", &o, &ms), 0);
+	EXPECT_EQ(o.res.from_cache, 1);
+	/* A name with a dot, or a final dot, is asked as written. */
+	EXPECT_TRUE(system_lookup(dns, "v4only.nothere", &o, &ms) != 0);
+	EXPECT_TRUE(system_lookup(dns, "short.", &o, &ms) != 0);
+	/* Nowhere in the list, nor alone: a failure, at once. */
+	EXPECT_TRUE(system_lookup(dns, "nope", &o, &ms) != 0);
+	EXPECT_TRUE(ms < 900);
+	nr_dns_free(dns);
+}
+
 TEST(hosts_file_first)
 {
 	struct nr_dns_opts opts = {NULL, 2000, 3600, NR_DNS_ORDER_V4_FIRST};
@@ -951,6 +986,7 @@ int main(void)
 	if (stub_servers_start() != 0)
 		printf("# the stub's resolv.conf cases need root: servers on port 53\n");
 	RUN(resolv_conf_servers_in_turn);
+	RUN(search_domains_for_a_short_name);
 	RUN(hosts_file_first);
 	RUN(port_unreachable_fails_fast);
 	stub_servers_stop();

@@ -265,6 +265,26 @@ TEST(resolv_conf_servers)
 	EXPECT_EQ(nr_dns_conf_servers("nameserver 192.0.2.1", s, 0), 0);
 }
 
+TEST(search_domains)
+{
+	char out[32];
+
+	EXPECT_EQ(nr_dns_conf_search("search corp.example lan.\n", out, sizeof(out)), 2);
+	EXPECT_STREQ(out, "corp.example lan");
+	/* The last search or domain line wins; bad names are left out. */
+	EXPECT_EQ(nr_dns_conf_search("search a b\ndomain home.arpa # here\n", out, sizeof(out)), 1);
+	EXPECT_STREQ(out, "home.arpa");
+	EXPECT_EQ(nr_dns_conf_search("domain x\nsearch bad..name ok\n", out, sizeof(out)), 1);
+	EXPECT_STREQ(out, "ok");
+	/* What does not fit is left out, the rest kept. */
+	EXPECT_EQ(
+	    nr_dns_conf_search("search aaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbb c\n", out, sizeof(out)),
+	    2);
+	EXPECT_STREQ(out, "aaaaaaaaaaaaaaaa c");
+	EXPECT_EQ(nr_dns_conf_search("nameserver 127.0.0.1\n", out, sizeof(out)), 0);
+	EXPECT_STREQ(out, "");
+}
+
 TEST(hosts_file)
 {
 	struct nr_addr a[4];
@@ -295,6 +315,7 @@ int main(void)
 	RUN(rcode_tc_and_ttl);
 	RUN(malformed_answers);
 	RUN(resolv_conf_servers);
+	RUN(search_domains);
 	RUN(hosts_file);
 	return TEST_REPORT();
 }
