@@ -1,6 +1,6 @@
 /* fuzz_dns_answer.c - the stub resolver's answer parser (dns_wire.c) on
- * arbitrary server bytes, and its resolv.conf and hosts readers on the same
- * bytes as text.
+ * arbitrary server bytes, and its resolv.conf (servers, search domains) and
+ * hosts readers on the same bytes as text.
  *
  * The input's first byte picks the question (A or AAAA, one of two names)
  * and whether the answer's header and question are made to match the query,
@@ -83,6 +83,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < 3 && i < nr_dns_conf_servers(text, addrs, 3); i++)
 		CHECK(addrs[i].port == 53);
 	CHECK(nr_dns_hosts_find(text, "mail.lan", addrs, 4) <= 4);
+	{
+		char search[64];
+		size_t n = nr_dns_conf_search(text, search, sizeof(search));
+
+		CHECK(strlen(search) < sizeof(search));
+		CHECK(n == 0 || strlen(search) > 0);
+	}
 	free(text);
 	return 0;
 }
