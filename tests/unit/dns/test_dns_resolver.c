@@ -288,6 +288,7 @@ static int start_dnsmasq_at(const char *ip, uint16_t at_port, pid_t *pid_out, ch
 			"--host-record=smarthost.test,127.0.0.1,::1",
 			"--host-record=v4only.test,192.0.2.7",
 			"--host-record=short.test,192.0.2.8,1",
+			"--host-record=mail.corp.test,192.0.2.25",
 			pid,
 			"--log-facility=/dev/null",
 			NULL};
@@ -858,9 +859,11 @@ TEST(search_domains_for_a_short_name)
 	/* Cached under the name asked for. */
 	EXPECT_EQ(system_lookup(dns, "v4only", &o, &ms), 0);
 	EXPECT_EQ(o.res.from_cache, 1);
-	/* A name with a dot, or a final dot, is asked as written. */
-	EXPECT_TRUE(system_lookup(dns, "v4only.nothere", &o, &ms) != 0);
+	/* A name with a dot, or a final dot, is asked as written: with the
+	 * search list "mail.corp" and "short." would be found in "test". */
+	EXPECT_TRUE(system_lookup(dns, "mail.corp", &o, &ms) != 0);
 	EXPECT_TRUE(system_lookup(dns, "short.", &o, &ms) != 0);
+	EXPECT_EQ(system_lookup(dns, "mail.corp.test", &o, &ms), 0);
 	/* Nowhere in the list, nor alone: a failure, at once. */
 	EXPECT_TRUE(system_lookup(dns, "nope", &o, &ms) != 0);
 	EXPECT_TRUE(ms < 900);
