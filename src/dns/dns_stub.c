@@ -49,8 +49,7 @@
 
 /* One question of a lookup: A, or AAAA. */
 struct nr_dns_leg {
-	uint16_t type; /* NR_DNS_TYPE_A or NR_DNS_TYPE_AAAA */
-	int done;      /* answered, or given up: err says which */
+	int done; /* answered, or given up: err says which */
 	int err;
 	int tcp;           /* truncated over UDP: asked again over TCP */
 	unsigned refusals; /* servers that failed it (SERVFAIL, REFUSED, ...) */
@@ -455,6 +454,14 @@ static void on_udp(struct nr_loop *loop, void *arg, unsigned events)
 
 /* ---- the lookup ----------------------------------------------------------------------- */
 
+/* The timer at the next server's turn, or at the deadline if sooner. */
+static int arm_next_try(struct nr_dns_query *q, uint64_t now)
+{
+	uint64_t at = now + NR_DNS_STUB_RETRY_MS;
+
+	return nr_timer_arm_at(q->dns->loop, &q->timer, q->deadline < at ? q->deadline : at);
+}
+
 static void on_query_timer(struct nr_loop *loop, void *arg)
 {
 	struct nr_dns_query *q = arg;
@@ -477,10 +484,7 @@ static void on_query_timer(struct nr_loop *loop, void *arg)
 	}
 	if (q->answered || q->ask_failed)
 		return; /* the timer is armed at 0 */
-	if (nr_timer_arm_at(loop, &q->timer,
-			    q->deadline < now + NR_DNS_STUB_RETRY_MS
-				? q->deadline
-				: now + NR_DNS_STUB_RETRY_MS) != 0)
+	if (arm_next_try(q, now) != 0)
 		query_deliver(q, NR_ENOMEM);
 }
 
@@ -533,7 +537,6 @@ static int legs_start(struct nr_dns_query *q, const char *name)
 		n = nr_dns_wire_query(leg->query, sizeof(leg->query), 0, name, types[i]);
 		if (n < 0)
 			return (int)n;
-		leg->type = types[i];
 		leg->qlen = (size_t)n;
 		leg->done = leg->tcp = 0;
 		leg->err = 0;
@@ -617,10 +620,7 @@ static int query_start(struct nr_dns_query *q, const char *name)
 	q->search_at = 0;
 	q->bare_left = 1;
 	q->deadline = now + q->dns->opts.timeout_ms;
-	ret = nr_timer_arm_at(q->dns->loop, &q->timer,
-			      q->dns->opts.timeout_ms < NR_DNS_STUB_RETRY_MS
-				  ? q->deadline
-				  : now + NR_DNS_STUB_RETRY_MS);
+	ret = arm_next_try(q, now);
 	if (ret == 0)
 		ret = candidate_next(q) == 0 ? 0 : NR_EINVAL;
 	return ret;

@@ -327,10 +327,9 @@ static void stop_dnsmasq(void)
 	}
 }
 
-/* Wait (at most 5 s) until dnsmasq answers. */
-static int wait_ready(void)
+/* Wait (at most 5 s) until the dnsmasq *pid at server answers. */
+static int wait_ready(struct nr_addr server, pid_t *pid, const char *pid_file)
 {
-	struct nr_addr server = loopback(dns_port);
 	struct nr_dns_opts opts = {&server, 300, 0, NR_DNS_ORDER_INTERLEAVE};
 	uint64_t end = now_ms() + 5000;
 
@@ -338,9 +337,9 @@ static int wait_ready(void)
 		struct nr_dns *dns;
 		struct outcome o = {0};
 
-		if (waitpid(dnsmasq_pid, NULL, WNOHANG) == dnsmasq_pid) {
-			dnsmasq_pid = -1; /* it exited: its port was taken */
-			unlink(pidfile);
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = -1; /* it exited: its port was taken */
+			unlink(pid_file);
 			return -1;
 		}
 		if (nr_dns_new_opts(&dns, loop, &opts) != 0)
@@ -365,7 +364,7 @@ static int start_dnsmasq_on_free_port(void)
 	for (attempt = 0; attempt < 5; attempt++) {
 		if (start_dnsmasq() != 0)
 			return -1;
-		if (wait_ready() == 0)
+		if (wait_ready(loopback(dns_port), &dnsmasq_pid, pidfile) == 0)
 			return 0;
 		fprintf(stderr, "dnsmasq did not answer on port %u; trying another\n", dns_port);
 		stop_dnsmasq();
@@ -729,8 +728,6 @@ static int udp_at_53(const char *ip)
 static int stub_servers_start(void)
 {
 	struct nr_addr a;
-	uint64_t end = now_ms() + 5000;
-
 	unsigned id = (unsigned)getpid() & 0xffff;
 
 	snprintf(stub_dnsmasq, sizeof(stub_dnsmasq), "127.81.%u.%u", id >> 8, id & 0xff);
@@ -747,25 +744,12 @@ static int stub_servers_start(void)
 	if (nr_loop_add(loop, &stub_servfail_io) != 0 ||
 	    start_dnsmasq_at(stub_dnsmasq, 53, &stub_dnsmasq_pid, stub_pidfile) != 0)
 		exit(1);
-	/* Ready when it answers. */
 	memset(&a, 0, sizeof(a));
 	a.family = NR_AF_INET4;
 	inet_pton(AF_INET, stub_dnsmasq, a.ip);
 	a.port = 53;
-	while (now_ms() < end) {
-		struct nr_dns_opts opts = {&a, 300, 0, NR_DNS_ORDER_INTERLEAVE};
-		struct nr_dns *dns;
-		struct outcome o = {0};
-
-		if (nr_dns_new_opts(&dns, loop, &opts) != 0)
-			exit(1);
-		if (nr_dns_resolve(dns, "v4only.test", on_done, &o, NULL) == 0)
-			run_until(&o, 1000);
-		nr_dns_free(dns);
-		if (o.calls == 1 && o.status == 0)
-			return 0;
-		usleep(50000);
-	}
+	if (wait_ready(a, &stub_dnsmasq_pid, stub_pidfile) == 0)
+		return 0;
 	fprintf(stderr, "dnsmasq on %s:53 did not answer\n", stub_dnsmasq);
 	exit(1);
 }
