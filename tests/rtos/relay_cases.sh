@@ -411,13 +411,24 @@ case_relay_kill9() {
 	relay_start || return 1
 	n=$(wc -l <"$acked")
 	pf_wait "$n" 180 || true
-	# Every acknowledged id among the delivered ones (one pass over the
-	# Maildir: thousands of messages after 20 rounds).
-	grep -rh '^X-Load-Id: ' "$PF_MAILDIR" | sed 's/^X-Load-Id: //' | sort -u >"$NR_TMP/delivered-ids"
-	missing=$(sort -u "$acked" | comm -23 - "$NR_TMP/delivered-ids" | wc -l)
+	# The count holds duplicates (a kill between the smarthost's 250 and
+	# the mark), so it can reach n while an acknowledged message is still
+	# on its way: wait for the ids themselves, as long again at most.
+	wait_for 180 "every acknowledged id delivered" kill9_all_delivered "$acked" || true
+	missing=$(kill9_missing "$acked")
 	echo "acknowledged $n, delivered $(pf_count), acknowledged but missing $missing"
+	[ "$missing" -eq 0 ] || echo "  missing ids: $(kill9_missing_ids "$acked" | head -10 | tr '\n' ' ')"
 	[ "$n" -gt 0 ] && [ "$missing" -eq 0 ]
 }
+
+# The acknowledged ids (file $1) that the Maildir does not hold, one pass
+# over it (thousands of messages after 20 rounds).
+kill9_missing_ids() {
+	grep -rh '^X-Load-Id: ' "$PF_MAILDIR" | sed 's/^X-Load-Id: //' | sort -u >"$NR_TMP/delivered-ids"
+	sort -u "$1" | comm -23 - "$NR_TMP/delivered-ids"
+}
+kill9_missing() { kill9_missing_ids "$1" | wc -l; }
+kill9_all_delivered() { [ "$(kill9_missing "$1")" -eq 0 ]; }
 
 # The submit API: the host board's --submit-from DIR hands DIR/NAME.msg
 # (sender line, recipients line, message) to nr_relay_submit_begin/
